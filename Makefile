@@ -1,0 +1,31 @@
+# Share Funnel — every target sets itself up (venv + dependencies) on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.deps-stamp
+
+.PHONY: test demo bench compat clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+## make test: every test (Python 3.10 compatibility check + the pytest suite).
+test: $(STAMP) compat
+	$(PY) -m pytest
+
+## Runtime code must run on SCF's Python 3.10.
+compat: $(STAMP)
+	$(PY) -m vermin --no-tips --violations -t=3.10- --eval-annotations functions shared
+
+## make demo: a simulated share campaign through the real handler on the embedded engine.
+demo: $(STAMP)
+	$(PY) tools/demo.py
+
+## make bench: benchmarks; numbers are appended to bench/RESULTS.md.
+bench: $(STAMP)
+	$(PY) bench/landing.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build

@@ -1,0 +1,73 @@
+"""The product's exception hierarchy.
+
+Every error a caller can see has a stable ``code``. Foreign exceptions (pymongo, requests, …) are
+wrapped at the adapter boundary with ``raise … from exc`` so handlers only ever map these.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+
+class ShareFunnelError(Exception):
+    """Base class: a failure with a stable, documented code."""
+
+    code = "INTERNAL"
+    retryable = False
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_response(self) -> Dict[str, Any]:
+        error: Dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.retryable:
+            error["retryable"] = True
+        error.update(self.details)
+        return {"ok": False, "error": error}
+
+
+class BadInput(ShareFunnelError):
+    """The request is malformed; nothing was written."""
+
+    code = "BAD_INPUT"
+
+    def __init__(self, message: str, field: Optional[str] = None, **details: Any) -> None:
+        if field is not None:
+            details["field"] = field
+        super().__init__(message, **details)
+
+
+class BadScene(BadInput):
+    """A scene (or share-link query) that our decoder does not accept. ``reason`` is stable."""
+
+    def __init__(self, reason: str, message: Optional[str] = None) -> None:
+        super().__init__(message or f"scene rejected: {reason}", field="scene", reason=reason)
+        self.reason = reason
+
+
+class NoIdentity(ShareFunnelError):
+    """The platform supplied no caller openid (e.g. Moments single-page mode, scene 1154)."""
+
+    code = "NO_IDENTITY"
+
+
+class UnknownInviter(ShareFunnelError):
+    code = "UNKNOWN_INVITER"
+
+
+class Forbidden(ShareFunnelError):
+    code = "FORBIDDEN"
+
+
+class Unavailable(ShareFunnelError):
+    """A store or upstream failed; the call may be retried as-is (every write is idempotent)."""
+
+    code = "UNAVAILABLE"
+    retryable = True
+
+
+class ConfigError(ShareFunnelError):
+    """Raised at cold start when the environment is incomplete or invalid."""
+
+    code = "CONFIG"
