@@ -1,0 +1,129 @@
+"""Test harness: the same suite runs on the embedded engine (MONGODB_URI unset) and, unchanged,
+against a real MongoDB (MONGODB_URI set; a throwaway database per session is dropped at the end)."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import pathlib
+import sys
+import uuid
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+os.environ.pop("TENCENTCLOUD_RUNENV", None)
+os.environ.pop("WX_CONTEXT_KEYS", None)
+os.environ.pop("WX_OPENID", None)
+REAL_SERVER = bool(os.environ.get("MONGODB_URI"))
+if REAL_SERVER:
+    os.environ["MONGODB_DB"] = f"share_funnel_test_{uuid.uuid4().hex[:10]}"
+
+from shared import config, db, runtime  # noqa: E402
+
+EVENTS = ROOT / "tests" / "events"
+
+
+def _fill(value, values):
+    if isinstance(value, str):
+        for key, replacement in values.items():
+            if value == "{{%s}}" % key:
+                return replacement  # keep non-string substitutions (e.g. None) as they are
+            value = value.replace("{{%s}}" % key, str(replacement))
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
+    return value
+
+
+def load_event(name: str, **values):
+    """A fixture event from tests/events/, with {{placeholders}} filled."""
+    return _fill(json.loads((EVENTS / name).read_text(encoding="utf-8")), values)
+
+
+def scf_context(openid=None, *, architecture="new", request_id=None, function_name="recordShare"):
+    """A realistic SCF context dict for a callFunction invocation by ``openid`` (None: no identity)."""
+    template = json.loads((EVENTS / "callfunction_context.json").read_text(encoding="utf-8"))
+    context = copy.deepcopy(template["context"])
+    context["function_name"] = function_name
+    context["request_id"] = request_id or str(uuid.uuid4())
+    environment = context.pop("environment")
+    if openid is None:
+        environment.pop("WX_OPENID")
+    else:
+        environment["WX_OPENID"] = openid
+    if architecture == "new":
+        context["environment"] = json.dumps(environment)
+    elif architecture == "old":
+        environ = template["oldArchitectureEnviron"].replace("{{openid}}", openid or "")
+        context["environ"] = environ
+    return context
+
+
+def openid_for(name: str) -> str:
+    """A realistic 28-character openid for a named test user."""
+    return ("o" + (name + "x" * 27)[:27]).replace(" ", "_")
+
+
+def load_handler(function: str):
+    path = ROOT / "functions" / function / "index.py"
+    spec = importlib.util.spec_from_file_location(f"{function}_index", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def snapshot(database):
+    """Every document of every collection, for 'nothing was written' assertions."""
+    return {name: sorted((repr(sorted(doc.items())) for doc in database[name].find({})))
+            for name in sorted(database.list_collection_names())}
+
+
+@pytest.fixture(scope="session")
+def record_share():
+    return load_handler("recordShare")
+
+
+@pytest.fixture
+def database():
+    """The configured database with every collection emptied (indexes kept: ensured once per process)."""
+    runtime.reset()
+    database = db.database()
+    for name in database.list_collection_names():
+        database[name].delete_many({})
+    return database
+
+
+@pytest.fixture
+def invoke(record_share, database):
+    """Call recordShare as the mini program would: ``invoke(event, as_user="alice")``."""
+    def call(event, as_user=None, **context_options):
+        openid = openid_for(as_user) if as_user else None
+        return record_share.main_handler(event, scf_context(openid, **context_options))
+    return call
+
+
+@pytest.fixture
+def sharer_code(invoke):
+    """Have ``name`` share product sku-42 and return their inviter code."""
+    def share(name, product="sku-42", channel="chat"):
+        response = invoke({"action": "share", "productId": product, "channel": channel,
+                           "page": "pages/product/product"}, as_user=name)
+        assert response["ok"], response
+        return response["inviterCode"]
+    return share
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if REAL_SERVER:
+        try:
+            database = db.database()
+            database.client.drop_database(database.name)
+        except Exception:  # best effort cleanup
+            pass
+    config.reset()
