@@ -30,11 +30,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at emit time (SCF captures it; tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
 def logger() -> logging.Logger:
     """The product's logger; configured on first use with a JSON handler on stdout."""
     log = logging.getLogger(_LOGGER_NAME)
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler(sys.stdout)
         handler.setFormatter(JsonFormatter())
         log.addHandler(handler)
         log.propagate = False  # SCF's runtime installs its own root handler; avoid double lines.
