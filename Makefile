@@ -17,7 +17,7 @@ test: $(STAMP) compat
 
 ## Runtime code must run on SCF's Python 3.10.
 compat: $(STAMP)
-	$(PY) -m vermin --no-tips --violations -t=3.10- --eval-annotations functions shared
+	$(VENV)/bin/vermin --no-tips --violations -t=3.10- --eval-annotations functions shared
 
 ## make demo: a simulated share campaign through the real handler on the embedded engine.
 demo: $(STAMP)
