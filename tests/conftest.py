@@ -2,8 +2,6 @@
 against a real MongoDB (MONGODB_URI set; a throwaway database per session is dropped at the end)."""
 from __future__ import annotations
 
-import copy
-import importlib.util
 import json
 import os
 import pathlib
@@ -23,6 +21,7 @@ if REAL_SERVER:
     os.environ["MONGODB_DB"] = f"share_funnel_test_{uuid.uuid4().hex[:10]}"
 
 from shared import config, db, runtime  # noqa: E402
+from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402,F401
 
 EVENTS = ROOT / "tests" / "events"
 
@@ -44,38 +43,6 @@ def _fill(value, values):
 def load_event(name: str, **values):
     """A fixture event from tests/events/, with {{placeholders}} filled."""
     return _fill(json.loads((EVENTS / name).read_text(encoding="utf-8")), values)
-
-
-def scf_context(openid=None, *, architecture="new", request_id=None, function_name="recordShare"):
-    """A realistic SCF context dict for a callFunction invocation by ``openid`` (None: no identity)."""
-    template = json.loads((EVENTS / "callfunction_context.json").read_text(encoding="utf-8"))
-    context = copy.deepcopy(template["context"])
-    context["function_name"] = function_name
-    context["request_id"] = request_id or str(uuid.uuid4())
-    environment = context.pop("environment")
-    if openid is None:
-        environment.pop("WX_OPENID")
-    else:
-        environment["WX_OPENID"] = openid
-    if architecture == "new":
-        context["environment"] = json.dumps(environment)
-    elif architecture == "old":
-        environ = template["oldArchitectureEnviron"].replace("{{openid}}", openid or "")
-        context["environ"] = environ
-    return context
-
-
-def openid_for(name: str) -> str:
-    """A realistic 28-character openid for a named test user."""
-    return ("o" + (name + "x" * 27)[:27]).replace(" ", "_")
-
-
-def load_handler(function: str):
-    path = ROOT / "functions" / function / "index.py"
-    spec = importlib.util.spec_from_file_location(f"{function}_index", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def snapshot(database):

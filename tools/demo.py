@@ -1,0 +1,125 @@
+"""``make demo``: a simulated share campaign through the real recordShare handler on the embedded engine.
+
+Three sharers share a product over chat, a poster code and Moments; dozens of invitees land through
+links and scanned codes over three days, with re-opens, a self-invite, organic visitors who are invited
+later, Moments single-page visits without identity, and forged or malformed requests. Ends with a summary.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import datetime as dt
+import os
+import pathlib
+import random
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.pop("MONGODB_URI", None)  # the demo always runs on the embedded engine
+
+from shared import db, log, runtime  # noqa: E402
+from shared.clock import FixedClock  # noqa: E402
+from shared.scene import encode_scene  # noqa: E402
+from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+PRODUCT = "tea-gift-box"
+outcomes: "collections.Counter[str]" = collections.Counter()
+
+
+def call(handler, event, user):
+    response = handler.main_handler(event, scf_context(openid_for(user) if user else None))
+    if response["ok"]:
+        key = "recorded" if response.get("recorded") else response.get("reason") or "shared"
+    else:
+        key = response["error"]["code"]
+    outcomes[key] += 1
+    return response
+
+
+def main() -> None:
+    out_dir = ROOT / "demo-output"
+    out_dir.mkdir(exist_ok=True)
+    log_file = out_dir / "functions.log"
+    file_handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+    file_handler.setFormatter(log.JsonFormatter())
+    log.logger().handlers[:] = [file_handler]  # the summary goes to the terminal, JSON logs to a file
+    rng = random.Random(20261121)
+    clock = FixedClock(dt.datetime(2026, 11, 18, 9, 30, tzinfo=SHANGHAI))
+    runtime.use_clock(clock)
+    handler = load_handler("recordShare")
+
+    print("Share Funnel demo: a three-day campaign for product", PRODUCT, "on the embedded engine\n")
+    codes = {}
+    for sharer, channel in (("alice", "chat"), ("bob", "poster"), ("carol", "timeline")):
+        shared = call(handler, {"action": "share", "productId": PRODUCT, "channel": channel,
+                                "page": "pages/product/product"}, sharer)
+        codes[sharer] = shared["inviterCode"]
+        where = shared["path"] if channel != "timeline" else "timeline query " + shared["query"]
+        print(f"  {sharer:<6} shares via {channel:<8} code {shared['inviterCode']}  {where}")
+    poster_scene = encode_scene(codes["bob"], PRODUCT, "poster")
+    print(f"  bob's poster Mini Program Code carries scene {poster_scene!r} ({len(poster_scene)} chars)\n")
+
+    invitees = [f"guest{i:02d}" for i in range(40)]
+    rng.shuffle(invitees)
+    landings = []
+    for index, guest in enumerate(invitees[:16]):  # alice's chat cards: single chats and groups
+        landings.append((guest, {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"},
+                                 "launchScene": 1007 if index % 3 else 1008}))
+    for index, guest in enumerate(invitees[16:28]):  # bob's poster: scans, long-press, album
+        landings.append((guest, {"query": {"scene": poster_scene}, "launchScene": (1047, 1048, 1049)[index % 3]}))
+    for guest in invitees[28:34]:  # an old printed poster with the seed's scene format
+        landings.append((guest, {"query": {"scene": f"i%3D{codes['bob']}%26p%3D{PRODUCT}"}, "launchScene": 1047}))
+    for guest in invitees[34:40]:  # carol's Moments post: 1154 has no identity, then 1155 opens the app
+        landings.append((None, {"query": {"id": PRODUCT, "i": codes["carol"], "c": "timeline"}, "launchScene": 1154}))
+        landings.append((guest, {"query": {"id": PRODUCT, "i": codes["carol"], "c": "timeline"}, "launchScene": 1155}))
+    organic = [f"walkin{i}" for i in range(4)]
+    for visitor in organic:  # organic visitors first, invited by alice later: landings, but not new users
+        landings.insert(0, (visitor, {"query": {"id": PRODUCT}, "launchScene": 1001}))
+        landings.append((visitor, {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007}))
+    for guest in rng.sample(invitees[:16], 8):  # re-opens of the same chat card: duplicates
+        landings.append((guest, {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007}))
+    landings.append(("alice", {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007}))
+
+    new_users = collections.Counter()
+    for position, (user, event) in enumerate(landings):
+        clock.set(dt.datetime(2026, 11, 18, 10, 0, tzinfo=SHANGHAI) + dt.timedelta(minutes=97 * position))
+        response = call(handler, {"action": "land", "page": "pages/product/product", **event}, user)
+        if response.get("newUser"):
+            new_users[response["attributedTo"]] += 1
+
+    database = db.database()
+    for code in codes.values():  # what callers were told agrees with what was stored
+        assert new_users[code] == database.share_events.count_documents({"inviter": code, "newUser": True})
+
+    print("Attacks and mistakes:")
+    forged = call(handler, {"query": {"id": PRODUCT, "i": codes["alice"]}, "launchScene": 1007,
+                            "openid": openid_for("victim"), "invitee": openid_for("victim"),
+                            "userInfo": {"openId": openid_for("victim")}}, "mallory")
+    print(f"  forged invitee in client data       -> recorded for the real caller only: recorded={forged['recorded']}")
+    unknown = call(handler, {"query": {"id": PRODUCT, "i": "Zz9Yy8"}, "launchScene": 1007}, "mallory")
+    print(f"  made-up inviter code                 -> {unknown['error']['code']}")
+    injection = call(handler, {"query": {"id": {"$gt": ""}, "i": codes["alice"]}}, "mallory")
+    print(f"  operator injection in the query      -> {injection['error']['code']} ({injection['error']['message']})")
+    no_identity = call(handler, {"query": {"id": PRODUCT, "i": codes["alice"]}, "openid": openid_for("mallory")}, None)
+    print(f"  call without platform identity       -> {no_identity['error']['code']}\n")
+
+    print("Per sharer (from the database):")
+    print(f"  {'sharer':<7}{'code':<9}{'landings':>9}{'new users':>11}{'by chat':>9}{'group':>7}{'scan':>6}{'moments':>9}")
+    for sharer, code in codes.items():
+        records = list(database.share_events.find({"inviter": code}))
+        entries = collections.Counter(r["entry"] for r in records)
+        print(f"  {sharer:<7}{code:<9}{len(records):>9}{sum(r['newUser'] for r in records):>11}"
+              f"{entries['chat']:>9}{entries['group']:>7}{entries['scan']:>6}{entries['timeline']:>9}")
+
+    print("\nResponses:", ", ".join(f"{key} {count}" for key, count in sorted(outcomes.items())))
+    print(f"Database: {database.users.count_documents({})} users, {database.share_events.count_documents({})} landing "
+          f"records, {database.share_intents.count_documents({})} share intents "
+          f"(engine: embedded, database {database.name!r})")
+    print(f"Function logs (one JSON object per line): {log_file.relative_to(ROOT)}")
+    db.reset()
+
+
+if __name__ == "__main__":
+    main()
