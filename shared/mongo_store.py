@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Optional
@@ -52,18 +53,22 @@ class MongoShareStore:
         self._intents = database[names.share_intents]
         self._tokens = database[names.scene_tokens]
         self._codes = code_cache if code_cache is not None else CodeCache()
-        # Database round trips by kind, for benchmarks and tests ("reads", "writes").
+        # Database round trips by kind ("reads", "writes") and time spent in them, for benchmarks.
         self.round_trips: Counter = Counter()
+        self.seconds_in_db = 0.0
 
     @contextmanager
     def _call(self, kind: str, what: str) -> Iterator[None]:
         self.round_trips[kind] += 1
+        started = time.perf_counter()
         try:
             yield
         except DuplicateKeyError:
             raise
         except PyMongoError as exc:
             raise Unavailable(f"database error while trying to {what}") from exc
+        finally:
+            self.seconds_in_db += time.perf_counter() - started
 
     def inviter_openid(self, code: str) -> Optional[str]:
         cached = self._codes.get(code)
