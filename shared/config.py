@@ -90,7 +90,7 @@ class Settings:
             problems.append(f"{ENV_MONGODB_URI} must start with mongodb:// or mongodb+srv://")
 
         db_name = text(ENV_MONGODB_DB, DEFAULT_DB_NAME)
-        if not _DB_NAME.match(db_name):
+        if not _DB_NAME.fullmatch(db_name):
             problems.append(f"{ENV_MONGODB_DB} is not a valid database name: {db_name!r}")
 
         names = {}
@@ -99,14 +99,14 @@ class Settings:
                                 ("share_intents", ENV_SHARE_INTENTS_COLLECTION),
                                 ("scene_tokens", ENV_SCENE_TOKENS_COLLECTION)):
             value = text(env_name, getattr(Collections, field))
-            if not _COLLECTION_NAME.match(value):
+            if not _COLLECTION_NAME.fullmatch(value):
                 problems.append(f"{env_name} is not a valid collection name: {value!r}")
             names[field] = value
         if len(set(names.values())) != len(names):
             problems.append("collection names must be distinct: " + ", ".join(sorted(names.values())))
 
         page = text(ENV_DEFAULT_SHARE_PAGE, DEFAULT_SHARE_PAGE).lstrip("/")
-        if not _PAGE.match(page):
+        if not _PAGE.fullmatch(page):
             problems.append(f"{ENV_DEFAULT_SHARE_PAGE} must be a page path without query, got {page!r}")
 
         log_level = text(ENV_LOG_LEVEL, "INFO").upper()

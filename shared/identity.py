@@ -81,6 +81,6 @@ def caller_identity(event: Any, context: Any, environ: Optional[Mapping[str, str
             openid, source = candidate, "event.userInfo"
     if not openid:
         raise NoIdentity("no caller identity from the platform (Moments single-page mode, timer or HTTP API call)")
-    if not OPENID.match(openid):
+    if not OPENID.fullmatch(openid):
         raise NoIdentity("the platform identity is malformed")
     return Caller(openid=openid, appid=lookup("WX_APPID"), unionid=lookup("WX_UNIONID"), source=source)

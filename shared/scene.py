@@ -70,9 +70,9 @@ class SceneTooLong(ValueError):
 
 def encode_scene(inviter: str, product_id: str, channel: Optional[str] = None) -> str:
     """The inline v1 scene for a claim, or ``SceneTooLong`` when it would not fit."""
-    if not INVITER_CODE.match(inviter):
+    if not INVITER_CODE.fullmatch(inviter):
         raise ValueError(f"inviter code must be 6-8 base62 characters: {inviter!r}")
-    if not PRODUCT_ID.match(product_id):
+    if not PRODUCT_ID.fullmatch(product_id):
         raise ValueError(f"product id must be 1-64 unreserved characters: {product_id!r}")
     if channel not in CHANNEL_LETTER:
         raise ValueError(f"unknown channel {channel!r}")
@@ -83,7 +83,7 @@ def encode_scene(inviter: str, product_id: str, channel: Optional[str] = None) -
 
 
 def encode_token_scene(token: str) -> str:
-    if not _TOKEN.match(token):
+    if not _TOKEN.fullmatch(token):
         raise ValueError(f"scene token must be {TOKEN_LENGTH} base62 characters")
     return TOKEN_V1 + token
 
@@ -119,7 +119,7 @@ def decode_scene(scene: object) -> Decoded:
     if tag == INLINE_V1:
         return _decode_inline_v1(body)
     if tag == TOKEN_V1:
-        if not _TOKEN.match(body):
+        if not _TOKEN.fullmatch(body):
             raise BadScene("bad_token")
         return SceneToken(body)
     raise BadScene("unknown_version")
@@ -134,9 +134,9 @@ def _decode_inline_v1(body: str) -> ShareClaim:
     inviter, dot, product = rest.partition(".")
     if not dot:
         raise BadScene("truncated")
-    if not INVITER_CODE.match(inviter):
+    if not INVITER_CODE.fullmatch(inviter):
         raise BadScene("bad_inviter")
-    if not PRODUCT_ID.match(product):
+    if not PRODUCT_ID.fullmatch(product):
         raise BadScene("bad_product")
     return ShareClaim(inviter=inviter, product_id=product, channel=LETTER_CHANNEL[letter], form="inline")
 
@@ -153,7 +153,7 @@ def _decode_legacy(value: str) -> ShareClaim:
             raise BadScene("bad_legacy_form")
         if key in fields:
             raise BadScene("bad_legacy_form", "repeated key in legacy scene")
-        if not LEGACY_VALUE.match(item):
+        if not LEGACY_VALUE.fullmatch(item):
             raise BadScene("bad_legacy_value")
         fields[key] = item
     if "i" not in fields or "p" not in fields:

@@ -46,7 +46,7 @@ def require_id(value: Any, field: str) -> str:
         raise BadInput(f"{field} must be a string", field=field)
     if len(value) > MAX_ID_LENGTH:
         raise BadInput(f"{field} is longer than {MAX_ID_LENGTH} characters", field=field)
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         raise BadInput(f"{field} must use only A-Z a-z 0-9 _ . ~ -", field=field)
     return value
 
@@ -62,7 +62,7 @@ def require_page(value: Any, field: str = "page") -> str:
     page = value[1:] if value.startswith("/") else value
     if "?" in page:
         raise BadInput(f"{field} must not carry a query; parameters go in the share link", field=field)
-    if not page or len(page) > MAX_PAGE_LENGTH or not PAGE_PATTERN.match(page):
+    if not page or len(page) > MAX_PAGE_LENGTH or not PAGE_PATTERN.fullmatch(page):
         raise BadInput(f"{field} is not a page path like pages/product/product", field=field)
     return page
 

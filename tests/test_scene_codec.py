@@ -72,8 +72,12 @@ def _canonical_or_rejected(value):
         assert exc.reason
         return
     if isinstance(decoded, SceneToken):
-        assert len(decoded.token) == 10
-    elif decoded.form == "inline":
+        assert len(decoded.token) == 10 and decoded.token.isalnum()
+        return
+    # Whatever is accepted is made only of unreserved characters: safe as ids and in queries.
+    assert set(decoded.inviter) <= SCENE_CHARSET and set(decoded.product_id) <= SCENE_CHARSET
+    assert decoded.channel in ("chat", "timeline", "poster", None)
+    if decoded.form == "inline":
         # Strict and canonical: whatever we accept re-encodes to the (percent-decoded) input.
         from urllib.parse import unquote
         assert encode_scene(decoded.inviter, decoded.product_id, decoded.channel) == unquote(value)
@@ -85,7 +89,7 @@ def test_decoder_raises_only_bad_scene_for_arbitrary_text(value):
     _canonical_or_rejected(value)
 
 
-scene_like = st.text(alphabet="12xcpt.%=&_~-iAbZ09E", max_size=40)
+scene_like = st.text(alphabet="12xcpt.%=&_~-iAbZ09E\n ", max_size=40)
 
 
 @settings(max_examples=10000, deadline=None)
