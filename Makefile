@@ -11,9 +11,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-## make test: every test (Python 3.10 compatibility check + the pytest suite).
+## make test: every test (Python 3.10 compatibility, the pytest suite, the mini program kit on node).
 test: $(STAMP) compat
 	$(PY) -m pytest
+	cd miniprogram && SHARE_FUNNEL_PYTHON=$(abspath $(PY)) node --test test/
 
 ## Runtime code must run on SCF's Python 3.10.
 compat: $(STAMP)

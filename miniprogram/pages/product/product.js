@@ -1,0 +1,33 @@
+// Example product page using the Share Funnel kit. Copy share-funnel/ into your mini program and call
+// wx.cloud.init({ env: '<your CloudBase env id>' }) in app.js before any page loads.
+const { createShareFunnel } = require('../../share-funnel/index');
+
+const PAGE = 'pages/product/product';
+const funnel = createShareFunnel({ wx, page: PAGE });
+
+Page({
+  data: { productId: '', invitedBy: null, welcome: false },
+
+  onLoad(options) {
+    // Decode locally first so the right product shows before the server answers.
+    const entry = funnel.parseEntry(options);
+    this.setData({
+      productId: entry.productId || options.id || 'sku-42',
+      invitedBy: entry.kind === 'claim' ? entry.inviter : null
+    });
+    // Never awaited before rendering; the kit retries UNAVAILABLE and keeps 1154 visits for later.
+    funnel.recordLanding(options, { page: PAGE }).then((result) => {
+      if (result && result.ok && result.newUser) this.setData({ welcome: true });
+    });
+  },
+
+  onShareAppMessage() {
+    return funnel.shareMessage({ productId: this.data.productId, title: '送你一盒好茶', page: PAGE,
+      imageUrl: '/images/share-5x4.png' }); // 5:4 for chat cards
+  },
+
+  onShareTimeline() {
+    return funnel.shareTimeline({ productId: this.data.productId, title: '送你一盒好茶',
+      imageUrl: '/images/share-1x1.png' }); // 1:1 for Moments
+  }
+});

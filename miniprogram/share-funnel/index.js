@@ -1,0 +1,238 @@
+'use strict';
+/**
+ * Share Funnel client kit for mini programs (CommonJS, no dependencies, base library >= 2.11.3).
+ *
+ *   const { createShareFunnel } = require('../../share-funnel/index');
+ *   const funnel = createShareFunnel({ wx });
+ *   Page({
+ *     onLoad(options) { funnel.recordLanding(options, { page: 'pages/product/product' }); },
+ *     onShareAppMessage() { return funnel.shareMessage({ productId, title, imageUrl }); },   // 5:4 image
+ *     onShareTimeline() { return funnel.shareTimeline({ productId, title, imageUrl }); }     // 1:1 image
+ *   });
+ *
+ * Every server call goes through an injectable `callFunction` (default: wx.cloud.callFunction), so the kit
+ * runs and is tested outside WeChat.
+ */
+var sceneCodec = require('./scene');
+
+var FUNCTION_NAME = 'recordShare';
+var SHARE_PROMISE_BUDGET_MS = 2500; // WeChat waits 3 s for onShareAppMessage's promise, then uses the fallback
+var SINGLE_PAGE_SCENE = 1154;       // Moments single-page mode: no login, separate storage, no cloud identity
+var STORAGE_CODE = 'shareFunnel.inviterCode';
+var STORAGE_PENDING = 'shareFunnel.pendingLandings';
+var MAX_PENDING = 10;
+var IMAGE_RATIO = { chat: 5 / 4, timeline: 1 };
+
+function defaultCallFunction(wx) {
+  return function (options) {
+    return wx.cloud.callFunction(options);
+  };
+}
+
+function resultOf(reply) {
+  // wx.cloud.callFunction resolves {result, errMsg, requestID}; tests may resolve the result directly.
+  return reply && Object.prototype.hasOwnProperty.call(reply, 'result') ? reply.result : reply;
+}
+
+function isRetryable(response) {
+  return !!(response && response.ok === false && response.error &&
+    (response.error.retryable || response.error.code === 'UNAVAILABLE'));
+}
+
+function stripSlash(page) {
+  return String(page || '').replace(/^\/+/, '');
+}
+
+function createShareFunnel(config) {
+  config = config || {};
+  var wx = config.wx || (typeof globalThis !== 'undefined' ? globalThis.wx : undefined);
+  var callFunction = config.callFunction || defaultCallFunction(wx);
+  var functionName = config.functionName || FUNCTION_NAME;
+  var defaultPage = stripSlash(config.page || 'pages/product/product');
+  var maxAttempts = config.maxAttempts || 3;
+  var baseDelayMs = config.baseDelayMs === undefined ? 400 : config.baseDelayMs;
+  var shareBudgetMs = config.shareBudgetMs || SHARE_PROMISE_BUDGET_MS;
+  var schedule = config.setTimeout || setTimeout;
+  var random = config.random || Math.random;
+  var log = config.log || function () {};
+
+  function storageGet(key) {
+    try { return wx && wx.getStorageSync ? wx.getStorageSync(key) : undefined; } catch (e) { return undefined; }
+  }
+  function storageSet(key, value) {
+    try { if (wx && wx.setStorageSync) wx.setStorageSync(key, value); } catch (e) { /* storage full: best effort */ }
+  }
+  function storageRemove(key) {
+    try { if (wx && wx.removeStorageSync) wx.removeStorageSync(key); } catch (e) { /* best effort */ }
+  }
+
+  function call(data) {
+    return Promise.resolve()
+      .then(function () { return callFunction({ name: functionName, data: data }); })
+      .then(resultOf);
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) { schedule(resolve, ms); });
+  }
+
+  /** Call with bounded retries on UNAVAILABLE or a failed transport; resolves, never rejects. */
+  function callWithRetry(data) {
+    var attempt = 0;
+    function once() {
+      attempt += 1;
+      return call(data).then(function (response) {
+        if (isRetryable(response) && attempt < maxAttempts) return retry();
+        return response;
+      }, function (err) {
+        if (attempt < maxAttempts) return retry();
+        return { ok: false, error: { code: 'UNAVAILABLE', retryable: true, message: String(err && err.errMsg || err) } };
+      });
+    }
+    function retry() {
+      var delay = baseDelayMs * Math.pow(2, attempt - 1);
+      return sleep(delay + Math.floor(random() * delay / 2)).then(once); // backoff with jitter
+    }
+    return once();
+  }
+
+  function knownCode() {
+    var code = storageGet(STORAGE_CODE);
+    return typeof code === 'string' && /^[0-9A-Za-z]{6,8}$/.test(code) ? code : null;
+  }
+
+  function fallbackQuery(productId, channel) {
+    // The inviter code never changes, so a code remembered from an earlier share keeps attribution even
+    // when the server is slow; without one the link still opens the right product.
+    var code = knownCode();
+    var query = 'id=' + encodeURIComponent(productId);
+    return code ? query + '&i=' + code + '&c=' + channel : query;
+  }
+
+  /** Ask the server for the share path/query (records one share intent) and remember the inviter code. */
+  function prepareShare(args) {
+    var channel = args.channel || 'chat';
+    return callWithRetry({ action: 'share', productId: args.productId, channel: channel,
+      page: stripSlash(args.page || defaultPage) })
+      .then(function (response) {
+        if (response && response.ok && response.inviterCode) storageSet(STORAGE_CODE, response.inviterCode);
+        return response;
+      });
+  }
+
+  /**
+   * The value for onShareAppMessage. The server call runs in `promise` (base library >= 2.12.0); if it is
+   * slow or fails, the promise resolves to the fallback before WeChat's 3-second limit, so sharing never breaks.
+   */
+  function shareMessage(args) {
+    var page = stripSlash(args.page || defaultPage);
+    var fallback = { title: args.title, path: '/' + page + '?' + fallbackQuery(args.productId, 'chat') };
+    if (args.imageUrl) fallback.imageUrl = args.imageUrl; // 5:4
+    var fromServer = prepareShare({ productId: args.productId, channel: 'chat', page: page })
+      .then(function (response) {
+        if (!response || !response.ok) return fallback;
+        var value = { title: args.title, path: response.path };
+        if (args.imageUrl) value.imageUrl = args.imageUrl;
+        return value;
+      }, function () { return fallback; });
+    var timeout = new Promise(function (resolve) { schedule(function () { resolve(fallback); }, shareBudgetMs); });
+    var result = { title: fallback.title, path: fallback.path, promise: Promise.race([fromServer, timeout]) };
+    if (fallback.imageUrl) result.imageUrl = fallback.imageUrl;
+    return result;
+  }
+
+  /**
+   * The value for onShareTimeline (synchronous: WeChat takes no promise here). Uses the remembered inviter
+   * code and records the share intent in the background.
+   */
+  function shareTimeline(args) {
+    prepareShare({ productId: args.productId, channel: 'timeline', page: args.page }).catch(function () {});
+    var value = { title: args.title, query: fallbackQuery(args.productId, 'timeline') };
+    if (args.imageUrl) value.imageUrl = args.imageUrl; // 1:1
+    return value;
+  }
+
+  function enterOptions() {
+    try {
+      if (wx && wx.getEnterOptionsSync) return wx.getEnterOptionsSync() || {};
+      if (wx && wx.getLaunchOptionsSync) return wx.getLaunchOptionsSync() || {};
+    } catch (e) { /* not available: treat as unknown */ }
+    return {};
+  }
+
+  function pendingLandings() {
+    var pending = storageGet(STORAGE_PENDING);
+    return Array.isArray(pending) ? pending : [];
+  }
+
+  function land(query, page, launchScene) {
+    var data = { action: 'land', query: query || {}, page: page };
+    if (typeof launchScene === 'number') data.launchScene = launchScene;
+    return callWithRetry(data);
+  }
+
+  /** Send landings kept from Moments single-page mode (the server deduplicates, so a repeat is harmless). */
+  function replayPending() {
+    var pending = pendingLandings();
+    if (!pending.length) return Promise.resolve([]);
+    storageRemove(STORAGE_PENDING);
+    return pending.reduce(function (chain, item) {
+      return chain.then(function (results) {
+        return land(item.query, item.page, item.launchScene).then(function (response) {
+          if (isRetryable(response)) keepPending(item); // still down: keep it for the next launch
+          return results.concat([response]);
+        });
+      });
+    }, Promise.resolve([]));
+  }
+
+  function keepPending(item) {
+    var pending = pendingLandings().concat([item]).slice(-MAX_PENDING);
+    storageSet(STORAGE_PENDING, pending);
+  }
+
+  /**
+   * Record how the user arrived: call from Page.onLoad(options) with the options as-is. Returns a promise
+   * that always resolves (never throws, never blocks rendering).
+   */
+  function recordLanding(options, extra) {
+    var page = stripSlash((extra && extra.page) || defaultPage);
+    var scene = enterOptions().scene;
+    var query = options || {};
+    if (scene === SINGLE_PAGE_SCENE) {
+      // No login state in single-page mode: the call would be refused (NO_IDENTITY). Keep the parameters
+      // for the next full launch instead of calling.
+      var entry = sceneCodec.parseEntry(query);
+      if (entry.kind === 'claim' || entry.kind === 'token') {
+        keepPending({ query: query, page: page, launchScene: scene, at: Date.now() });
+      }
+      return Promise.resolve({ ok: true, skipped: 'single_page_mode', entry: entry });
+    }
+    return replayPending().then(function () {
+      return land(query, page, scene);
+    }).catch(function (err) {
+      log('recordLanding failed', err);
+      return { ok: false, error: { code: 'CLIENT', message: String(err) } };
+    });
+  }
+
+  return {
+    prepareShare: prepareShare,
+    shareMessage: shareMessage,
+    shareTimeline: shareTimeline,
+    recordLanding: recordLanding,
+    replayPending: replayPending,
+    knownInviterCode: knownCode,
+    decodeScene: sceneCodec.decodeScene,
+    parseEntry: sceneCodec.parseEntry
+  };
+}
+
+module.exports = {
+  createShareFunnel: createShareFunnel,
+  decodeScene: sceneCodec.decodeScene,
+  parseEntry: sceneCodec.parseEntry,
+  encodeScene: sceneCodec.encodeScene,
+  IMAGE_RATIO: IMAGE_RATIO,
+  SHARE_PROMISE_BUDGET_MS: SHARE_PROMISE_BUDGET_MS
+};

@@ -1,0 +1,33 @@
+'use strict';
+// The example page runs against a fake WeChat: it shows the product from the link, records the landing,
+// and returns valid share values.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { createFakeWx } = require('./fake-wx');
+
+test('the example page records its landing and shares through the kit', async () => {
+  const wx = createFakeWx({ scene: 1007, responses: [
+    { ok: true, recorded: true, duplicate: false, newUser: true, attributedTo: 'Ab3dE9', channel: 'chat', entry: 'chat' },
+    { ok: true, inviterCode: 'Zz9Yy8', path: '/pages/product/product?id=sku-7&i=Zz9Yy8&c=chat', query: 'id=sku-7&i=Zz9Yy8&c=chat' }
+  ] });
+  let definition;
+  global.wx = wx;
+  global.Page = (config) => { definition = config; };
+  require('../pages/product/product.js');
+  const page = Object.assign({ data: {} }, definition, {
+    setData(values) { Object.assign(this.data, values); }
+  });
+  page.data = Object.assign({}, definition.data);
+  page.onLoad({ id: 'sku-7', i: 'Ab3dE9', c: 'chat' });
+  assert.equal(page.data.productId, 'sku-7');
+  assert.equal(page.data.invitedBy, 'Ab3dE9');
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(page.data.welcome, true);
+  assert.deepEqual(wx.calls[0].data, { action: 'land', query: { id: 'sku-7', i: 'Ab3dE9', c: 'chat' },
+    page: 'pages/product/product', launchScene: 1007 });
+  const share = page.onShareAppMessage();
+  assert.equal((await share.promise).path, '/pages/product/product?id=sku-7&i=Zz9Yy8&c=chat');
+  assert.equal(page.onShareTimeline().query, 'id=sku-7&i=Zz9Yy8&c=timeline');
+  delete global.wx;
+  delete global.Page;
+});
