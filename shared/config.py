@@ -20,6 +20,9 @@ ENV_USERS_COLLECTION = "USERS_COLLECTION"
 ENV_SHARE_EVENTS_COLLECTION = "SHARE_EVENTS_COLLECTION"
 ENV_SHARE_INTENTS_COLLECTION = "SHARE_INTENTS_COLLECTION"
 ENV_SCENE_TOKENS_COLLECTION = "SCENE_TOKENS_COLLECTION"
+ENV_WXACODES_COLLECTION = "WXACODES_COLLECTION"
+ENV_WECHAT_TOKENS_COLLECTION = "WECHAT_TOKENS_COLLECTION"
+ENV_WXACODE_JOBS_COLLECTION = "WXACODE_JOBS_COLLECTION"
 ENV_INVITER_CODE_LENGTH = "INVITER_CODE_LENGTH"
 ENV_DEFAULT_SHARE_PAGE = "DEFAULT_SHARE_PAGE"
 ENV_LOG_LEVEL = "LOG_LEVEL"
@@ -40,6 +43,9 @@ class Collections:
     share_events: str = "share_events"
     share_intents: str = "share_intents"
     scene_tokens: str = "scene_tokens"
+    wxacodes: str = "wxacodes"
+    wechat_tokens: str = "wechat_tokens"
+    wxacode_jobs: str = "wxacode_jobs"
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,10 @@ class Settings:
         for field, env_name in (("users", ENV_USERS_COLLECTION),
                                 ("share_events", ENV_SHARE_EVENTS_COLLECTION),
                                 ("share_intents", ENV_SHARE_INTENTS_COLLECTION),
-                                ("scene_tokens", ENV_SCENE_TOKENS_COLLECTION)):
+                                ("scene_tokens", ENV_SCENE_TOKENS_COLLECTION),
+                                ("wxacodes", ENV_WXACODES_COLLECTION),
+                                ("wechat_tokens", ENV_WECHAT_TOKENS_COLLECTION),
+                                ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION)):
             value = text(env_name, getattr(Collections, field))
             if not _COLLECTION_NAME.fullmatch(value):
                 problems.append(f"{env_name} is not a valid collection name: {value!r}")

@@ -36,6 +36,9 @@ def _index_specs(names: Collections):
         # One token per (inviter, product, channel), so regenerating a code reuses its token.
         (names.scene_tokens, [("inviter", 1), ("productId", 1), ("channel", 1)],
          {"name": "claim_unique", "unique": True}),
+        # Code cache: _id is the hash of everything that changes the image; lookups are by _id.
+        (names.wxacodes, [("inviter", 1), ("createdAt", 1)], {"name": "inviter_createdAt"}),
+        (names.wxacode_jobs, [("createdAt", 1)], {"name": "createdAt"}),
     ]
 
 

@@ -71,3 +71,41 @@ class ConfigError(ShareFunnelError):
     """Raised at cold start when the environment is incomplete or invalid."""
 
     code = "CONFIG"
+
+
+class WeChatError(ShareFunnelError):
+    """WeChat answered with an errcode we cannot recover from here (configuration, permissions…)."""
+
+    code = "WECHAT_ERROR"
+
+    def __init__(self, message: str, errcode: Optional[int] = None, rid: Optional[str] = None, **details: Any) -> None:
+        if errcode is not None:
+            details["errcode"] = errcode
+        if rid:
+            details["rid"] = rid
+        super().__init__(message, **details)
+        self.errcode = errcode
+        self.rid = rid
+
+
+class BadPage(WeChatError):
+    code = "BAD_PAGE"
+
+
+class BadSceneRejected(WeChatError):
+    code = "BAD_SCENE"
+
+
+class RateLimited(WeChatError):
+    code = "RATE_LIMITED"
+    retryable = True
+
+
+class WeChatUnavailable(WeChatError):
+    code = "WECHAT_UNAVAILABLE"
+    retryable = True
+
+
+class StorageError(ShareFunnelError):
+    code = "STORAGE_UNAVAILABLE"
+    retryable = True

@@ -155,3 +155,74 @@ class MongoShareStore:
         with self._call("reads", "read the scene token"):
             doc = self._tokens.find_one(key, {"_id": 1})
         return doc["_id"] if doc else None
+
+
+class MongoTokenStore:
+    """Shared access-token cache: one document per appid, replaced only by a token that lives longer."""
+
+    def __init__(self, database: Any, names: Collections) -> None:
+        self._tokens = database[names.wechat_tokens]
+
+    def load(self, appid: str):
+        try:
+            doc = self._tokens.find_one({"_id": appid})
+        except PyMongoError:
+            return None  # the shared cache is an optimisation; WeChat is the source of truth
+        return (doc["token"], doc["expiresAt"]) if doc else None
+
+    def save_if_later(self, appid: str, token: str, expires_at: dt.datetime) -> None:
+        try:
+            self._tokens.update_one({"_id": appid, "expiresAt": {"$lt": expires_at}},
+                                    {"$set": {"token": token, "expiresAt": expires_at}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # a token that lives at least as long is already stored
+        except PyMongoError:
+            pass
+
+
+class MongoCodeCache:
+    """The ``wxacodes`` cache with an atomic claim, so concurrent identical requests generate one code.
+
+    States: absent → ``in_progress`` (claimed by one invocation until ``claimedUntil``) → ``done``.
+    A crashed claim expires and can be taken over (Powertools-idempotency style).
+    """
+
+    def __init__(self, database: Any, names: Collections) -> None:
+        self._codes = database[names.wxacodes]
+
+    @contextmanager
+    def _wrap(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except DuplicateKeyError:
+            raise
+        except PyMongoError as exc:
+            raise Unavailable(f"database error while trying to {what}") from exc
+
+    def get(self, key: str) -> Optional[Dict[str, Any]]:
+        with self._wrap("read the code cache"):
+            return self._codes.find_one({"_id": key})
+
+    def claim(self, key: str, owner: str, now: dt.datetime, until: dt.datetime, info: Dict[str, Any]) -> bool:
+        """True when this owner now holds the claim; False when a live claim or a finished code exists."""
+        try:
+            with self._wrap("claim a code"):
+                self._codes.update_one(
+                    {"_id": key, "status": "in_progress", "claimedUntil": {"$lt": now}},
+                    {"$set": {"status": "in_progress", "owner": owner, "claimedUntil": until, **info}},
+                    upsert=True)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def complete(self, key: str, owner: str, fields: Dict[str, Any]) -> bool:
+        with self._wrap("record the generated code"):
+            result = self._codes.update_one({"_id": key, "owner": owner, "status": "in_progress"},
+                                            {"$set": {"status": "done", **fields}, "$unset": {"claimedUntil": ""}})
+        return result.matched_count == 1
+
+    def release(self, key: str, owner: str) -> None:
+        try:
+            self._codes.delete_one({"_id": key, "owner": owner, "status": "in_progress"})
+        except PyMongoError:
+            pass  # the claim expires by itself

@@ -46,12 +46,77 @@ def share_service() -> ShareService:
 
 def use_clock(clock: Clock) -> None:
     """Swap the clock (the demo's simulated campaign, tests). Takes effect for new services."""
-    global _clock, _service
+    global _clock, _service, _wx_service
     _clock = clock
     _service = None
+    _wx_service = None
 
 
 def reset() -> None:
-    global _service, _clock
+    global _service, _clock, _wx_service
     _service = None
+    _wx_service = None
     _clock = SystemClock()
+
+
+class WxacodeService:
+    """genWxacode: whose code may be drawn, then one generation through the cache."""
+
+    def __init__(self, generator: Any, share_store: MongoShareStore, clock: Clock, config: Settings, wx: Any) -> None:
+        self.generator, self.share_store, self.clock, self.config, self.wx = generator, share_store, clock, config, wx
+
+    def execute(self, caller: Optional[Caller], admin_token: Any, request: Any) -> Dict[str, Any]:
+        from .admin import is_admin
+        from .errors import Forbidden, NoIdentity, UnknownInviter
+        from .scene import ShareClaim
+        from .sharing import ensure_inviter_code
+
+        admin = is_admin(caller.openid if caller else None, admin_token, self.wx.admin_openids, self.wx.admin_token_secret)
+        own_code = self.share_store.inviter_code_of(caller.openid) if caller else None
+        if request.inviter is not None and request.inviter != own_code:
+            if not admin:
+                raise Forbidden("codes for other inviters are for admins only")
+            if self.share_store.inviter_openid(request.inviter) is None:
+                raise UnknownInviter(f"no sharer has the inviter code {request.inviter!r}")
+            inviter = request.inviter
+        elif caller is None:
+            raise NoIdentity("no caller identity: pass an inviter with an admin token, or call from the mini program")
+        else:
+            inviter = own_code or ensure_inviter_code(self.share_store, caller.openid, self.clock,
+                                                      self.config.inviter_code_length)
+        claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
+        return self.generator.generate(claim, request.look)
+
+
+_wx_service: Optional[WxacodeService] = None
+
+
+def build_storage(wx: Any, wechat: Any) -> Any:
+    from .storage import CosStorage, LocalStorage, TcbStorage
+
+    if wx.storage_backend == "tcb":
+        return TcbStorage(wechat, wx.tcb_env)
+    if wx.storage_backend == "cos":
+        return CosStorage(wx.cos_bucket, wx.cos_region, wx.cos_endpoint)
+    return LocalStorage(wx.local_storage_dir)
+
+
+def wxacode_service(wx: Any) -> WxacodeService:
+    global _wx_service
+    if _wx_service is None:
+        with _lock:
+            if _wx_service is None:
+                from .mongo_store import MongoCodeCache, MongoTokenStore
+                from .wechat import WeChatClient
+                from .wxacode import CodeGenerator
+
+                config = current_settings()
+                database = db.database(config)
+                wechat = WeChatClient(wx.appid, wx.appsecret, wx.api_base, _clock,
+                                      token_store=MongoTokenStore(database, config.collections))
+                share_store = MongoShareStore(database, config.collections)
+                generator = CodeGenerator(appid=wx.appid, wechat=wechat, storage=build_storage(wx, wechat),
+                                          cache=MongoCodeCache(database, config.collections),
+                                          share_store=share_store, clock=_clock)
+                _wx_service = WxacodeService(generator, share_store, _clock, config, wx)
+    return _wx_service

@@ -1,0 +1,151 @@
+"""genWxacode through main_handler, against the WeChat emulator over real HTTP."""
+import os
+
+import pytest
+
+from shared import runtime
+from shared.admin import make_admin_token
+from tests.conftest import load_handler, openid_for, scf_context, snapshot
+from tools.wechat_emulator import WeChatEmulator
+
+ADMIN_SECRET = "s" * 40
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    emulator = WeChatEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def gen_module(emulator, tmp_path_factory):
+    values = {"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret, "WECHAT_API_BASE": emulator.base_url,
+              "STORAGE_BACKEND": "tcb", "TCB_ENV": emulator.tcb_env, "ADMIN_OPENIDS": openid_for("admin"),
+              "ADMIN_TOKEN_SECRET": ADMIN_SECRET}
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield load_handler("genWxacode")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def gen(gen_module, emulator, database):
+    emulator.reset()
+    runtime.reset()
+
+    def call(event, as_user=None):
+        return gen_module.main_handler(event, scf_context(openid_for(as_user) if as_user else None,
+                                                          function_name="genWxacode"))
+    return call
+
+
+def test_sharer_gets_a_code_image_stored_in_cloudbase(gen, emulator, database):
+    response = gen({"productId": "sku-42", "page": "/pages/product/product"}, as_user="alice")
+    assert response["ok"] and response["cached"] is False, response
+    code = database.users.find_one({"_id": openid_for("alice")})["code"]
+    assert response["scene"] == f"1p{code}.sku-42" and response["page"] == "pages/product/product"
+    assert response["fileID"].startswith(f"cloud://{emulator.tcb_env}.") and response["contentType"] == "image/jpeg"
+    stored = next(iter(emulator.files.values()))
+    assert stored[:3] == b"\xff\xd8\xff"
+    assert emulator.calls["getwxacodeunlimit"] == 1 and emulator.calls["cos_post"] == 1
+
+
+def test_cache_hit_makes_no_wechat_call_and_no_upload(gen, emulator):
+    first = gen({"productId": "sku-42"}, as_user="alice")
+    emulator.calls.clear()
+    second = gen({"productId": "sku-42"}, as_user="alice")
+    assert second["cached"] is True and second["fileID"] == first["fileID"]
+    assert emulator.calls["getwxacodeunlimit"] == 0 and emulator.calls["uploadfile"] == 0 and emulator.calls["cos_post"] == 0
+
+
+def test_hyaline_codes_are_png_despite_the_jpeg_content_type(gen, emulator):
+    response = gen({"productId": "sku-42", "isHyaline": True}, as_user="alice")
+    assert response["contentType"] == "image/png" and response["fileID"].endswith(".png")
+    assert next(iter(emulator.files.values()))[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_expired_token_costs_one_refresh(gen, emulator):
+    gen({"productId": "sku-1"}, as_user="alice")
+    emulator.expire_token()
+    emulator.calls.clear()
+    response = gen({"productId": "sku-2"}, as_user="alice")
+    assert response["ok"]
+    assert emulator.calls["stable_token"] == 1 and emulator.forced_refreshes == 0
+
+
+def test_system_errors_are_retried(gen, emulator):
+    emulator.fail_next("system_error", 2)
+    emulator.fail_next("http_500", 1)
+    assert gen({"productId": "sku-1"}, as_user="alice")["ok"]
+
+
+def test_rate_limit_is_a_retryable_error_and_leaves_no_record(gen, emulator, database):
+    emulator.fail_next("rate_limited")
+    response = gen({"productId": "sku-1"}, as_user="alice")
+    assert response["error"]["code"] == "RATE_LIMITED" and response["error"]["retryable"] is True
+    assert database.wxacodes.count_documents({}) == 0
+
+
+def test_storage_failure_leaves_no_cache_record(gen, emulator, database):
+    emulator.fail_next("storage_500")
+    response = gen({"productId": "sku-1"}, as_user="alice")
+    assert response["error"]["code"] == "STORAGE_UNAVAILABLE"
+    assert database.wxacodes.count_documents({}) == 0
+    assert gen({"productId": "sku-1"}, as_user="alice")["cached"] is False  # a retry generates it
+
+
+def test_unpublished_page_is_bad_page(gen, emulator):
+    response = gen({"productId": "sku-1", "page": "pages/new/new"}, as_user="alice")
+    assert response["error"]["code"] == "BAD_PAGE" and "check" in response["error"]["message"].lower()
+    assert gen({"productId": "sku-1", "page": "pages/new/new", "checkPath": False, "envVersion": "develop"}, as_user="alice")["ok"]
+
+
+def test_code_for_another_inviter_is_forbidden_for_ordinary_users(gen, emulator, database):
+    gen({"productId": "sku-1"}, as_user="alice")
+    alice = database.users.find_one({"_id": openid_for("alice")})["code"]
+    emulator.calls.clear()
+    before = snapshot(database)
+    response = gen({"productId": "sku-9", "inviter": alice}, as_user="mallory")
+    assert response["error"]["code"] == "FORBIDDEN"
+    assert snapshot(database) == before and sum(emulator.calls.values()) == 0
+
+
+def test_admins_may_draw_codes_for_other_inviters(gen, database):
+    gen({"productId": "sku-1"}, as_user="alice")
+    alice = database.users.find_one({"_id": openid_for("alice")})["code"]
+    by_openid = gen({"productId": "sku-9", "inviter": alice}, as_user="admin")
+    assert by_openid["ok"] and by_openid["scene"] == f"1p{alice}.sku-9"
+    by_token = gen({"productId": "sku-8", "inviter": alice, "adminToken": make_admin_token(ADMIN_SECRET)})
+    assert by_token["ok"]
+    forged = gen({"productId": "sku-7", "inviter": alice, "adminToken": make_admin_token("x" * 40)})
+    assert forged["error"]["code"] == "FORBIDDEN"
+
+
+BAD = [
+    ("page with a query", {"productId": "sku-1", "page": "pages/product/product?id=1"}),
+    ("width 100", {"productId": "sku-1", "width": 100}),
+    ("width as string", {"productId": "sku-1", "width": "430"}),
+    ("non-string product", {"productId": 42}),
+    ("operator product", {"productId": {"$gt": ""}}),
+    ("dollar key", {"productId": "sku-1", "$where": "1"}),
+    ("unknown envVersion", {"productId": "sku-1", "envVersion": "beta"}),
+    ("bad lineColor", {"productId": "sku-1", "lineColor": {"r": 300, "g": 0, "b": 0}}),
+    ("isHyaline not bool", {"productId": "sku-1", "isHyaline": "yes"}),
+    ("non-string inviter", {"productId": "sku-1", "inviter": 7}),
+]
+
+
+@pytest.mark.parametrize("case,event", BAD, ids=[c for c, _ in BAD])
+def test_bad_input_is_rejected_without_writes_or_wechat_calls(gen, emulator, database, case, event):
+    before = snapshot(database)
+    response = gen(event, as_user="alice")
+    assert response["error"]["code"] == "BAD_INPUT", response
+    assert snapshot(database) == before and sum(emulator.calls.values()) == 0

@@ -1,0 +1,275 @@
+"""A local WeChat API emulator over real HTTP on 127.0.0.1: the product's own test double and dev tool.
+
+Implements what genWxacode uses, the way WeChat behaves:
+* ``POST /cgi-bin/stable_token`` — the same token while it is valid (normal mode), a new one near expiry
+  or with ``force_refresh`` (counted, so tests can assert it is never used);
+* ``POST /wxa/getwxacodeunlimit`` — validates scene/page/width/env_version like WeChat and returns a real
+  image (a QR code of page+scene): JPEG by default, PNG with ``is_hyaline``, Content-Type image/jpeg either
+  way; errors are JSON with HTTP 200 and a ``rid``;
+* ``POST /tcb/uploadfile`` + the COS form POST it points at (stores the bytes, answers 204).
+
+Faults are switchable: ``emulator.fail_next("rate_limited", times=3)`` with kinds ``expired_token``,
+``rate_limited`` (45009), ``system_error`` (-1), ``http_500``, ``garbage``, ``storage_500``; and
+``emulator.latency = 0.05`` seconds per request.
+
+    python tools/wechat_emulator.py --port 8089     # run it by hand; WECHAT_API_BASE=http://127.0.0.1:8089
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import secrets
+import threading
+import time
+from collections import Counter, defaultdict
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, Optional
+from urllib.parse import parse_qs, urlparse
+
+WECHAT_SCENE_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&'()*+,/:;=?@-._~")
+
+
+def render_code(page: str, scene: str, width: int, png: bool) -> bytes:
+    import qrcode  # dev dependency: only the emulator draws images
+    from PIL import Image
+
+    image = qrcode.make(f"{page}?scene={scene}").get_image().convert("RGBA" if png else "RGB")
+    image = image.resize((width, width), Image.NEAREST)
+    out = io.BytesIO()
+    image.save(out, format="PNG" if png else "JPEG", quality=85)
+    return out.getvalue()
+
+
+class WeChatEmulator:
+    def __init__(self, appid: str = "wx3c5e7a9b1d2f4a6c", secret: str = "emulator-secret",
+                 tcb_env: str = "prod-4g8x2k1d9e0f3a5b", token_ttl: int = 7200,
+                 published_pages=("pages/product/product", "pages/index/index")) -> None:
+        self.appid, self.secret, self.tcb_env = appid, secret, tcb_env
+        self.token_ttl = token_ttl
+        self.published_pages = set(published_pages)
+        self.latency = 0.0
+        self.calls: Counter = Counter()
+        self.forced_refreshes = 0
+        self.files: Dict[str, bytes] = {}
+        self.file_meta: Dict[str, dict] = {}
+        self._faults: Dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self._token: Optional[str] = None
+        self._token_expires = 0.0
+        self._tickets: Dict[str, dict] = {}
+        self._server: Optional[ThreadingHTTPServer] = None
+        self.base_url = ""
+
+    # --- control -------------------------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                status, headers, payload = emulator.handle(self.path, dict(self.headers), body)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def fail_next(self, kind: str, times: int = 1) -> None:
+        with self._lock:
+            self._faults[kind] += times
+
+    def expire_token(self) -> None:
+        """The current token stops working now (as if it expired); stable_token will issue a new one."""
+        with self._lock:
+            self._token_expires = 0.0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self._faults.clear()
+            self.files.clear()
+            self.file_meta.clear()
+            self.latency = 0.0
+            self.forced_refreshes = 0
+
+    def _take_fault(self, *kinds: str) -> Optional[str]:
+        with self._lock:
+            for kind in kinds:
+                if self._faults[kind] > 0:
+                    self._faults[kind] -= 1
+                    return kind
+        return None
+
+    # --- HTTP ----------------------------------------------------------------------------------------
+    def handle(self, raw_path: str, headers: dict, body: bytes):
+        if self.latency:
+            time.sleep(self.latency)
+        url = urlparse(raw_path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        route = {"/cgi-bin/stable_token": self._stable_token, "/wxa/getwxacodeunlimit": self._unlimited,
+                 "/tcb/uploadfile": self._uploadfile}.get(url.path)
+        if route is not None:
+            self.calls[url.path.rsplit("/", 1)[-1]] += 1
+            return route(query, body)
+        if url.path.startswith("/cos/"):
+            self.calls["cos_post"] += 1
+            return self._cos_post(headers, body)
+        return 404, {"Content-Type": "text/plain"}, b"not found"
+
+    @staticmethod
+    def _json(payload: dict, status: int = 200):
+        return status, {"Content-Type": "application/json; encoding=utf-8"}, json.dumps(payload).encode()
+
+    def _error(self, errcode: int, errmsg: str):
+        return self._json({"errcode": errcode, "errmsg": f"{errmsg} rid: {secrets.token_hex(4)}-{secrets.token_hex(4)}"})
+
+    def _stable_token(self, query, body):
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return self._error(47001, "data format error")
+        if request.get("grant_type") != "client_credential" or request.get("appid") != self.appid:
+            return self._error(40013, "invalid appid")
+        if request.get("secret") != self.secret:
+            return self._error(40125, "invalid appsecret")
+        with self._lock:
+            now = time.time()
+            if request.get("force_refresh"):
+                self.forced_refreshes += 1
+            if request.get("force_refresh") or self._token is None or self._token_expires - now < 300:
+                self._token = "ACCESS_TOKEN_" + secrets.token_urlsafe(24)
+                self._token_expires = now + self.token_ttl
+            return self._json({"access_token": self._token, "expires_in": int(self._token_expires - now)})
+
+    def _check_token(self, query):
+        token = query.get("access_token")
+        if self._take_fault("expired_token"):
+            return self._error(42001, "access_token expired")
+        with self._lock:
+            valid = token is not None and token == self._token and time.time() < self._token_expires
+        if not token:
+            return self._error(41001, "access_token missing")
+        if not valid:
+            return self._error(40001, "invalid credential, access_token is invalid or not latest")
+        return None
+
+    def _unlimited(self, query, body):
+        failure = self._check_token(query)
+        if failure:
+            return failure
+        fault = self._take_fault("rate_limited", "system_error", "http_500", "garbage")
+        if fault == "rate_limited":
+            return self._error(45009, "reach max api daily quota limit")
+        if fault == "system_error":
+            return self._error(-1, "system error")
+        if fault == "http_500":
+            return 500, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway</html>"
+        if fault == "garbage":
+            return 200, {"Content-Type": "image/jpeg"}, b"\x00\x01garbage"
+        try:
+            request = json.loads(body)
+            if not isinstance(request, dict):
+                raise ValueError
+        except ValueError:
+            return self._error(40169, "invalid length for scene, or the data is not json string")
+        scene = request.get("scene")
+        if not isinstance(scene, str) or not 1 <= len(scene) <= 32:
+            return self._error(40169, "invalid length for scene, or the data is not json string")
+        if not set(scene) <= WECHAT_SCENE_CHARS:
+            return self._error(40129, "invalid scene")
+        if "scancode_time" in request:
+            return self._error(85096, "not allow include scancode_time field")
+        page = request.get("page", "pages/index/index")
+        if not isinstance(page, str) or page.startswith("/") or "?" in page:
+            return self._error(41030, "invalid page")
+        if request.get("check_path", True) and page not in self.published_pages:
+            return self._error(41030, "invalid page")
+        width = request.get("width", 430)
+        if not isinstance(width, int) or not 280 <= width <= 1280:
+            return self._error(40097, "invalid args")
+        if request.get("env_version", "release") not in ("release", "trial", "develop"):
+            return self._error(40097, "invalid args")
+        data = render_code(page, scene, width, png=bool(request.get("is_hyaline")))
+        return 200, {"Content-Type": "image/jpeg"}, data  # image/jpeg even for PNG, as WeChat does
+
+    def _uploadfile(self, query, body):
+        failure = self._check_token(query)
+        if failure:
+            return failure
+        request = json.loads(body or b"{}")
+        if request.get("env") != self.tcb_env:
+            return self._error(-501000, "env not found")
+        path = request.get("path")
+        if not isinstance(path, str) or not path:
+            return self._error(-501001, "invalid path")
+        ticket = {"authorization": "q-sign-algorithm=sha1&" + secrets.token_hex(8), "token": secrets.token_hex(16),
+                  "cos_file_id": secrets.token_hex(12), "path": path}
+        with self._lock:
+            self._tickets[ticket["authorization"]] = ticket
+        bucket = f"7465-{self.tcb_env}-1250000000"
+        return self._json({"errcode": 0, "errmsg": "ok", "url": f"{self.base_url}/cos/{bucket}",
+                           "token": ticket["token"], "authorization": ticket["authorization"],
+                           "file_id": f"cloud://{self.tcb_env}.{bucket}/{path}", "cos_file_id": ticket["cos_file_id"]})
+
+    def _cos_post(self, headers, body):
+        if self._take_fault("storage_500"):
+            return 503, {"Content-Type": "application/xml"}, b"<Error><Code>ServiceUnavailable</Code></Error>"
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        fields, file_bytes, file_type = {}, None, None
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name == "file":
+                file_bytes, file_type = part.get_payload(decode=True), part.get_content_type()
+            else:
+                fields[name] = part.get_payload(decode=True).decode()
+        with self._lock:
+            ticket = self._tickets.get(fields.get("Signature", ""))
+        if (ticket is None or fields.get("key") != ticket["path"] or fields.get("x-cos-security-token") != ticket["token"]
+                or fields.get("x-cos-meta-fileid") != ticket["cos_file_id"] or file_bytes is None):
+            return 403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code></Error>"
+        with self._lock:
+            self.files[ticket["path"]] = file_bytes
+            self.file_meta[ticket["path"]] = {"contentType": fields.get("Content-Type") or file_type}
+        return 204, {}, b""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8089)
+    args = parser.parse_args()
+    emulator = WeChatEmulator()
+    emulator.start(args.port)
+    print(f"WeChat emulator at {emulator.base_url} (appid {emulator.appid}, secret {emulator.secret}, "
+          f"env {emulator.tcb_env}); Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
