@@ -13,3 +13,4 @@ def test_demo_campaign_runs_and_reports():
     assert result.returncode == 0, result.stderr
     assert "Per sharer" in result.stdout and "duplicate 8" in result.stdout and "self_invite 1" in result.stdout
     assert "UNKNOWN_INVITER 1" in result.stdout and "BAD_INPUT 1" in result.stdout
+    assert "WeChat calls: 3 codes" in result.stdout and result.stdout.count("local://wxacodes/") == 3

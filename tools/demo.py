@@ -118,7 +118,34 @@ def main() -> None:
           f"records, {database.share_intents.count_documents({})} share intents "
           f"(engine: embedded, database {database.name!r})")
     print(f"Function logs (one JSON object per line): {log_file.relative_to(ROOT)}")
+    generate_codes(codes, out_dir)
     db.reset()
+
+
+def generate_codes(codes, out_dir) -> None:
+    """genWxacode for each sharer's poster, against the local WeChat emulator, stored in a local folder."""
+    from tools.wechat_emulator import WeChatEmulator
+
+    emulator = WeChatEmulator()
+    emulator.start()
+    os.environ.update({"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret,
+                       "WECHAT_API_BASE": emulator.base_url, "STORAGE_BACKEND": "local",
+                       "LOCAL_STORAGE_DIR": str(out_dir / "codes")})
+    try:
+        handler = load_handler("genWxacode")
+        print("\nMini Program Codes (genWxacode against the local WeChat emulator):")
+        for sharer in codes:
+            first = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
+                                         scf_context(openid_for(sharer), function_name="genWxacode"))
+            again = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
+                                         scf_context(openid_for(sharer), function_name="genWxacode"))
+            assert first["ok"] and again["cached"], (first, again)
+            print(f"  {sharer:<6} scene {first['scene']:<24} {first['contentType']:<11} {first['fileID']}")
+        print(f"  WeChat calls: {emulator.calls['getwxacodeunlimit']} codes, {emulator.calls['stable_token']} token "
+              f"request(s); the second request per sharer was served from the cache. Files: "
+              f"{(out_dir / 'codes').relative_to(ROOT)}/")
+    finally:
+        emulator.stop()
 
 
 if __name__ == "__main__":
