@@ -37,6 +37,22 @@ _PAGE = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+def parse_int(env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: List[str]) -> int:
+    """An integer variable within bounds; a problem is recorded (not raised) so all are reported together."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name} must be an integer, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
 @dataclass(frozen=True)
 class Collections:
     users: str = "users"
@@ -73,18 +89,7 @@ class Settings:
             return (env.get(name) or default).strip()
 
         def integer(name: str, default: int, low: int, high: int) -> int:
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                problems.append(f"{name} must be an integer, got {raw!r}")
-                return default
-            if not low <= value <= high:
-                problems.append(f"{name} must be between {low} and {high}, got {value}")
-                return default
-            return value
+            return parse_int(env, name, default, low, high, problems)
 
         on_scf = env.get(ENV_RUNENV, "").upper() == "SCF"
         uri = (env.get(ENV_MONGODB_URI) or "").strip() or None

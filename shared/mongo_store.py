@@ -22,6 +22,17 @@ from .scene import ShareClaim
 LANDING_KEY = ("inviter", "invitee", "productId")
 
 
+@contextmanager
+def driver_errors(what: str) -> Iterator[None]:
+    """Wrap driver failures as ``Unavailable``; ``DuplicateKeyError`` passes through for the caller to read."""
+    try:
+        yield
+    except DuplicateKeyError:
+        raise
+    except PyMongoError as exc:
+        raise Unavailable(f"database error while trying to {what}") from exc
+
+
 class CodeCache:
     """Positive-only LRU of inviter code → openid. Codes never change owner once assigned, so a hit
     is always correct; misses always go to the database (a new code is found on first use)."""
@@ -62,11 +73,8 @@ class MongoShareStore:
         self.round_trips[kind] += 1
         started = time.perf_counter()
         try:
-            yield
-        except DuplicateKeyError:
-            raise
-        except PyMongoError as exc:
-            raise Unavailable(f"database error while trying to {what}") from exc
+            with driver_errors(what):
+                yield
         finally:
             self.seconds_in_db += time.perf_counter() - started
 
@@ -190,23 +198,14 @@ class MongoCodeCache:
     def __init__(self, database: Any, names: Collections) -> None:
         self._codes = database[names.wxacodes]
 
-    @contextmanager
-    def _wrap(self, what: str) -> Iterator[None]:
-        try:
-            yield
-        except DuplicateKeyError:
-            raise
-        except PyMongoError as exc:
-            raise Unavailable(f"database error while trying to {what}") from exc
-
     def get(self, key: str) -> Optional[Dict[str, Any]]:
-        with self._wrap("read the code cache"):
+        with driver_errors("read the code cache"):
             return self._codes.find_one({"_id": key})
 
     def claim(self, key: str, owner: str, now: dt.datetime, until: dt.datetime, info: Dict[str, Any]) -> bool:
         """True when this owner now holds the claim; False when a live claim or a finished code exists."""
         try:
-            with self._wrap("claim a code"):
+            with driver_errors("claim a code"):
                 self._codes.update_one(
                     {"_id": key, "status": "in_progress", "claimedUntil": {"$lt": now}},
                     {"$set": {"status": "in_progress", "owner": owner, "claimedUntil": until, **info}},
@@ -216,7 +215,7 @@ class MongoCodeCache:
             return False
 
     def complete(self, key: str, owner: str, fields: Dict[str, Any]) -> bool:
-        with self._wrap("record the generated code"):
+        with driver_errors("record the generated code"):
             result = self._codes.update_one({"_id": key, "owner": owner, "status": "in_progress"},
                                             {"$set": {"status": "done", **fields}, "$unset": {"claimedUntil": ""}})
         return result.matched_count == 1

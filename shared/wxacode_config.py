@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, List, Mapping, Optional
 
+from .config import parse_int
 from .errors import ConfigError
 
 ENV_APPID = "WECHAT_APPID"
@@ -69,15 +70,7 @@ class WxacodeSettings:
         local_dir = value(ENV_LOCAL_STORAGE_DIR, required=backend == "local")
 
         def integer(name: str, default: int, low: int, high: int) -> int:
-            raw = value(name)
-            try:
-                number = int(raw) if raw else default
-            except ValueError:
-                problems.append(f"{name} must be an integer")
-                return default
-            if not low <= number <= high:
-                problems.append(f"{name} must be between {low} and {high}")
-            return number
+            return parse_int(env, name, default, low, high, problems)
 
         admins = frozenset(item.strip() for item in (env.get(ENV_ADMIN_OPENIDS) or "").split(",") if item.strip())
         secret_for_tokens = value(ENV_ADMIN_TOKEN_SECRET)

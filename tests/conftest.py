@@ -52,6 +52,17 @@ def snapshot(database):
 
 
 @pytest.fixture(scope="session")
+def emulator():
+    """The local WeChat API emulator over real HTTP on 127.0.0.1 (tools/wechat_emulator.py)."""
+    from tools.wechat_emulator import WeChatEmulator
+
+    emulator = WeChatEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
 def record_share():
     return load_handler("recordShare")
 

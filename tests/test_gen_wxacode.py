@@ -6,17 +6,8 @@ import pytest
 from shared import runtime
 from shared.admin import make_admin_token
 from tests.conftest import load_handler, openid_for, scf_context, snapshot
-from tools.wechat_emulator import WeChatEmulator
 
 ADMIN_SECRET = "s" * 40
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emulator = WeChatEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,6 @@ from shared.scene import ShareClaim
 from shared.storage import CosStorage, LocalStorage
 from shared.wechat import WeChatClient
 from shared.wxacode import CodeGenerator, CodeLook
-from tools.wechat_emulator import WeChatEmulator
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emulator = WeChatEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 @pytest.fixture(scope="module")
