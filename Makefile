@@ -27,6 +27,7 @@ demo: $(STAMP)
 ## make bench: benchmarks; numbers are appended to bench/RESULTS.md.
 bench: $(STAMP)
 	$(PY) bench/landing.py
+	$(PY) bench/wxacode_batch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build

@@ -109,3 +109,7 @@ class WeChatUnavailable(WeChatError):
 class StorageError(ShareFunnelError):
     code = "STORAGE_UNAVAILABLE"
     retryable = True
+
+
+class NotFound(ShareFunnelError):
+    code = "NOT_FOUND"

@@ -89,6 +89,12 @@ class MongoShareStore:
         self._codes.put(code, doc["_id"])
         return doc["_id"]
 
+    def known_inviter_codes(self, codes: Any) -> set:
+        """Which of ``codes`` belong to a sharer (one query, for a batch's up-front check)."""
+        wanted = sorted(set(codes))
+        with self._call("reads", "look up inviter codes"):
+            return {doc["code"] for doc in self._users.find({"code": {"$in": wanted}}, {"code": 1, "_id": 0})}
+
     def inviter_code_of(self, openid: str) -> Optional[str]:
         with self._call("reads", "read the caller's inviter code"):
             doc = self._users.find_one({"_id": openid}, {"code": 1})
@@ -225,3 +231,58 @@ class MongoCodeCache:
             self._codes.delete_one({"_id": key, "owner": owner, "status": "in_progress"})
         except PyMongoError:
             pass  # the claim expires by itself
+
+
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+class MongoJobStore:
+    """``wxacode_jobs``: one document per batch job with its items, progress counters and a lease, so a
+    job runs in one invocation at a time and any later invocation can resume it from ``next``."""
+
+    def __init__(self, database: Any, names: Collections) -> None:
+        self._jobs = database[names.wxacode_jobs]
+
+    def get(self, job_id: str, with_items: bool = False) -> Optional[Dict[str, Any]]:
+        with driver_errors("read a batch job"):
+            return self._jobs.find_one({"_id": job_id}, None if with_items else {"items": 0})
+
+    def create(self, job: Dict[str, Any]) -> bool:
+        """Insert a new job; False when a job with that id already exists."""
+        try:
+            with driver_errors("create a batch job"):
+                self._jobs.insert_one({**job, "leaseUntil": EPOCH})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def take_lease(self, job_id: str, owner: str, now: dt.datetime, until: dt.datetime,
+                   restart: bool = False) -> Optional[Dict[str, Any]]:
+        """The job with its items if this owner now holds its lease, else None (another invocation runs it).
+        ``restart``: a finished job runs again from its first item (every code is then a cache hit)."""
+        update: Dict[str, Any] = {"$set": {"leaseOwner": owner, "leaseUntil": until, "status": "running",
+                                           "updatedAt": now}, "$inc": {"invocations": 1}}
+        if restart:
+            update["$set"].update({"next": 0, "generated": 0, "cached": 0, "failed": 0, "failures": [],
+                                   "startedAt": now})
+            update["$inc"]["runs"] = 1
+        with driver_errors("lease a batch job"):
+            return self._jobs.find_one_and_update({"_id": job_id, "leaseUntil": {"$lt": now}}, update,
+                                                  return_document=ReturnDocument.AFTER)
+
+    def save_progress(self, job_id: str, owner: str, next_index: int, counts: Dict[str, int],
+                      failures: Any, now: dt.datetime, until: dt.datetime) -> None:
+        update: Dict[str, Any] = {"$set": {"next": next_index, "updatedAt": now, "leaseUntil": until},
+                                  "$inc": counts}
+        if failures:
+            update["$push"] = {"failures": {"$each": list(failures), "$slice": 100}}
+        with driver_errors("save batch progress"):
+            result = self._jobs.update_one({"_id": job_id, "leaseOwner": owner}, update)
+        if result.matched_count != 1:
+            raise Unavailable("the batch job's lease was lost")
+
+    def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None:
+        """Set the job's status and give up the lease (a continuation or a resume can take it at once)."""
+        with driver_errors("finish a batch run"):
+            self._jobs.update_one({"_id": job_id, "leaseOwner": owner},
+                                  {"$set": {"status": status, "updatedAt": now, "leaseUntil": EPOCH, **fields}})

@@ -60,18 +60,36 @@ def reset() -> None:
 
 
 class WxacodeService:
-    """genWxacode: whose code may be drawn, then one generation through the cache."""
+    """genWxacode: whose codes may be drawn, then one generation through the cache, or a batch job."""
 
-    def __init__(self, generator: Any, share_store: MongoShareStore, clock: Clock, config: Settings, wx: Any) -> None:
-        self.generator, self.share_store, self.clock, self.config, self.wx = generator, share_store, clock, config, wx
+    def __init__(self, generator: Any, share_store: MongoShareStore, jobs: Any, clock: Clock, config: Settings,
+                 wx: Any) -> None:
+        self.generator, self.share_store, self.jobs = generator, share_store, jobs
+        self.clock, self.config, self.wx = clock, config, wx
 
-    def execute(self, caller: Optional[Caller], admin_token: Any, request: Any) -> Dict[str, Any]:
+    def execute(self, caller: Optional[Caller], admin_token: Any, request: Any, context: Any = None) -> Dict[str, Any]:
         from .admin import is_admin
+        from .errors import Forbidden
+        from .wxacode_batch import BatchRequest, JobRequest, deadline_for
+
+        if isinstance(request, JobRequest) and request.resume_key is not None:
+            # A continuation this function started: the job's resume key authenticates it.
+            return self._batch_runner(context).resume(request, deadline_for(context))
+        admin = is_admin(caller.openid if caller else None, admin_token, self.wx.admin_openids, self.wx.admin_token_secret)
+        if isinstance(request, (BatchRequest, JobRequest)):
+            if not admin:
+                raise Forbidden("batch jobs are for admins only")
+            runner = self._batch_runner(context)
+            if isinstance(request, BatchRequest):
+                return runner.submit(request, deadline_for(context))
+            return runner.resume(request, deadline_for(context)) if request.resume else runner.status(request)
+        return self._single(caller, admin, request)
+
+    def _single(self, caller: Optional[Caller], admin: bool, request: Any) -> Dict[str, Any]:
         from .errors import Forbidden, NoIdentity, UnknownInviter
         from .scene import ShareClaim
         from .sharing import ensure_inviter_code
 
-        admin = is_admin(caller.openid if caller else None, admin_token, self.wx.admin_openids, self.wx.admin_token_secret)
         own_code = self.share_store.inviter_code_of(caller.openid) if caller else None
         if request.inviter is not None and request.inviter != own_code:
             if not admin:
@@ -86,6 +104,14 @@ class WxacodeService:
                                                       self.config.inviter_code_length)
         claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
         return self.generator.generate(claim, request.look)
+
+    def _batch_runner(self, context: Any) -> Any:
+        from .continuation import ScfInvokeContinuation
+        from .wxacode_batch import BatchRunner
+
+        return BatchRunner(jobs=self.jobs, generator=self.generator, share_store=self.share_store, clock=self.clock,
+                           rate_per_min=self.wx.rate_per_min, concurrency=self.wx.concurrency,
+                           continuation=ScfInvokeContinuation.from_context(context))
 
 
 _wx_service: Optional[WxacodeService] = None
@@ -106,7 +132,7 @@ def wxacode_service(wx: Any) -> WxacodeService:
     if _wx_service is None:
         with _lock:
             if _wx_service is None:
-                from .mongo_store import MongoCodeCache, MongoTokenStore
+                from .mongo_store import MongoCodeCache, MongoJobStore, MongoTokenStore
                 from .wechat import WeChatClient
                 from .wxacode import CodeGenerator
 
@@ -118,5 +144,6 @@ def wxacode_service(wx: Any) -> WxacodeService:
                 generator = CodeGenerator(appid=wx.appid, wechat=wechat, storage=build_storage(wx, wechat),
                                           cache=MongoCodeCache(database, config.collections),
                                           share_store=share_store, clock=_clock)
-                _wx_service = WxacodeService(generator, share_store, _clock, config, wx)
+                _wx_service = WxacodeService(generator, share_store, MongoJobStore(database, config.collections),
+                                             _clock, config, wx)
     return _wx_service

@@ -91,8 +91,8 @@ class WeChatClient:
         """A valid token. ``refresh`` skips caches holding ``stale`` (still normal mode: WeChat may
         legitimately return the same token, which is fine)."""
         with self._lock:
-            if not refresh and self._fresh(self._token):
-                return self._token[0]
+            if self._fresh(self._token) and not (refresh and self._token[0] == stale):
+                return self._token[0]  # on refresh: another thread already replaced the stale token
             if self._store is not None:
                 shared = self._store.load(self.appid)
                 if self._fresh(shared) and shared[0] != stale:
@@ -114,21 +114,28 @@ class WeChatClient:
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
 
-    def _post(self, path: str, token: Optional[str], body: Dict[str, Any]) -> requests.Response:
-        """POST with bounded retries on transport failures and 5xx."""
-        url = f"{self.base_url}/{path}"
+    def _send(self, path: str, token: Optional[str], body: Dict[str, Any]) -> requests.Response:
+        """One request. Transport failures and 5xx become ``_Retryable``."""
+        self._count(path)
         params = {"access_token": token} if token else None
+        try:
+            response = self._session.post(f"{self.base_url}/{path}", params=params,
+                                          data=json.dumps(body, ensure_ascii=False).encode(),
+                                          headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(type(exc).__name__) from exc
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code}")
+        return response
+
+    def _retrying(self, what: str, once: Callable[[], Any]) -> Any:
+        """The one bounded retry loop (backoff with jitter) for every transient failure of one call."""
         for attempt in range(1, self._attempts + 1):
-            self._count(path)
             try:
-                response = self._session.post(url, params=params, data=json.dumps(body, ensure_ascii=False).encode(),
-                                              headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
-                if response.status_code >= 500:
-                    raise _Retryable(f"HTTP {response.status_code}")
-                return response
-            except (requests.ConnectionError, requests.Timeout, _Retryable) as exc:
+                return once()
+            except _Retryable as exc:
                 if attempt == self._attempts:
-                    raise WeChatUnavailable(f"WeChat {path} unavailable after {attempt} attempts: {exc}") from exc
+                    raise WeChatUnavailable(f"WeChat {what} unavailable after {attempt} attempts: {exc}") from exc
                 self._pause(attempt)
         raise AssertionError("unreachable")
 
@@ -137,14 +144,16 @@ class WeChatClient:
         self._sleep(delay + random.uniform(0, delay / 2))
 
     def _post_json(self, path: str, token: Optional[str], body: Dict[str, Any]) -> Dict[str, Any]:
-        response = self._post(path, token, body)
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            raise WeChatUnavailable(f"WeChat {path} answered something that is not JSON") from exc
-        if not isinstance(payload, dict):
-            raise WeChatUnavailable(f"WeChat {path} answered unexpected JSON")
-        return payload
+        def once() -> Dict[str, Any]:
+            response = self._send(path, token, body)
+            try:
+                payload = response.json()
+            except ValueError as exc:
+                raise _Retryable("a body that is not JSON") from exc
+            if not isinstance(payload, dict):
+                raise _Retryable("unexpected JSON")
+            return payload
+        return self._retrying(path, once)
 
     def _with_token(self, call: Callable[[str], Any]) -> Any:
         """Run ``call(token)``; on a token error refresh once and retry once."""
@@ -164,27 +173,23 @@ class WeChatClient:
         return self._with_token(lambda token: self._get_unlimited_once(token, payload))
 
     def _get_unlimited_once(self, token: str, payload: Dict[str, Any]) -> CodeImage:
-        for attempt in range(1, self._attempts + 1):
-            response = self._post("wxa/getwxacodeunlimit", token, payload)
+        def once() -> CodeImage:
+            response = self._send("wxa/getwxacodeunlimit", token, payload)
             kind = classify(response.content)
             if kind in ("jpeg", "png"):
                 return CodeImage(response.content, kind)
-            if kind == "json":
-                error = response.json()
-                errcode, errmsg = error.get("errcode"), str(error.get("errmsg", ""))
-                rid = _rid(errmsg)
-                log.event("wechat_error", api="getwxacodeunlimit", errcode=errcode, rid=rid)
-                if errcode in TOKEN_INVALID:
-                    raise _TokenRejected(errcode, rid)
-                if errcode != -1:
-                    raise _mapped_error(errcode, errmsg, rid)
-                reason = f"system error (rid {rid})"
-            else:
-                reason = "an unrecognisable body"
-            if attempt == self._attempts:
-                raise WeChatUnavailable(f"getwxacodeunlimit failed {attempt} times: {reason}")
-            self._pause(attempt)
-        raise AssertionError("unreachable")
+            if kind != "json":
+                raise _Retryable("an unrecognisable body")
+            error = response.json()
+            errcode, errmsg = error.get("errcode"), str(error.get("errmsg", ""))
+            rid = _rid(errmsg)
+            log.event("wechat_error", api="getwxacodeunlimit", errcode=errcode, rid=rid)
+            if errcode in TOKEN_INVALID:
+                raise _TokenRejected(errcode, rid)
+            if errcode == -1:
+                raise _Retryable(f"system error (rid {rid})")
+            raise _mapped_error(errcode, errmsg, rid)
+        return self._retrying("getwxacodeunlimit", once)
 
     def tcb_upload_ticket(self, env: str, path: str) -> Dict[str, Any]:
         def once(token: str) -> Dict[str, Any]:

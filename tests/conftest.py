@@ -2,6 +2,7 @@
 against a real MongoDB (MONGODB_URI set; a throwaway database per session is dropped at the end)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -60,6 +61,27 @@ def emulator():
     emulator.start()
     yield emulator
     emulator.stop()
+
+
+ADMIN_SECRET = "s" * 40
+
+
+@contextlib.contextmanager
+def gen_wxacode_handler(emulator, **overrides):
+    """genWxacode imported the way SCF does, configured for the emulator (plus ``overrides``) at its cold start."""
+    values = {"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret, "WECHAT_API_BASE": emulator.base_url,
+              "STORAGE_BACKEND": "tcb", "TCB_ENV": emulator.tcb_env, "ADMIN_OPENIDS": openid_for("admin"),
+              "ADMIN_TOKEN_SECRET": ADMIN_SECRET, **overrides}
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield load_handler("genWxacode")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -88,3 +88,20 @@ def test_engine_is_logged_once_as_embedded(capsys):
     engines = [line for line in lines if line["message"] == "database_engine"]
     expected = "mongodb" if os.environ.get("MONGODB_URI") else "embedded"
     assert [line["engine"] for line in engines] == [expected]
+
+
+def test_embedded_id_lookups_answer_like_a_scan(database):
+    """The embedded engine's direct _id lookup must give the same answers as MongoDB's query semantics."""
+    jobs = database.wxacode_jobs
+    jobs.insert_many([{"_id": "a", "status": "done", "n": 1}, {"_id": "b", "status": "in_progress", "n": 2},
+                      {"_id": 3, "status": "done"}])
+    assert jobs.find_one({"_id": "a"})["n"] == 1
+    assert jobs.find_one({"_id": "a", "status": "in_progress"}) is None
+    assert jobs.find_one({"_id": "missing"}) is None
+    assert jobs.find_one({"_id": 3})["status"] == "done"
+    assert sorted(d["_id"] for d in jobs.find({"_id": {"$in": ["a", "b"]}})) == ["a", "b"]
+    assert jobs.update_one({"_id": "b", "status": "done"}, {"$set": {"n": 9}}).matched_count == 0
+    assert jobs.update_one({"_id": "b", "status": "in_progress"}, {"$set": {"n": 9}}).modified_count == 1
+    jobs.update_one({"_id": "c", "status": "queued"}, {"$set": {"n": 4}}, upsert=True)
+    assert jobs.find_one({"_id": "c"}) == {"_id": "c", "status": "queued", "n": 4}
+    assert jobs.delete_one({"_id": "a", "n": 2}).deleted_count == 0 and jobs.count_documents({"_id": "a"}) == 1

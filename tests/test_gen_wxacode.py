@@ -1,30 +1,15 @@
 """genWxacode through main_handler, against the WeChat emulator over real HTTP."""
-import os
-
 import pytest
 
 from shared import runtime
 from shared.admin import make_admin_token
-from tests.conftest import load_handler, openid_for, scf_context, snapshot
-
-ADMIN_SECRET = "s" * 40
+from tests.conftest import ADMIN_SECRET, gen_wxacode_handler, openid_for, scf_context, snapshot
 
 
 @pytest.fixture(scope="module")
-def gen_module(emulator, tmp_path_factory):
-    values = {"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret, "WECHAT_API_BASE": emulator.base_url,
-              "STORAGE_BACKEND": "tcb", "TCB_ENV": emulator.tcb_env, "ADMIN_OPENIDS": openid_for("admin"),
-              "ADMIN_TOKEN_SECRET": ADMIN_SECRET}
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield load_handler("genWxacode")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def gen_module(emulator):
+    with gen_wxacode_handler(emulator) as module:
+        yield module
 
 
 @pytest.fixture

@@ -15,13 +15,15 @@ _TEMPLATE = json.loads((ROOT / "tests" / "events" / "callfunction_context.json")
 
 
 def scf_context(openid: Optional[str], *, architecture: str = "new", request_id: Optional[str] = None,
-                function_name: str = "recordShare") -> Dict[str, Any]:
+                function_name: str = "recordShare", time_limit_in_ms: Optional[int] = None) -> Dict[str, Any]:
     """The context for a call by ``openid`` (None: the platform supplied no identity, as in 1154).
 
     ``architecture``: "new" (``environment`` JSON string), "old" (``environ`` k=v string) or "none".
     """
     context = copy.deepcopy(_TEMPLATE["context"])
     context["function_name"] = function_name
+    if time_limit_in_ms is not None:
+        context["time_limit_in_ms"] = time_limit_in_ms
     context["request_id"] = request_id or str(uuid.uuid4())
     environment = context.pop("environment")
     if openid is None:

@@ -1,0 +1,105 @@
+"""A local emulator of the Tencent Cloud API's SCF ``Invoke`` action over real HTTP on 127.0.0.1.
+
+It checks what the real API checks first — the TC3-HMAC-SHA256 signature with the caller's secret key,
+the session token of temporary credentials, action, version and region — and records each invocation,
+so a test can run the continuation event through the real handler. Point ``SCF_API_ENDPOINT`` at it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, List, Optional
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+
+def tc3_signature(secret_key: str, service: str, headers: Dict[str, str], body: bytes, signed: List[str],
+                  timestamp: int, date: str) -> str:
+    canonical_headers = "".join(f"{name}:{headers[name].strip()}\n" for name in signed)
+    canonical = "\n".join(["POST", "/", "", canonical_headers, ";".join(signed), hashlib.sha256(body).hexdigest()])
+    scope = f"{date}/{service}/tc3_request"
+    to_sign = "\n".join(["TC3-HMAC-SHA256", str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(_hmac(_hmac(("TC3" + secret_key).encode(), date), service), "tc3_request")
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+class ScfApiEmulator:
+    def __init__(self, secret_id: str = "AKIDemulator", secret_key: str = "emulator-secret-key",
+                 session_token: str = "emulator-session-token", fail_with: Optional[str] = None) -> None:
+        self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
+        self.fail_with = fail_with  # an error Code to answer with, e.g. "ResourceNotFound.Function"
+        self.invocations: List[dict] = []
+        self.rejections: List[str] = []
+        self._lock = threading.Lock()
+        self._server: Optional[ThreadingHTTPServer] = None
+        self.endpoint = ""
+
+    def start(self) -> str:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                payload = json.dumps({"Response": emulator.handle(headers, body)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _reject(self, code: str, message: str, request_id: str) -> dict:
+        with self._lock:
+            self.rejections.append(code)
+        return {"Error": {"Code": code, "Message": message}, "RequestId": request_id}
+
+    def handle(self, headers: Dict[str, str], body: bytes) -> dict:
+        request_id = str(uuid.uuid4())
+        auth = headers.get("authorization", "")
+        try:
+            algorithm, rest = auth.split(" ", 1)
+            parts = dict(item.strip().split("=", 1) for item in rest.split(","))
+            secret_id, date, service, _ = parts["Credential"].split("/")
+            signed = parts["SignedHeaders"].split(";")
+            timestamp = int(headers["x-tc-timestamp"])
+        except (ValueError, KeyError):
+            return self._reject("AuthFailure.SignatureFailure", "malformed Authorization", request_id)
+        if algorithm != "TC3-HMAC-SHA256" or secret_id != self.secret_id:
+            return self._reject("AuthFailure.SecretIdNotFound", "unknown SecretId", request_id)
+        expected = tc3_signature(self.secret_key, service, headers, body, signed, timestamp, date)
+        if not hmac.compare_digest(expected, parts.get("Signature", "")):
+            return self._reject("AuthFailure.SignatureFailure", "signature mismatch", request_id)
+        if headers.get("x-tc-token") != self.session_token:
+            return self._reject("AuthFailure.TokenFailure", "temporary credentials need their token", request_id)
+        if headers.get("x-tc-action") != "Invoke" or headers.get("x-tc-version") != "2018-04-16":
+            return self._reject("InvalidAction", "only scf Invoke 2018-04-16 is emulated", request_id)
+        if self.fail_with:
+            return self._reject(self.fail_with, "injected failure", request_id)
+        request = json.loads(body)
+        with self._lock:
+            self.invocations.append({"region": headers.get("x-tc-region"), "function": request.get("FunctionName"),
+                                     "namespace": request.get("Namespace"), "type": request.get("InvocationType"),
+                                     "event": json.loads(request.get("ClientContext") or "{}")})
+        return {"Result": {"FunctionRequestId": str(uuid.uuid4()), "InvokeResult": 0}, "RequestId": request_id}
