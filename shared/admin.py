@@ -10,7 +10,10 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, FrozenSet, Optional
+from typing import Any, FrozenSet, List, Mapping, Optional, Tuple
+
+ENV_ADMIN_OPENIDS = "ADMIN_OPENIDS"
+ENV_ADMIN_TOKEN_SECRET = "ADMIN_TOKEN_SECRET"
 
 
 def _b64(data: bytes) -> str:
@@ -43,3 +46,13 @@ def valid_admin_token(token: Any, secret: Optional[str], now: Optional[float] = 
 
 def is_admin(openid: Optional[str], token: Any, admin_openids: FrozenSet[str], secret: Optional[str]) -> bool:
     return (openid is not None and openid in admin_openids) or valid_admin_token(token, secret)
+
+
+def admin_settings(env: Mapping[str, str], problems: List[str]) -> Tuple[FrozenSet[str], Optional[str]]:
+    """``ADMIN_OPENIDS`` (comma-separated) and ``ADMIN_TOKEN_SECRET`` (≥ 32 characters), read the same way by
+    every function that has admin operations; problems are appended for the cold-start ConfigError."""
+    admins = frozenset(item.strip() for item in (env.get(ENV_ADMIN_OPENIDS) or "").split(",") if item.strip())
+    secret = (env.get(ENV_ADMIN_TOKEN_SECRET) or "").strip() or None
+    if secret and len(secret) < 32:
+        problems.append(f"{ENV_ADMIN_TOKEN_SECRET} must be at least 32 characters")
+    return admins, secret

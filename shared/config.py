@@ -23,6 +23,8 @@ ENV_SCENE_TOKENS_COLLECTION = "SCENE_TOKENS_COLLECTION"
 ENV_WXACODES_COLLECTION = "WXACODES_COLLECTION"
 ENV_WECHAT_TOKENS_COLLECTION = "WECHAT_TOKENS_COLLECTION"
 ENV_WXACODE_JOBS_COLLECTION = "WXACODE_JOBS_COLLECTION"
+ENV_FUNNEL_DAILY_COLLECTION = "FUNNEL_DAILY_COLLECTION"
+ENV_FUNNEL_RUNS_COLLECTION = "FUNNEL_RUNS_COLLECTION"
 ENV_INVITER_CODE_LENGTH = "INVITER_CODE_LENGTH"
 ENV_DEFAULT_SHARE_PAGE = "DEFAULT_SHARE_PAGE"
 ENV_LOG_LEVEL = "LOG_LEVEL"
@@ -62,6 +64,8 @@ class Collections:
     wxacodes: str = "wxacodes"
     wechat_tokens: str = "wechat_tokens"
     wxacode_jobs: str = "wxacode_jobs"
+    funnel_daily: str = "funnel_daily"
+    funnel_runs: str = "funnel_runs"
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,9 @@ class Settings:
                                 ("scene_tokens", ENV_SCENE_TOKENS_COLLECTION),
                                 ("wxacodes", ENV_WXACODES_COLLECTION),
                                 ("wechat_tokens", ENV_WECHAT_TOKENS_COLLECTION),
-                                ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION)):
+                                ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION),
+                                ("funnel_daily", ENV_FUNNEL_DAILY_COLLECTION),
+                                ("funnel_runs", ENV_FUNNEL_RUNS_COLLECTION)):
             value = text(env_name, getattr(Collections, field))
             if not _COLLECTION_NAME.fullmatch(value):
                 problems.append(f"{env_name} is not a valid collection name: {value!r}")

@@ -84,3 +84,19 @@ def caller_identity(event: Any, context: Any, environ: Optional[Mapping[str, str
     if not OPENID.fullmatch(openid):
         raise NoIdentity("the platform identity is malformed")
     return Caller(openid=openid, appid=lookup("WX_APPID"), unionid=lookup("WX_UNIONID"), source=source)
+
+
+def timer_evidence(context: Any, environ: Optional[Mapping[str, str]] = None) -> bool:
+    """True when the platform says this is a timer invocation: ``TRIGGER_SRC=timer`` (context environment,
+    else process environment) and no user identity anywhere. A client can put ``{"Type": "Timer"}`` in
+    callFunction data, but its call always carries ``WX_OPENID``."""
+    environ = os.environ if environ is None else environ
+    platform = platform_environment(context)
+    source = platform.get("TRIGGER_SRC") or environ.get("TRIGGER_SRC")
+    if source != "timer":
+        return False
+    try:
+        caller_identity({}, context, environ)
+    except NoIdentity:
+        return True
+    return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, Optional, Union
 
-from . import db
+from . import db, log
 from .clock import Clock, SystemClock
 from .config import Settings, settings as current_settings
 from .identity import Caller
@@ -46,16 +46,14 @@ def share_service() -> ShareService:
 
 def use_clock(clock: Clock) -> None:
     """Swap the clock (the demo's simulated campaign, tests). Takes effect for new services."""
-    global _clock, _service, _wx_service
+    global _clock, _service, _wx_service, _funnel_service
     _clock = clock
-    _service = None
-    _wx_service = None
+    _service = _wx_service = _funnel_service = None
 
 
 def reset() -> None:
-    global _service, _clock, _wx_service
-    _service = None
-    _wx_service = None
+    global _service, _clock, _wx_service, _funnel_service
+    _service = _wx_service = _funnel_service = None
     _clock = SystemClock()
 
 
@@ -147,3 +145,47 @@ def wxacode_service(wx: Any) -> WxacodeService:
                 _wx_service = WxacodeService(generator, share_store, MongoJobStore(database, config.collections),
                                              _clock, config, wx)
     return _wx_service
+
+
+class FunnelService:
+    """dailyFunnel: who may run it, then one run over the requested days."""
+
+    def __init__(self, store: Any, clock: Clock, settings: Any) -> None:
+        self.store, self.clock, self.settings = store, clock, settings
+
+    def execute(self, event: Any, context: Any) -> Dict[str, Any]:
+        from .errors import NoIdentity
+        from .funnel_run import authorize_funnel_call, parse_funnel_request, run_funnel
+        from .identity import caller_identity, timer_evidence
+
+        timer_event = isinstance(event, dict) and event.get("Type") == "Timer"
+        try:
+            openid: Optional[str] = caller_identity(event, context).openid
+        except NoIdentity:
+            openid = None
+        timer = authorize_funnel_call(event, timer_event, timer_evidence(context), openid, self.settings)
+        request = parse_funnel_request(event, timer, self.clock.now(), self.settings)
+        if timer:
+            log.event("funnel_timer", time=event.get("Time"), trigger=event.get("TriggerName"))
+        return run_funnel(self.store, self.clock, self.settings, request.days, request.trigger)
+
+
+_funnel_service: Optional[FunnelService] = None
+
+
+def funnel_store(funnel_settings: Any) -> Any:
+    from .mongo_funnel import MongoFunnelStore
+
+    config = current_settings()
+    store = MongoFunnelStore(db.database(config), config.collections, funnel_settings.orders)
+    store.ensure_indexes()
+    return store
+
+
+def funnel_service(funnel_settings: Any) -> FunnelService:
+    global _funnel_service
+    if _funnel_service is None:
+        with _lock:
+            if _funnel_service is None:
+                _funnel_service = FunnelService(funnel_store(funnel_settings), _clock, funnel_settings)
+    return _funnel_service

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, List, Mapping, Optional
 
+from .admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings  # noqa: F401 (re-exported names)
 from .config import parse_int
 from .errors import ConfigError
 
@@ -18,8 +19,6 @@ ENV_COS_BUCKET = "COS_BUCKET"
 ENV_COS_REGION = "COS_REGION"
 ENV_COS_ENDPOINT = "COS_ENDPOINT"
 ENV_LOCAL_STORAGE_DIR = "LOCAL_STORAGE_DIR"
-ENV_ADMIN_OPENIDS = "ADMIN_OPENIDS"
-ENV_ADMIN_TOKEN_SECRET = "ADMIN_TOKEN_SECRET"
 ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"
 
@@ -72,10 +71,7 @@ class WxacodeSettings:
         def integer(name: str, default: int, low: int, high: int) -> int:
             return parse_int(env, name, default, low, high, problems)
 
-        admins = frozenset(item.strip() for item in (env.get(ENV_ADMIN_OPENIDS) or "").split(",") if item.strip())
-        secret_for_tokens = value(ENV_ADMIN_TOKEN_SECRET)
-        if secret_for_tokens and len(secret_for_tokens) < 32:
-            problems.append(f"{ENV_ADMIN_TOKEN_SECRET} must be at least 32 characters")
+        admins, secret_for_tokens = admin_settings(env, problems)
         settings = cls(appid=appid, appsecret=secret, api_base=api_base, storage_backend=backend, tcb_env=tcb_env,
                        cos_bucket=cos_bucket, cos_region=cos_region, cos_endpoint=value(ENV_COS_ENDPOINT),
                        local_storage_dir=local_dir, admin_openids=admins, admin_token_secret=secret_for_tokens,

@@ -67,21 +67,27 @@ ADMIN_SECRET = "s" * 40
 
 
 @contextlib.contextmanager
-def gen_wxacode_handler(emulator, **overrides):
-    """genWxacode imported the way SCF does, configured for the emulator (plus ``overrides``) at its cold start."""
-    values = {"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret, "WECHAT_API_BASE": emulator.base_url,
-              "STORAGE_BACKEND": "tcb", "TCB_ENV": emulator.tcb_env, "ADMIN_OPENIDS": openid_for("admin"),
-              "ADMIN_TOKEN_SECRET": ADMIN_SECRET, **overrides}
+def configured_handler(function, **values):
+    """``functions/<function>/index.py`` imported the way SCF does, with ``values`` in the environment at
+    its cold start (restored afterwards)."""
+    values = {"ADMIN_OPENIDS": openid_for("admin"), "ADMIN_TOKEN_SECRET": ADMIN_SECRET, **values}
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
-        yield load_handler("genWxacode")
+        yield load_handler(function)
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def gen_wxacode_handler(emulator, **overrides):
+    """genWxacode configured for the emulator (plus ``overrides``) at its cold start."""
+    return configured_handler("genWxacode", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret,
+                              WECHAT_API_BASE=emulator.base_url, STORAGE_BACKEND="tcb", TCB_ENV=emulator.tcb_env,
+                              **overrides)
 
 
 @pytest.fixture(scope="session")
