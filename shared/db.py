@@ -7,7 +7,7 @@ packages, and refused on SCF by ``Settings.from_env``).
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from . import log
 from .config import Collections, Settings, settings as current_settings
@@ -55,7 +55,9 @@ def _connect(config: Settings):
             raise ConfigError("MONGODB_URI is not set and the embedded engine (mongomock-ng, a dev "
                               "dependency) is not installed") from exc
         log.event("database_engine", engine="embedded", note="in-memory mongomock-ng; data is lost on exit")
-        _index_id_lookups(mongomock_ng)
+        from . import embedded_engine
+
+        embedded_engine.install()  # index-like lookups: costs stay bounded by what a query selects
         return mongomock_ng.MongoClient(tz_aware=True)
     import pymongo
 
@@ -69,31 +71,6 @@ def _connect(config: Settings):
         socketTimeoutMS=config.mongodb_timeout_ms * 2,
         retryWrites=True,
     )
-
-
-def _index_id_lookups(mongomock_ng: Any) -> None:
-    """The embedded engine scans every document for every query and update, even by ``_id``, which makes
-    a batch of n codes cost O(n²). A filter with a string ``_id`` can only match the document stored under
-    that key, so look it up directly and apply the full filter to it; any other filter scans as before."""
-    from mongomock_ng.collection import Collection
-    from mongomock_ng.filtering import filter_applies
-
-    if getattr(Collection, "_share_funnel_id_lookup", False):
-        return
-    scan = Collection._iter_documents
-
-    def iter_documents(self: Any, filter: Any) -> Any:
-        key = filter.get("_id") if isinstance(filter, Mapping) else None
-        if not isinstance(key, str):
-            return scan(self, filter)
-        try:
-            document = self._store[key]
-        except KeyError:
-            return iter(())
-        return iter([document] if filter_applies(filter, document) else [])
-
-    Collection._iter_documents = iter_documents
-    Collection._share_funnel_id_lookup = True
 
 
 def database(config: Optional[Settings] = None) -> Any:

@@ -243,3 +243,46 @@ def test_a_failed_timer_run_raises_so_scf_retries(first_touch, database, campaig
             first_touch.main_handler({"Type": "Timer"}, scf_context(None, function_name="dailyFunnel"))
     finally:
         database.funnel_daily.drop_index("sabotage")
+
+
+def test_cli_backfills_and_writes_an_html_report_with_one_bar_per_step(database, campaign, tmp_path, monkeypatch,
+                                                                        capsys):
+    from html.parser import HTMLParser
+
+    from shared import cli
+
+    for key, value in ORDER_ENV.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["funnel", "--from", D1, "--to", D2]) == 0
+    assert database.funnel_runs.find_one({"trigger": "cli", "status": "done"})
+    page = tmp_path / "report.html"
+    assert cli.main(["report", "--date", D1, "--html", str(page)]) == 0
+    assert cli.main(["report", "--date", D1]) == 0
+    text = capsys.readouterr().out
+    assert "Landings" in text and campaign["alice"] in text
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.bars, self.inviter_rows, self.tags, self._in_inviters = [], 0, [], False
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            self.tags.append(tag)
+            if tag == "rect" and attrs.get("class") == "step":
+                self.bars.append(attrs["data-step"])
+            if tag == "table":
+                self._in_inviters = attrs.get("class") == "inviter"
+            if tag == "tr" and self._in_inviters:
+                self.inviter_rows += 1
+
+    parser = Collect()
+    parser.feed(page.read_text(encoding="utf-8"))
+    assert parser.bars == ["intents", "landings", "invitees", "newUsers", "converters"]
+    assert parser.inviter_rows == 1 + 2  # header + alice + bob
+    assert "script" not in parser.tags and "http" not in page.read_text(encoding="utf-8").replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert cli.main(["report", "--date", D1, "--json"]) == 0
+    import json
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["_id"] for r in rows} == {r["_id"] for r in database.funnel_daily.find({"date": D1})}

@@ -14,3 +14,4 @@ def test_demo_campaign_runs_and_reports():
     assert "Per sharer" in result.stdout and "duplicate 8" in result.stdout and "self_invite 1" in result.stdout
     assert "UNKNOWN_INVITER 1" in result.stdout and "BAD_INPUT 1" in result.stdout
     assert "WeChat calls: 3 codes" in result.stdout and result.stdout.count("local://wxacodes/") == 3
+    assert "Daily funnel" in result.stdout and "HTML report of the busiest day: demo-output/funnel-" in result.stdout

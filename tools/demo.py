@@ -2,7 +2,9 @@
 
 Three sharers share a product over chat, a poster code and Moments; dozens of invitees land through
 links and scanned codes over three days, with re-opens, a self-invite, organic visitors who are invited
-later, Moments single-page visits without identity, and forged or malformed requests. Ends with a summary.
+later, Moments single-page visits without identity, and forged or malformed requests. Ends with a summary,
+the sharers' Mini Program Codes (genWxacode against the WeChat emulator), and the daily funnel over the
+campaign with orders (dailyFunnel) plus an HTML report.
 """
 from __future__ import annotations
 
@@ -119,6 +121,7 @@ def main() -> None:
           f"(engine: embedded, database {database.name!r})")
     print(f"Function logs (one JSON object per line): {log_file.relative_to(ROOT)}")
     generate_codes(codes, out_dir)
+    daily_funnel(database, clock, rng, out_dir)
     db.reset()
 
 
@@ -146,6 +149,42 @@ def generate_codes(codes, out_dir) -> None:
               f"{(out_dir / 'codes').relative_to(ROOT)}/")
     finally:
         emulator.stop()
+
+
+def daily_funnel(database, clock, rng, out_dir) -> None:
+    """Orders in the app's own collection (some refunded), then dailyFunnel as an admin over the campaign's
+    days, a terminal summary per day and the HTML report of the busiest day."""
+    from shared.funnel import shanghai_date
+    from shared.funnel_report import html_report
+
+    landings = list(database.share_events.find({}, {"invitee": 1, "enteredAt": 1}))
+    buyers = rng.sample(landings, k=len(landings) // 3)
+    for number, landing in enumerate(buyers):
+        database.orders.insert_one({
+            "_id": f"demo-order-{number:03d}", "_openid": landing["invitee"],
+            "createdAt": landing["enteredAt"] + dt.timedelta(hours=rng.choice((1, 5, 30, 100, 200))),
+            "amount": rng.choice((88, 128, 168, 288)), "status": "refunded" if number % 7 == 0 else "paid"})
+    os.environ.update({"ORDER_STATUS_FIELD": "status", "ORDER_PAID_VALUES": "paid", "ADMIN_OPENIDS": openid_for("ops-admin")})
+    first = min(shanghai_date(l["enteredAt"]) for l in landings)
+    last = max(shanghai_date(l["enteredAt"]) for l in landings)
+    clock.set(dt.datetime.combine(last + dt.timedelta(days=9), dt.time(2, 17), SHANGHAI))
+    handler = load_handler("dailyFunnel")
+    result = handler.main_handler({"from": first.isoformat(), "to": last.isoformat()},
+                                  scf_context(openid_for("ops-admin"), function_name="dailyFunnel"))
+    assert result["ok"], result
+    print(f"\nDaily funnel (dailyFunnel backfill {result['from']} … {result['to']}, first touch, 7-day window; "
+          f"{len(buyers)} orders, every 7th refunded):")
+    print(f"  {'day':<12}{'intents':>8}{'landings':>9}{'invitees':>9}{'new':>6}{'converters':>11}{'revenue':>9}")
+    busiest, most = None, -1
+    for row in database.funnel_daily.find({"dim": "total"}).sort("date", 1):
+        print(f"  {row['date']:<12}{row['intents']:>8}{row['landings']:>9}{row['invitees']:>9}{row['newUsers']:>6}"
+              f"{row['converters']:>11}{row['revenue']:>9.0f}")
+        if row["landings"] > most:
+            busiest, most = row["date"], row["landings"]
+    page = out_dir / f"funnel-{busiest}.html"
+    page.write_text(html_report(busiest, list(database.funnel_daily.find({"date": busiest}))), encoding="utf-8")
+    print(f"  HTML report of the busiest day: {page.relative_to(ROOT)} "
+          f"(also: python -m shared.cli report --date {busiest} --html FILE)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""Ops CLI: ``python -m shared.cli funnel --from D --to D`` (backfill against MONGODB_URI, or the embedded
+engine), ``report --date D [--json] [--html FILE]``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from . import runtime
+from .clock import SystemClock
+from .errors import ShareFunnelError
+from .funnel import dates_between, parse_date
+from .funnel_config import MAX_BACKFILL_DAYS, FunnelSettings
+from .funnel_report import html_report, json_rows, text_report
+from .funnel_run import run_funnel
+
+
+def _funnel(args: argparse.Namespace) -> int:
+    first, last = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
+    days = dates_between(first, last)
+    if not days or len(days) > MAX_BACKFILL_DAYS:
+        print(f"--from must not be after --to, and a run covers at most {MAX_BACKFILL_DAYS} days", file=sys.stderr)
+        return 2
+    settings = FunnelSettings.from_env()
+    result = run_funnel(runtime.funnel_store(settings), SystemClock(), settings, days, "cli")
+    print(f"funnel {result['from']} … {result['to']}: {result['rows']} rows in {result['durationMs']} ms "
+          f"(run {result['runId']}, checksum {result['checksum'][:12]})")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    date = parse_date(args.date, "--date").isoformat()
+    rows = runtime.funnel_store(FunnelSettings.from_env()).rows_for(date)
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as out:
+            out.write(html_report(date, rows))
+        print(f"wrote {args.html}")
+    if args.json:
+        print(json_rows(rows))
+    elif not args.html:
+        print(text_report(date, rows))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.cli", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    funnel = commands.add_parser("funnel", help="compute report rows for a range of days (idempotent)")
+    funnel.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
+    funnel.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD")
+    funnel.set_defaults(run=_funnel)
+    report = commands.add_parser("report", help="show a day's report")
+    report.add_argument("--date", required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--json", action="store_true", help="print the rows as JSON")
+    report.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    report.set_defaults(run=_report)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ShareFunnelError as err:
+        print(f"{err.code}: {err.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

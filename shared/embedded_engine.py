@@ -1,0 +1,130 @@
+"""Index-like lookups for the embedded engine (mongomock-ng, used only when MONGODB_URI is unset).
+
+mongomock-ng answers every query by scanning every document, and ``aggregate`` copies the whole
+collection before its first ``$match``. Our queries are shaped for a real server's indexes (an ``_id``,
+or a time range on an indexed field), so without help the embedded engine makes batch and report costs
+grow with all history. Here:
+
+* a string ``_id`` in a filter reads the one document stored under that key;
+* a datetime range (``$gt/$gte/$lt/$lte``) on a top-level field that some index of the collection
+  includes reads candidates from a sorted key list (rebuilt lazily after writes to that collection);
+* ``aggregate`` with a leading ``$match`` runs it through ``find`` and only processes what matched.
+
+Every candidate is still checked with the engine's own ``filter_applies``, so answers are the same as a
+scan (tests compare both on random data); results keep insertion order. A real MongoDB needs none of this.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import threading
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+_RANGE_OPERATORS = {"$gt", "$gte", "$lt", "$lte"}
+_lock = threading.Lock()
+enabled = True  # tests switch the lookups off to compare with the engine's own scan
+
+
+def _normalised(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _range_field(filter: Mapping[str, Any], indexed: set) -> Optional[Tuple[str, Optional[dt.datetime], Optional[dt.datetime]]]:
+    for field, condition in filter.items():
+        if field.startswith("$") or "." in field or field not in indexed:
+            continue
+        if not isinstance(condition, Mapping) or not condition or set(condition) - _RANGE_OPERATORS:
+            continue
+        if not all(isinstance(v, dt.datetime) for v in condition.values()):
+            continue
+        lows = [_normalised(condition[op]) for op in ("$gt", "$gte") if op in condition]
+        highs = [_normalised(condition[op]) for op in ("$lt", "$lte") if op in condition]
+        return field, (max(lows) if lows else None), (min(highs) if highs else None)
+    return None
+
+
+def _indexed_fields(store: Any) -> set:
+    fields = set()
+    for index in store.indexes.values():
+        fields.update(name for name, _ in index.get("key", ()))
+    return fields
+
+
+def _sorted_keys(store: Any, field: str) -> Optional[Tuple[List[dt.datetime], List[Tuple[int, Any]]]]:
+    """(sorted values, matching (insertion position, store key)) for ``field``; None when some document
+    holds an array there (an array can match a range through any element: scan instead)."""
+    version = (id(store._documents), getattr(store, "_share_funnel_version", 0))
+    cache: Dict[str, Any] = store.__dict__.setdefault("_share_funnel_sorted", {})
+    entry = cache.get(field)
+    if entry is not None and entry[0] == version:
+        return entry[1]
+    pairs = []
+    for position, (key, document) in enumerate(list(store._documents.items())):
+        value = document.get(field)
+        if isinstance(value, list):
+            cache[field] = (version, None)
+            return None
+        if isinstance(value, dt.datetime):
+            pairs.append((_normalised(value), position, key))
+    pairs.sort(key=lambda p: (p[0], p[1]))
+    built = ([p[0] for p in pairs], [(p[1], p[2]) for p in pairs])
+    cache[field] = (version, built)
+    return built
+
+
+def install() -> None:
+    """Patch mongomock-ng once per process (idempotent)."""
+    from mongomock_ng import aggregate as aggregation
+    from mongomock_ng.collection import Collection
+    from mongomock_ng.filtering import filter_applies
+    from mongomock_ng.store import CollectionStore
+
+    with _lock:
+        if getattr(Collection, "_share_funnel_lookups", False):
+            return
+        scan = Collection._iter_documents
+        full_aggregate = Collection.aggregate
+
+        def bump(method: Any) -> Any:
+            def wrapper(self: Any, *args: Any) -> Any:
+                self._share_funnel_version = getattr(self, "_share_funnel_version", 0) + 1
+                return method(self, *args)
+            return wrapper
+
+        for name in ("__setitem__", "__delitem__", "drop", "abort_transaction"):
+            setattr(CollectionStore, name, bump(getattr(CollectionStore, name)))
+
+        def iter_documents(self: Any, filter: Any) -> Any:
+            if not enabled or not isinstance(filter, Mapping):
+                return scan(self, filter)
+            key = filter.get("_id")
+            if isinstance(key, str):
+                try:
+                    document = self._store[key]
+                except KeyError:
+                    return iter(())
+                return iter([document] if filter_applies(filter, document) else [])
+            found = _range_field(filter, _indexed_fields(self._store))
+            if found is None:
+                return scan(self, filter)
+            field, low, high = found
+            with self._store._rwlock.reader():
+                index = _sorted_keys(self._store, field)
+                if index is None:
+                    return scan(self, filter)
+                values, keys = index
+                start = 0 if low is None else bisect.bisect_left(values, low)
+                stop = len(values) if high is None else bisect.bisect_right(values, high)
+                documents = self._store._documents
+                candidates = [documents[key] for _, key in sorted(keys[start:stop])]
+            return (document for document in candidates if filter_applies(filter, document))
+
+        def aggregate(self: Any, pipeline: Any, session: Any = None, **options: Any) -> Any:
+            if not enabled or options or not pipeline or not isinstance(pipeline[0], Mapping) or set(pipeline[0]) != {"$match"}:
+                return full_aggregate(self, pipeline, session=session, **options)
+            matched = list(self.find(pipeline[0]["$match"]))
+            return aggregation.process_pipeline(matched, self.database, list(pipeline[1:]), session)
+
+        Collection._iter_documents = iter_documents
+        Collection.aggregate = aggregate
+        Collection._share_funnel_lookups = True
