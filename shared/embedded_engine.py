@@ -5,9 +5,11 @@ collection before its first ``$match``. Our queries are shaped for a real server
 or a time range on an indexed field), so without help the embedded engine makes batch and report costs
 grow with all history. Here:
 
-* a string ``_id`` in a filter reads the one document stored under that key;
+* a string ``_id`` (or ``{"$in": [strings]}``) in a filter reads the documents stored under those keys;
 * a datetime range (``$gt/$gte/$lt/$lte``) on a top-level field that some index of the collection
-  includes reads candidates from a sorted key list (rebuilt lazily after writes to that collection);
+  includes reads candidates from a sorted key list, and a string (or ``$in`` of strings) on a field that
+  leads an index reads them from a value table — the smaller candidate set wins, as a planner would
+  (both rebuilt lazily after writes to that collection);
 * ``aggregate`` with a leading ``$match`` runs it through ``find`` and only processes what matched.
 
 Every candidate is still checked with the engine's own ``filter_applies``, so answers are the same as a
@@ -43,17 +45,56 @@ def _range_field(filter: Mapping[str, Any], indexed: set) -> Optional[Tuple[str,
     return None
 
 
-def _indexed_fields(store: Any) -> set:
-    fields = set()
+def _indexed_fields(store: Any) -> Tuple[set, set]:
+    """(fields in any index, fields leading an index)."""
+    fields, leading = set(), set()
     for index in store.indexes.values():
-        fields.update(name for name, _ in index.get("key", ()))
-    return fields
+        keys = [name for name, _ in index.get("key", ())]
+        fields.update(keys)
+        if keys:
+            leading.add(keys[0])
+    return fields, leading
+
+
+def _equality_field(filter: Mapping[str, Any], leading: set) -> Optional[Tuple[str, set]]:
+    for field, condition in filter.items():
+        if field.startswith("$") or "." in field or field == "_id" or field not in leading:
+            continue
+        if isinstance(condition, str):
+            return field, {condition}
+        if isinstance(condition, Mapping) and set(condition) == {"$in"} and isinstance(condition["$in"], (list, tuple)) \
+                and all(isinstance(v, str) for v in condition["$in"]):
+            return field, set(condition["$in"])
+    return None
+
+
+def _version(store: Any) -> Tuple[int, int]:
+    return id(store._documents), getattr(store, "_share_funnel_version", 0)
+
+
+def _keys_by_value(store: Any, field: str) -> Optional[Dict[str, List[Tuple[int, Any]]]]:
+    """value → [(insertion position, store key)] for string values of ``field``; None when some document
+    holds an array there."""
+    cache: Dict[str, Any] = store.__dict__.setdefault("_share_funnel_hashed", {})
+    entry = cache.get(field)
+    if entry is not None and entry[0] == _version(store):
+        return entry[1]
+    table: Dict[str, List[Tuple[int, Any]]] = {}
+    for position, (key, document) in enumerate(list(store._documents.items())):
+        value = document.get(field)
+        if isinstance(value, list):
+            cache[field] = (_version(store), None)
+            return None
+        if isinstance(value, str):
+            table.setdefault(value, []).append((position, key))
+    cache[field] = (_version(store), table)
+    return table
 
 
 def _sorted_keys(store: Any, field: str) -> Optional[Tuple[List[dt.datetime], List[Tuple[int, Any]]]]:
     """(sorted values, matching (insertion position, store key)) for ``field``; None when some document
     holds an array there (an array can match a range through any element: scan instead)."""
-    version = (id(store._documents), getattr(store, "_share_funnel_version", 0))
+    version = _version(store)
     cache: Dict[str, Any] = store.__dict__.setdefault("_share_funnel_sorted", {})
     entry = cache.get(field)
     if entry is not None and entry[0] == version:
@@ -98,25 +139,41 @@ def install() -> None:
             if not enabled or not isinstance(filter, Mapping):
                 return scan(self, filter)
             key = filter.get("_id")
-            if isinstance(key, str):
-                try:
-                    document = self._store[key]
-                except KeyError:
-                    return iter(())
-                return iter([document] if filter_applies(filter, document) else [])
-            found = _range_field(filter, _indexed_fields(self._store))
-            if found is None:
+            if isinstance(key, Mapping) and set(key) == {"$in"} and isinstance(key["$in"], (list, tuple)) \
+                    and all(isinstance(k, str) for k in key["$in"]):
+                wanted = set(key["$in"])
+            elif isinstance(key, str):
+                wanted = {key}
+            else:
+                wanted = None
+            if wanted is not None:
+                with self._store._rwlock.reader():
+                    documents = self._store._documents
+                    order = {k: n for n, k in enumerate(documents)} if len(wanted) > 1 else {}
+                    hits = sorted((k for k in wanted if k in documents), key=lambda k: order.get(k, 0))
+                    candidates = [documents[k] for k in hits]
+                return (document for document in candidates if filter_applies(filter, document))
+            indexed, leading = _indexed_fields(self._store)
+            ranged, equal = _range_field(filter, indexed), _equality_field(filter, leading)
+            if ranged is None and equal is None:
                 return scan(self, filter)
-            field, low, high = found
             with self._store._rwlock.reader():
-                index = _sorted_keys(self._store, field)
-                if index is None:
+                options = []
+                if equal is not None:
+                    table = _keys_by_value(self._store, equal[0])
+                    if table is not None:
+                        options.append([entry for value in equal[1] for entry in table.get(value, ())])
+                if ranged is not None:
+                    index = _sorted_keys(self._store, ranged[0])
+                    if index is not None:
+                        values, keys = index
+                        start = 0 if ranged[1] is None else bisect.bisect_left(values, ranged[1])
+                        stop = len(values) if ranged[2] is None else bisect.bisect_right(values, ranged[2])
+                        options.append(keys[start:stop])
+                if not options:
                     return scan(self, filter)
-                values, keys = index
-                start = 0 if low is None else bisect.bisect_left(values, low)
-                stop = len(values) if high is None else bisect.bisect_right(values, high)
                 documents = self._store._documents
-                candidates = [documents[key] for _, key in sorted(keys[start:stop])]
+                candidates = [documents[key] for _, key in sorted(min(options, key=len))]
             return (document for document in candidates if filter_applies(filter, document))
 
         def aggregate(self: Any, pipeline: Any, session: Any = None, **options: Any) -> Any:

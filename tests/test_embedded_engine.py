@@ -12,13 +12,17 @@ BASE = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 instants = st.integers(min_value=0, max_value=20).map(lambda h: BASE + dt.timedelta(hours=h))
 values = st.one_of(instants, st.none(), st.just("2026-11-01"), st.lists(instants, max_size=2))
 documents = st.lists(st.fixed_dictionaries({"_id": st.text("abc", min_size=1, max_size=3), "at": values,
-                                            "k": st.sampled_from(["x", "y"])}), max_size=25,
+                                            "k": st.one_of(st.sampled_from(["x", "y"]), st.none(),
+                                                           st.lists(st.just("x"), max_size=1))}), max_size=25,
                      unique_by=lambda d: d["_id"])
 ranges = st.fixed_dictionaries({}, optional={"$gte": instants, "$gt": instants, "$lt": instants, "$lte": instants})
 filters = st.one_of(
     st.builds(lambda r: {"at": r}, ranges),
     st.builds(lambda r, k: {"at": r, "k": k}, ranges, st.sampled_from(["x", "y"])),
+    st.builds(lambda r, ks: {"at": r, "k": {"$in": ks}}, ranges, st.lists(st.sampled_from(["x", "y", "z"]), max_size=2)),
+    st.builds(lambda k: {"k": k}, st.sampled_from(["x", "y", "z"])),
     st.builds(lambda i: {"_id": i}, st.text("abc", min_size=1, max_size=3)),
+    st.builds(lambda ids: {"_id": {"$in": ids}}, st.lists(st.text("abc", min_size=1, max_size=3), max_size=4)),
     st.builds(lambda i, k: {"_id": i, "k": k}, st.text("abc", min_size=1, max_size=3), st.sampled_from(["x", "y"])),
 )
 

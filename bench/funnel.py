@@ -1,0 +1,146 @@
+"""Benchmark: the cost of one day's funnel does not grow with older history.
+
+    python bench/funnel.py [--landings 10000] [--repeat 3]
+
+One target day with N landings (and their users, share intents and orders), plus 1× and then 10× as much
+older history spread over the previous 60 days. For each, compute the target day's report rows (the same
+``compute_day`` the timer runs) and report the median time, the time ratio 10× / 1× (goal ≤ 1.2 on the same
+engine) and the documents shipped to the function for that day. Runs on the embedded engine, or on a
+throwaway database of MONGODB_URI when set. Results are appended to bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+import platform
+import random
+import statistics
+import sys
+import time
+import uuid
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LOG_LEVEL", "ERROR")
+
+from shared import db  # noqa: E402
+from shared.config import Settings  # noqa: E402
+from shared.funnel import SHANGHAI, day_bounds  # noqa: E402
+from shared.funnel_config import FunnelSettings  # noqa: E402
+from shared.funnel_run import compute_day  # noqa: E402
+from shared.mongo_funnel import MongoFunnelStore  # noqa: E402
+
+TARGET = dt.date(2026, 11, 10)
+CHANNELS = ("chat", "poster", "timeline")
+SCENES = {1007: "chat", 1008: "group", 1047: "scan", 1154: "timeline"}
+
+
+def fresh_database():
+    if os.environ.get("MONGODB_URI"):
+        import pymongo
+
+        client = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)
+        return client[f"share_funnel_bench_{uuid.uuid4().hex[:8]}"], True
+    import mongomock_ng
+
+    from shared import embedded_engine
+
+    embedded_engine.install()
+    return mongomock_ng.MongoClient(tz_aware=True)["share_funnel_bench"], False
+
+
+def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Random) -> None:
+    start, _ = day_bounds(day)
+    events, users, orders, intents = [], [], [], []
+    for n in range(landings):
+        invitee = f"o{prefix}{n:07d}"
+        inviter = f"inv{rng.randrange(200):03d}"
+        product = f"sku-{rng.randrange(50)}"
+        scene = rng.choice(list(SCENES))
+        at = start + dt.timedelta(seconds=rng.randrange(86400))
+        new = rng.random() < 0.7
+        events.append({"inviter": inviter, "invitee": invitee, "productId": product, "channel": rng.choice(CHANNELS),
+                       "entry": SCENES[scene], "launchScene": scene, "page": "pages/product/product", "form": "query",
+                       "enteredAt": at, "newUser": new})
+        user = {"_id": invitee, "firstSeenAt": at}
+        if new:
+            user["binding"] = {"inviter": inviter, "productId": product, "channel": "chat", "at": at}
+        users.append(user)
+        if rng.random() < 0.2:
+            orders.append({"_id": f"ord-{prefix}-{n}", "_openid": invitee, "amount": rng.choice((88, 128, 288)),
+                           "createdAt": at + dt.timedelta(hours=rng.randrange(1, 240)), "status": "paid"})
+    for n in range(landings * 3 // 10):
+        intents.append({"sharer": f"inv{rng.randrange(200):03d}", "productId": f"sku-{rng.randrange(50)}",
+                        "channel": rng.choice(CHANNELS), "page": "pages/product/product",
+                        "at": start + dt.timedelta(seconds=rng.randrange(86400))})
+    for collection, docs in (("share_events", events), ("users", users), ("orders", orders), ("share_intents", intents)):
+        if docs:
+            database[collection].insert_many(docs)
+
+
+def measure(landings: int, factor: int, repeat: int) -> dict:
+    database, real = fresh_database()
+    populate(database, TARGET, landings, "t", random.Random(1))  # the same target day for every factor
+    rng = random.Random(factor)
+    history_days = 60
+    for back in range(1, history_days + 1):  # older history: factor × landings spread over 60 days
+        populate(database, TARGET - dt.timedelta(days=back), landings * factor // history_days, f"h{back}-", rng)
+    names = Settings.from_env({}).collections
+    db.ensure_indexes(database, names)
+    settings = FunnelSettings(orders=FunnelSettings().orders)
+    store = MongoFunnelStore(database, names, settings.orders)
+    store.ensure_indexes()
+    now = dt.datetime(2026, 12, 1, 2, 17, tzinfo=SHANGHAI)
+    times, rows = [], []
+    compute_day(store, settings, TARGET, now)  # warm-up: first queries build the engine's lookups
+    for _ in range(repeat):
+        store.documents_read = 0
+        started = time.perf_counter()
+        rows = compute_day(store, settings, TARGET, now)
+        times.append(time.perf_counter() - started)
+    total = next(r for r in rows if r["dim"] == "total")
+    result = {"factor": factor, "documents": sum(database[c].estimated_document_count()
+                                                 for c in ("share_events", "users", "orders", "share_intents")),
+              "seconds": statistics.median(times), "documents_read": store.documents_read, "rows": len(rows),
+              "landings": total["landings"], "converters": total["converters"]}
+    if real:
+        database.client.drop_database(database.name)
+    return result
+
+
+def report(results: list, landings: int, repeat: int) -> str:
+    engine = "mongodb" if os.environ.get("MONGODB_URI") else "embedded (mongomock-ng with shared/embedded_engine.py)"
+    ratio = results[1]["seconds"] / results[0]["seconds"]
+    lines = [f"## dailyFunnel: one day against growing history — {dt.date.today().isoformat()}", "",
+             f"Command: `python bench/funnel.py` · Python {platform.python_version()} · engine: {engine} · "
+             f"{os.cpu_count()} cores · target day {landings} landings, median of {repeat} runs", "",
+             "| older history | documents in the database | compute_day time | documents shipped to the function | report rows |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['factor']}× | {r['documents']} | {r['seconds'] * 1000:.0f} ms | {r['documents_read']} | {r['rows']} |")
+    lines += ["", f"Time ratio 10× / 1×: **{ratio:.2f}** (goal ≤ 1.2). Documents shipped per day: "
+              f"{results[1]['documents_read']} for {results[1]['landings']} landings and {results[1]['converters']} "
+              "converters — report groups plus per-buyer candidates, independent of history.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--landings", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
+    args = parser.parse_args()
+    results = [measure(args.landings, factor, args.repeat) for factor in (1, 10)]
+    text = report(results, args.landings, args.repeat)
+    print(text)
+    if not args.no_write:
+        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
+            out.write(text + "\n")
+    if results[1]["seconds"] / results[0]["seconds"] > 1.2 or results[0]["documents_read"] != results[1]["documents_read"]:
+        sys.exit("funnel benchmark missed its goals")
+
+
+if __name__ == "__main__":
+    main()
