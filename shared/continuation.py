@@ -16,6 +16,7 @@ from . import log
 from .errors import ConfigError, Unavailable
 
 ENV_SCF_API_ENDPOINT = "SCF_API_ENDPOINT"  # e.g. scf.internal.tencentcloudapi.com inside a VPC; a local emulator in tests
+# (listed with genWxacode's variables in shared.wxacode_config.VARIABLES)
 
 
 class ScfInvokeContinuation:

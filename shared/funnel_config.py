@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import FrozenSet, List, Mapping, Optional, Tuple
 
-from .admin import admin_settings
+from .admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from .config import parse_int
 from .errors import ConfigError
 
@@ -23,6 +23,10 @@ ENV_ORDER_TIME_FIELD = "ORDER_TIME_FIELD"
 ENV_ORDER_AMOUNT_FIELD = "ORDER_AMOUNT_FIELD"
 ENV_ORDER_STATUS_FIELD = "ORDER_STATUS_FIELD"
 ENV_ORDER_PAID_VALUES = "ORDER_PAID_VALUES"
+
+VARIABLES = (ENV_MODEL, ENV_WINDOW_DAYS, ENV_LATE_DAYS, ENV_ORDERS_COLLECTION, ENV_ORDER_USER_FIELD, ENV_ORDER_TIME_FIELD,
+             ENV_ORDER_AMOUNT_FIELD, ENV_ORDER_STATUS_FIELD, ENV_ORDER_PAID_VALUES, ENV_ADMIN_OPENIDS,
+             ENV_ADMIN_TOKEN_SECRET)
 
 MODELS = ("first_touch", "last_touch")
 MAX_BACKFILL_DAYS = 400

@@ -1,0 +1,158 @@
+"""``make build``: one deployable folder and zip per function, for SCF's Python 3.10 on Linux x86_64.
+
+    python tools/build.py [--storage tcb|cos] [--only NAME] [--out build]
+
+For each function in shared/deployment.py: ``build/<fn>/`` holds ``index.py`` (its entry, at the root),
+``shared/`` (runtime modules only) and exactly the third-party packages it needs, vendored from
+manylinux wheels for CPython 3.10 with the versions pinned in requirements.txt (anything unpinned is an
+error), byte-compiled by a Python 3.10 with ``--invalidation-mode unchecked-hash`` (deploy zips reset file
+times, so timestamp-checked .pyc files would be ignored and every cold start would recompile).
+``build/<fn>.zip`` is the same tree, deterministic, entry at the zip root: serverless.yml ships it.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from typing import Dict, List, Optional
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shared.deployment import FUNCTIONS, Function  # noqa: E402
+
+TARGET_ENVIRONMENT = {"python_version": "3.10", "python_full_version": "3.10.13", "sys_platform": "linux",
+                      "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
+                      "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+PIP_TARGET = ["--platform", "manylinux2014_x86_64", "--python-version", "3.10", "--implementation", "cp",
+              "--abi", "cp310", "--only-binary=:all:"]
+DEV_ONLY_MODULES = {"embedded_engine.py", "cli.py"}  # the embedded engine and the ops CLI never run in SCF
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def runtime_pins(path: pathlib.Path = ROOT / "requirements.txt") -> Dict[str, str]:
+    """name → version from requirements.txt, with environment markers evaluated for SCF's Python 3.10."""
+    from packaging.requirements import Requirement
+
+    pins: Dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate(TARGET_ENVIRONMENT):
+            continue
+        specifiers = list(requirement.specifier)
+        if len(specifiers) != 1 or specifiers[0].operator != "==":
+            raise SystemExit(f"requirements.txt must pin exact versions: {line}")
+        pins[canonical(requirement.name)] = specifiers[0].version
+    return pins
+
+
+def python310() -> Optional[str]:
+    candidates = [os.environ.get("PYTHON310"), shutil.which("python3.10")]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10*/bin/python")), reverse=True)
+    for candidate in candidates:
+        if candidate and os.path.exists(candidate):
+            version = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 10))"],
+                                     capture_output=True, text=True)
+            if version.stdout.strip() == "True":
+                return candidate
+    return None
+
+
+def vendor(target: pathlib.Path, packages: List[str], pins: Dict[str, str]) -> List[str]:
+    missing = [p for p in packages if canonical(p) not in pins]
+    if missing:
+        raise SystemExit(f"not pinned in requirements.txt: {', '.join(missing)}")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
+        constraints.write("\n".join(f"{name}=={version}" for name, version in sorted(pins.items())) + "\n")
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--no-compile", "--target", str(target), *PIP_TARGET, "-c", constraints.name,
+                        *[f"{p}=={pins[canonical(p)]}" for p in packages]], check=True)
+    finally:
+        os.unlink(constraints.name)
+    installed = []
+    for info in sorted(target.glob("*.dist-info")):
+        name, version = info.name[:-len(".dist-info")].rsplit("-", 1)
+        if pins.get(canonical(name)) != version:
+            raise SystemExit(f"{name} {version} was vendored but requirements.txt does not pin it")
+        installed.append(f"{canonical(name)}=={version}")
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts are useless in SCF
+    return installed
+
+
+def write_zip(source: pathlib.Path, destination: pathlib.Path) -> None:
+    destination.unlink(missing_ok=True)
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(path.relative_to(source).as_posix(), ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+
+
+def build(function: Function, out: pathlib.Path, storage: str, pins: Dict[str, str], compiler: Optional[str]) -> dict:
+    target = out / function.name
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "shared").mkdir(parents=True)
+    shutil.copy2(ROOT / "functions" / function.name / "index.py", target / "index.py")
+    for module in sorted((ROOT / "shared").glob("*.py")):
+        if module.name not in DEV_ONLY_MODULES:
+            shutil.copy2(module, target / "shared" / module.name)
+    packages = list(function.packages) + (list(function.cos_packages) if storage == "cos" else [])
+    vendored = vendor(target, packages, pins)
+    for cache in target.rglob("__pycache__"):
+        shutil.rmtree(cache)
+    if compiler:
+        subprocess.run([compiler, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+                        str(target)], check=True)
+    write_zip(target, out / f"{function.name}.zip")
+    manifest = {"function": function.name, "storage": storage if function.cos_packages else None,
+                "packages": vendored, "bytecode": "cpython-310 unchecked-hash" if compiler else None,
+                "zip_bytes": (out / f"{function.name}.zip").stat().st_size}
+    (out / f"{function.name}.manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--storage", choices=("tcb", "cos", "local"), default=os.environ.get("STORAGE_BACKEND") or "tcb",
+                        help="genWxacode's storage backend: boto3 is vendored only for cos")
+    parser.add_argument("--only", action="append", help="build only this function (repeatable)")
+    parser.add_argument("--out", default=str(ROOT / "build"))
+    parser.add_argument("--require-py310", action="store_true",
+                        help="fail instead of shipping without bytecode when no Python 3.10 is found")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    compiler = python310()
+    if compiler is None:
+        message = "no Python 3.10 found (set PYTHON310): the packages ship without bytecode"
+        if args.require_py310:
+            raise SystemExit(message)
+        print("warning: " + message, file=sys.stderr)
+    pins = runtime_pins()
+    for function in FUNCTIONS:
+        if args.only and function.name not in args.only:
+            continue
+        manifest = build(function, out, args.storage, pins, compiler)
+        print(f"{function.name:<12} {manifest['zip_bytes'] / 1e6:5.2f} MB  {', '.join(manifest['packages'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
