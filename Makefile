@@ -3,16 +3,26 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-stamp
+NODE_STAMP := node_modules/.deps-stamp
+STAGE  ?= dev
+STORAGE_BACKEND ?= tcb
 
-.PHONY: test demo bench compat clean
+.PHONY: test demo bench compat build package deploy-config deploy smoke clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-## make test: every test (Python 3.10 compatibility, the pytest suite, the mini program kit on node).
-test: $(STAMP) compat
+# Deploy tooling (Serverless Framework v3 + serverless-tencent-scf), pinned by package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+## make test: every test (Python 3.10 compatibility, generated deploy files, the pytest suite — including
+## `make build` + the real serverless CLI packaging offline — and the mini program kit on node).
+test: $(STAMP) $(NODE_STAMP) compat
+	$(PY) tools/deploy_config.py --check
 	$(PY) -m pytest
 	cd miniprogram && SHARE_FUNNEL_PYTHON=$(abspath $(PY)) node --test test/
 
@@ -20,7 +30,7 @@ test: $(STAMP) compat
 compat: $(STAMP)
 	$(VENV)/bin/vermin --no-tips --violations -t=3.10- --eval-annotations functions shared
 
-## make demo: a simulated share campaign through the real handler on the embedded engine.
+## make demo: a simulated share campaign through the real handlers on the embedded engine.
 demo: $(STAMP)
 	$(PY) tools/demo.py
 
@@ -28,6 +38,29 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/landing.py
 	$(PY) bench/wxacode_batch.py
+	$(PY) bench/funnel.py
+	$(PY) bench/deploy.py
+
+## make build: build/<fn>/ and build/<fn>.zip per function (STORAGE_BACKEND=cos adds boto3 to genWxacode).
+build: $(STAMP)
+	$(PY) tools/build.py --storage $(STORAGE_BACKEND)
+
+## make package: the real serverless CLI packages build/ into .serverless/<fn>.zip (offline-safe).
+package: build $(NODE_STAMP)
+	$(PY) tools/serverless_offline.py package
+
+## make deploy-config: regenerate serverless.yml and cloudbaserc.json from shared/deployment.py.
+deploy-config: $(STAMP)
+	$(PY) tools/deploy_config.py
+
+## make deploy FUNCTION=recordShare STAGE=prod: ship one function (needs Tencent Cloud credentials).
+deploy: build $(NODE_STAMP)
+	@test -n "$(FUNCTION)" || (echo "usage: make deploy FUNCTION=recordShare|genWxacode|dailyFunnel STAGE=prod" && exit 2)
+	npx serverless deploy function -f $(FUNCTION) --stage $(STAGE)
+
+## make smoke STAGE=prod: invoke every deployed function with a harmless probe through the SCF Invoke API.
+smoke: $(STAMP)
+	$(PY) -m shared.cli smoke --stage $(STAGE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache build
+	rm -rf $(VENV) .pytest_cache build .serverless node_modules

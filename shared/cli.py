@@ -1,5 +1,6 @@
 """Ops CLI: ``python -m shared.cli funnel --from D --to D`` (backfill against MONGODB_URI, or the embedded
-engine), ``report --date D [--json] [--html FILE]``."""
+engine), ``report --date D [--json] [--html FILE]``, ``smoke --stage prod --region ap-shanghai`` (post-deploy
+check of every deployed function through the SCF Invoke API)."""
 from __future__ import annotations
 
 import argparse
@@ -42,6 +43,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    from .deployment import FUNCTIONS
+    from .smoke import run_smoke
+
+    names = {f.name: (f.name if args.cloudbase else f"share-funnel-{args.stage}-{f.name}") for f in FUNCTIONS}
+    results = run_smoke(names, args.region, args.namespace, args.endpoint, args.admin_token)
+    for result in results:
+        timing = f" in {result.duration_ms} ms" if result.duration_ms is not None else ""
+        print(f"{'PASS' if result.ok else 'FAIL'}  {names[result.function]:<34} {result.detail}{timing}")
+    return 0 if all(r.ok for r in results) else 1
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +67,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     report.add_argument("--json", action="store_true", help="print the rows as JSON")
     report.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     report.set_defaults(run=_report)
+    smoke = commands.add_parser("smoke", help="invoke every deployed function with a harmless probe")
+    smoke.add_argument("--stage", default="dev", help="serverless stage (function names share-funnel-<stage>-<fn>)")
+    smoke.add_argument("--region", default="ap-shanghai")
+    smoke.add_argument("--namespace", help="SCF namespace (a CloudBase environment id for CloudBase functions)")
+    smoke.add_argument("--cloudbase", action="store_true", help="functions are named plainly (cloudbaserc.json)")
+    smoke.add_argument("--endpoint", help="SCF API endpoint override (e.g. scf.internal.tencentcloudapi.com)")
+    smoke.add_argument("--admin-token", help="also check genWxacode's admin path (expects NOT_FOUND)")
+    smoke.set_defaults(run=_smoke)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

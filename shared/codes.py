@@ -5,16 +5,18 @@ enforced by the database's unique indexes and collisions are retried by the call
 """
 from __future__ import annotations
 
-import secrets
-
 from .scene import BASE62, TOKEN_LENGTH
 
 
 def new_inviter_code(length: int = 6) -> str:
     if not 6 <= length <= 8:
         raise ValueError("inviter codes are 6-8 characters")
+    import secrets  # on first use, not at cold start
+
     return "".join(secrets.choice(BASE62) for _ in range(length))
 
 
 def new_scene_token() -> str:
+    import secrets
+
     return "".join(secrets.choice(BASE62) for _ in range(TOKEN_LENGTH))

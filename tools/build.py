@@ -92,6 +92,8 @@ def vendor(target: pathlib.Path, packages: List[str], pins: Dict[str, str]) -> L
             raise SystemExit(f"{name} {version} was vendored but requirements.txt does not pin it")
         installed.append(f"{canonical(name)}=={version}")
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts are useless in SCF
+    for tests in [p for p in target.rglob("tests") if p.is_dir() and p.parent != target]:
+        shutil.rmtree(tests)  # packages' own test suites (certifi ships one) never run in a function
     return installed
 
 

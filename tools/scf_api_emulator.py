@@ -2,7 +2,8 @@
 
 It checks what the real API checks first — the TC3-HMAC-SHA256 signature with the caller's secret key,
 the session token of temporary credentials, action, version and region — and records each invocation,
-so a test can run the continuation event through the real handler. Point ``SCF_API_ENDPOINT`` at it.
+so a test can run the continuation event through the real handler; synchronous (RequestResponse) calls run
+a registered handler, as the post-deploy smoke test does against real SCF. Point ``SCF_API_ENDPOINT`` at it.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 
 def _hmac(key: bytes, message: str) -> bytes:
@@ -31,9 +32,11 @@ def tc3_signature(secret_key: str, service: str, headers: Dict[str, str], body: 
 
 class ScfApiEmulator:
     def __init__(self, secret_id: str = "AKIDemulator", secret_key: str = "emulator-secret-key",
-                 session_token: str = "emulator-session-token", fail_with: Optional[str] = None) -> None:
+                 session_token: Optional[str] = "emulator-session-token", fail_with: Optional[str] = None,
+                 functions: Optional[Dict[str, Callable[[dict, dict], Any]]] = None) -> None:
         self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
         self.fail_with = fail_with  # an error Code to answer with, e.g. "ResourceNotFound.Function"
+        self.functions = functions or {}  # name -> handler, run for RequestResponse invocations
         self.invocations: List[dict] = []
         self.rejections: List[str] = []
         self._lock = threading.Lock()
@@ -91,13 +94,28 @@ class ScfApiEmulator:
         expected = tc3_signature(self.secret_key, service, headers, body, signed, timestamp, date)
         if not hmac.compare_digest(expected, parts.get("Signature", "")):
             return self._reject("AuthFailure.SignatureFailure", "signature mismatch", request_id)
-        if headers.get("x-tc-token") != self.session_token:
+        if self.session_token is not None and headers.get("x-tc-token") != self.session_token:
             return self._reject("AuthFailure.TokenFailure", "temporary credentials need their token", request_id)
         if headers.get("x-tc-action") != "Invoke" or headers.get("x-tc-version") != "2018-04-16":
             return self._reject("InvalidAction", "only scf Invoke 2018-04-16 is emulated", request_id)
         if self.fail_with:
             return self._reject(self.fail_with, "injected failure", request_id)
         request = json.loads(body)
+        if request.get("InvocationType", "RequestResponse") == "RequestResponse":
+            handler = self.functions.get(request.get("FunctionName"))
+            if handler is None:
+                return self._reject("ResourceNotFound.Function", "no such function", request_id)
+            event = json.loads(request.get("ClientContext") or "{}")
+            context = {"function_name": request.get("FunctionName"), "request_id": request_id,
+                       "namespace": request.get("Namespace") or "default", "time_limit_in_ms": 3000,
+                       "tencentcloud_region": headers.get("x-tc-region"), "environment": "{}"}
+            try:
+                response, outcome, error = handler(event, context), 0, ""
+            except Exception as exc:  # the platform reports a crashed invocation, it does not raise
+                response, outcome, error = None, 1, f"{type(exc).__name__}: {exc}"
+            return {"Result": {"FunctionRequestId": request_id, "InvokeResult": outcome, "ErrMsg": error,
+                               "RetMsg": json.dumps(response), "Duration": 1.0, "BillDuration": 1, "MemUsage": 0,
+                               "Log": ""}, "RequestId": request_id}
         with self._lock:
             self.invocations.append({"region": headers.get("x-tc-region"), "function": request.get("FunctionName"),
                                      "namespace": request.get("Namespace"), "type": request.get("InvocationType"),
