@@ -39,6 +39,7 @@ MAX_BATCH_ITEMS = 10_000
 LEASE_SECONDS = 120
 TRANSIENT_ATTEMPTS = 3
 SAVE_EVERY_SECONDS = 2.0
+MIN_RUN_SECONDS = 0.25
 MAX_FAILURES_KEPT = 100
 ITEM_FIELDS = ("inviter", "productId", "page", "channel", "width", "envVersion", "isHyaline", "autoColor",
                "lineColor", "checkPath")
@@ -264,6 +265,9 @@ class _Run:
     """One invocation's share of a job: items from ``next`` until done, out of time, or interrupted."""
 
     def __init__(self, runner: BatchRunner, job: Dict[str, Any], owner: str, deadline: float) -> None:
+        # Every invocation gets at least MIN_RUN_SECONDS of work (the deadline already holds a reserve), so a
+        # chain of continuations always makes progress even when setup ate the budget.
+        deadline = max(deadline, runner.monotonic() + MIN_RUN_SECONDS)
         self.runner, self.job, self.owner, self.deadline = runner, job, owner, deadline
         self.items: List[Dict[str, Any]] = job["items"]
         self.pacer = Pacer(runner.rate_per_min, runner.monotonic, runner.sleep)
