@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from build import python310  # noqa: E402
+from build import probe_environment, python310  # noqa: E402
 from shared.deployment import FUNCTIONS  # noqa: E402
 
 PACKAGE_IMPORTS = {"pymongo": "pymongo", "requests": "requests",
@@ -33,14 +33,6 @@ PACKAGE_IMPORTS = {"pymongo": "pymongo", "requests": "requests",
                    "tencentcloud-sdk-python-scf": "tencentcloud.scf.v20180416.scf_client", "boto3": "boto3"}
 TIMER = ("import sys, time; sys.path.insert(0, sys.argv[1]); t, c = time.perf_counter(), time.process_time(); {stmt}; "
          "print(time.perf_counter() - t, time.process_time() - c)")
-
-
-def environment(name: str) -> dict:
-    env = {"PATH": os.environ.get("PATH", ""), "TENCENTCLOUD_RUNENV": "SCF", "MONGODB_URI": "mongodb://127.0.0.1:9/x",
-           "PYTHONDONTWRITEBYTECODE": "x", "LOG_LEVEL": "ERROR"}
-    if name == "genWxacode":
-        env.update({"WECHAT_APPID": "wx3c5e7a9b1d2f4a6c", "WECHAT_APPSECRET": "s", "TCB_ENV": "prod-1"})
-    return env
 
 
 def timed(python: str, tree: pathlib.Path, statement: str, env: dict) -> tuple:
@@ -71,7 +63,7 @@ def main() -> None:
         zipfile.ZipFile(archive).extractall(tree)
         packages = list(function.packages) + (list(function.cos_packages) if "cos" in label else [])
         baseline_stmt = "; ".join(f"import {PACKAGE_IMPORTS[p]}" for p in packages)
-        env = environment(function.name)
+        env = probe_environment(function.name)
         timed(python, tree, "import index", env)  # warm the OS file cache for both
         entry, baseline = [], []
         for _ in range(args.runs):

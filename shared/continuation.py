@@ -49,16 +49,8 @@ class ScfInvokeContinuation:
 
     def continue_job(self, event: Dict[str, Any]) -> None:
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-        from tencentcloud.common.profile.client_profile import ClientProfile
-        from tencentcloud.common.profile.http_profile import HttpProfile
-        from tencentcloud.scf.v20180416 import models, scf_client
+        from tencentcloud.scf.v20180416 import models
 
-        http = HttpProfile(reqTimeout=10)
-        if self.endpoint:
-            http.endpoint = self.endpoint.split("://", 1)[-1]
-            if self.endpoint.startswith("http://"):
-                http.scheme = "http"  # a local emulator only
-        client = scf_client.ScfClient(self._credential(), self.region, ClientProfile(httpProfile=http))
         request = models.InvokeRequest()
         request.FunctionName = self.function_name
         request.InvocationType = "Event"  # asynchronous: up to 128 KB of event, no 300 s API timeout
@@ -66,9 +58,23 @@ class ScfInvokeContinuation:
         if self.namespace:
             request.Namespace = self.namespace
         try:
-            response = client.Invoke(request)
+            response = scf_client(self._credential(), self.region, self.endpoint, timeout=10).Invoke(request)
         except TencentCloudSDKException as exc:
             raise Unavailable(f"could not start the continuation: {exc.get_code()}") from exc
         except OSError as exc:  # transport failures surface from the SDK's HTTP layer
             raise Unavailable("could not reach the SCF API to start the continuation") from exc
         log.event("continuation_invoked", function=self.function_name, request_id=response.RequestId)
+
+
+def scf_client(credential: Any, region: str, endpoint: Optional[str] = None, timeout: int = 60) -> Any:
+    """An SCF API client; ``endpoint`` overrides the host (``http://`` only for a local emulator)."""
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.scf.v20180416.scf_client import ScfClient
+
+    http = HttpProfile(reqTimeout=timeout)
+    if endpoint:
+        http.endpoint = endpoint.split("://", 1)[-1]
+        if endpoint.startswith("http://"):
+            http.scheme = "http"
+    return ScfClient(credential, region, ClientProfile(httpProfile=http))

@@ -45,17 +45,12 @@ def run_smoke(function_names: Mapping[str, str], region: str, namespace: Optiona
               endpoint: Optional[str] = None, admin_token: Optional[str] = None,
               env: Optional[Mapping[str, str]] = None) -> List[SmokeResult]:
     from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-    from tencentcloud.common.profile.client_profile import ClientProfile
-    from tencentcloud.common.profile.http_profile import HttpProfile
-    from tencentcloud.scf.v20180416 import models, scf_client
+    from tencentcloud.scf.v20180416 import models
+
+    from .continuation import scf_client
 
     env = os.environ if env is None else env
-    http = HttpProfile(reqTimeout=60)
-    if endpoint:
-        http.endpoint = endpoint.split("://", 1)[-1]
-        if endpoint.startswith("http://"):
-            http.scheme = "http"
-    client = scf_client.ScfClient(credential_from_env(env), region, ClientProfile(httpProfile=http))
+    client = scf_client(credential_from_env(env), region, endpoint)
     results = []
     for function, (probe, expected) in PROBES.items():
         event: Dict[str, Any] = dict(probe)

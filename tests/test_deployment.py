@@ -15,6 +15,7 @@ import yaml
 from shared import config, deployment, funnel_config, wxacode_config
 from shared.errors import ConfigError
 from tests.conftest import ROOT, load_handler
+from tools.build import probe_environment
 
 CRON_7 = re.compile(r"^\S+( \S+){6}$")
 MB = 1024 * 1024
@@ -78,8 +79,7 @@ def test_serverless_yml_cloudbaserc_and_definitions_agree():
 
 
 def _py310():
-    sys.path.insert(0, str(ROOT / "tools"))
-    from build import python310
+    from tools.build import python310
     return python310()
 
 
@@ -100,18 +100,11 @@ def packaged(tmp_path_factory):
 
 
 FORBIDDEN_EVERYWHERE = ("tests/", "conftest", ".env", "mongomock", "moto/", "pytest", "hypothesis", "qrcode", "PIL/",
-                        "shared/embedded_engine.py", "shared/cli.py", "node_modules", "miniprogram/", "tools/")
+                        "shared/embedded_engine.py", "shared/cli.py", "shared/smoke.py", "shared/deployment.py",
+                        "node_modules", "miniprogram/", "tools/")
 NOT_FOR = {"recordShare": ("requests/", "boto3/", "botocore/", "tencentcloud/"),
            "dailyFunnel": ("requests/", "boto3/", "botocore/", "tencentcloud/"),
            "genWxacode": ("boto3/", "botocore/")}
-
-
-def _env_for(name):
-    env = {"PATH": os.environ.get("PATH", ""), "TENCENTCLOUD_RUNENV": "SCF", "MONGODB_URI": "mongodb://127.0.0.1:9/x",
-           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "PYTHONDONTWRITEBYTECODE": "x"}
-    if name == "genWxacode":
-        env.update({"WECHAT_APPID": "wx3c5e7a9b1d2f4a6c", "WECHAT_APPSECRET": "s", "TCB_ENV": "prod-1"})
-    return env
 
 
 @pytest.mark.parametrize("name", [f.name for f in deployment.FUNCTIONS])
@@ -128,7 +121,7 @@ def test_each_zip_has_its_entry_at_the_root_and_only_what_it_needs(packaged, nam
     probe = ("import sys; sys.path.insert(0, sys.argv[1]); import index; assert callable(index.main_handler); "
              "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
              "('requests', 'boto3', 'tencentcloud', 'mongomock_ng', 'pymongo')))")
-    result = subprocess.run([python, "-I", "-S", "-c", probe, str(tmp_path)], env=_env_for(name), capture_output=True,
+    result = subprocess.run([python, "-I", "-S", "-c", probe, str(tmp_path)], env=probe_environment(name), capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "mongomock_ng" not in result.stdout and "boto3" not in result.stdout

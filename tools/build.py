@@ -34,8 +34,20 @@ TARGET_ENVIRONMENT = {"python_version": "3.10", "python_full_version": "3.10.13"
                       "implementation_name": "cpython", "platform_python_implementation": "CPython"}
 PIP_TARGET = ["--platform", "manylinux2014_x86_64", "--python-version", "3.10", "--implementation", "cp",
               "--abi", "cp310", "--only-binary=:all:"]
-DEV_ONLY_MODULES = {"embedded_engine.py", "cli.py"}  # the embedded engine and the ops CLI never run in SCF
+# Never run inside a function: the embedded engine, the ops CLI with its smoke check, the deploy definitions.
+DEV_ONLY_MODULES = {"embedded_engine.py", "cli.py", "smoke.py", "deployment.py"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def probe_environment(function_name: str) -> Dict[str, str]:
+    """A minimal SCF-like environment in which a built entry passes its cold-start configuration check
+    without touching the network (nothing connects at import), for import checks and benchmarks."""
+    env = {"PATH": os.environ.get("PATH", ""), "TENCENTCLOUD_RUNENV": "SCF", "MONGODB_URI": "mongodb://127.0.0.1:9/x",
+           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "PYTHONDONTWRITEBYTECODE": "x",
+           "LOG_LEVEL": "ERROR"}
+    if function_name == "genWxacode":
+        env.update({"WECHAT_APPID": "wx3c5e7a9b1d2f4a6c", "WECHAT_APPSECRET": "probe", "TCB_ENV": "prod-1"})
+    return env
 
 
 def canonical(name: str) -> str:
