@@ -56,7 +56,11 @@ deploy-config: $(STAMP)
 ## make deploy FUNCTION=recordShare STAGE=prod: ship one function (needs Tencent Cloud credentials).
 deploy: build $(NODE_STAMP)
 	@test -n "$(FUNCTION)" || (echo "usage: make deploy FUNCTION=recordShare|genWxacode|dailyFunnel STAGE=prod" && exit 2)
-	npx serverless deploy function -f $(FUNCTION) --stage $(STAGE)
+	mkdir -p .serverless
+	npx serverless deploy function -f $(FUNCTION) --stage $(STAGE) 2>&1 | tee .serverless/deploy-$(FUNCTION).log
+	@# the 2020 plugin can print an error and still exit 0: require its success line
+	@grep -q "Deployed function .* successful" .serverless/deploy-$(FUNCTION).log || \
+		(echo "deploy of $(FUNCTION) did not report success; see .serverless/deploy-$(FUNCTION).log" && exit 1)
 
 ## make smoke STAGE=prod: invoke every deployed function with a harmless probe through the SCF Invoke API.
 smoke: $(STAMP)

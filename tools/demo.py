@@ -85,8 +85,13 @@ def main() -> None:
     landings.append(("alice", {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007}))
 
     new_users = collections.Counter()
+    sharers = list(codes)
     for position, (user, event) in enumerate(landings):
         clock.set(dt.datetime(2026, 11, 18, 10, 0, tzinfo=SHANGHAI) + dt.timedelta(minutes=97 * position))
+        if position % 6 == 5:  # sharers keep sharing during the campaign: share intents on every day
+            sharer = sharers[position % len(sharers)]
+            call(handler, {"action": "share", "productId": PRODUCT, "channel": ("chat", "poster", "timeline")[
+                sharers.index(sharer)], "page": "pages/product/product"}, sharer)
         response = call(handler, {"action": "land", "page": "pages/product/product", **event}, user)
         if response.get("newUser"):
             new_users[response["attributedTo"]] += 1
