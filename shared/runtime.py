@@ -89,7 +89,8 @@ class WxacodeService:
         from .sharing import ensure_inviter_code
 
         own_code = self.share_store.inviter_code_of(caller.openid) if caller else None
-        if request.inviter is not None and request.inviter != own_code:
+        for_self = request.inviter is None or request.inviter == own_code
+        if not for_self:
             if not admin:
                 raise Forbidden("codes for other inviters are for admins only")
             if self.share_store.inviter_openid(request.inviter) is None:
@@ -101,7 +102,14 @@ class WxacodeService:
             inviter = own_code or ensure_inviter_code(self.share_store, caller.openid, self.clock,
                                                       self.config.inviter_code_length)
         claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
-        return self.generator.generate(claim, request.look)
+        response = self.generator.generate(claim, request.look)
+        if for_self:
+            # A sharer fetching their own poster code is a share intent (WeChat gives no share callbacks, so
+            # generated posters and links are the funnel's first step); recorded only once the code exists.
+            self.share_store.add_share_intent({"sharer": inviter, "productId": request.product_id,
+                                               "channel": request.channel, "page": request.look.page,
+                                               "at": self.clock.now(), "source": "genWxacode"})
+        return response
 
     def _batch_runner(self, context: Any) -> Any:
         from .continuation import ScfInvokeContinuation
