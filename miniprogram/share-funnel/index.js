@@ -7,7 +7,8 @@
  *   Page({
  *     onLoad(options) { funnel.recordLanding(options, { page: 'pages/product/product' }); },
  *     onShareAppMessage() { return funnel.shareMessage({ productId, title, imageUrl }); },   // 5:4 image
- *     onShareTimeline() { return funnel.shareTimeline({ productId, title, imageUrl }); }     // 1:1 image
+ *     onShareTimeline() { return funnel.shareTimeline({ productId, title, imageUrl }); },    // 1:1 image
+ *     async showPoster() { const code = await funnel.posterCode({ productId }); this.setData({ code: code.fileID }); }
  *   });
  *
  * Every server call goes through an injectable `callFunction` (default: wx.cloud.callFunction), so the kit
@@ -16,6 +17,8 @@
 var sceneCodec = require('./scene');
 
 var FUNCTION_NAME = 'recordShare';
+var CODE_FUNCTION_NAME = 'genWxacode';
+var CODE_OPTIONS = ['width', 'envVersion', 'isHyaline', 'autoColor', 'lineColor', 'checkPath'];
 var SHARE_PROMISE_BUDGET_MS = 2500; // WeChat waits 3 s for onShareAppMessage's promise, then uses the fallback
 var SINGLE_PAGE_SCENE = 1154;       // Moments single-page mode: no login, separate storage, no cloud identity
 var STORAGE_CODE = 'shareFunnel.inviterCode';
@@ -48,6 +51,7 @@ function createShareFunnel(config) {
   var wx = config.wx || (typeof globalThis !== 'undefined' ? globalThis.wx : undefined);
   var callFunction = config.callFunction || defaultCallFunction(wx);
   var functionName = config.functionName || FUNCTION_NAME;
+  var codeFunctionName = config.codeFunctionName || CODE_FUNCTION_NAME;
   var defaultPage = stripSlash(config.page || 'pages/product/product');
   var maxAttempts = config.maxAttempts || 3;
   var baseDelayMs = config.baseDelayMs === undefined ? 400 : config.baseDelayMs;
@@ -66,9 +70,9 @@ function createShareFunnel(config) {
     try { if (wx && wx.removeStorageSync) wx.removeStorageSync(key); } catch (e) { /* best effort */ }
   }
 
-  function call(data) {
+  function call(data, name) {
     return Promise.resolve()
-      .then(function () { return callFunction({ name: functionName, data: data }); })
+      .then(function () { return callFunction({ name: name || functionName, data: data }); })
       .then(resultOf);
   }
 
@@ -76,12 +80,12 @@ function createShareFunnel(config) {
     return new Promise(function (resolve) { schedule(resolve, ms); });
   }
 
-  /** Call with bounded retries on UNAVAILABLE or a failed transport; resolves, never rejects. */
-  function callWithRetry(data) {
+  /** Call with bounded retries on retryable errors or a failed transport; resolves, never rejects. */
+  function callWithRetry(data, name) {
     var attempt = 0;
     function once() {
       attempt += 1;
-      return call(data).then(function (response) {
+      return call(data, name).then(function (response) {
         if (isRetryable(response) && attempt < maxAttempts) return retry();
         return response;
       }, function (err) {
@@ -216,7 +220,22 @@ function createShareFunnel(config) {
     });
   }
 
+  /**
+   * The sharer's own Mini Program Code for a product (genWxacode), for a poster: resolves
+   * {ok: true, fileID, scene, page, contentType, cached} — `fileID` (cloud://…) goes straight into an <image> —
+   * or {ok: false, error}. Retries RATE_LIMITED/UNAVAILABLE with backoff; never rejects. The server records
+   * the share intent, so no separate prepareShare call is needed for posters.
+   */
+  function posterCode(args) {
+    var data = { productId: args.productId, page: stripSlash(args.page || defaultPage), channel: args.channel || 'poster' };
+    CODE_OPTIONS.forEach(function (key) {
+      if (args[key] !== undefined) data[key] = args[key];
+    });
+    return callWithRetry(data, codeFunctionName);
+  }
+
   return {
+    posterCode: posterCode,
     prepareShare: prepareShare,
     shareMessage: shareMessage,
     shareTimeline: shareTimeline,
