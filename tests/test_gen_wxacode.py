@@ -138,3 +138,11 @@ def test_a_sharers_own_poster_code_is_a_share_intent(gen, emulator, database):
     emulator.fail_next("rate_limited")
     assert gen({"productId": "sku-10"}, as_user="alice")["ok"] is False  # no code, no intent
     assert database.share_intents.count_documents({}) == 2
+
+
+def test_a_persistent_wechat_outage_costs_a_bounded_number_of_requests(gen, emulator, database):
+    emulator.fail_next("system_error", 2)
+    emulator.fail_next("http_500", 10)  # -1 and 5xx share one retry loop: 4 attempts in all, not 4 × 4
+    response = gen({"productId": "sku-1"}, as_user="alice")
+    assert response["error"]["code"] == "WECHAT_UNAVAILABLE" and response["error"]["retryable"] is True
+    assert emulator.calls["getwxacodeunlimit"] == 4 and database.wxacodes.count_documents({}) == 0
