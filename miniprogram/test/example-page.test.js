@@ -8,7 +8,10 @@ const { createFakeWx } = require('./fake-wx');
 test('the example page records its landing and shares through the kit', async () => {
   const wx = createFakeWx({ scene: 1007, responses: [
     { ok: true, recorded: true, duplicate: false, newUser: true, attributedTo: 'Ab3dE9', channel: 'chat', entry: 'chat' },
-    { ok: true, inviterCode: 'Zz9Yy8', path: '/pages/product/product?id=sku-7&i=Zz9Yy8&c=chat', query: 'id=sku-7&i=Zz9Yy8&c=chat' }
+    { ok: true, inviterCode: 'Zz9Yy8', path: '/pages/product/product?id=sku-7&i=Zz9Yy8&c=chat', query: 'id=sku-7&i=Zz9Yy8&c=chat' },
+    { ok: true, inviterCode: 'Zz9Yy8', path: '/pages/product/product?id=sku-7&i=Zz9Yy8&c=timeline', query: 'id=sku-7&i=Zz9Yy8&c=timeline' },
+    { ok: true, fileID: 'cloud://env.7465/wxacodes/ab/ab.jpg', scene: '1pZz9Yy8.sku-7', page: 'pages/product/product',
+      contentType: 'image/jpeg', cached: false }
   ] });
   let definition;
   global.wx = wx;
@@ -28,6 +31,10 @@ test('the example page records its landing and shares through the kit', async ()
   const share = page.onShareAppMessage();
   assert.equal((await share.promise).path, '/pages/product/product?id=sku-7&i=Zz9Yy8&c=chat');
   assert.equal(page.onShareTimeline().query, 'id=sku-7&i=Zz9Yy8&c=timeline');
+  await page.showPosterCode();
+  assert.equal(page.data.posterCode, 'cloud://env.7465/wxacodes/ab/ab.jpg');
+  assert.deepEqual(wx.calls[wx.calls.length - 1], { name: 'genWxacode',
+    data: { productId: 'sku-7', page: 'pages/product/product', channel: 'poster' } });
   delete global.wx;
   delete global.Page;
 });

@@ -6,7 +6,7 @@ const PAGE = 'pages/product/product';
 const funnel = createShareFunnel({ wx, page: PAGE });
 
 Page({
-  data: { productId: '', invitedBy: null, welcome: false },
+  data: { productId: '', invitedBy: null, welcome: false, posterCode: '', posterError: '' },
 
   onLoad(options) {
     // Decode locally first so the right product shows before the server answers.
@@ -24,6 +24,14 @@ Page({
   onShareAppMessage() {
     return funnel.shareMessage({ productId: this.data.productId, title: '送你一盒好茶', page: PAGE,
       imageUrl: '/images/share-5x4.png' }); // 5:4 for chat cards
+  },
+
+  // "Share a poster" button: the sharer's own Mini Program Code (cached server-side; recorded as a share intent).
+  showPosterCode() {
+    return funnel.posterCode({ productId: this.data.productId, page: PAGE }).then((code) => {
+      this.setData(code.ok ? { posterCode: code.fileID, posterError: '' }
+        : { posterError: code.error.code === 'BAD_PAGE' ? '请先发布该页面' : '生成失败，请稍后再试' });
+    });
   },
 
   onShareTimeline() {
