@@ -5,6 +5,7 @@ first call that needs it, so a brief outage at init costs one ``UNAVAILABLE``, n
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Dict, Optional, Union
 
@@ -164,14 +165,21 @@ class FunnelService:
     def execute(self, event: Any, context: Any) -> Dict[str, Any]:
         from .errors import NoIdentity
         from .funnel_run import authorize_funnel_call, parse_funnel_request, run_funnel
-        from .identity import caller_identity, timer_evidence
+        from .identity import caller_identity, platform_environment, timer_evidence
 
         timer_event = isinstance(event, dict) and event.get("Type") == "Timer"
         try:
             openid: Optional[str] = caller_identity(event, context).openid
         except NoIdentity:
             openid = None
-        timer = authorize_funnel_call(event, timer_event, timer_evidence(context), openid, self.settings)
+        evidence = timer_evidence(context)
+        if timer_event and not evidence:
+            # Either a client forging the event, or a runtime that does not report timers as documented: the
+            # names of what the platform sent (never values) tell the two apart on a first deployment.
+            log.event("timer_event_rejected", level=logging.ERROR, openid_present=openid is not None,
+                      context_keys=sorted(context) if isinstance(context, dict) else None,
+                      environment_keys=sorted(platform_environment(context)))
+        timer = authorize_funnel_call(event, timer_event, evidence, openid, self.settings)
         request = parse_funnel_request(event, timer, self.clock.now(), self.settings)
         if timer:
             log.event("funnel_timer", time=event.get("Time"), trigger=event.get("TriggerName"))

@@ -4,7 +4,7 @@ the expected stable code. Nothing is written by any probe.
 
 * recordShare ``{"action": "share"}`` without a user → ``NO_IDENTITY`` (identity only comes from WeChat);
 * genWxacode ``{"jobId": "smoke-probe"}`` → ``FORBIDDEN`` (no admin), or ``NOT_FOUND`` with an admin token;
-* dailyFunnel ``{"Type": "Timer"}`` from the API (no timer evidence) → ``FORBIDDEN``.
+* dailyFunnel ``{"date": …}`` without admin rights → ``FORBIDDEN`` (a backfill needs an admin).
 
 ``INTERNAL``/``CONFIG`` or a platform error fails the check.
 """
@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional
 PROBES = {
     "recordShare": ({"action": "share", "productId": "smoke-probe"}, {"NO_IDENTITY"}),
     "genWxacode": ({"jobId": "smoke-probe"}, {"FORBIDDEN", "NOT_FOUND"}),
-    "dailyFunnel": ({"Type": "Timer", "TriggerName": "smoke-probe"}, {"FORBIDDEN"}),
+    "dailyFunnel": ({"date": "2026-01-01"}, {"FORBIDDEN"}),
 }
 
 
