@@ -1,6 +1,7 @@
 """dailyFunnel through main_handler: a small campaign recorded through recordShare at fixed instants, orders
 in the app's own collection, and report rows checked against numbers computed by hand."""
 import datetime as dt
+import json
 
 import pytest
 
@@ -173,11 +174,15 @@ def test_timer_run_recomputes_the_trailing_window_ending_yesterday(first_touch, 
     assert counts(rows(database, D1)["total|*"]) == (2, 2, 4, 3, 2, 1, 1, 100)
 
 
-def test_a_forged_timer_event_is_forbidden_and_writes_nothing(first_touch, database, campaign, monkeypatch):
+def test_a_forged_timer_event_is_forbidden_and_writes_nothing(first_touch, database, campaign, monkeypatch, capsys):
     monkeypatch.setenv("TRIGGER_SRC", "timer")  # even a warm instance that last ran the timer
     before = snapshot(database)
+    capsys.readouterr()
     response = first_touch.main_handler({"Type": "Timer"}, scf_context(openid_for("mallory"), function_name="dailyFunnel"))
     assert response["error"]["code"] == "FORBIDDEN" and snapshot(database) == before
+    rejected = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "timer_event_rejected" in line]
+    assert rejected and rejected[0]["level"] == "ERROR" and "WX_OPENID" in rejected[0]["environment_keys"]
+    assert openid_for("mallory") not in json.dumps(rejected)  # key names only, never values
     monkeypatch.delenv("TRIGGER_SRC")
     response = first_touch.main_handler({"Type": "Timer"}, scf_context(None, function_name="dailyFunnel"))
     assert response["error"]["code"] == "FORBIDDEN" and snapshot(database) == before
