@@ -105,7 +105,7 @@ def test_a_batch_longer_than_the_time_budget_continues_in_async_invocations(gen,
         assert set(invocation["event"]) == {"continueJob", "resumeKey"}
         job = gen(invocation["event"], time_limit_in_ms=600)  # no caller identity: the platform's own call
         hops += 1
-        assert hops < 20
+        assert hops < 60  # every invocation makes progress (at least its minimum run time of work)
     assert job["status"] == "done" and job["processed"] == 30 and job["generated"] + job["cached"] == 30
     assert emulator.calls["getwxacodeunlimit"] == 30 and scf_api.rejections == []
 
