@@ -16,7 +16,6 @@ import glob
 import json
 import os
 import pathlib
-import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,9 @@ from typing import Dict, List, Optional
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from packaging.requirements import Requirement  # noqa: E402
+from packaging.utils import canonicalize_name  # noqa: E402
 
 from shared.deployment import FUNCTIONS, Function  # noqa: E402
 
@@ -51,13 +53,11 @@ def probe_environment(function_name: str) -> Dict[str, str]:
 
 
 def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))  # PEP 503 names, as pip compares them
 
 
 def runtime_pins(path: pathlib.Path = ROOT / "requirements.txt") -> Dict[str, str]:
     """name → version from requirements.txt, with environment markers evaluated for SCF's Python 3.10."""
-    from packaging.requirements import Requirement
-
     pins: Dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split(" #", 1)[0].strip()
