@@ -12,8 +12,14 @@ import hmac
 import json
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional
+
+if __package__ in (None, ""):  # run as a script: make the repository's `tools` package importable
+    import pathlib as _pathlib
+    import sys as _sys
+
+    _sys.path.insert(0, str(_pathlib.Path(__file__).resolve().parents[1]))
+from tools.loopback import LoopbackServer, QuietHandler  # noqa: E402
 
 
 def _hmac(key: bytes, message: str) -> bytes:
@@ -40,38 +46,26 @@ class ScfApiEmulator:
         self.invocations: List[dict] = []
         self.rejections: List[str] = []
         self._lock = threading.Lock()
-        self._server: Optional[ThreadingHTTPServer] = None
+        self._server: Optional[LoopbackServer] = None
         self.endpoint = ""
 
     def start(self) -> str:
         emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.read_body()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 payload = json.dumps({"Response": emulator.handle(headers, body)}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply(200, payload, {"Content-Type": "application/json"})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = LoopbackServer(Handler)
+        self.endpoint = self._server.url
         return self.endpoint
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
 
     def _reject(self, code: str, message: str, request_id: str) -> dict:
         with self._lock:

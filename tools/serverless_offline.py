@@ -6,42 +6,34 @@ so the CLI's own files (~/.serverlessrc, ~/.serverless) never land in the user's
 """
 from __future__ import annotations
 
-import http.server
 import os
 import pathlib
 import subprocess
 import sys
 import tempfile
-import threading
 from typing import List, Optional
+
+if __package__ in (None, ""):  # run as a script: make the repository's `tools` package importable
+    import pathlib as _pathlib
+    import sys as _sys
+
+    _sys.path.insert(0, str(_pathlib.Path(__file__).resolve().parents[1]))
+from tools.loopback import LoopbackServer, QuietHandler  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-class _Sink(http.server.BaseHTTPRequestHandler):
-    received: List[str] = []
-
+class _Sink(QuietHandler):
     def _ok(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        _Sink.received.append(f"{self.command} {self.path}")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
+        self.read_body()
+        self.reply(200, b"{}", {"Content-Type": "application/json"})
 
     do_GET = do_POST = do_PUT = _ok
 
-    def log_message(self, *args) -> None:
-        pass
-
 
 def run(arguments: List[str], cwd: pathlib.Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
-    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
-    threading.Thread(target=sink.serve_forever, daemon=True).start()
-    proxy = f"http://127.0.0.1:{sink.server_address[1]}"
+    sink = LoopbackServer(_Sink)
+    proxy = sink.url
     try:
         with tempfile.TemporaryDirectory(prefix="sls-home-") as home:
             env = {**os.environ, "HOME": home, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off",
@@ -50,8 +42,7 @@ def run(arguments: List[str], cwd: pathlib.Path = ROOT, timeout: int = 300) -> s
             return subprocess.run([str(cli), *arguments], cwd=cwd, env=env, capture_output=True, text=True,
                                   timeout=timeout)
     finally:
-        sink.shutdown()
-        sink.server_close()
+        sink.stop()
 
 
 def main(argv: Optional[List[str]] = None) -> int:

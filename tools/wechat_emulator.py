@@ -21,15 +21,20 @@ import argparse
 import io
 import json
 import secrets
-import socket
 import threading
 import time
 from collections import Counter, defaultdict
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, Optional
 from urllib.parse import parse_qs, urlparse
+
+if __package__ in (None, ""):  # run as a script: make the repository's `tools` package importable
+    import pathlib as _pathlib
+    import sys as _sys
+
+    _sys.path.insert(0, str(_pathlib.Path(__file__).resolve().parents[1]))
+from tools.loopback import LoopbackServer, QuietHandler  # noqa: E402
 
 WECHAT_SCENE_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&'()*+,/:;=?@-._~")
 
@@ -70,53 +75,31 @@ class WeChatEmulator:
         self._token_expires = 0.0
         self._expire_after: Optional[int] = None
         self._tickets: Dict[str, dict] = {}
-        self._server: Optional[ThreadingHTTPServer] = None
+        self._server: Optional[LoopbackServer] = None
         self.base_url = ""
 
     # --- control -------------------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
         emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def setup(self):
-                super().setup()
-                # Headers and body go out in separate writes; without this, Nagle + delayed ACK adds 40 ms.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+        class Handler(QuietHandler):
             def do_GET(self):  # control: the call counters, for a test or benchmark in another process
-                payload = json.dumps(dict(emulator.calls)).encode() if self.path == "/__emulator/calls" else b"{}"
-                self.send_response(200 if self.path == "/__emulator/calls" else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                if self.path == "/__emulator/calls":
+                    self.reply(200, json.dumps(dict(emulator.calls)).encode(), {"Content-Type": "application/json"})
+                else:
+                    self.reply(404, b"{}", {"Content-Type": "application/json"})
 
             def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                status, headers, payload = emulator.handle(self.path, dict(self.headers), body)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                status, headers, payload = emulator.handle(self.path, dict(self.headers), self.read_body())
+                self.reply(status, payload, headers)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = LoopbackServer(Handler, port)
+        self.base_url = self._server.url
         return self.base_url
 
     def stop(self) -> None:
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
 
     def fail_next(self, kind: str, times: int = 1) -> None:
         with self._lock:
