@@ -234,6 +234,7 @@ class MongoCodeCache:
 
 
 EPOCH = dt.datetime(1970, 1, 1)
+FAILURES_KEPT = 100  # a job keeps its first failures for the report; the counters count all of them
 
 
 class MongoJobStore:
@@ -275,7 +276,7 @@ class MongoJobStore:
         update: Dict[str, Any] = {"$set": {"next": next_index, "updatedAt": now, "leaseUntil": until},
                                   "$inc": counts}
         if failures:
-            update["$push"] = {"failures": {"$each": list(failures), "$slice": 100}}
+            update["$push"] = {"failures": {"$each": list(failures), "$slice": FAILURES_KEPT}}
         with driver_errors("save batch progress"):
             result = self._jobs.update_one({"_id": job_id, "leaseOwner": owner}, update)
         if result.matched_count != 1:

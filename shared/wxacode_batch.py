@@ -24,7 +24,6 @@ import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Protocol, Set, Tuple
 
@@ -40,7 +39,7 @@ LEASE_SECONDS = 120
 TRANSIENT_ATTEMPTS = 3
 SAVE_EVERY_SECONDS = 2.0
 MIN_RUN_SECONDS = 0.25
-MAX_FAILURES_KEPT = 100
+FINISHED = ("done", "done_with_errors")
 ITEM_FIELDS = ("inviter", "productId", "page", "channel", "width", "envVersion", "isHyaline", "autoColor",
                "lineColor", "checkPath")
 
@@ -226,7 +225,8 @@ class BatchRunner:
                                     "status": "queued", "next": 0, "generated": 0, "cached": 0, "failed": 0,
                                     "failures": [], "runs": 1, "invocations": 0, "createdAt": now,
                                     "startedAt": now, "updatedAt": now})
-        return self._run(job_id, deadline, restart_if_done=not created)
+        finished = not created and (self.jobs.get(job_id) or {}).get("status") in FINISHED
+        return self._run(job_id, deadline, restart=finished)
 
     def status(self, request: JobRequest) -> Dict[str, Any]:
         job = self.jobs.get(request.job_id)
@@ -241,15 +241,14 @@ class BatchRunner:
         if request.resume_key is not None and not secrets.compare_digest(
                 _key_hash(request.resume_key), job.get("resumeKeyHash", "")):
             raise Forbidden("resumeKey does not match the job")
-        if job["status"] in ("done", "done_with_errors"):
+        if job["status"] in FINISHED:
             return _job_response(job)
-        return self._run(request.job_id, deadline, restart_if_done=False)
+        return self._run(request.job_id, deadline, restart=False)
 
     # ---------------------------------------------------------------------------------------------------
-    def _run(self, job_id: str, deadline: float, restart_if_done: bool) -> Dict[str, Any]:
+    def _run(self, job_id: str, deadline: float, restart: bool) -> Dict[str, Any]:
+        """Run the job under its lease; ``restart`` walks a finished job again from its first item."""
         owner = uuid.uuid4().hex
-        current = self.jobs.get(job_id)
-        restart = restart_if_done and current is not None and current["status"] in ("done", "done_with_errors")
         job = self.jobs.take_lease(job_id, owner, self.clock.now(), self._lease_until(), restart=restart)
         if job is None:  # another invocation is running it: report where it stands
             return _job_response(self.jobs.get(job_id) or {"_id": job_id})
@@ -280,8 +279,10 @@ class _Run:
         self.out_of_time = False
 
     def execute(self) -> str:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # batches only, not cold start
+
         pending: Deque[int] = deque(range(self.saved_next, len(self.items)))
-        in_flight: Dict[Future, int] = {}
+        in_flight: Dict[Any, int] = {}
         last_save = self.runner.monotonic()
         with ThreadPoolExecutor(max_workers=self.runner.concurrency, thread_name_prefix="wxacode-batch") as pool:
             while pending or in_flight:
