@@ -8,7 +8,7 @@ import pytest
 from shared import runtime
 from shared.admin import make_admin_token
 from shared.clock import FixedClock
-from shared.funnel import SHANGHAI
+from shared.funnel import SHANGHAI, VOLATILE_FIELDS
 from tests.conftest import ADMIN_SECRET, configured_handler, openid_for, scf_context, snapshot
 
 D1, D2 = "2026-11-10", "2026-11-11"
@@ -96,6 +96,11 @@ def rows(database, day):
     return {row["_id"].split("|", 1)[1]: row for row in database.funnel_daily.find({"date": day})}
 
 
+def stable_rows(database):
+    """Every report row without the fields a rerun may change (computedAt, runId)."""
+    return {r["_id"]: {k: v for k, v in r.items() if k not in VOLATILE_FIELDS} for r in database.funnel_daily.find()}
+
+
 STEP_FIELDS = ("intents", "sharers", "landings", "invitees", "newUsers", "converters", "conversions", "revenue")
 
 
@@ -143,9 +148,9 @@ def test_last_touch_credits_the_latest_landing_before_the_order(last_touch, data
 
 def test_rerun_produces_identical_rows(first_touch, database, campaign):
     first = admin_run(first_touch, {"from": D1, "to": D2})
-    before = {r["_id"]: {k: v for k, v in r.items() if k not in ("computedAt", "runId")} for r in database.funnel_daily.find()}
+    before = stable_rows(database)
     again = admin_run(first_touch, {"from": D1, "to": D2})
-    after = {r["_id"]: {k: v for k, v in r.items() if k not in ("computedAt", "runId")} for r in database.funnel_daily.find()}
+    after = stable_rows(database)
     assert before == after and first["checksum"] == again["checksum"] and first["runId"] != again["runId"]
     runs = list(database.funnel_runs.find().sort("startedAt", 1))
     assert [r["status"] for r in runs] == ["done", "done"] and runs[0]["checksum"] == runs[1]["checksum"]
@@ -217,7 +222,7 @@ def test_bad_backfill_requests_write_nothing(first_touch, database, campaign, ca
 
 def test_a_run_that_fails_midway_reruns_to_the_same_rows(first_touch, database, campaign):
     admin_run(first_touch, {"from": D1, "to": D2})
-    clean = {r["_id"]: {k: v for k, v in r.items() if k not in ("computedAt", "runId")} for r in database.funnel_daily.find()}
+    clean = stable_rows(database)
     database.funnel_daily.delete_many({})
     # The second day's previous report: one row, then a real database failure on that day (a constraint
     # that rejects any further row dated D2).
@@ -233,7 +238,7 @@ def test_a_run_that_fails_midway_reruns_to_the_same_rows(first_touch, database, 
     assert rows(database, D2) == {"total|*": previous}  # the unfinished day keeps its previous rows
     database.funnel_daily.drop_index("sabotage")
     assert admin_run(first_touch, {"from": D1, "to": D2})["ok"]
-    rerun = {r["_id"]: {k: v for k, v in r.items() if k not in ("computedAt", "runId")} for r in database.funnel_daily.find()}
+    rerun = stable_rows(database)
     assert rerun == clean
 
 
