@@ -12,6 +12,8 @@ import json
 import time
 from typing import Any, FrozenSet, List, Mapping, Optional, Tuple
 
+from .config import parse_list
+
 ENV_ADMIN_OPENIDS = "ADMIN_OPENIDS"
 ENV_ADMIN_TOKEN_SECRET = "ADMIN_TOKEN_SECRET"
 
@@ -51,7 +53,7 @@ def is_admin(openid: Optional[str], token: Any, admin_openids: FrozenSet[str], s
 def admin_settings(env: Mapping[str, str], problems: List[str]) -> Tuple[FrozenSet[str], Optional[str]]:
     """``ADMIN_OPENIDS`` (comma-separated) and ``ADMIN_TOKEN_SECRET`` (≥ 32 characters), read the same way by
     every function that has admin operations; problems are appended for the cold-start ConfigError."""
-    admins = frozenset(item.strip() for item in (env.get(ENV_ADMIN_OPENIDS) or "").split(",") if item.strip())
+    admins = frozenset(parse_list(env, ENV_ADMIN_OPENIDS))
     secret = (env.get(ENV_ADMIN_TOKEN_SECRET) or "").strip() or None
     if secret and len(secret) < 32:
         problems.append(f"{ENV_ADMIN_TOKEN_SECRET} must be at least 32 characters")

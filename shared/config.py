@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import List, Mapping, Optional
+from typing import List, Mapping, Optional, Tuple
 
 from .errors import ConfigError
 
@@ -42,6 +42,11 @@ _COLLECTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _DB_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _PAGE = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def parse_list(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    """A comma-separated variable as its non-empty, trimmed items (unset or empty: none)."""
+    return tuple(item.strip() for item in (env.get(name) or "").split(",") if item.strip())
 
 
 def parse_int(env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: List[str]) -> int:

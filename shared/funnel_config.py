@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import FrozenSet, List, Mapping, Optional, Tuple
 
 from .admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
-from .config import parse_int
+from .config import parse_int, parse_list
 from .errors import ConfigError
 
 ENV_MODEL = "FUNNEL_MODEL"
@@ -76,7 +76,7 @@ class FunnelSettings:
             if value is not None and not _FIELD.fullmatch(value):
                 problems.append(f"{name} is not a valid field path: {value!r}")
             fields[key] = value
-        paid = tuple(v.strip() for v in (env.get(ENV_ORDER_PAID_VALUES) or "").split(",") if v.strip())
+        paid = parse_list(env, ENV_ORDER_PAID_VALUES)
         if fields["status_field"] and not paid:
             problems.append(f"{ENV_ORDER_PAID_VALUES} is required with {ENV_ORDER_STATUS_FIELD} (e.g. paid,completed)")
         if paid and not fields["status_field"]:
