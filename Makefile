@@ -49,7 +49,7 @@ build: $(STAMP)
 package: build $(NODE_STAMP)
 	$(PY) tools/serverless_offline.py package
 
-## make deploy-config: regenerate serverless.yml and cloudbaserc.json from shared/deployment.py.
+## make deploy-config: regenerate serverless.yml and cloudbaserc.json from shared/ops/deployment.py.
 deploy-config: $(STAMP)
 	$(PY) tools/deploy_config.py
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from build import probe_environment, python310  # noqa: E402
-from shared.deployment import FUNCTIONS  # noqa: E402
+from shared.ops.deployment import FUNCTIONS  # noqa: E402
 
 PACKAGE_IMPORTS = {"pymongo": "pymongo", "requests": "requests",
                    "tencentcloud-sdk-python-common": "tencentcloud.common.credential",

@@ -25,12 +25,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
-from shared import db  # noqa: E402
-from shared.config import Settings  # noqa: E402
-from shared.funnel import SHANGHAI, day_bounds  # noqa: E402
-from shared.funnel_config import FunnelSettings  # noqa: E402
-from shared.funnel_run import compute_day  # noqa: E402
-from shared.mongo_funnel import MongoFunnelStore  # noqa: E402
+from shared.platform import db  # noqa: E402
+from shared.platform.config import Settings  # noqa: E402
+from shared.funnel.definition import SHANGHAI, day_bounds  # noqa: E402
+from shared.funnel.settings import FunnelSettings  # noqa: E402
+from shared.funnel.run import compute_day  # noqa: E402
+from shared.funnel.store import MongoFunnelStore  # noqa: E402
 
 TARGET = dt.date(2026, 11, 10)
 CHANNELS = ("chat", "poster", "timeline")
@@ -45,7 +45,7 @@ def fresh_database():
         return client[f"share_funnel_bench_{uuid.uuid4().hex[:8]}"], True
     import mongomock_ng
 
-    from shared import embedded_engine
+    from shared.dev import embedded_engine
 
     embedded_engine.install()
     return mongomock_ng.MongoClient(tz_aware=True)["share_funnel_bench"], False

@@ -40,18 +40,20 @@ class CommandCounter(monitoring.CommandListener):
 COUNTER = CommandCounter()
 monitoring.register(COUNTER)  # must precede client creation
 
-from shared import db, log, runtime  # noqa: E402
+from shared.platform import db, log
+from shared.platform import instance  # noqa: E402
+from shared.sharing.service import share_service  # noqa: E402
 from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402
 
 
 def measure(landings: int) -> dict:
-    runtime.reset()
+    instance.reset()
     database = db.database()
     for name in database.list_collection_names():
         database[name].delete_many({})
     log.set_level("ERROR")
     handler = load_handler("recordShare")
-    service = runtime.share_service()
+    service = share_service()
     store = service.store
 
     sharers = [handler.main_handler({"action": "share", "productId": "sku-1", "channel": "chat"},
@@ -65,9 +67,9 @@ def measure(landings: int) -> dict:
         return dict(store.round_trips), list(COUNTER.commands)
 
     first = path_cost({"query": {"id": "sku-1", "i": sharers[0]}, "launchScene": 1007}, "probe-a")
-    runtime.reset()  # a cold instance: the inviter code cache is empty
+    instance.reset()  # a cold instance: the inviter code cache is empty
     handler = load_handler("recordShare")
-    store = runtime.share_service().store
+    store = share_service().store
     cold = path_cost({"query": {"id": "sku-1", "i": sharers[1]}, "launchScene": 1007}, "probe-b")
     common = path_cost({"query": {"id": "sku-1", "i": sharers[1]}, "launchScene": 1007}, "probe-c")
     duplicate = path_cost({"query": {"id": "sku-1", "i": sharers[1]}, "launchScene": 1007}, "probe-c")

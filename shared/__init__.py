@@ -1,5 +1,36 @@
-"""Share Funnel's common package: scene codec, attribution rules, identity, config and adapters.
+"""Share Funnel's common package: one wing (subpackage) per concern, named for what it is.
 
-Kept import-light on purpose: every function's cold start imports this package, so nothing
-here pulls in pymongo or requests until a module that needs them is imported.
+Dependencies point one way: ``platform`` ← wings ← functions. A wing imports ``platform`` and, besides that,
+only the wings listed for it here, through their package's public names (``shared/<wing>/__init__.py``).
+
+=========  =====================================================================  ===================
+wing       what it holds                                                          may import
+=========  =====================================================================  ===================
+platform   errors, log, clock, config reading, identity, validation, invocation,  dev (the embedded
+           the database connection, admin auth, per-instance wiring               engine, lazily)
+sharing    scene codec, links, attribution rules, use cases, its Mongo store      platform
+wechat     the WeChat HTTP client and its shared token cache                      platform
+codes      genWxacode: requests, generator, batch, continuation, storage          platform, sharing, wechat
+funnel     dailyFunnel: definition, run, store, report                            platform
+ops        CLI, smoke check, deployment definitions (never shipped)               anything
+dev        the embedded engine (never shipped)                                    (nothing of ours)
+=========  =====================================================================  ===================
+
+Each function ships exactly the wings it imports (``shared.ops.deployment.Function.wings``):
+recordShare → platform, sharing; genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, funnel.
+tests/platform/test_wings.py imports every function's entry in a fresh interpreter and fails when a module
+outside its wings is loaded, or when a wing imports one it may not.
+
+Kept import-light on purpose: nothing here pulls in pymongo or requests until a module that needs them is imported.
 """
+
+# The arrows above, as data (the wing test reads them).
+ALLOWED_IMPORTS = {
+    "platform": {"dev"},  # only db's embedded engine, imported when MONGODB_URI is unset (never on SCF)
+    "sharing": {"platform"},
+    "wechat": {"platform"},
+    "codes": {"platform", "sharing", "wechat"},
+    "funnel": {"platform"},
+    "ops": {"platform", "sharing", "wechat", "codes", "funnel", "dev"},
+    "dev": set(),
+}

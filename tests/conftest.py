@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import sys
+import threading
 import uuid
 
 import pytest
@@ -21,7 +22,8 @@ REAL_SERVER = bool(os.environ.get("MONGODB_URI"))
 if REAL_SERVER:
     os.environ["MONGODB_DB"] = f"share_funnel_test_{uuid.uuid4().hex[:10]}"
 
-from shared import config, db, runtime  # noqa: E402
+from shared.platform import config, db
+from shared.platform import instance  # noqa: E402
 from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402,F401
 
 EVENTS = ROOT / "tests" / "events"
@@ -39,6 +41,23 @@ def _fill(value, values):
     if isinstance(value, list):
         return [_fill(v, values) for v in value]
     return value
+
+
+def run_together(count, fn):
+    """``fn()`` in ``count`` threads released at once by a barrier; the results in thread order."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def worker(index):
+        barrier.wait()
+        results[index] = fn()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
 
 
 def load_event(name: str, **values):
@@ -99,7 +118,7 @@ def record_share():
 @pytest.fixture
 def database():
     """The configured database with every collection emptied (indexes kept: ensured once per process)."""
-    runtime.reset()
+    instance.reset()
     database = db.database()
     for name in database.list_collection_names():
         database[name].delete_many({})

@@ -3,7 +3,7 @@
     python tools/build.py [--storage tcb|cos] [--only NAME] [--out build]
 
 For each function in shared/deployment.py: ``build/<fn>/`` holds ``index.py`` (its entry, at the root),
-``shared/`` (runtime modules only) and exactly the third-party packages it needs, vendored from
+``shared/`` (the wings it uses, by folder) and exactly the third-party packages it needs, vendored from
 manylinux wheels for CPython 3.10 with the versions pinned in requirements.txt (anything unpinned is an
 error), byte-compiled by a Python 3.10 with ``--invalidation-mode unchecked-hash`` (deploy zips reset file
 times, so timestamp-checked .pyc files would be ignored and every cold start would recompile).
@@ -29,15 +29,13 @@ sys.path.insert(0, str(ROOT))
 from packaging.requirements import Requirement  # noqa: E402
 from packaging.utils import canonicalize_name  # noqa: E402
 
-from shared.deployment import FUNCTIONS, Function  # noqa: E402
+from shared.ops.deployment import FUNCTIONS, Function  # noqa: E402
 
 TARGET_ENVIRONMENT = {"python_version": "3.10", "python_full_version": "3.10.13", "sys_platform": "linux",
                       "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
                       "implementation_name": "cpython", "platform_python_implementation": "CPython"}
 PIP_TARGET = ["--platform", "manylinux2014_x86_64", "--python-version", "3.10", "--implementation", "cp",
               "--abi", "cp310", "--only-binary=:all:"]
-# Never run inside a function: the embedded engine, the ops CLI with its smoke check, the deploy definitions.
-DEV_ONLY_MODULES = {"embedded_engine.py", "cli.py", "smoke.py", "deployment.py"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -124,9 +122,10 @@ def build(function: Function, out: pathlib.Path, storage: str, pins: Dict[str, s
     shutil.rmtree(target, ignore_errors=True)
     (target / "shared").mkdir(parents=True)
     shutil.copy2(ROOT / "functions" / function.name / "index.py", target / "index.py")
-    for module in sorted((ROOT / "shared").glob("*.py")):
-        if module.name not in DEV_ONLY_MODULES:
-            shutil.copy2(module, target / "shared" / module.name)
+    shutil.copy2(ROOT / "shared" / "__init__.py", target / "shared" / "__init__.py")
+    for wing in function.wings:  # whole wings, by folder: what a function ships follows what it imports
+        shutil.copytree(ROOT / "shared" / wing, target / "shared" / wing,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     packages = list(function.packages) + (list(function.cos_packages) if storage == "cos" else [])
     vendored = vendor(target, packages, pins)
     for cache in target.rglob("__pycache__"):

@@ -14,7 +14,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared import log  # noqa: E402
+from shared.platform import log  # noqa: E402
 from tools.wxclient import load_handler, scf_context  # noqa: E402
 
 

@@ -20,9 +20,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.pop("MONGODB_URI", None)  # the demo always runs on the embedded engine
 
-from shared import db, log, runtime  # noqa: E402
-from shared.clock import FixedClock  # noqa: E402
-from shared.scene import encode_scene  # noqa: E402
+from shared.platform import db, log
+from shared.platform import instance  # noqa: E402
+from shared.platform.clock import FixedClock  # noqa: E402
+from shared.sharing.scene import encode_scene  # noqa: E402
 from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -49,7 +50,7 @@ def main() -> None:
     log.logger().handlers[:] = [file_handler]  # the summary goes to the terminal, JSON logs to a file
     rng = random.Random(20261121)
     clock = FixedClock(dt.datetime(2026, 11, 18, 9, 30, tzinfo=SHANGHAI))
-    runtime.use_clock(clock)
+    instance.use_clock(clock)
     handler = load_handler("recordShare")
 
     print("Share Funnel demo: a three-day campaign for product", PRODUCT, "on the embedded engine\n")
@@ -159,8 +160,8 @@ def generate_codes(codes, out_dir) -> None:
 def daily_funnel(database, clock, rng, out_dir) -> None:
     """Orders in the app's own collection (some refunded), then dailyFunnel as an admin over the campaign's
     days, a terminal summary per day and the HTML report of the busiest day."""
-    from shared.funnel import shanghai_date
-    from shared.funnel_report import html_report
+    from shared.funnel.definition import shanghai_date
+    from shared.funnel.report import html_report
 
     landings = list(database.share_events.find({}, {"invitee": 1, "enteredAt": 1}))
     buyers = rng.sample(landings, k=len(landings) // 3)
@@ -189,7 +190,7 @@ def daily_funnel(database, clock, rng, out_dir) -> None:
     page = out_dir / f"funnel-{busiest}.html"
     page.write_text(html_report(busiest, list(database.funnel_daily.find({"date": busiest}))), encoding="utf-8")
     print(f"  HTML report of the busiest day: {page.relative_to(ROOT)} "
-          f"(also: python -m shared.cli report --date {busiest} --html FILE)")
+          f"(also: python -m shared.ops.cli report --date {busiest} --html FILE)")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,11 @@
 """recordShare: the mini program's share/landing API (wx.cloud.callFunction).
 
-Thin glue: identity from the platform, the event parsed into a typed request, one domain call.
+Thin glue: identity from the platform and the event parsed into a typed call, then one service call.
 """
-from shared import config, log, runtime
-from shared.identity import caller_identity
-from shared.invocation import handle
-from shared.sharing import parse_request
+from shared.platform.invocation import handle
+from shared.sharing.service import configure, parse_event, share_service
 
-# Cold start: validate the configuration now so a bad deployment fails its init, naming the variable.
-SETTINGS = config.settings()
-log.set_level(SETTINGS.log_level)
+SETTINGS = configure()  # cold start: a bad configuration fails the init, naming the variable
 
 
 def main_handler(event, context):
@@ -17,6 +13,4 @@ def main_handler(event, context):
 
 
 def _record_share(event, context):
-    caller = caller_identity(event, context)
-    request = parse_request(event, SETTINGS.default_share_page)
-    return runtime.share_service().execute(caller, request)
+    return share_service().execute(parse_event(event, context, SETTINGS))

@@ -1,0 +1,392 @@
+"""Batch jobs for genWxacode: up to 10 000 codes, paced under WeChat's rate cap, resumable.
+
+A job document (``wxacode_jobs``) holds the items and ``next``: every item before it is finished
+(generated, cached or failed for good), so any invocation holding the job's lease can carry on from
+there. Each item goes through the same cached ``CodeGenerator`` as a single request, which makes a
+rerun cost one cache read per finished item and no WeChat call.
+
+* Pace: WeChat allows 5 000 getUnlimited calls per minute per app; we pace WeChat calls (not cache
+  hits) at ``WXACODE_RATE_PER_MIN`` with ``WXACODE_CONCURRENCY`` calls in flight.
+* 45009 slows the batch (the pace halves, then creeps back) and the item is tried again; it never fails.
+* Transient failures (WeChat down, storage down) are retried a few times, then the run stops as
+  ``interrupted`` with ``next`` at the first unfinished item; a resume carries on.
+* Time: the run stops taking new items when the invocation's budget (``time_limit_in_ms``) runs low,
+  saves progress and hands the job to a fresh asynchronous invocation (``Continuation``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Protocol, Tuple
+
+from shared.platform import log
+from shared.platform.clock import Clock
+from shared.platform.errors import BadInput, Forbidden, NotFound, RateLimited, ShareFunnelError, UnknownInviter
+from shared.sharing import ShareClaim
+from shared.platform.validation import check_document, require_id
+from shared.codes.generator import CodeGenerator, CodeRequest, parse_code_request
+
+MAX_BATCH_ITEMS = 10_000
+LEASE_SECONDS = 120
+TRANSIENT_ATTEMPTS = 3
+SAVE_EVERY_SECONDS = 2.0
+MIN_RUN_SECONDS = 0.25
+FINISHED = ("done", "done_with_errors")
+
+# --- requests --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchRequest:
+    items: Tuple[Dict[str, Any], ...]  # normalised item documents, as stored in the job
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Status of a job, or (``resume``) carry it on; ``resume_key`` authenticates a continuation."""
+
+    job_id: str
+    resume: bool = False
+    resume_key: Optional[str] = None
+
+
+def parse_gen_event(event: Any, default_page: str) -> Any:
+    """genWxacode's event as one typed request: a single code, a batch, or a job to report on or resume."""
+    if not isinstance(event, Mapping):
+        raise BadInput("the event must be an object")
+    check_document(event)
+    if "batch" in event:
+        return parse_batch_request(event, default_page)
+    if "continueJob" in event or "jobId" in event:
+        return parse_job_request(event)
+    return parse_code_request(event, default_page)
+
+
+def parse_batch_request(event: Mapping[str, Any], default_page: str) -> BatchRequest:
+    """Every item is checked before anything is written: one bad item rejects the batch."""
+    batch = event.get("batch")
+    if not isinstance(batch, list) or not batch:
+        raise BadInput("batch must be a non-empty list of items", field="batch")
+    if len(batch) > MAX_BATCH_ITEMS:
+        raise BadInput(f"a batch holds at most {MAX_BATCH_ITEMS} items (got {len(batch)})", field="batch")
+    items = []
+    for index, item in enumerate(batch):
+        if not isinstance(item, Mapping):
+            raise BadInput("each batch item must be an object", field=f"batch[{index}]")
+        if "inviter" not in item:
+            raise BadInput("each batch item names its inviter", field=f"batch[{index}].inviter")
+        try:
+            request = parse_code_request(item, default_page)
+        except BadInput as err:
+            raise BadInput(f"batch[{index}]: {err.message}", field=f"batch[{index}]") from err
+        items.append(item_document(request))
+    return BatchRequest(items=tuple(items))
+
+
+def parse_job_request(event: Mapping[str, Any]) -> JobRequest:
+    if "continueJob" in event:
+        key = event.get("resumeKey")
+        if not isinstance(key, str) or not 16 <= len(key) <= 128:
+            raise BadInput("resumeKey must be a string", field="resumeKey")
+        return JobRequest(require_id(event.get("continueJob"), "continueJob"), resume=True, resume_key=key)
+    resume = event.get("resume", False)
+    if not isinstance(resume, bool):
+        raise BadInput("resume must be true or false", field="resume")
+    return JobRequest(require_id(event.get("jobId"), "jobId"), resume=resume)
+
+
+def item_document(request: CodeRequest) -> Dict[str, Any]:
+    look = request.look
+    doc: Dict[str, Any] = {"inviter": request.inviter, "productId": request.product_id, "channel": request.channel,
+                           "page": look.page, "width": look.width, "envVersion": look.env_version,
+                           "isHyaline": look.is_hyaline, "autoColor": look.auto_color, "checkPath": look.check_path}
+    if look.line_color is not None:
+        doc["lineColor"] = dict(zip("rgb", look.line_color))
+    return doc
+
+
+def job_id_for(items: Tuple[Dict[str, Any], ...]) -> str:
+    """The same batch always maps to the same job, so submitting it twice resumes rather than duplicates."""
+    canonical = json.dumps(items, sort_keys=True, separators=(",", ":"))
+    return "job-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+# --- pacing ----------------------------------------------------------------------------------------------
+class OutOfTime(Exception):
+    """Internal: the next WeChat slot lies beyond the run's deadline."""
+
+
+class Pacer:
+    """Spaces WeChat calls evenly at ``rate_per_min`` across threads (no bursts, so the per-minute cap
+    holds over any window). ``slow_down`` (on 45009) halves the pace; successes win it back gradually."""
+
+    def __init__(self, rate_per_min: int, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.cap = rate_per_min / 60.0
+        self.rate = self.cap
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+        self._monotonic, self._sleep = monotonic, sleep
+        self.slowdowns = 0
+
+    def acquire(self, deadline: float) -> None:
+        with self._lock:
+            now = self._monotonic()
+            slot = max(now, self._next_slot)
+            if slot > deadline:
+                raise OutOfTime()
+            self._next_slot = slot + 1.0 / self.rate
+        if slot > now:
+            self._sleep(slot - now)
+
+    def slow_down(self, pause_seconds: float = 1.0) -> None:
+        with self._lock:
+            self.slowdowns += 1
+            self.rate = max(self.rate / 2, 1.0 / 60)
+            self._next_slot = max(self._next_slot, self._monotonic() + pause_seconds)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self.rate < self.cap:
+                self.rate = min(self.cap, self.rate + self.cap / 100)
+
+
+class _PacedWeChat:
+    """The WeChat client as the batch sees it: every getUnlimited call waits for its slot."""
+
+    def __init__(self, wechat: Any, pacer: Pacer, deadline: float) -> None:
+        self._wechat, self._pacer, self._deadline = wechat, pacer, deadline
+
+    def get_unlimited(self, payload: Dict[str, Any]) -> Any:
+        self._pacer.acquire(self._deadline)
+        image = self._wechat.get_unlimited(payload)
+        self._pacer.succeeded()
+        return image
+
+    def __getattr__(self, name: str) -> Any:  # tcb upload tickets and the rest are not paced
+        return getattr(self._wechat, name)
+
+
+# --- continuation ----------------------------------------------------------------------------------------
+class Continuation(Protocol):
+    def continue_job(self, event: Dict[str, Any]) -> None:
+        """Start an asynchronous invocation of this function with ``event``."""
+
+
+class JobStore(Protocol):
+    def get(self, job_id: str, with_items: bool = False) -> Optional[Dict[str, Any]]: ...
+
+    def create(self, job: Dict[str, Any]) -> bool: ...
+
+    def take_lease(self, job_id: str, owner: str, now: dt.datetime, until: dt.datetime,
+                   restart: bool = False) -> Optional[Dict[str, Any]]: ...
+
+    def save_progress(self, job_id: str, owner: str, next_index: int, counts: Dict[str, int], failures: Any,
+                      now: dt.datetime, until: dt.datetime) -> None: ...
+
+    def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None: ...
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --- the runner ------------------------------------------------------------------------------------------
+@dataclass
+class BatchRunner:
+    jobs: JobStore
+    generator: CodeGenerator
+    share_store: Any
+    clock: Clock
+    rate_per_min: int
+    concurrency: int
+    continuation: Optional[Continuation] = None
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def submit(self, request: BatchRequest, deadline: float) -> Dict[str, Any]:
+        """Create the job (or find the same batch's job) and run it within ``deadline`` (monotonic)."""
+        missing = sorted({item["inviter"] for item in request.items}
+                         - self.share_store.known_inviter_codes(item["inviter"] for item in request.items))
+        if missing:
+            raise UnknownInviter(f"{len(missing)} inviter code(s) belong to no sharer", inviters=missing[:20])
+        job_id = job_id_for(request.items)
+        now = self.clock.now()
+        created = self.jobs.create({"_id": job_id, "items": list(request.items), "total": len(request.items),
+                                    "status": "queued", "next": 0, "generated": 0, "cached": 0, "failed": 0,
+                                    "failures": [], "runs": 1, "invocations": 0, "createdAt": now,
+                                    "startedAt": now, "updatedAt": now})
+        finished = not created and (self.jobs.get(job_id) or {}).get("status") in FINISHED
+        return self._run(job_id, deadline, restart=finished)
+
+    def status(self, request: JobRequest) -> Dict[str, Any]:
+        job = self.jobs.get(request.job_id)
+        if job is None:
+            raise NotFound(f"no batch job {request.job_id!r}")
+        return _job_response(job)
+
+    def resume(self, request: JobRequest, deadline: float) -> Dict[str, Any]:
+        job = self.jobs.get(request.job_id)
+        if job is None:
+            raise NotFound(f"no batch job {request.job_id!r}")
+        if request.resume_key is not None and not secrets.compare_digest(
+                _key_hash(request.resume_key), job.get("resumeKeyHash", "")):
+            raise Forbidden("resumeKey does not match the job")
+        if job["status"] in FINISHED:
+            return _job_response(job)
+        return self._run(request.job_id, deadline, restart=False)
+
+    # ---------------------------------------------------------------------------------------------------
+    def _run(self, job_id: str, deadline: float, restart: bool) -> Dict[str, Any]:
+        """Run the job under its lease; ``restart`` walks a finished job again from its first item."""
+        owner = uuid.uuid4().hex
+        job = self.jobs.take_lease(job_id, owner, self.clock.now(), self._lease_until(), restart=restart)
+        if job is None:  # another invocation is running it: report where it stands
+            return _job_response(self.jobs.get(job_id) or {"_id": job_id})
+        outcome = _Run(self, job, owner, deadline).execute()
+        final = self.jobs.get(job_id) or job
+        return {**_job_response(final), "continued": outcome == "continuing"}
+
+    def _lease_until(self) -> dt.datetime:
+        return self.clock.now() + dt.timedelta(seconds=LEASE_SECONDS)
+
+
+class _Run:
+    """One invocation's share of a job: items from ``next`` until done, out of time, or interrupted."""
+
+    def __init__(self, runner: BatchRunner, job: Dict[str, Any], owner: str, deadline: float) -> None:
+        # Every invocation gets at least MIN_RUN_SECONDS of work (the deadline already holds a reserve), so a
+        # chain of continuations always makes progress even when setup ate the budget.
+        deadline = max(deadline, runner.monotonic() + MIN_RUN_SECONDS)
+        self.runner, self.job, self.owner, self.deadline = runner, job, owner, deadline
+        self.items: List[Dict[str, Any]] = job["items"]
+        self.pacer = Pacer(runner.rate_per_min, runner.monotonic, runner.sleep)
+        self.generator = dataclasses.replace(runner.generator, wechat=_PacedWeChat(runner.generator.wechat,
+                                                                                   self.pacer, deadline))
+        self.saved_next = job["next"]
+        self.outcomes: Dict[int, Tuple[str, Optional[Dict[str, Any]]]] = {}
+        self.attempts: Dict[int, int] = {}
+        self.interrupted: Optional[ShareFunnelError] = None
+        self.out_of_time = False
+
+    def execute(self) -> str:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # batches only, not cold start
+
+        pending: Deque[int] = deque(range(self.saved_next, len(self.items)))
+        in_flight: Dict[Any, int] = {}
+        last_save = self.runner.monotonic()
+        with ThreadPoolExecutor(max_workers=self.runner.concurrency, thread_name_prefix="wxacode-batch") as pool:
+            while pending or in_flight:
+                while (pending and len(in_flight) < self.runner.concurrency and self.interrupted is None
+                       and not self.out_of_time and self.runner.monotonic() < self.deadline):
+                    index = pending.popleft()
+                    in_flight[pool.submit(self._one, index)] = index
+                if not in_flight:
+                    break
+                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = in_flight.pop(future)
+                    if future.result() == "again":
+                        pending.appendleft(index)
+                if self.runner.monotonic() - last_save >= SAVE_EVERY_SECONDS:
+                    self._save()
+                    last_save = self.runner.monotonic()
+        self._save()
+        return self._close()
+
+    def _one(self, index: int) -> str:
+        """Process one item; "again" puts it back in the queue (rate limit, transient failure, no time)."""
+        item = self.items[index]
+        request = parse_code_request(item, item["page"])
+        claim = ShareClaim(inviter=item["inviter"], product_id=request.product_id, channel=request.channel,
+                           form="inline")
+        try:
+            response = self.generator.generate(claim, request.look)
+        except OutOfTime:
+            self.out_of_time = True
+            return "stop"
+        except RateLimited:
+            self.pacer.slow_down()
+            return "again"
+        except ShareFunnelError as err:
+            if err.retryable:
+                self.attempts[index] = self.attempts.get(index, 0) + 1
+                if self.attempts[index] < TRANSIENT_ATTEMPTS:
+                    self.runner.sleep(0.5 * self.attempts[index])
+                    return "again"
+                self.interrupted = err
+                return "stop"
+            self.outcomes[index] = ("failed", {"index": index, "code": err.code, "message": err.message})
+            return "done"
+        self.outcomes[index] = ("cached" if response["cached"] else "generated", None)
+        return "done"
+
+    def _save(self) -> None:
+        next_index = self.saved_next
+        counts = {"generated": 0, "cached": 0, "failed": 0}
+        failures = []
+        while next_index in self.outcomes:
+            kind, failure = self.outcomes.pop(next_index)
+            counts[kind] += 1
+            if failure:
+                failures.append(failure)
+            next_index += 1
+        if next_index == self.saved_next:
+            return
+        self.runner.jobs.save_progress(self.job["_id"], self.owner, next_index, counts, failures,
+                                       self.runner.clock.now(), self.runner._lease_until())
+        self.saved_next = next_index
+
+    def _close(self) -> str:
+        jobs, job_id, now = self.runner.jobs, self.job["_id"], self.runner.clock.now()
+        if self.saved_next >= len(self.items):
+            done = jobs.get(job_id) or {}
+            status = "done_with_errors" if done.get("failed") else "done"
+            jobs.finish(job_id, self.owner, status, now, finishedAt=now, lastRunSlowdowns=self.pacer.slowdowns)
+            log.event("wxacode_batch_done", job=job_id, total=len(self.items), failed=done.get("failed", 0),
+                      slowdowns=self.pacer.slowdowns)
+            return status
+        if self.interrupted is not None:
+            jobs.finish(job_id, self.owner, "interrupted", now,
+                        lastError={"code": self.interrupted.code, "message": self.interrupted.message})
+            log.event("wxacode_batch_interrupted", job=job_id, next=self.saved_next, code=self.interrupted.code)
+            return "interrupted"
+        if self.runner.continuation is None:
+            jobs.finish(job_id, self.owner, "paused", now)
+            return "paused"
+        key = secrets.token_urlsafe(24)
+        jobs.finish(job_id, self.owner, "continuing", now, resumeKeyHash=_key_hash(key))
+        try:
+            self.runner.continuation.continue_job({"continueJob": job_id, "resumeKey": key})
+        except ShareFunnelError as err:
+            jobs.finish(job_id, self.owner, "paused", now, lastError={"code": err.code, "message": err.message})
+            log.event("wxacode_batch_continuation_failed", job=job_id, next=self.saved_next, code=err.code)
+            return "paused"
+        log.event("wxacode_batch_continued", job=job_id, next=self.saved_next)
+        return "continuing"
+
+
+def _job_response(job: Mapping[str, Any]) -> Dict[str, Any]:
+    response = {"ok": True, "jobId": job["_id"], "status": job.get("status", "unknown"), "total": job.get("total", 0),
+                "processed": job.get("next", 0), "generated": job.get("generated", 0), "cached": job.get("cached", 0),
+                "failed": job.get("failed", 0), "failures": list(job.get("failures", []))[:20]}
+    if job.get("lastError"):
+        response["lastError"] = job["lastError"]
+    return response
+
+
+def deadline_for(context: Any, monotonic: Callable[[], float] = time.monotonic, default_ms: int = 3000) -> float:
+    """When this invocation must stop taking new items: its time limit less a reserve for the requests in
+    flight (a getUnlimited can take ~10 s) and for saving progress."""
+    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
+    if isinstance(limit_ms, bool) or not isinstance(limit_ms, (int, float)) or limit_ms <= 0:
+        limit_ms = default_ms
+    budget = limit_ms / 1000.0
+    reserve = min(30.0, budget * 0.25)
+    return monotonic() + budget - reserve

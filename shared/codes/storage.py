@@ -1,0 +1,95 @@
+"""Storage port for generated codes, with three adapters:
+
+* ``tcb`` — CloudBase storage via ``tcb/uploadfile`` and the COS form POST (requests only); returns the
+  ``cloud://`` fileID a mini program can show directly;
+* ``cos`` — COS through its S3 API with boto3 (virtual-host addressing, checksums only when required),
+  imported lazily so functions that never upload never load boto3;
+* ``local`` — a directory, for the demo.
+"""
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+from typing import Any, Optional, Protocol
+
+import requests
+
+from shared.platform.errors import StorageError
+
+UPLOAD_TIMEOUT = (3.05, 20)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    file_id: str
+    url: Optional[str]
+    key: str
+    content_type: str
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> StoredObject: ...
+
+
+class LocalStorage:
+    def __init__(self, directory: str) -> None:
+        self.root = pathlib.Path(directory)
+
+    def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        path = self.root / key
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            raise StorageError(f"could not write {key} under {self.root}") from exc
+        return StoredObject(file_id=f"local://{key}", url=path.resolve().as_uri(), key=key, content_type=content_type)
+
+
+class TcbStorage:
+    def __init__(self, wechat: Any, env: str, session: Optional[requests.Session] = None) -> None:
+        self._wechat, self._env = wechat, env
+        self._session = session or requests.Session()
+
+    def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        ticket = self._wechat.tcb_upload_ticket(self._env, key)
+        form = {"key": key, "Signature": ticket["authorization"], "x-cos-security-token": ticket["token"],
+                "x-cos-meta-fileid": ticket["cos_file_id"], "Content-Type": content_type}
+        try:
+            response = self._session.post(ticket["url"], data=form, files={"file": (key.rsplit("/", 1)[-1], data, content_type)},
+                                          timeout=UPLOAD_TIMEOUT)
+        except requests.RequestException as exc:
+            raise StorageError("CloudBase storage upload failed") from exc
+        if response.status_code not in (200, 204):
+            raise StorageError(f"CloudBase storage upload failed with HTTP {response.status_code}")
+        return StoredObject(file_id=ticket["file_id"], url=None, key=key, content_type=content_type)
+
+
+class CosStorage:
+    def __init__(self, bucket: str, region: str, endpoint: Optional[str] = None) -> None:
+        self.bucket, self.region = bucket, region
+        self.endpoint = endpoint or f"https://cos.{region}.myqcloud.com"
+        self._client: Any = None
+
+    def _s3(self) -> Any:
+        if self._client is None:
+            import boto3  # lazy: only the cos backend pays boto3's import time
+            from botocore.config import Config
+
+            self._client = boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region, config=Config(
+                s3={"addressing_style": "virtual"},  # COS buckets created since 2024 refuse path style
+                request_checksum_calculation="when_required",  # COS supports boto3's default CRC32 only partly
+                response_checksum_validation="when_required",
+                retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=20))
+        return self._client
+
+    def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        try:
+            from botocore.exceptions import BotoCoreError, ClientError
+        except ImportError as exc:
+            raise StorageError("the cos storage backend needs boto3 in the function package") from exc
+        try:
+            self._s3().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"COS upload of {key} failed") from exc
+        url = f"https://{self.bucket}.cos.{self.region}.myqcloud.com/{key}"
+        return StoredObject(file_id=f"cos://{self.bucket}/{key}", url=url, key=key, content_type=content_type)

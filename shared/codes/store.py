@@ -1,0 +1,107 @@
+"""genWxacode's MongoDB adapters: the code cache with its atomic claim, and batch jobs with their lease."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, Optional
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.platform.config import Collections
+from shared.platform.db import driver_errors
+from shared.platform.errors import Unavailable
+
+
+class MongoCodeCache:
+    """The ``wxacodes`` cache with an atomic claim, so concurrent identical requests generate one code.
+
+    States: absent → ``in_progress`` (claimed by one invocation until ``claimedUntil``) → ``done``.
+    A crashed claim expires and can be taken over (Powertools-idempotency style).
+    """
+
+    def __init__(self, database: Any, names: Collections) -> None:
+        self._codes = database[names.wxacodes]
+
+    def get(self, key: str) -> Optional[Dict[str, Any]]:
+        with driver_errors("read the code cache"):
+            return self._codes.find_one({"_id": key})
+
+    def claim(self, key: str, owner: str, now: dt.datetime, until: dt.datetime, info: Dict[str, Any]) -> bool:
+        """True when this owner now holds the claim; False when a live claim or a finished code exists."""
+        try:
+            with driver_errors("claim a code"):
+                self._codes.update_one(
+                    {"_id": key, "status": "in_progress", "claimedUntil": {"$lt": now}},
+                    {"$set": {"status": "in_progress", "owner": owner, "claimedUntil": until, **info}},
+                    upsert=True)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def complete(self, key: str, owner: str, fields: Dict[str, Any]) -> bool:
+        with driver_errors("record the generated code"):
+            result = self._codes.update_one({"_id": key, "owner": owner, "status": "in_progress"},
+                                            {"$set": {"status": "done", **fields}, "$unset": {"claimedUntil": ""}})
+        return result.matched_count == 1
+
+    def release(self, key: str, owner: str) -> None:
+        try:
+            self._codes.delete_one({"_id": key, "owner": owner, "status": "in_progress"})
+        except PyMongoError:
+            pass  # the claim expires by itself
+
+
+EPOCH = dt.datetime(1970, 1, 1)
+FAILURES_KEPT = 100  # a job keeps its first failures for the report; the counters count all of them
+
+
+class MongoJobStore:
+    """``wxacode_jobs``: one document per batch job with its items, progress counters and a lease, so a
+    job runs in one invocation at a time and any later invocation can resume it from ``next``."""
+
+    def __init__(self, database: Any, names: Collections) -> None:
+        self._jobs = database[names.wxacode_jobs]
+
+    def get(self, job_id: str, with_items: bool = False) -> Optional[Dict[str, Any]]:
+        with driver_errors("read a batch job"):
+            return self._jobs.find_one({"_id": job_id}, None if with_items else {"items": 0})
+
+    def create(self, job: Dict[str, Any]) -> bool:
+        """Insert a new job; False when a job with that id already exists."""
+        try:
+            with driver_errors("create a batch job"):
+                self._jobs.insert_one({**job, "leaseUntil": EPOCH})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def take_lease(self, job_id: str, owner: str, now: dt.datetime, until: dt.datetime,
+                   restart: bool = False) -> Optional[Dict[str, Any]]:
+        """The job with its items if this owner now holds its lease, else None (another invocation runs it).
+        ``restart``: a finished job runs again from its first item (every code is then a cache hit)."""
+        update: Dict[str, Any] = {"$set": {"leaseOwner": owner, "leaseUntil": until, "status": "running",
+                                           "updatedAt": now}, "$inc": {"invocations": 1}}
+        if restart:
+            update["$set"].update({"next": 0, "generated": 0, "cached": 0, "failed": 0, "failures": [],
+                                   "startedAt": now})
+            update["$inc"]["runs"] = 1
+        with driver_errors("lease a batch job"):
+            return self._jobs.find_one_and_update({"_id": job_id, "leaseUntil": {"$lt": now}}, update,
+                                                  return_document=ReturnDocument.AFTER)
+
+    def save_progress(self, job_id: str, owner: str, next_index: int, counts: Dict[str, int],
+                      failures: Any, now: dt.datetime, until: dt.datetime) -> None:
+        update: Dict[str, Any] = {"$set": {"next": next_index, "updatedAt": now, "leaseUntil": until},
+                                  "$inc": counts}
+        if failures:
+            update["$push"] = {"failures": {"$each": list(failures), "$slice": FAILURES_KEPT}}
+        with driver_errors("save batch progress"):
+            result = self._jobs.update_one({"_id": job_id, "leaseOwner": owner}, update)
+        if result.matched_count != 1:
+            raise Unavailable("the batch job's lease was lost")
+
+    def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None:
+        """Set the job's status and give up the lease (a continuation or a resume can take it at once)."""
+        with driver_errors("finish a batch run"):
+            self._jobs.update_one({"_id": job_id, "leaseOwner": owner},
+                                  {"$set": {"status": status, "updatedAt": now, "leaseUntil": EPOCH, **fields}})

@@ -1,0 +1,1 @@
+"""Development-only engine pieces (the embedded engine's index-like lookups). Never shipped."""

@@ -1,0 +1,197 @@
+"""The funnel: one definition, used by dailyFunnel, the ops CLI and the report.
+
+Cohort = the landing's day in Asia/Shanghai (fixed +08:00, no DST). For each day and each value of each
+dimension (``total``, ``inviter``, ``channel``, ``entry``, ``product``):
+
+* ``intents`` / ``sharers`` — share intents that day (totals / unique sharers). Intents carry no launch
+  scene, so the ``entry`` rows have none.
+* ``landings`` — landing records; ``invitees`` — unique invitees among them.
+* ``newUsers`` — invitees whose first sighting was one of these landings.
+* ``converters`` / ``conversions`` / ``revenue`` — credited orders: an order by the invitee at most
+  ``window`` days after the credited landing (``0 ≤ order − landing ≤ window``). The credited landing is
+  the user's first-touch landing (``first_touch``) or their latest landing before the order
+  (``last_touch``). One order is credited to at most one landing, so to at most one inviter; it counts in
+  the cohort (day) of that landing.
+* ``rates`` — ``landingsPerIntent`` = landings / intents, ``newUserRate`` = newUsers / invitees,
+  ``conversionRate`` = converters / invitees (null when the denominator is 0).
+* ``timeToConvert`` — median and p90 (nearest rank) over converters of the time from the credited
+  landing to their first credited order, in seconds.
+* ``matured`` — the whole window has passed for every landing of the day, so low numbers are drop-off,
+  not youth.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from shared.platform.errors import BadInput
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+DIMENSIONS = ("total", "inviter", "channel", "entry", "product")
+STEPS = ("intents", "landings", "invitees", "newUsers", "converters")
+TOTAL_KEY = "*"
+NONE_KEY = "(none)"
+VOLATILE_FIELDS = ("computedAt", "runId")
+
+
+# --- days ------------------------------------------------------------------------------------------------
+def day_bounds(day: dt.date) -> Tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a Shanghai calendar day, in UTC (what the database stores and is queried with)."""
+    start = dt.datetime.combine(day, dt.time(), SHANGHAI)
+    return start.astimezone(dt.timezone.utc), (start + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
+
+
+def shanghai_date(instant: dt.datetime) -> dt.date:
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.timezone.utc)  # stored times are UTC
+    return instant.astimezone(SHANGHAI).date()
+
+
+def parse_date(value: Any, field: str) -> dt.date:
+    if not isinstance(value, str):
+        raise BadInput(f"{field} must be a date YYYY-MM-DD", field=field)
+    try:
+        parsed = dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInput(f"{field} must be a date YYYY-MM-DD", field=field) from exc
+    if len(value) != 10:
+        raise BadInput(f"{field} must be a date YYYY-MM-DD", field=field)
+    return parsed
+
+
+def dates_between(first: dt.date, last: dt.date) -> List[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def trailing_dates(now: dt.datetime, window_days: int, late_days: int) -> List[dt.date]:
+    """The days a daily run recomputes: window + late tolerance, ending yesterday (Shanghai)."""
+    yesterday = shanghai_date(now) - dt.timedelta(days=1)
+    return dates_between(yesterday - dt.timedelta(days=window_days + late_days - 1), yesterday)
+
+
+# --- inputs ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Landing:
+    inviter: str
+    invitee: str
+    product: str
+    channel: Optional[str]
+    entry: Optional[str]
+    at: dt.datetime
+    new_user: bool = False
+
+    def keys(self) -> Dict[str, str]:
+        return {"total": TOTAL_KEY, "inviter": self.inviter, "channel": self.channel or NONE_KEY,
+                "entry": self.entry or NONE_KEY, "product": self.product}
+
+    @property
+    def sort_key(self) -> Tuple[Any, ...]:
+        return (self.at, self.inviter, self.product)
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    user: str
+    at: dt.datetime
+    amount: float
+
+
+@dataclass(frozen=True)
+class FirstTouch:
+    inviter: str
+    product: str
+
+
+def credit_orders(orders: Iterable[Order], landings: Iterable[Landing], first_touch: Mapping[str, FirstTouch],
+                  model: str, window: dt.timedelta) -> List[Tuple[Order, Landing]]:
+    """Which landing each order is credited to (orders credited to none are left out).
+
+    ``landings`` must include every landing of the buyers that could be credited (for ``last_touch``:
+    all of theirs up to the latest order). Ties at the same instant break by (inviter, product)."""
+    by_user: Dict[str, List[Landing]] = defaultdict(list)
+    for landing in landings:
+        by_user[landing.invitee].append(landing)
+    for user_landings in by_user.values():
+        user_landings.sort(key=lambda landing: landing.sort_key)
+    credits = []
+    for order in sorted(orders, key=lambda o: (o.at, o.order_id)):
+        candidates = by_user.get(order.user, [])
+        if model == "first_touch":
+            touch = first_touch.get(order.user)
+            chosen = next((c for c in candidates if touch and (c.inviter, c.product) == (touch.inviter, touch.product)),
+                          None)
+        else:
+            before = [c for c in candidates if c.at <= order.at]
+            chosen = before[-1] if before else None
+        if chosen is not None and dt.timedelta(0) <= order.at - chosen.at <= window:
+            credits.append((order, chosen))
+    return credits
+
+
+# --- rows ------------------------------------------------------------------------------------------------
+def _ratio(numerator: float, denominator: float) -> Optional[float]:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _nearest_rank(sorted_values: Sequence[float], fraction: float) -> Optional[float]:
+    if not sorted_values:
+        return None
+    return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
+
+
+def build_rows(day: dt.date, landing_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
+               intent_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
+               credits: Iterable[Tuple[Order, Landing]], model: str, window_days: int,
+               now: dt.datetime) -> List[Dict[str, Any]]:
+    """The day's report rows (without ``computedAt``/``runId``), sorted by ``_id``.
+
+    ``landing_groups[dim][key]`` = {landings, invitees, newUsers}; ``intent_groups[dim][key]`` =
+    {intents, sharers} — both aggregated in the database."""
+    conversions: Dict[Tuple[str, str], Dict[str, Any]] = defaultdict(
+        lambda: {"orders": set(), "revenue": 0.0, "first": {}})
+    for order, landing in credits:
+        delay = (order.at - landing.at).total_seconds()
+        for dim, key in landing.keys().items():
+            bucket = conversions[(dim, key)]
+            if order.order_id in bucket["orders"]:
+                continue
+            bucket["orders"].add(order.order_id)
+            bucket["revenue"] += order.amount
+            previous = bucket["first"].get(order.user)
+            bucket["first"][order.user] = delay if previous is None else min(previous, delay)
+    _, day_end = day_bounds(day)
+    matured = now >= day_end + dt.timedelta(days=window_days)
+    rows = []
+    for dim in DIMENSIONS:
+        keys = set(landing_groups.get(dim, {})) | set(intent_groups.get(dim, {}))
+        for key in keys:
+            landed = landing_groups.get(dim, {}).get(key, {})
+            intended = intent_groups.get(dim, {}).get(key, {})
+            converted = conversions.get((dim, key), {"orders": (), "revenue": 0.0, "first": {}})
+            delays = sorted(converted["first"].values())
+            row = {"_id": f"{day.isoformat()}|{dim}|{key}", "date": day.isoformat(), "dim": dim, "key": key,
+                   "intents": intended.get("intents", 0), "sharers": intended.get("sharers", 0),
+                   "landings": landed.get("landings", 0), "invitees": landed.get("invitees", 0),
+                   "newUsers": landed.get("newUsers", 0), "converters": len(converted["first"]),
+                   "conversions": len(converted["orders"]), "revenue": round(converted["revenue"], 2)}
+            row["rates"] = {"landingsPerIntent": _ratio(row["landings"], row["intents"]),
+                            "newUserRate": _ratio(row["newUsers"], row["invitees"]),
+                            "conversionRate": _ratio(row["converters"], row["invitees"])}
+            row["timeToConvert"] = {"medianSeconds": _nearest_rank(delays, 0.5),
+                                    "p90Seconds": _nearest_rank(delays, 0.9)}
+            row.update({"window": window_days, "model": model, "matured": matured})
+            rows.append(row)
+    return sorted(rows, key=lambda r: r["_id"])
+
+
+def rows_checksum(rows: Iterable[Mapping[str, Any]]) -> str:
+    """SHA-256 of the rows without their volatile fields: equal for a rerun over unchanged data."""
+    stable = [{k: v for k, v in row.items() if k not in VOLATILE_FIELDS} for row in rows]
+    stable.sort(key=lambda r: r["_id"])
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()

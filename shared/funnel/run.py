@@ -1,0 +1,116 @@
+"""dailyFunnel's use case: recompute report rows for a list of days, idempotently, with a run record.
+
+Each day is computed from the database, then written at once (upsert by deterministic id, stale rows
+removed). A failure stops the run: days already written keep their new rows, days not reached keep
+their previous rows, and the run document says ``failed`` (the error is re-raised so SCF retries).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
+
+from shared.platform import log
+from shared.platform.admin import is_admin
+from shared.platform.clock import Clock
+from shared.platform.errors import BadInput, Forbidden
+from shared.platform.identity import Invoker
+from shared.funnel.definition import build_rows, credit_orders, dates_between, day_bounds, parse_date, rows_checksum, shanghai_date, \
+    trailing_dates
+from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
+from shared.platform.validation import check_document
+
+
+@dataclass(frozen=True)
+class FunnelRequest:
+    days: Tuple[dt.date, ...]
+    trigger: str  # "timer" | "admin"
+
+
+def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: FunnelSettings) -> FunnelRequest:
+    """A timer run recomputes the trailing window + late tolerance ending yesterday; an admin names a
+    ``date`` or a ``from``–``to`` range (at most 400 days, not after today)."""
+    if timer:
+        return FunnelRequest(tuple(trailing_dates(now, settings.window_days, settings.late_days)), "timer")
+    if not isinstance(event, Mapping):
+        raise BadInput("the event must be an object")
+    check_document(event)
+    if "date" in event:
+        first = last = parse_date(event["date"], "date")
+    elif "from" in event or "to" in event:
+        first, last = parse_date(event.get("from"), "from"), parse_date(event.get("to"), "to")
+        if last < first:
+            raise BadInput("to must not be before from", field="to")
+    else:
+        raise BadInput("name a date, or a from/to range", field="date")
+    if last > shanghai_date(now):
+        raise BadInput("the range must not end after today (Asia/Shanghai)", field="to")
+    days = dates_between(first, last)
+    if len(days) > MAX_BACKFILL_DAYS:
+        raise BadInput(f"at most {MAX_BACKFILL_DAYS} days per call (got {len(days)}); split the backfill",
+                       field="from")
+    return FunnelRequest(tuple(days), "admin")
+
+
+def authorize_funnel_call(invoker: Invoker, event: Any, settings: FunnelSettings) -> bool:
+    """True for a genuine timer run (``invoker_of`` already refused forged ones); anything else must come
+    from an admin."""
+    if invoker.timer:
+        return True
+    token = event.get("adminToken") if isinstance(event, Mapping) else None
+    openid = invoker.caller.openid if invoker.caller else None
+    if not is_admin(openid, token, settings.admin_openids, settings.admin_token_secret):
+        raise Forbidden("funnel runs are for the timer and admins only")
+    return False
+
+
+def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.datetime) -> List[Dict[str, Any]]:
+    start, end = day_bounds(day)
+    window = dt.timedelta(days=settings.window_days)
+    landing_groups = store.landing_groups(start, end)
+    intent_groups = store.intent_groups(start, end)
+    credits: List[Any] = []
+    buyers = store.buyers_among_invitees(start, end, end + window)
+    if buyers:
+        orders = store.orders_of(buyers, start, end + window)
+        landings = store.landings_of(buyers, start, end + window)
+        touches = store.first_touches(buyers) if settings.model == "first_touch" else {}
+        credits = [(order, landing) for order, landing in credit_orders(orders, landings, touches, settings.model, window)
+                   if start <= landing.at < end]
+    return build_rows(day, landing_groups, intent_groups, credits, settings.model, settings.window_days, now)
+
+
+def run_funnel(store: Any, clock: Clock, settings: FunnelSettings, days: Sequence[dt.date],
+               trigger: str) -> Dict[str, Any]:
+    run_id = uuid.uuid4().hex
+    started, began = clock.now(), time.perf_counter()
+    store.start_run({"_id": run_id, "from": days[0].isoformat(), "to": days[-1].isoformat(), "days": len(days),
+                     "trigger": trigger, "model": settings.model, "window": settings.window_days,
+                     "status": "running", "startedAt": started})
+    checksums, rows_written, finished = [], 0, []
+    try:
+        for day in days:
+            rows = compute_day(store, settings, day, clock.now())
+            stamp = {"computedAt": clock.now(), "runId": run_id}
+            store.write_day(day.isoformat(), [{**row, **stamp} for row in rows])
+            checksums.append(f"{day.isoformat()}:{rows_checksum(rows)}")
+            rows_written += len(rows)
+            finished.append(day.isoformat())
+    except Exception as exc:
+        store.finish_run(run_id, {"status": "failed", "finishedDays": finished, "rows": rows_written,
+                                  "error": f"{type(exc).__name__}: {exc}", "finishedAt": clock.now(),
+                                  "durationMs": round((time.perf_counter() - began) * 1000, 1)})
+        log.event("funnel_run_failed", run=run_id, finished=len(finished), days=len(days), error=repr(exc))
+        raise
+    summary = {"runId": run_id, "from": days[0].isoformat(), "to": days[-1].isoformat(), "days": len(days),
+               "rows": rows_written, "checksum": hashlib.sha256("\n".join(checksums).encode()).hexdigest(),
+               "durationMs": round((time.perf_counter() - began) * 1000, 1)}
+    store.finish_run(run_id, {"status": "done", "finishedDays": finished, "rows": rows_written,
+                              "checksum": summary["checksum"], "durationMs": summary["durationMs"],
+                              "finishedAt": clock.now()})
+    log.event("funnel_run", run=run_id, trigger=trigger, days=len(days), rows=rows_written,
+              duration_ms=summary["durationMs"])
+    return {"ok": True, **summary}

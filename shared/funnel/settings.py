@@ -1,0 +1,91 @@
+"""dailyFunnel's configuration: attribution model and window, and where the app keeps its orders.
+
+Conversions come from the app's own orders collection (the client never reports them); the field mapping
+says which fields hold the buyer's openid, the time, the amount and, optionally, a status that must be paid.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import FrozenSet, List, Mapping, Optional, Tuple
+
+from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
+from shared.platform.config import parse_int, parse_list
+from shared.platform.errors import ConfigError
+
+ENV_MODEL = "FUNNEL_MODEL"
+ENV_WINDOW_DAYS = "FUNNEL_WINDOW_DAYS"
+ENV_LATE_DAYS = "FUNNEL_LATE_DAYS"
+ENV_ORDERS_COLLECTION = "ORDERS_COLLECTION"
+ENV_ORDER_USER_FIELD = "ORDER_USER_FIELD"
+ENV_ORDER_TIME_FIELD = "ORDER_TIME_FIELD"
+ENV_ORDER_AMOUNT_FIELD = "ORDER_AMOUNT_FIELD"
+ENV_ORDER_STATUS_FIELD = "ORDER_STATUS_FIELD"
+ENV_ORDER_PAID_VALUES = "ORDER_PAID_VALUES"
+
+VARIABLES = (ENV_MODEL, ENV_WINDOW_DAYS, ENV_LATE_DAYS, ENV_ORDERS_COLLECTION, ENV_ORDER_USER_FIELD, ENV_ORDER_TIME_FIELD,
+             ENV_ORDER_AMOUNT_FIELD, ENV_ORDER_STATUS_FIELD, ENV_ORDER_PAID_VALUES, ENV_ADMIN_OPENIDS,
+             ENV_ADMIN_TOKEN_SECRET)
+
+MODELS = ("first_touch", "last_touch")
+MAX_BACKFILL_DAYS = 400
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
+
+
+@dataclass(frozen=True)
+class OrderMapping:
+    collection: str = "orders"
+    user_field: str = "_openid"
+    time_field: str = "createdAt"
+    amount_field: str = "amount"
+    status_field: Optional[str] = None
+    paid_values: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunnelSettings:
+    model: str = "first_touch"
+    window_days: int = 7
+    late_days: int = 1
+    orders: OrderMapping = OrderMapping()
+    admin_openids: FrozenSet[str] = frozenset()
+    admin_token_secret: Optional[str] = None
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "FunnelSettings":
+        env = os.environ if env is None else env
+        problems: List[str] = []
+
+        def text(name: str, default: Optional[str]) -> Optional[str]:
+            return (env.get(name) or "").strip() or default
+
+        model = text(ENV_MODEL, "first_touch")
+        if model not in MODELS:
+            problems.append(f"{ENV_MODEL} must be one of {', '.join(MODELS)}")
+        collection = text(ENV_ORDERS_COLLECTION, "orders") or ""
+        if not _COLLECTION.fullmatch(collection):
+            problems.append(f"{ENV_ORDERS_COLLECTION} is not a valid collection name: {collection!r}")
+        fields = {}
+        for key, name, default in (("user_field", ENV_ORDER_USER_FIELD, "_openid"),
+                                   ("time_field", ENV_ORDER_TIME_FIELD, "createdAt"),
+                                   ("amount_field", ENV_ORDER_AMOUNT_FIELD, "amount"),
+                                   ("status_field", ENV_ORDER_STATUS_FIELD, None)):
+            value = text(name, default)
+            if value is not None and not _FIELD.fullmatch(value):
+                problems.append(f"{name} is not a valid field path: {value!r}")
+            fields[key] = value
+        paid = parse_list(env, ENV_ORDER_PAID_VALUES)
+        if fields["status_field"] and not paid:
+            problems.append(f"{ENV_ORDER_PAID_VALUES} is required with {ENV_ORDER_STATUS_FIELD} (e.g. paid,completed)")
+        if paid and not fields["status_field"]:
+            problems.append(f"{ENV_ORDER_STATUS_FIELD} is required with {ENV_ORDER_PAID_VALUES}")
+        admins, secret = admin_settings(env, problems)
+        settings = cls(model=model or "", window_days=parse_int(env, ENV_WINDOW_DAYS, 7, 1, 90, problems),
+                       late_days=parse_int(env, ENV_LATE_DAYS, 1, 0, 30, problems),
+                       orders=OrderMapping(collection=collection, paid_values=paid, **fields),
+                       admin_openids=admins, admin_token_secret=secret)
+        if problems:
+            raise ConfigError("invalid dailyFunnel configuration: " + "; ".join(problems), problems=problems)
+        return settings

@@ -1,0 +1,149 @@
+"""MongoDB adapter for the funnel: every query is bounded by a time range on an indexed field, grouping
+happens in the database ($facet/$group), and only report rows and per-buyer candidates reach Python.
+
+Indexes used: ``share_events.enteredAt``, ``share_events (invitee, enteredAt)``, ``share_intents.at``,
+``users._id``, ``<orders> (<user field>, <time field>)`` (ensured here), ``funnel_daily.date``,
+``funnel_runs.startedAt``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+from pymongo import DeleteMany, ReplaceOne
+
+from shared.platform.config import Collections
+from shared.funnel.definition import DIMENSIONS, NONE_KEY, FirstTouch, Landing, Order
+from shared.funnel.settings import OrderMapping
+from shared.platform.db import driver_errors
+
+_LANDING_KEYS = {"total": {"$literal": "*"}, "inviter": "$inviter", "channel": "$channel", "entry": "$entry",
+                 "product": "$productId"}
+_INTENT_KEYS = {"total": {"$literal": "*"}, "inviter": "$sharer", "channel": "$channel", "product": "$productId"}
+_LANDING_FIELDS = {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "channel": 1, "entry": 1, "enteredAt": 1,
+                   "newUser": 1}
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+class MongoFunnelStore:
+    def __init__(self, database: Any, names: Collections, orders: OrderMapping) -> None:
+        self._landings = database[names.share_events]
+        self._intents = database[names.share_intents]
+        self._users = database[names.users]
+        self._orders = database[orders.collection]
+        self._rows = database[names.funnel_daily]
+        self._runs = database[names.funnel_runs]
+        self._mapping = orders
+
+    def ensure_indexes(self) -> None:
+        with driver_errors("prepare the funnel indexes"):
+            self._orders.create_index([(self._mapping.user_field, 1), (self._mapping.time_field, 1)],
+                                      name="share_funnel_user_time")
+            self._orders.create_index([(self._mapping.time_field, 1)], name="share_funnel_time")
+            self._rows.create_index([("date", 1), ("dim", 1)], name="date_dim")
+            self._runs.create_index([("startedAt", 1)], name="startedAt")
+
+    # --- reads ---------------------------------------------------------------------------------------
+    def _grouped(self, collection: Any, time_field: str, start: dt.datetime, end: dt.datetime,
+                 facets: Dict[str, Any]) -> Dict[str, Dict[str, Dict[str, int]]]:
+        with driver_errors("aggregate the day"):
+            result = list(collection.aggregate([{"$match": {time_field: {"$gte": start, "$lt": end}}},
+                                                {"$facet": facets}]))
+        grouped: Dict[str, Dict[str, Dict[str, int]]] = {}
+        for dim, groups in (result[0] if result else {}).items():
+            grouped[dim] = {(g["_id"] if g["_id"] is not None else NONE_KEY): {k: v for k, v in g.items() if k != "_id"}
+                            for g in groups}
+        return grouped
+
+    def landing_groups(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Dict[str, Dict[str, int]]]:
+        def per(key: Any) -> List[Dict[str, Any]]:
+            return [{"$group": {"_id": {"k": key, "u": "$invitee"}, "landings": {"$sum": 1},
+                                "new": {"$max": {"$cond": [{"$eq": ["$newUser", True]}, 1, 0]}}}},
+                    {"$group": {"_id": "$_id.k", "landings": {"$sum": "$landings"}, "invitees": {"$sum": 1},
+                                "newUsers": {"$sum": "$new"}}}]
+        return self._grouped(self._landings, "enteredAt", start, end, {d: per(_LANDING_KEYS[d]) for d in DIMENSIONS})
+
+    def intent_groups(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Dict[str, Dict[str, int]]]:
+        def per(key: Any) -> List[Dict[str, Any]]:
+            return [{"$group": {"_id": {"k": key, "s": "$sharer"}, "intents": {"$sum": 1}}},
+                    {"$group": {"_id": "$_id.k", "intents": {"$sum": "$intents"}, "sharers": {"$sum": 1}}}]
+        return self._grouped(self._intents, "at", start, end, {d: per(k) for d, k in _INTENT_KEYS.items()})
+
+    def buyers_among_invitees(self, start: dt.datetime, end: dt.datetime, orders_until: dt.datetime) -> List[str]:
+        """Invitees landing in [start, end) who have a qualifying order in [start, orders_until]."""
+        with driver_errors("read the day's invitees"):
+            invitees = sorted(self._landings.distinct("invitee", {"enteredAt": {"$gte": start, "$lt": end}}))
+        if not invitees:
+            return []
+        query = self._order_query(invitees, start, orders_until)
+        with driver_errors("find the invitees' orders"):
+            buyers = sorted(self._orders.distinct(self._mapping.user_field, query))
+        return buyers
+
+    def _order_query(self, users: List[str], start: dt.datetime, until: dt.datetime) -> Dict[str, Any]:
+        query: Dict[str, Any] = {self._mapping.user_field: {"$in": users},
+                                 self._mapping.time_field: {"$gte": start, "$lte": until}}
+        if self._mapping.status_field:
+            query[self._mapping.status_field] = {"$in": list(self._mapping.paid_values)}
+        return query
+
+    def orders_of(self, users: List[str], start: dt.datetime, until: dt.datetime) -> List[Order]:
+        m = self._mapping
+        with driver_errors("read orders"):
+            docs = list(self._orders.find(self._order_query(users, start, until),
+                                          {"_id": 1, m.user_field: 1, m.time_field: 1, m.amount_field: 1}))
+        orders = []
+        for doc in docs:
+            amount = _field(doc, m.amount_field)
+            orders.append(Order(order_id=str(doc["_id"]), user=_field(doc, m.user_field), at=_aware(_field(doc, m.time_field)),
+                                amount=float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool)
+                                else 0.0))
+        return orders
+
+    def landings_of(self, users: List[str], start: dt.datetime, until: dt.datetime) -> List[Landing]:
+        with driver_errors("read the buyers' landings"):
+            docs = list(self._landings.find({"invitee": {"$in": users}, "enteredAt": {"$gte": start, "$lte": until}},
+                                            _LANDING_FIELDS))
+        return [Landing(inviter=d["inviter"], invitee=d["invitee"], product=d["productId"], channel=d.get("channel"),
+                        entry=d.get("entry"), at=_aware(d["enteredAt"]), new_user=bool(d.get("newUser")))
+                for d in docs]
+
+    def first_touches(self, users: List[str]) -> Dict[str, FirstTouch]:
+        with driver_errors("read first-touch bindings"):
+            docs = list(self._users.find({"_id": {"$in": users}, "binding": {"$exists": True}}, {"binding": 1}))
+        return {d["_id"]: FirstTouch(d["binding"]["inviter"], d["binding"]["productId"]) for d in docs}
+
+    def rows_for(self, date: str, dim: Optional[str] = None) -> List[Dict[str, Any]]:
+        query: Dict[str, Any] = {"date": date}
+        if dim:
+            query["dim"] = dim
+        with driver_errors("read report rows"):
+            return sorted(self._rows.find(query), key=lambda r: r["_id"])
+
+    def write_day(self, date: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the day's rows: upsert every row by its deterministic id, then drop rows of that day
+        that no longer have data."""
+        rows = list(rows)
+        ids = [row["_id"] for row in rows]
+        operations: List[Any] = [ReplaceOne({"_id": row["_id"]}, dict(row), upsert=True) for row in rows]
+        operations.append(DeleteMany({"date": date, "_id": {"$nin": ids}}))
+        with driver_errors(f"write the report rows of {date}"):
+            self._rows.bulk_write(operations, ordered=True)
+
+    def start_run(self, run: Dict[str, Any]) -> None:
+        with driver_errors("record the funnel run"):
+            self._runs.insert_one(dict(run))
+
+    def finish_run(self, run_id: str, fields: Dict[str, Any]) -> None:
+        with driver_errors("record the funnel run"):
+            self._runs.update_one({"_id": run_id}, {"$set": fields})
+
+
+def _field(doc: Mapping[str, Any], path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value

@@ -1,0 +1,175 @@
+"""Configuration from environment variables, validated once at cold start.
+
+``Settings.from_env`` collects every problem and raises one ``ConfigError`` that names each
+offending variable, so a misconfigured deployment fails at init instead of on some later call.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import List, Mapping, Optional, Tuple
+
+from shared.platform.errors import ConfigError
+from shared.platform.validation import PAGE_PATTERN
+
+# Environment variable names: one place, so README, serverless.yml and code cannot drift.
+ENV_MONGODB_URI = "MONGODB_URI"
+ENV_MONGODB_DB = "MONGODB_DB"
+ENV_RUNENV = "TENCENTCLOUD_RUNENV"
+ENV_USERS_COLLECTION = "USERS_COLLECTION"
+ENV_SHARE_EVENTS_COLLECTION = "SHARE_EVENTS_COLLECTION"
+ENV_SHARE_INTENTS_COLLECTION = "SHARE_INTENTS_COLLECTION"
+ENV_SCENE_TOKENS_COLLECTION = "SCENE_TOKENS_COLLECTION"
+ENV_WXACODES_COLLECTION = "WXACODES_COLLECTION"
+ENV_WECHAT_TOKENS_COLLECTION = "WECHAT_TOKENS_COLLECTION"
+ENV_WXACODE_JOBS_COLLECTION = "WXACODE_JOBS_COLLECTION"
+ENV_FUNNEL_DAILY_COLLECTION = "FUNNEL_DAILY_COLLECTION"
+ENV_FUNNEL_RUNS_COLLECTION = "FUNNEL_RUNS_COLLECTION"
+ENV_INVITER_CODE_LENGTH = "INVITER_CODE_LENGTH"
+ENV_DEFAULT_SHARE_PAGE = "DEFAULT_SHARE_PAGE"
+ENV_LOG_LEVEL = "LOG_LEVEL"
+ENV_MONGODB_TIMEOUT_MS = "MONGODB_TIMEOUT_MS"
+# Every variable Settings reads that a deployer sets (TENCENTCLOUD_RUNENV is the platform's own).
+VARIABLES = (ENV_MONGODB_URI, ENV_MONGODB_DB, ENV_MONGODB_TIMEOUT_MS, ENV_USERS_COLLECTION, ENV_SHARE_EVENTS_COLLECTION,
+             ENV_SHARE_INTENTS_COLLECTION, ENV_SCENE_TOKENS_COLLECTION, ENV_WXACODES_COLLECTION,
+             ENV_WECHAT_TOKENS_COLLECTION, ENV_WXACODE_JOBS_COLLECTION, ENV_FUNNEL_DAILY_COLLECTION,
+             ENV_FUNNEL_RUNS_COLLECTION, ENV_INVITER_CODE_LENGTH, ENV_DEFAULT_SHARE_PAGE, ENV_LOG_LEVEL)
+
+DEFAULT_DB_NAME = "share_funnel"
+DEFAULT_SHARE_PAGE = "pages/product/product"
+
+_COLLECTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_DB_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def parse_list(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    """A comma-separated variable as its non-empty, trimmed items (unset or empty: none)."""
+    return tuple(item.strip() for item in (env.get(name) or "").split(",") if item.strip())
+
+
+def parse_int(env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: List[str]) -> int:
+    """An integer variable within bounds; a problem is recorded (not raised) so all are reported together."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name} must be an integer, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
+@dataclass(frozen=True)
+class Collections:
+    users: str = "users"
+    share_events: str = "share_events"
+    share_intents: str = "share_intents"
+    scene_tokens: str = "scene_tokens"
+    wxacodes: str = "wxacodes"
+    wechat_tokens: str = "wechat_tokens"
+    wxacode_jobs: str = "wxacode_jobs"
+    funnel_daily: str = "funnel_daily"
+    funnel_runs: str = "funnel_runs"
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongodb_uri: Optional[str]
+    mongodb_db: str
+    collections: Collections
+    inviter_code_length: int = 6
+    default_share_page: str = DEFAULT_SHARE_PAGE
+    log_level: str = "INFO"
+    mongodb_timeout_ms: int = 5000
+    on_scf: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        """True when no MongoDB server is configured: the in-memory engine (dev and tests only)."""
+        return not self.mongodb_uri
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
+        problems: List[str] = []
+
+        def text(name: str, default: str) -> str:
+            return (env.get(name) or default).strip()
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            return parse_int(env, name, default, low, high, problems)
+
+        on_scf = env.get(ENV_RUNENV, "").upper() == "SCF"
+        uri = (env.get(ENV_MONGODB_URI) or "").strip() or None
+        if on_scf and not uri:
+            # On SCF the embedded engine would silently lose every record when the instance recycles.
+            problems.append(f"{ENV_MONGODB_URI} is required on SCF ({ENV_RUNENV}=SCF); "
+                            "the in-memory engine is for development and tests only")
+        if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
+            problems.append(f"{ENV_MONGODB_URI} must start with mongodb:// or mongodb+srv://")
+
+        db_name = text(ENV_MONGODB_DB, DEFAULT_DB_NAME)
+        if not _DB_NAME.fullmatch(db_name):
+            problems.append(f"{ENV_MONGODB_DB} is not a valid database name: {db_name!r}")
+
+        names = {}
+        for field, env_name in (("users", ENV_USERS_COLLECTION),
+                                ("share_events", ENV_SHARE_EVENTS_COLLECTION),
+                                ("share_intents", ENV_SHARE_INTENTS_COLLECTION),
+                                ("scene_tokens", ENV_SCENE_TOKENS_COLLECTION),
+                                ("wxacodes", ENV_WXACODES_COLLECTION),
+                                ("wechat_tokens", ENV_WECHAT_TOKENS_COLLECTION),
+                                ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION),
+                                ("funnel_daily", ENV_FUNNEL_DAILY_COLLECTION),
+                                ("funnel_runs", ENV_FUNNEL_RUNS_COLLECTION)):
+            value = text(env_name, getattr(Collections, field))
+            if not _COLLECTION_NAME.fullmatch(value):
+                problems.append(f"{env_name} is not a valid collection name: {value!r}")
+            names[field] = value
+        if len(set(names.values())) != len(names):
+            problems.append("collection names must be distinct: " + ", ".join(sorted(names.values())))
+
+        page = text(ENV_DEFAULT_SHARE_PAGE, DEFAULT_SHARE_PAGE).lstrip("/")
+        if not PAGE_PATTERN.fullmatch(page):
+            problems.append(f"{ENV_DEFAULT_SHARE_PAGE} must be a page path without query, got {page!r}")
+
+        log_level = text(ENV_LOG_LEVEL, "INFO").upper()
+        if log_level not in _LOG_LEVELS:
+            problems.append(f"{ENV_LOG_LEVEL} must be one of {', '.join(_LOG_LEVELS)}")
+
+        settings = cls(
+            mongodb_uri=uri,
+            mongodb_db=db_name,
+            collections=Collections(**names),
+            inviter_code_length=integer(ENV_INVITER_CODE_LENGTH, 6, 6, 8),
+            default_share_page=page,
+            log_level=log_level,
+            mongodb_timeout_ms=integer(ENV_MONGODB_TIMEOUT_MS, 5000, 100, 60000),
+            on_scf=on_scf,
+        )
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems), problems=problems)
+        return settings
+
+
+_cached: Optional[Settings] = None
+
+
+def settings() -> Settings:
+    """The process-wide settings, read from the environment on first use (cold start)."""
+    global _cached
+    if _cached is None:
+        _cached = Settings.from_env()
+    return _cached
+
+
+def reset() -> None:
+    """Forget the cached settings (tests and ops scripts that change the environment)."""
+    global _cached
+    _cached = None

@@ -1,0 +1,123 @@
+"""The MongoDB entry point: one client per warm instance, indexes ensured once per cold start.
+
+``MONGODB_URI`` set → pymongo against that server. Unset → mongomock-ng, an embedded in-memory
+engine that speaks the pymongo API (development, the demo and tests only; not shipped in function
+packages, and refused on SCF by ``Settings.from_env``).
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.platform import log
+from shared.platform.config import Collections, Settings, settings as current_settings
+from shared.platform.errors import ConfigError, Unavailable
+
+
+@contextmanager
+def driver_errors(what: str) -> Iterator[None]:
+    """Wrap driver failures as ``Unavailable``; ``DuplicateKeyError`` passes through for the caller to read."""
+    try:
+        yield
+    except DuplicateKeyError:
+        raise
+    except PyMongoError as exc:
+        raise Unavailable(f"database error while trying to {what}") from exc
+
+
+_lock = threading.Lock()
+_client: Any = None
+_database: Any = None
+
+
+def _index_specs(names: Collections):
+    """(collection, keys, options). Listed in the README's data model; change both together."""
+    return [
+        # Inviter codes are unique among users that have one (organic users have none).
+        (names.users, [("code", 1)], {"name": "code_unique", "unique": True,
+                                      "partialFilterExpression": {"code": {"$type": "string"}}}),
+        (names.users, [("firstSeenAt", 1)], {"name": "firstSeenAt"}),
+        (names.users, [("binding.inviter", 1), ("binding.at", 1)], {"name": "binding_inviter_at"}),
+        # One landing record per (inviter, invitee, product): the dedup rule itself.
+        (names.share_events, [("inviter", 1), ("invitee", 1), ("productId", 1)],
+         {"name": "landing_unique", "unique": True}),
+        (names.share_events, [("enteredAt", 1)], {"name": "enteredAt"}),
+        (names.share_events, [("invitee", 1), ("enteredAt", 1)], {"name": "invitee_enteredAt"}),
+        (names.share_intents, [("at", 1)], {"name": "at"}),
+        (names.share_intents, [("sharer", 1), ("at", 1)], {"name": "sharer_at"}),
+        # One token per (inviter, product, channel), so regenerating a code reuses its token.
+        (names.scene_tokens, [("inviter", 1), ("productId", 1), ("channel", 1)],
+         {"name": "claim_unique", "unique": True}),
+        # Code cache: _id is the hash of everything that changes the image; lookups are by _id.
+        (names.wxacodes, [("inviter", 1), ("createdAt", 1)], {"name": "inviter_createdAt"}),
+        (names.wxacode_jobs, [("createdAt", 1)], {"name": "createdAt"}),
+    ]
+
+
+def ensure_indexes(database: Any, names: Collections) -> None:
+    for collection, keys, options in _index_specs(names):
+        database[collection].create_index(keys, **options)
+
+
+def _connect(config: Settings):
+    if config.embedded:
+        try:
+            import mongomock_ng
+        except ImportError as exc:  # a function package without MONGODB_URI: a deployment mistake
+            raise ConfigError("MONGODB_URI is not set and the embedded engine (mongomock-ng, a dev "
+                              "dependency) is not installed") from exc
+        log.event("database_engine", engine="embedded", note="in-memory mongomock-ng; data is lost on exit")
+        from shared.dev import embedded_engine
+
+        embedded_engine.install()  # index-like lookups: costs stay bounded by what a query selects
+        return mongomock_ng.MongoClient(tz_aware=True)
+    import pymongo
+
+    log.event("database_engine", engine="mongodb", database=config.mongodb_db)
+    return pymongo.MongoClient(
+        config.mongodb_uri,
+        tz_aware=True,
+        appname="share-funnel",
+        serverSelectionTimeoutMS=config.mongodb_timeout_ms,
+        connectTimeoutMS=config.mongodb_timeout_ms,
+        socketTimeoutMS=config.mongodb_timeout_ms * 2,
+        retryWrites=True,
+    )
+
+
+def database(config: Optional[Settings] = None) -> Any:
+    """The configured ``pymongo.database.Database`` (or its embedded equivalent).
+
+    Created on first use and kept for the life of the instance; indexes are ensured then, once.
+    A failure to reach the server raises ``Unavailable`` and is retried on the next call.
+    """
+    global _client, _database
+    if _database is not None:
+        return _database
+    with _lock:
+        if _database is None:
+            config = config or current_settings()
+            client = _connect(config)
+            candidate = client[config.mongodb_db]
+            try:
+                with driver_errors("prepare the indexes"):
+                    ensure_indexes(candidate, config.collections)
+            except BaseException:
+                client.close()
+                raise
+            _client, _database = client, candidate
+    return _database
+
+
+
+
+def reset() -> None:
+    """Drop the cached client (tests and ops scripts that switch configuration)."""
+    global _client, _database
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client, _database = None, None

@@ -1,0 +1,191 @@
+"""recordShare's use cases: hand a sharer their link, and record an invitee's landing once.
+
+Requests are parsed into typed values before anything touches the store, so a bad request
+writes nothing. The rules themselves live in ``shared.attribution``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Union
+
+from shared.platform import log
+from shared.sharing.attribution import (attributed_inviter, entry_for, first_touch_binding, is_self_invite,
+                          landing_is_first_sighting)
+from shared.platform.clock import Clock
+from shared.sharing.ids import new_inviter_code, new_scene_token
+from shared.platform.errors import BadInput, BadScene, ShareFunnelError, UnknownInviter
+from shared.platform.identity import Caller
+from shared.sharing.links import claim_from_query, share_path, share_query
+from shared.sharing.ports import ShareStore
+from shared.sharing.scene import Decoded, SceneToken, SceneTooLong, ShareClaim, encode_scene, encode_token_scene, require_channel
+from shared.platform.validation import check_document, optional_int, require_id, require_page
+
+ACTIONS = ("land", "share")
+_CODE_ATTEMPTS_PER_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    product_id: str
+    channel: str
+    page: str
+
+
+@dataclass(frozen=True)
+class LandingRequest:
+    claim: Optional[Decoded]
+    page: Optional[str]
+    launch_scene: Optional[int]
+
+
+def parse_request(event: Any, default_page: str) -> Union[ShareRequest, LandingRequest]:
+    """The recordShare event as a typed request; ``BadInput`` for anything malformed."""
+    if not isinstance(event, Mapping):
+        raise BadInput("the event must be an object")
+    check_document(event)
+    action = event.get("action", "land")
+    if action not in ACTIONS:
+        raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
+    if action == "share":
+        channel = require_channel(event.get("channel", "chat"))
+        page = event.get("page")
+        return ShareRequest(
+            product_id=require_id(event.get("productId"), "productId"),
+            channel=channel,
+            page=default_page if page is None else require_page(page),
+        )
+    query = event.get("query")
+    if query is None:
+        query = {}
+    if not isinstance(query, Mapping):
+        raise BadInput("query must be the page's onLoad options object", field="query")
+    page = event.get("page")
+    return LandingRequest(
+        claim=claim_from_query(query),
+        page=None if page is None else require_page(page),
+        launch_scene=optional_int(event.get("launchScene"), "launchScene", 1000, 99999),
+    )
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    inviter_code: str
+    product_id: str
+    channel: str
+    path: str
+    query: str
+
+    def to_response(self) -> Dict[str, Any]:
+        return {"ok": True, "inviterCode": self.inviter_code, "productId": self.product_id,
+                "channel": self.channel, "path": self.path, "query": self.query}
+
+
+@dataclass(frozen=True)
+class LandingResult:
+    recorded: bool
+    duplicate: bool
+    new_user: bool
+    attributed_to: Optional[str]
+    channel: Optional[str]
+    entry: str
+    reason: Optional[str] = None
+
+    def to_response(self) -> Dict[str, Any]:
+        response = {"ok": True, "recorded": self.recorded, "duplicate": self.duplicate,
+                    "newUser": self.new_user, "attributedTo": self.attributed_to,
+                    "channel": self.channel, "entry": self.entry}
+        if self.reason:
+            response["reason"] = self.reason
+        return response
+
+
+def ensure_inviter_code(store: ShareStore, openid: str, clock: Clock, length: int) -> str:
+    """The user's inviter code, created on first use. Collision-safe: a taken code is retried, and
+    after a few collisions the code grows a character (up to 8)."""
+    existing = store.inviter_code_of(openid)
+    if existing:
+        return existing
+    for size in range(length, 9):
+        for _ in range(_CODE_ATTEMPTS_PER_LENGTH):
+            code = store.assign_inviter_code(openid, new_inviter_code(size), clock.now())
+            if code is not None:
+                return code
+    raise ShareFunnelError("could not allocate a unique inviter code")
+
+
+def start_share(store: ShareStore, clock: Clock, caller: Caller, request: ShareRequest, code_length: int) -> ShareResult:
+    code = ensure_inviter_code(store, caller.openid, clock, code_length)
+    store.add_share_intent({"sharer": code, "productId": request.product_id, "channel": request.channel,
+                            "page": request.page, "at": clock.now()})
+    log.event("share_intent", sharer=code, productId=request.product_id, channel=request.channel)
+    return ShareResult(
+        inviter_code=code,
+        product_id=request.product_id,
+        channel=request.channel,
+        path=share_path(request.page, request.product_id, code, request.channel),
+        query=share_query(request.product_id, code, request.channel),
+    )
+
+
+def resolve_claim(store: ShareStore, claim: Optional[Decoded]) -> Optional[ShareClaim]:
+    if isinstance(claim, SceneToken):
+        resolved = store.resolve_scene_token(claim.token)
+        if resolved is None:
+            raise BadScene("unknown_token")
+        return resolved
+    return claim
+
+
+def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: LandingRequest) -> LandingResult:
+    entry = entry_for(request.launch_scene)
+    claim = resolve_claim(store, request.claim)
+    if claim is None:
+        # Organic open: remember the user as seen so a later invite does not count them as new.
+        before = store.register_user(caller.openid, clock.now(), binding=None)
+        return LandingResult(recorded=False, duplicate=False, new_user=before is None,
+                             attributed_to=attributed_inviter(before, None), channel=None,
+                             entry=entry, reason="no_inviter")
+
+    inviter_openid = store.inviter_openid(claim.inviter)
+    if inviter_openid is None:
+        raise UnknownInviter(f"no sharer has the inviter code {claim.inviter!r}")
+    if is_self_invite(inviter_openid, caller.openid):
+        before = store.register_user(caller.openid, clock.now(), binding=None)
+        return LandingResult(recorded=False, duplicate=False, new_user=False,
+                             attributed_to=attributed_inviter(before, None), channel=claim.channel,
+                             entry=entry, reason="self_invite")
+
+    now = clock.now()
+    before = store.register_user(caller.openid, now, binding=first_touch_binding(claim, now))
+    first_sighting = landing_is_first_sighting(before, claim)
+    recorded = store.insert_landing({
+        "inviter": claim.inviter,
+        "invitee": caller.openid,
+        "productId": claim.product_id,
+        "channel": claim.channel,
+        "entry": entry,
+        "launchScene": request.launch_scene,
+        "page": request.page,
+        "form": claim.form,
+        "enteredAt": now,
+        "newUser": first_sighting,
+    })
+    result = LandingResult(recorded=recorded, duplicate=not recorded, new_user=recorded and first_sighting,
+                           attributed_to=attributed_inviter(before, claim), channel=claim.channel,
+                           entry=entry, reason=None if recorded else "duplicate")
+    log.event("landing", inviter=claim.inviter, invitee=log.redact(caller.openid), productId=claim.product_id,
+              channel=claim.channel, entry=entry, recorded=recorded, newUser=result.new_user, form=claim.form)
+    return result
+
+
+def scene_for(store: ShareStore, clock: Clock, claim: ShareClaim) -> str:
+    """The scene for a Mini Program Code: inline when it fits in 32 characters, else a stored token."""
+    try:
+        return encode_scene(claim.inviter, claim.product_id, claim.channel)
+    except SceneTooLong:
+        pass
+    for _ in range(_CODE_ATTEMPTS_PER_LENGTH):
+        token = store.scene_token_for(claim, new_scene_token(), clock.now())
+        if token is not None:
+            return encode_token_scene(token)
+    raise ShareFunnelError("could not allocate a unique scene token")

@@ -1,0 +1,220 @@
+"""WeChat HTTP API client (``requests``): stable access tokens, Mini Program Codes, CloudBase upload tickets.
+
+* Tokens come from ``POST cgi-bin/stable_token`` in normal mode only — never ``force_refresh``, never
+  ``cgi-bin/token`` (each call of that one invalidates every other instance's token). They are cached in
+  memory and in a shared store (written only when the new expiry is later) and refreshed when < 300 s remain.
+* On 40001/40014/42001: one refresh, one retry, then fail.
+* getwxacodeunlimit answers image bytes on success and JSON on error, both with HTTP 200: classified by magic
+  bytes. -1, 5xx, timeouts and garbage are retried with backoff and jitter, then ``WECHAT_UNAVAILABLE``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Protocol, Tuple
+
+import requests
+
+from shared.platform import log
+from shared.platform.clock import Clock
+from shared.platform.errors import BadPage, BadSceneRejected, RateLimited, WeChatError, WeChatUnavailable
+
+TOKEN_INVALID = {40001, 40014, 42001}
+REFRESH_MARGIN = dt.timedelta(seconds=300)
+TIMEOUT = (3.05, 10)
+_RID = re.compile(r"rid:\s*([0-9a-f-]+)")
+
+
+@dataclass(frozen=True)
+class CodeImage:
+    data: bytes
+    kind: str  # "jpeg" | "png"
+
+    @property
+    def content_type(self) -> str:
+        return "image/png" if self.kind == "png" else "image/jpeg"
+
+    @property
+    def extension(self) -> str:
+        return "png" if self.kind == "png" else "jpg"
+
+
+class TokenStore(Protocol):
+    def load(self, appid: str) -> Optional[Tuple[str, dt.datetime]]: ...
+
+    def save_if_later(self, appid: str, token: str, expires_at: dt.datetime) -> None: ...
+
+
+def classify(body: bytes) -> str:
+    if body[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if body[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if body.lstrip()[:1] == b"{":
+        return "json"
+    return "unknown"
+
+
+def _rid(errmsg: str) -> Optional[str]:
+    match = _RID.search(errmsg or "")
+    return match.group(1) if match else None
+
+
+class _Retryable(Exception):
+    """Internal: a transient failure worth another attempt."""
+
+
+class WeChatClient:
+    def __init__(self, appid: str, secret: str, base_url: str, clock: Clock, token_store: Optional[TokenStore] = None,
+                 session: Optional[requests.Session] = None, attempts: int = 4, backoff: float = 0.25,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.appid, self._secret = appid, secret
+        self.base_url = base_url.rstrip("/")
+        self._clock = clock
+        self._store = token_store
+        self._session = session or requests.Session()
+        self._attempts, self._backoff, self._sleep = attempts, backoff, sleep
+        self._token: Optional[Tuple[str, dt.datetime]] = None
+        self._lock = threading.Lock()
+        self.calls: Dict[str, int] = {}
+
+    # --- tokens --------------------------------------------------------------------------------------
+    def _fresh(self, cached: Optional[Tuple[str, dt.datetime]]) -> bool:
+        return cached is not None and cached[1] - self._clock.now() > REFRESH_MARGIN
+
+    def access_token(self, refresh: bool = False, stale: Optional[str] = None) -> str:
+        """A valid token. ``refresh`` skips caches holding ``stale`` (still normal mode: WeChat may
+        legitimately return the same token, which is fine)."""
+        with self._lock:
+            if self._fresh(self._token) and not (refresh and self._token[0] == stale):
+                return self._token[0]  # on refresh: another thread already replaced the stale token
+            if self._store is not None:
+                shared = self._store.load(self.appid)
+                if self._fresh(shared) and shared[0] != stale:
+                    self._token = shared
+                    return shared[0]
+            payload = self._post_json("cgi-bin/stable_token", None, {
+                "grant_type": "client_credential", "appid": self.appid, "secret": self._secret})
+            if "access_token" not in payload:
+                raise WeChatError(f"stable_token failed: {payload.get('errmsg')}", payload.get("errcode"),
+                                  _rid(payload.get("errmsg", "")))
+            expires_at = self._clock.now() + dt.timedelta(seconds=int(payload.get("expires_in", 0)))
+            self._token = (payload["access_token"], expires_at)
+            if self._store is not None:
+                self._store.save_if_later(self.appid, payload["access_token"], expires_at)
+            log.event("wechat_token", expires_in=int(payload.get("expires_in", 0)))
+            return payload["access_token"]
+
+    # --- HTTP ----------------------------------------------------------------------------------------
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    def _send(self, path: str, token: Optional[str], body: Dict[str, Any]) -> requests.Response:
+        """One request. Transport failures and 5xx become ``_Retryable``."""
+        self._count(path)
+        params = {"access_token": token} if token else None
+        try:
+            response = self._session.post(f"{self.base_url}/{path}", params=params,
+                                          data=json.dumps(body, ensure_ascii=False).encode(),
+                                          headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(type(exc).__name__) from exc
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code}")
+        return response
+
+    def _retrying(self, what: str, once: Callable[[], Any]) -> Any:
+        """The one bounded retry loop (backoff with jitter) for every transient failure of one call."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return once()
+            except _Retryable as exc:
+                if attempt == self._attempts:
+                    raise WeChatUnavailable(f"WeChat {what} unavailable after {attempt} attempts: {exc}") from exc
+                self._pause(attempt)
+        raise AssertionError("unreachable")
+
+    def _pause(self, attempt: int) -> None:
+        delay = self._backoff * (2 ** (attempt - 1))
+        self._sleep(delay + random.uniform(0, delay / 2))
+
+    def _post_json(self, path: str, token: Optional[str], body: Dict[str, Any]) -> Dict[str, Any]:
+        def once() -> Dict[str, Any]:
+            response = self._send(path, token, body)
+            try:
+                payload = response.json()
+            except ValueError as exc:
+                raise _Retryable("a body that is not JSON") from exc
+            if not isinstance(payload, dict):
+                raise _Retryable("unexpected JSON")
+            return payload
+        return self._retrying(path, once)
+
+    def _with_token(self, call: Callable[[str], Any]) -> Any:
+        """Run ``call(token)``; on a token error refresh once and retry once."""
+        token = self.access_token()
+        try:
+            return call(token)
+        except _TokenRejected:
+            token = self.access_token(refresh=True, stale=token)
+            try:
+                return call(token)
+            except _TokenRejected as again:
+                raise WeChatError("WeChat rejected a freshly issued access token", again.errcode, again.rid) from again
+
+    # --- APIs ----------------------------------------------------------------------------------------
+    def get_unlimited(self, payload: Dict[str, Any]) -> CodeImage:
+        """wxacode.getUnlimited: the code image, or a ``WeChatError`` subclass with a stable code."""
+        return self._with_token(lambda token: self._get_unlimited_once(token, payload))
+
+    def _get_unlimited_once(self, token: str, payload: Dict[str, Any]) -> CodeImage:
+        def once() -> CodeImage:
+            response = self._send("wxa/getwxacodeunlimit", token, payload)
+            kind = classify(response.content)
+            if kind in ("jpeg", "png"):
+                return CodeImage(response.content, kind)
+            if kind != "json":
+                raise _Retryable("an unrecognisable body")
+            error = response.json()
+            errcode, errmsg = error.get("errcode"), str(error.get("errmsg", ""))
+            rid = _rid(errmsg)
+            log.event("wechat_error", api="getwxacodeunlimit", errcode=errcode, rid=rid)
+            if errcode in TOKEN_INVALID:
+                raise _TokenRejected(errcode, rid)
+            if errcode == -1:
+                raise _Retryable(f"system error (rid {rid})")
+            raise _mapped_error(errcode, errmsg, rid)
+        return self._retrying("getwxacodeunlimit", once)
+
+    def tcb_upload_ticket(self, env: str, path: str) -> Dict[str, Any]:
+        def once(token: str) -> Dict[str, Any]:
+            payload = self._post_json("tcb/uploadfile", token, {"env": env, "path": path})
+            errcode = payload.get("errcode", 0)
+            if errcode in TOKEN_INVALID:
+                raise _TokenRejected(errcode, _rid(str(payload.get("errmsg"))))
+            if errcode != 0:
+                raise WeChatError(f"tcb/uploadfile failed: {payload.get('errmsg')}", errcode, _rid(str(payload.get("errmsg"))))
+            return payload
+        return self._with_token(once)
+
+
+class _TokenRejected(Exception):
+    def __init__(self, errcode: int, rid: Optional[str]) -> None:
+        super().__init__(f"token rejected ({errcode})")
+        self.errcode, self.rid = errcode, rid
+
+
+def _mapped_error(errcode: Optional[int], errmsg: str, rid: Optional[str]) -> WeChatError:
+    if errcode == 41030:
+        return BadPage("WeChat rejected the page: it must exist in the published version (or pass checkPath: "
+                       "false for unpublished pages and trial/develop codes)", errcode, rid)
+    if errcode in (40129, 40169):
+        return BadSceneRejected(f"WeChat rejected the scene: {errmsg}", errcode, rid)
+    if errcode == 45009:
+        return RateLimited("WeChat rate limit reached (45009); retry later", errcode, rid)
+    return WeChatError(f"WeChat error {errcode}: {errmsg}", errcode, rid)

@@ -1,0 +1,59 @@
+"""The wings' dependency rules (shared/__init__.py): what each function loads, and what each wing may import."""
+import ast
+import json
+import subprocess
+import sys
+
+import pytest
+
+import shared
+from shared.ops import deployment
+from tests.conftest import ROOT
+from tools.build import probe_environment
+
+WINGS = sorted(shared.ALLOWED_IMPORTS)
+
+
+@pytest.mark.parametrize("function", deployment.FUNCTIONS, ids=lambda f: f.name)
+def test_a_function_loads_only_the_wings_it_ships(function):
+    # A fresh interpreter, as SCF's cold start: the entry's import and one bad-input call (the whole parse path).
+    probe = ("import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2]); import index; "
+             "index.main_handler({'action': 7, 'batch': 7, 'date': 7}, {}); "
+             "print(json.dumps(sorted(m for m in sys.modules if m == 'shared' or m.startswith('shared.'))))")
+    result = subprocess.run([sys.executable, "-c", probe, str(ROOT), str(ROOT / "functions" / function.name)],
+                            capture_output=True, text=True, env=probe_environment(function.name), timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    wings = {name.split(".")[1] for name in loaded if name.count(".") >= 1}
+    assert wings <= set(function.wings), f"{function.name} loaded {sorted(wings - set(function.wings))}: {loaded}"
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+@pytest.mark.parametrize("wing", WINGS)
+def test_a_wing_imports_only_platform_and_its_allowed_wings_through_their_public_names(wing):
+    allowed = shared.ALLOWED_IMPORTS[wing]
+    problems = []
+    for path in sorted((ROOT / "shared" / wing).glob("*.py")):
+        for module in _imports(path):
+            parts = module.split(".")
+            if parts[0] != "shared" or len(parts) < 2 or parts[1] == wing:
+                continue
+            other = parts[1]
+            if other not in allowed:
+                problems.append(f"{path.name} imports {module}")
+            elif other != "platform" and wing != "ops" and len(parts) > 2:
+                problems.append(f"{path.name} reaches into {module}; use shared.{other}'s public names")
+    assert not problems
+
+
+def test_every_wing_is_a_folder_and_no_module_sits_loose_in_shared():
+    assert sorted(p.name for p in (ROOT / "shared").iterdir() if p.is_dir() and p.name != "__pycache__") == WINGS
+    assert sorted(p.name for p in (ROOT / "shared").glob("*.py")) == ["__init__.py"]
