@@ -25,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
+from bench.metering import Meter, MeteredDatabase  # noqa: E402
 from shared.platform import db  # noqa: E402
 from shared.platform.config import Settings  # noqa: E402
 from shared.funnel.definition import SHANGHAI, day_bounds  # noqa: E402
@@ -90,20 +91,21 @@ def measure(landings: int, factor: int, repeat: int) -> dict:
     names = Settings.from_env({}).collections
     db.ensure_indexes(database, names)
     settings = FunnelSettings(orders=FunnelSettings().orders)
-    store = MongoFunnelStore(database, names, settings.orders)
+    meter = Meter()
+    store = MongoFunnelStore(MeteredDatabase(database, meter), names, settings.orders)
     store.ensure_indexes()
     now = dt.datetime(2026, 12, 1, 2, 17, tzinfo=SHANGHAI)
     times, rows = [], []
     compute_day(store, settings, TARGET, now)  # warm-up: first queries build the engine's lookups
     for _ in range(repeat):
-        store.documents_read = 0
+        meter.clear()
         started = time.perf_counter()
         rows = compute_day(store, settings, TARGET, now)
         times.append(time.perf_counter() - started)
     total = next(r for r in rows if r["dim"] == "total")
     result = {"factor": factor, "documents": sum(database[c].estimated_document_count()
                                                  for c in ("share_events", "users", "orders", "share_intents")),
-              "seconds": statistics.median(times), "documents_read": store.documents_read, "rows": len(rows),
+              "seconds": statistics.median(times), "documents_read": meter.documents, "rows": len(rows),
               "landings": total["landings"], "converters": total["converters"]}
     if real:
         database.client.drop_database(database.name)

@@ -2,7 +2,7 @@
 
     python tools/build.py [--storage tcb|cos] [--only NAME] [--out build]
 
-For each function in shared/deployment.py: ``build/<fn>/`` holds ``index.py`` (its entry, at the root),
+For each function in shared/ops/deployment.py: ``build/<fn>/`` holds ``index.py`` (its entry, at the root),
 ``shared/`` (the wings it uses, by folder) and exactly the third-party packages it needs, vendored from
 manylinux wheels for CPython 3.10 with the versions pinned in requirements.txt (anything unpinned is an
 error), byte-compiled by a Python 3.10 with ``--invalidation-mode unchecked-hash`` (deploy zips reset file

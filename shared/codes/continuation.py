@@ -15,8 +15,7 @@ from typing import Any, Dict, Mapping, Optional
 from shared.platform import log
 from shared.platform.errors import ConfigError, Unavailable
 
-ENV_SCF_API_ENDPOINT = "SCF_API_ENDPOINT"  # e.g. scf.internal.tencentcloudapi.com inside a VPC; a local emulator in tests
-# (listed with genWxacode's variables in shared.wxacode_config.VARIABLES)
+from shared.codes.settings import ENV_SCF_API_ENDPOINT
 
 
 class ScfInvokeContinuation:

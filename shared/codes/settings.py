@@ -1,14 +1,12 @@
 """genWxacode's own configuration (validated at its cold start; other functions never need it)."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
-from typing import FrozenSet, List, Mapping, Optional
+from typing import FrozenSet, Mapping, Optional
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings  # noqa: F401 (re-exported names)
-from shared.platform.config import parse_int
-from shared.platform.errors import ConfigError
+from shared.platform.config import EnvReader
 
 ENV_APPID = "WECHAT_APPID"
 ENV_APPSECRET = "WECHAT_APPSECRET"
@@ -22,7 +20,7 @@ ENV_LOCAL_STORAGE_DIR = "LOCAL_STORAGE_DIR"
 ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"
 
-ENV_SCF_API_ENDPOINT = "SCF_API_ENDPOINT"  # read by shared.continuation when a batch continues
+ENV_SCF_API_ENDPOINT = "SCF_API_ENDPOINT"  # read by shared.codes.continuation when a batch continues
 VARIABLES = (ENV_APPID, ENV_APPSECRET, ENV_API_BASE, ENV_STORAGE_BACKEND, ENV_TCB_ENV, ENV_COS_BUCKET, ENV_COS_REGION,
              ENV_COS_ENDPOINT, ENV_LOCAL_STORAGE_DIR, ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN,
              ENV_CONCURRENCY, ENV_SCF_API_ENDPOINT)
@@ -49,14 +47,11 @@ class WxacodeSettings:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "WxacodeSettings":
-        env = os.environ if env is None else env
-        problems: List[str] = []
+        read = EnvReader(env)
+        problems = read.problems
 
         def value(name: str, required: bool = False, default: Optional[str] = None) -> Optional[str]:
-            raw = (env.get(name) or "").strip() or default
-            if required and not raw:
-                problems.append(f"{name} is required")
-            return raw
+            return read.text(name, default, required)
 
         appid = value(ENV_APPID, required=True) or ""
         if appid and not _APPID.fullmatch(appid):
@@ -73,15 +68,12 @@ class WxacodeSettings:
         cos_region = value(ENV_COS_REGION, required=backend == "cos")
         local_dir = value(ENV_LOCAL_STORAGE_DIR, required=backend == "local")
 
-        def integer(name: str, default: int, low: int, high: int) -> int:
-            return parse_int(env, name, default, low, high, problems)
-
-        admins, secret_for_tokens = admin_settings(env, problems)
+        integer = read.integer
+        admins, secret_for_tokens = admin_settings(read)
         settings = cls(appid=appid, appsecret=secret, api_base=api_base, storage_backend=backend, tcb_env=tcb_env,
                        cos_bucket=cos_bucket, cos_region=cos_region, cos_endpoint=value(ENV_COS_ENDPOINT),
                        local_storage_dir=local_dir, admin_openids=admins, admin_token_secret=secret_for_tokens,
                        rate_per_min=integer(ENV_RATE_PER_MIN, 4500, 1, 5000),
                        concurrency=integer(ENV_CONCURRENCY, 8, 1, 64))
-        if problems:
-            raise ConfigError("invalid genWxacode configuration: " + "; ".join(problems), problems=problems)
+        read.check("genWxacode configuration")
         return settings

@@ -5,14 +5,12 @@ says which fields hold the buyer's openid, the time, the amount and, optionally,
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
-from typing import FrozenSet, List, Mapping, Optional, Tuple
+from typing import FrozenSet, Mapping, Optional, Tuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
-from shared.platform.config import parse_int, parse_list
-from shared.platform.errors import ConfigError
+from shared.platform.config import EnvReader
 
 ENV_MODEL = "FUNNEL_MODEL"
 ENV_WINDOW_DAYS = "FUNNEL_WINDOW_DAYS"
@@ -55,11 +53,9 @@ class FunnelSettings:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "FunnelSettings":
-        env = os.environ if env is None else env
-        problems: List[str] = []
-
-        def text(name: str, default: Optional[str]) -> Optional[str]:
-            return (env.get(name) or "").strip() or default
+        read = EnvReader(env)
+        text = read.text
+        problems = read.problems
 
         model = text(ENV_MODEL, "first_touch")
         if model not in MODELS:
@@ -76,16 +72,15 @@ class FunnelSettings:
             if value is not None and not _FIELD.fullmatch(value):
                 problems.append(f"{name} is not a valid field path: {value!r}")
             fields[key] = value
-        paid = parse_list(env, ENV_ORDER_PAID_VALUES)
+        paid = read.items(ENV_ORDER_PAID_VALUES)
         if fields["status_field"] and not paid:
             problems.append(f"{ENV_ORDER_PAID_VALUES} is required with {ENV_ORDER_STATUS_FIELD} (e.g. paid,completed)")
         if paid and not fields["status_field"]:
             problems.append(f"{ENV_ORDER_STATUS_FIELD} is required with {ENV_ORDER_PAID_VALUES}")
-        admins, secret = admin_settings(env, problems)
-        settings = cls(model=model or "", window_days=parse_int(env, ENV_WINDOW_DAYS, 7, 1, 90, problems),
-                       late_days=parse_int(env, ENV_LATE_DAYS, 1, 0, 30, problems),
+        admins, secret = admin_settings(read)
+        settings = cls(model=model or "", window_days=read.integer(ENV_WINDOW_DAYS, 7, 1, 90),
+                       late_days=read.integer(ENV_LATE_DAYS, 1, 0, 30),
                        orders=OrderMapping(collection=collection, paid_values=paid, **fields),
                        admin_openids=admins, admin_token_secret=secret)
-        if problems:
-            raise ConfigError("invalid dailyFunnel configuration: " + "; ".join(problems), problems=problems)
+        read.check("dailyFunnel configuration")
         return settings

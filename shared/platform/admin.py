@@ -10,9 +10,9 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any, FrozenSet, List, Mapping, Optional, Tuple
+from typing import Any, FrozenSet, Optional, Tuple
 
-from shared.platform.config import parse_list
+from shared.platform.config import EnvReader
 
 ENV_ADMIN_OPENIDS = "ADMIN_OPENIDS"
 ENV_ADMIN_TOKEN_SECRET = "ADMIN_TOKEN_SECRET"
@@ -50,11 +50,11 @@ def is_admin(openid: Optional[str], token: Any, admin_openids: FrozenSet[str], s
     return (openid is not None and openid in admin_openids) or valid_admin_token(token, secret)
 
 
-def admin_settings(env: Mapping[str, str], problems: List[str]) -> Tuple[FrozenSet[str], Optional[str]]:
+def admin_settings(read: EnvReader) -> Tuple[FrozenSet[str], Optional[str]]:
     """``ADMIN_OPENIDS`` (comma-separated) and ``ADMIN_TOKEN_SECRET`` (≥ 32 characters), read the same way by
-    every function that has admin operations; problems are appended for the cold-start ConfigError."""
-    admins = frozenset(parse_list(env, ENV_ADMIN_OPENIDS))
-    secret = (env.get(ENV_ADMIN_TOKEN_SECRET) or "").strip() or None
+    every function that has admin operations."""
+    admins = frozenset(read.items(ENV_ADMIN_OPENIDS))
+    secret = read.text(ENV_ADMIN_TOKEN_SECRET)
     if secret and len(secret) < 32:
-        problems.append(f"{ENV_ADMIN_TOKEN_SECRET} must be at least 32 characters")
+        read.problem(f"{ENV_ADMIN_TOKEN_SECRET} must be at least 32 characters")
     return admins, secret

@@ -44,25 +44,44 @@ _DB_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def parse_list(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
-    """A comma-separated variable as its non-empty, trimmed items (unset or empty: none)."""
-    return tuple(item.strip() for item in (env.get(name) or "").split(",") if item.strip())
+class EnvReader:
+    """The one way every settings object reads its environment variables: trimmed text, bounded integers and
+    comma lists, each problem collected (not raised) so one ``ConfigError`` names every bad variable."""
 
+    def __init__(self, env: Optional[Mapping[str, str]] = None) -> None:
+        self.env = os.environ if env is None else env
+        self.problems: List[str] = []
 
-def parse_int(env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: List[str]) -> int:
-    """An integer variable within bounds; a problem is recorded (not raised) so all are reported together."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        problems.append(f"{name} must be an integer, got {raw!r}")
-        return default
-    if not low <= value <= high:
-        problems.append(f"{name} must be between {low} and {high}, got {value}")
-        return default
-    return value
+    def text(self, name: str, default: Optional[str] = None, required: bool = False) -> Optional[str]:
+        value = (self.env.get(name) or "").strip() or default
+        if required and not value:
+            self.problems.append(f"{name} is required")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = (self.env.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be an integer, got {raw!r}")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name} must be between {low} and {high}, got {value}")
+            return default
+        return value
+
+    def items(self, name: str) -> Tuple[str, ...]:
+        """A comma-separated variable as its non-empty, trimmed items (unset or empty: none)."""
+        return tuple(item.strip() for item in (self.env.get(name) or "").split(",") if item.strip())
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def check(self, what: str) -> None:
+        if self.problems:
+            raise ConfigError(f"invalid {what}: " + "; ".join(self.problems), problems=list(self.problems))
 
 
 @dataclass(frozen=True)
@@ -96,14 +115,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
-        env = os.environ if env is None else env
-        problems: List[str] = []
+        read = EnvReader(env)
+        env = read.env
+        problems = read.problems
 
         def text(name: str, default: str) -> str:
-            return (env.get(name) or default).strip()
+            return read.text(name, default) or ""
 
         def integer(name: str, default: int, low: int, high: int) -> int:
-            return parse_int(env, name, default, low, high, problems)
+            return read.integer(name, default, low, high)
 
         on_scf = env.get(ENV_RUNENV, "").upper() == "SCF"
         uri = (env.get(ENV_MONGODB_URI) or "").strip() or None
@@ -153,8 +173,7 @@ class Settings:
             mongodb_timeout_ms=integer(ENV_MONGODB_TIMEOUT_MS, 5000, 100, 60000),
             on_scf=on_scf,
         )
-        if problems:
-            raise ConfigError("invalid configuration: " + "; ".join(problems), problems=problems)
+        read.check("configuration")
         return settings
 
 
