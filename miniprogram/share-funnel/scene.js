@@ -1,7 +1,7 @@
 'use strict';
 /**
- * Scene and landing-parameter decoding — the same rules as the server's codec (shared/scene.py and
- * shared/links.py), checked against the same frozen vectors (tests/vectors/scene.json).
+ * Scene and landing-parameter decoding — the same rules as the server's codec (shared/sharing/scene.py and
+ * shared/sharing/links.py), checked against the same frozen vectors (tests/vectors/scene.json).
  *
  * Decoders never throw: they return {kind: 'claim' | 'token' | 'organic' | 'error', ...} so page code can
  * show the right product before the server answers.
@@ -11,7 +11,10 @@ var MAX_SCENE_LENGTH = 32;
 var MAX_RAW_INPUT = 3 * 96;
 var INLINE_V1 = '1';
 var TOKEN_V1 = '2';
+// A channel is a campaign tag (the seed's `channel=share`, `moments`, `poster_spring`, `kol-li`…): 1-24 of
+// A-Z a-z 0-9 _ -, compared case-insensitively, lower-cased. Only the well-known three have an inline letter.
 var CHANNELS = ['chat', 'timeline', 'poster'];
+var CHANNEL = /^[A-Za-z0-9_-]{1,24}$/;
 var LETTER_CHANNEL = { c: 'chat', t: 'timeline', p: 'poster', x: null };
 var CHANNEL_LETTER = { chat: 'c', timeline: 't', poster: 'p' };
 
@@ -25,6 +28,11 @@ var ID = /^[A-Za-z0-9_.~-]{1,64}$/;
 var INVITER_KEYS = ['i', 'inviter'];
 var PRODUCT_KEYS = ['id', 'p', 'productId'];
 var CHANNEL_KEYS = ['c', 'channel'];
+
+/** The stored (lower-case) form of a channel, or null when the value is not a channel. */
+function canonicalChannel(value) {
+  return typeof value === 'string' && CHANNEL.test(value) ? value.toLowerCase() : null;
+}
 
 function error(reason) {
   return { kind: 'error', reason: reason };
@@ -61,8 +69,8 @@ function decodeLegacy(value) {
     fields[key] = item;
   }
   if (!fields.i || !fields.p) return error('bad_legacy_form');
-  var channel = fields.c === undefined ? null : fields.c;
-  if (channel !== null && CHANNELS.indexOf(channel) < 0) return error('bad_channel');
+  var channel = fields.c === undefined ? null : canonicalChannel(fields.c);
+  if (fields.c !== undefined && channel === null) return error('bad_channel');
   return { kind: 'claim', inviter: fields.i, productId: fields.p, channel: channel, form: 'legacy' };
 }
 
@@ -100,10 +108,13 @@ function decodeScene(scene) {
   return error('unknown_version');
 }
 
-/** The inline v1 scene for a claim, or null when it would exceed 32 characters (the server then uses a token). */
+/**
+ * The inline v1 scene for a claim, or null when the inline form cannot carry it (over 32 characters, or a
+ * campaign-tag channel without a letter): the server then uses a stored token.
+ */
 function encodeScene(inviter, productId, channel) {
   if (!INVITER_CODE.test(inviter) || !PRODUCT_ID.test(productId)) return null;
-  var letter = channel == null ? 'x' : CHANNEL_LETTER[channel];
+  var letter = channel == null ? 'x' : CHANNEL_LETTER[canonicalChannel(channel)];
   if (!letter) return null;
   var scene = INLINE_V1 + letter + inviter + '.' + productId;
   return scene.length > MAX_SCENE_LENGTH ? null : scene;
@@ -140,8 +151,9 @@ function parseEntry(options) {
   }
   if (inviter.value === null) return { kind: 'organic', productId: product.value };
   if (product.value === null) return error('missing_product');
-  if (channel.value !== null && CHANNELS.indexOf(channel.value) < 0) return error('bad_channel');
-  return { kind: 'claim', inviter: inviter.value, productId: product.value, channel: channel.value, form: 'query' };
+  var tag = channel.value === null ? null : canonicalChannel(channel.value);
+  if (channel.value !== null && tag === null) return error('bad_channel');
+  return { kind: 'claim', inviter: inviter.value, productId: product.value, channel: tag, form: 'query' };
 }
 
 module.exports = {
@@ -149,6 +161,7 @@ module.exports = {
   encodeScene: encodeScene,
   parseEntry: parseEntry,
   percentDecodeOnce: percentDecodeOnce,
+  canonicalChannel: canonicalChannel,
   CHANNELS: CHANNELS,
   MAX_SCENE_LENGTH: MAX_SCENE_LENGTH
 };

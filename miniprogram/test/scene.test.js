@@ -23,7 +23,8 @@ for (const vector of vectors.encode) {
   test(`encodeScene builds ${vector.scene}`, () => {
     assert.equal(encodeScene(vector.inviter, vector.productId, vector.channel), vector.scene);
     assert.deepEqual(decodeScene(vector.scene), {
-      kind: 'claim', inviter: vector.inviter, productId: vector.productId, channel: vector.channel, form: 'inline'
+      kind: 'claim', inviter: vector.inviter, productId: vector.productId,
+      channel: vector.channel === null ? null : vector.channel.toLowerCase(), form: 'inline'
     });
   });
 }
@@ -31,6 +32,20 @@ for (const vector of vectors.encode) {
 for (const vector of vectors.encodeTooLong) {
   test(`encodeScene refuses ${vector.productId} (over 32 characters)`, () => {
     assert.equal(encodeScene(vector.inviter, vector.productId, vector.channel), null);
+  });
+}
+
+for (const vector of vectors.encodeNeedsToken) {
+  test(`encodeScene leaves the campaign channel ${vector.channel} to a token scene`, () => {
+    assert.equal(encodeScene(vector.inviter, vector.productId, vector.channel), null);
+  });
+}
+
+for (const vector of vectors.links) {
+  test(`parseEntry(${JSON.stringify(vector.query)}) matches the shared link vector`, () => {
+    const entry = parseEntry(vector.query);
+    if (vector.expect.kind === 'error' || vector.expect.kind === 'organic') assert.equal(entry.kind, vector.expect.kind);
+    else assert.deepEqual(entry, vector.expect);
   });
 }
 
@@ -51,7 +66,8 @@ test('parseEntry rejects what the server rejects', () => {
   assert.equal(parseEntry({ i: 'Ab3dE9' }).reason, 'missing_product');
   assert.equal(parseEntry({ id: 'sku-42', i: 'Ab3dE9', inviter: 'Zz9Yy8' }).reason, 'conflicting_keys');
   assert.equal(parseEntry({ id: 'sku 42', i: 'Ab3dE9' }).reason, 'bad_value');
-  assert.equal(parseEntry({ id: 'sku-42', i: 'Ab3dE9', c: 'sms' }).reason, 'bad_channel');
+  assert.equal(parseEntry({ id: 'sku-42', i: 'Ab3dE9', c: 'sms.1' }).reason, 'bad_channel');
+  assert.equal(parseEntry({ id: 'sku-42', i: 'Ab3dE9', c: 'c'.repeat(25) }).reason, 'bad_channel');
   assert.equal(parseEntry({ scene: 'garbage!' }).reason, 'bad_charset');
 });
 

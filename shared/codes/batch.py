@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -31,10 +32,11 @@ from shared.platform import log
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Forbidden, NotFound, RateLimited, ShareFunnelError, UnknownInviter
 from shared.sharing import ShareClaim
-from shared.platform.validation import check_document, require_id
+from shared.platform.validation import check_document, require_id, required
 from shared.codes.generator import CodeGenerator, CodeRequest, parse_code_request
 
 MAX_BATCH_ITEMS = 10_000
+RESUME_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")  # secrets.token_urlsafe; checked before it is hashed
 LEASE_SECONDS = 120
 TRANSIENT_ATTEMPTS = 3
 SAVE_EVERY_SECONDS = 2.0
@@ -79,9 +81,9 @@ def parse_batch_request(event: Mapping[str, Any], default_page: str) -> BatchReq
     for index, item in enumerate(batch):
         if not isinstance(item, Mapping):
             raise BadInput("each batch item must be an object", field=f"batch[{index}]")
-        if "inviter" not in item:
-            raise BadInput("each batch item names its inviter", field=f"batch[{index}].inviter")
         try:
+            # Every field is type-checked before any lookup: the inviter first, since a batch names it per item.
+            require_id(required(item, "inviter"), "inviter")
             request = parse_code_request(item, default_page)
         except BadInput as err:
             raise BadInput(f"batch[{index}]: {err.message}", field=f"batch[{index}]") from err
@@ -92,8 +94,8 @@ def parse_batch_request(event: Mapping[str, Any], default_page: str) -> BatchReq
 def parse_job_request(event: Mapping[str, Any]) -> JobRequest:
     if "continueJob" in event:
         key = event.get("resumeKey")
-        if not isinstance(key, str) or not 16 <= len(key) <= 128:
-            raise BadInput("resumeKey must be a string", field="resumeKey")
+        if not isinstance(key, str) or not RESUME_KEY.fullmatch(key):
+            raise BadInput("resumeKey must be the key this function issued", field="resumeKey")
         return JobRequest(require_id(event.get("continueJob"), "continueJob"), resume=True, resume_key=key)
     resume = event.get("resume", False)
     if not isinstance(resume, bool):

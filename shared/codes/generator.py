@@ -18,7 +18,8 @@ from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Unavailable
 from shared.sharing import ShareClaim, require_channel, scene_for
 from shared.codes.storage import Storage
-from shared.platform.validation import check_document, require_id, require_page
+from shared.platform.validation import (check_document, check_field_names, require_id, require_page,
+                                       require_product_id, required)
 
 ENV_VERSIONS = ("release", "trial", "develop")
 CLAIM_SECONDS = 60
@@ -53,10 +54,16 @@ def _bool(event: Mapping[str, Any], name: str, default: bool) -> bool:
     return value
 
 
+CODE_FIELDS = ("productId", "page", "channel", "inviter", "width", "envVersion", "isHyaline", "autoColor", "lineColor",
+               "checkPath", "adminToken", "batch", "jobId", "continueJob", "resumeKey", "resume")
+
+
 def parse_code_request(event: Any, default_page: str) -> CodeRequest:
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
     check_document(event)
+    check_field_names(event, CODE_FIELDS)
+    product_id = require_product_id(required(event, "productId"))
     page = event.get("page", default_page)
     if isinstance(page, str) and "?" in page:
         raise BadInput("page must not carry a query: parameters belong in the scene", field="page")
@@ -76,7 +83,7 @@ def parse_code_request(event: Any, default_page: str) -> CodeRequest:
         line_color = (line_color["r"], line_color["g"], line_color["b"])
     inviter = event.get("inviter")
     return CodeRequest(
-        product_id=require_id(event.get("productId"), "productId"),
+        product_id=product_id,
         channel=channel,
         look=CodeLook(page=require_page(page), width=width, env_version=env_version,
                       is_hyaline=_bool(event, "isHyaline", False), auto_color=_bool(event, "autoColor", False),

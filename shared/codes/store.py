@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any, Dict, Optional
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
 from shared.platform.db import driver_errors
@@ -46,8 +46,9 @@ class MongoCodeCache:
 
     def release(self, key: str, owner: str) -> None:
         try:
-            self._codes.delete_one({"_id": key, "owner": owner, "status": "in_progress"})
-        except PyMongoError:
+            with driver_errors("release a claim"):
+                self._codes.delete_one({"_id": key, "owner": owner, "status": "in_progress"})
+        except Unavailable:
             pass  # the claim expires by itself
 
 

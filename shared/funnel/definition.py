@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -52,15 +53,22 @@ def shanghai_date(instant: dt.datetime) -> dt.date:
     return instant.astimezone(SHANGHAI).date()
 
 
+FIRST_SUPPORTED_DATE = dt.date(2015, 1, 1)  # before WeChat mini programs existed: no data can be that old
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(value: Any, field: str) -> dt.date:
-    if not isinstance(value, str):
-        raise BadInput(f"{field} must be a date YYYY-MM-DD", field=field)
+    """Exactly ``YYYY-MM-DD`` (ASCII digits) on or after 2015-01-01. Python 3.11's ``date.fromisoformat`` accepts
+    more forms (``20261110``, ``2026-W45-2``) than SCF's 3.10, so the format is checked here, not by it."""
+    message = f"{field} must be a date YYYY-MM-DD from {FIRST_SUPPORTED_DATE.isoformat()} on"
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise BadInput(message, field=field)
     try:
-        parsed = dt.date.fromisoformat(value)
+        parsed = dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
     except ValueError as exc:
-        raise BadInput(f"{field} must be a date YYYY-MM-DD", field=field) from exc
-    if len(value) != 10:
-        raise BadInput(f"{field} must be a date YYYY-MM-DD", field=field)
+        raise BadInput(message, field=field) from exc
+    if parsed < FIRST_SUPPORTED_DATE:
+        raise BadInput(message, field=field)
     return parsed
 
 

@@ -39,20 +39,28 @@ def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: Fu
         raise BadInput("the event must be an object")
     check_document(event)
     if "date" in event:
-        first = last = parse_date(event["date"], "date")
+        days = requested_days(event["date"], event["date"], now, ("date", "date"))
     elif "from" in event or "to" in event:
-        first, last = parse_date(event.get("from"), "from"), parse_date(event.get("to"), "to")
-        if last < first:
-            raise BadInput("to must not be before from", field="to")
+        days = requested_days(event.get("from"), event.get("to"), now)
     else:
         raise BadInput("name a date, or a from/to range", field="date")
+    return FunnelRequest(tuple(days), "admin")
+
+
+def requested_days(first_raw: Any, last_raw: Any, now: dt.datetime,
+                   fields: Tuple[str, str] = ("from", "to")) -> List[dt.date]:
+    """The days of a backfill, as the handler and the CLI both accept them: valid dates, in order, not after
+    today (Asia/Shanghai), at most 400 of them. Checked before anything is written."""
+    first, last = parse_date(first_raw, fields[0]), parse_date(last_raw, fields[1])
+    if last < first:
+        raise BadInput(f"{fields[1]} must not be before {fields[0]}", field=fields[1])
     if last > shanghai_date(now):
-        raise BadInput("the range must not end after today (Asia/Shanghai)", field="to")
+        raise BadInput("the range must not end after today (Asia/Shanghai)", field=fields[1])
     days = dates_between(first, last)
     if len(days) > MAX_BACKFILL_DAYS:
         raise BadInput(f"at most {MAX_BACKFILL_DAYS} days per call (got {len(days)}); split the backfill",
-                       field="from")
-    return FunnelRequest(tuple(days), "admin")
+                       field=fields[0])
+    return days
 
 
 def authorize_funnel_call(invoker: Invoker, event: Any, settings: FunnelSettings) -> bool:

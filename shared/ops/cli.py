@@ -9,21 +9,18 @@ from typing import List, Optional
 
 from shared.platform.clock import SystemClock
 from shared.platform.errors import ShareFunnelError
-from shared.funnel.definition import dates_between, parse_date
-from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
+from shared.funnel.definition import parse_date
+from shared.funnel.settings import FunnelSettings
 from shared.funnel.report import html_report, json_rows, text_report
-from shared.funnel.run import run_funnel
+from shared.funnel.run import requested_days, run_funnel
 from shared.funnel.service import funnel_store
 
 
 def _funnel(args: argparse.Namespace) -> int:
-    first, last = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
-    days = dates_between(first, last)
-    if not days or len(days) > MAX_BACKFILL_DAYS:
-        print(f"--from must not be after --to, and a run covers at most {MAX_BACKFILL_DAYS} days", file=sys.stderr)
-        return 2
+    clock = SystemClock()
+    days = requested_days(args.date_from, args.date_to, clock.now(), ("--from", "--to"))  # the handler's rule
     settings = FunnelSettings.from_env()
-    result = run_funnel(funnel_store(settings), SystemClock(), settings, days, "cli")
+    result = run_funnel(funnel_store(settings), clock, settings, days, "cli")
     print(f"funnel {result['from']} … {result['to']}: {result['rows']} rows in {result['durationMs']} ms "
           f"(run {result['runId']}, checksum {result['checksum'][:12]})")
     return 0

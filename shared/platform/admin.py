@@ -33,7 +33,9 @@ def make_admin_token(secret: str, subject: str = "ops", ttl_seconds: int = 3600,
 
 
 def valid_admin_token(token: Any, secret: Optional[str], now: Optional[float] = None) -> bool:
-    if not secret or not isinstance(token, str) or token.count(".") != 1 or len(token) > 512:
+    # Only the ASCII a token is made of may reach the HMAC: other text (lone surrogates included) is simply
+    # not a token, never an encoding error.
+    if not secret or not isinstance(token, str) or not token.isascii() or token.count(".") != 1 or len(token) > 512:
         return False
     payload, signature = token.split(".")
     expected = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
@@ -41,7 +43,7 @@ def valid_admin_token(token: Any, secret: Optional[str], now: Optional[float] = 
         return False
     try:
         claims = json.loads(_unb64(payload))
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(claims, dict) and isinstance(claims.get("exp"), int) and claims["exp"] > (now or time.time())
 

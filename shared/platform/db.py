@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from contextvars import ContextVar
+from typing import Any, Dict, Iterator, Mapping, Optional
+from urllib.parse import parse_qs, urlsplit
 
+import pymongo
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.platform import log
@@ -17,9 +20,49 @@ from shared.platform.config import Collections, Settings, settings as current_se
 from shared.platform.errors import ConfigError, Unavailable
 
 
+# The driver's timeouts come from the invocation's time limit (SCF's context ``time_limit_in_ms``, the function's
+# configured timeout): an unreachable server is answered UNAVAILABLE (retryable) after 30 % of it, capped by
+# MONGODB_TIMEOUT_MS, well before the platform kills the call; a slow reply may use up to 30 % (capped at 120 s,
+# so dailyFunnel's aggregations have room). Timeouts written in MONGODB_URI win over these. The client is made
+# once per instance, and an instance always runs the same function, so its first invocation's limit holds.
+SHARE_OF_INVOCATION = 0.3
+MAX_SOCKET_MS = 120_000
+_time_limit_ms: ContextVar[Optional[float]] = ContextVar("share_funnel_time_limit_ms", default=None)
+
+
+@contextmanager
+def invocation_deadline(context: Any) -> Iterator[None]:
+    """Make this invocation's time limit known to the connection made during it (if any)."""
+    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
+    valid = not isinstance(limit_ms, bool) and isinstance(limit_ms, (int, float)) and limit_ms > 0
+    token = _time_limit_ms.set(float(limit_ms) if valid else None)
+    try:
+        yield
+    finally:
+        _time_limit_ms.reset(token)
+
+
+def driver_timeouts(config: Settings, limit_ms: Optional[float]) -> Dict[str, int]:
+    """serverSelection/connect/socket timeouts for the client, from the invocation's time limit when known."""
+    wait = config.mongodb_timeout_ms
+    if limit_ms is None:
+        return {"serverSelectionTimeoutMS": wait, "connectTimeoutMS": wait, "socketTimeoutMS": wait * 2}
+    share = int(limit_ms * SHARE_OF_INVOCATION)
+    return {"serverSelectionTimeoutMS": min(wait, share), "connectTimeoutMS": min(wait, share),
+            "socketTimeoutMS": min(MAX_SOCKET_MS, share)}
+
+
+def uri_options(uri: Optional[str]) -> Dict[str, str]:
+    """The query options of a ``mongodb://`` URI, names lower-cased (MongoDB's options are case-insensitive)."""
+    if not uri:
+        return {}
+    return {key.lower(): values[-1] for key, values in parse_qs(urlsplit(uri).query).items()}
+
+
 @contextmanager
 def driver_errors(what: str) -> Iterator[None]:
-    """Wrap driver failures as ``Unavailable``; ``DuplicateKeyError`` passes through for the caller to read."""
+    """Driver failures become ``Unavailable`` (``raise … from``); ``DuplicateKeyError`` passes through for the
+    caller to read."""
     try:
         yield
     except DuplicateKeyError:
@@ -74,18 +117,12 @@ def _connect(config: Settings):
 
         embedded_engine.install()  # index-like lookups: costs stay bounded by what a query selects
         return mongomock_ng.MongoClient(tz_aware=True)
-    import pymongo
-
     log.event("database_engine", engine="mongodb", database=config.mongodb_db)
-    return pymongo.MongoClient(
-        config.mongodb_uri,
-        tz_aware=True,
-        appname="share-funnel",
-        serverSelectionTimeoutMS=config.mongodb_timeout_ms,
-        connectTimeoutMS=config.mongodb_timeout_ms,
-        socketTimeoutMS=config.mongodb_timeout_ms * 2,
-        retryWrites=True,
-    )
+    # Timeouts written in MONGODB_URI win over the ones derived from the invocation.
+    given = uri_options(config.mongodb_uri)
+    defaults = driver_timeouts(config, _time_limit_ms.get())
+    return pymongo.MongoClient(config.mongodb_uri, tz_aware=True, appname="share-funnel", retryWrites=True,
+                               **{name: value for name, value in defaults.items() if name.lower() not in given})
 
 
 def database(config: Optional[Settings] = None) -> Any:

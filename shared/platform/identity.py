@@ -18,6 +18,7 @@ from shared.platform import log
 from shared.platform.errors import Forbidden, NoIdentity
 
 OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+MAX_ENVIRONMENT = 65536  # the platform's context environment is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,11 @@ def platform_environment(context: Any) -> Dict[str, str]:
         return {}
     raw = context.get("environment")
     if isinstance(raw, str) and raw.strip():
+        # Whatever the platform put there, a malformed value means "no identity", never a crash: not JSON,
+        # not an object, absurdly large or nested too deeply for the parser.
         try:
-            parsed = json.loads(raw)
-        except ValueError:
+            parsed = json.loads(raw) if len(raw) <= MAX_ENVIRONMENT else None
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
             return {str(k): v for k, v in parsed.items() if isinstance(v, str)}
@@ -130,7 +133,7 @@ def invoker_of(event: Any, context: Any, environ: Optional[Mapping[str, str]] = 
         # Either a client forging the event, or a runtime that does not report timers as documented: the
         # names of what the platform sent (never values) tell the two apart on a first deployment.
         log.event("timer_event_rejected", level=logging.ERROR, openid_present=caller is not None,
-                  context_keys=sorted(context) if isinstance(context, dict) else None,
+                  context_keys=sorted(map(str, context)) if isinstance(context, dict) else None,
                   environment_keys=sorted(platform_environment(context)))
         raise Forbidden("timer events are accepted only from the platform's timer trigger")
     log.event("timer", time=event.get("Time"), trigger=event.get("TriggerName"))

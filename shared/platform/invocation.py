@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any, Callable, Dict, Mapping
 
-from shared.platform import log
+from shared.platform import db, log
 from shared.platform.errors import ShareFunnelError
 
 Operation = Callable[[Any, Any], Dict[str, Any]]
@@ -31,7 +31,8 @@ def _respond(function_name: str, event: Any, context: Any, operation: Operation)
     log.bind(function=function_name, request_id=ctx.get("request_id"), cold_start=_cold["start"])
     _cold["start"] = False
     try:
-        response = operation(event, context)
+        with db.invocation_deadline(context):
+            response = operation(event, context)
     except ShareFunnelError as err:
         response = err.to_response()
         level = logging.ERROR if err.retryable else logging.WARNING

@@ -62,5 +62,5 @@ def claim_from_query(query: Mapping[str, Any]) -> Optional[Decoded]:
     if product is None:
         raise BadInput("a share link with an inviter must carry the product id", field="query.id")
     if channel is not None:
-        require_channel(channel, "query.channel")
+        channel = require_channel(channel, "query.channel")
     return ShareClaim(inviter=inviter, product_id=product, channel=channel, form="query")

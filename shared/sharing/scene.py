@@ -31,7 +31,11 @@ INLINE_V1 = "1"
 TOKEN_V1 = "2"
 TOKEN_LENGTH = 10
 
+# A channel is a campaign tag (the seed's links say ``channel=share``; teams use ``moments``, ``poster_spring``,
+# ``kol-li``…): 1-24 of A-Z a-z 0-9 _ -, compared case-insensitively and stored lower-case. The well-known three
+# have a one-letter inline scene; any other channel's code uses a stored token scene.
 CHANNELS = ("chat", "timeline", "poster")
+CHANNEL_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
 CHANNEL_LETTER: Dict[Optional[str], str] = {"chat": "c", "timeline": "t", "poster": "p", None: "x"}
 LETTER_CHANNEL = {letter: channel for channel, letter in CHANNEL_LETTER.items()}
 
@@ -42,15 +46,20 @@ _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _MAX_RAW_INPUT = 3 * 96
 
 
-def is_channel(value: object) -> bool:
-    return value in CHANNELS
+def canonical_channel(value: object) -> Optional[str]:
+    """The stored form of a channel (lower case), or None when ``value`` is not a channel."""
+    if isinstance(value, str) and CHANNEL_PATTERN.fullmatch(value):
+        return value.lower()
+    return None
 
 
 def require_channel(value: object, field: str = "channel") -> str:
-    """The one channel rule, for links, share requests and code requests."""
-    if not is_channel(value):
-        raise BadInput(f"{field.rsplit('.', 1)[-1]} must be one of {', '.join(CHANNELS)}", field=field)
-    return value  # type: ignore[return-value]
+    """The one channel rule, for links, scenes, share requests and code requests."""
+    channel = canonical_channel(value)
+    if channel is None:
+        raise BadInput(f"{field.rsplit('.', 1)[-1]} must be a campaign tag of 1-24 letters, digits, _ or - "
+                       f"(e.g. {', '.join(CHANNELS)}, share, poster_spring)", field=field)
+    return channel
 
 
 @dataclass(frozen=True)
@@ -75,17 +84,22 @@ Decoded = Union[ShareClaim, SceneToken]
 
 
 class SceneTooLong(ValueError):
-    """The inline form does not fit in 32 characters; use a stored token instead."""
+    """The inline form cannot carry this claim (over 32 characters, or a channel without a letter); use a
+    stored token instead."""
 
 
 def encode_scene(inviter: str, product_id: str, channel: Optional[str] = None) -> str:
     """The inline v1 scene for a claim, or ``SceneTooLong`` when it would not fit."""
+    if channel is not None:
+        channel = canonical_channel(channel)
+        if channel is None:
+            raise ValueError("channel must be a campaign tag of 1-24 letters, digits, _ or -")
+        if channel not in CHANNEL_LETTER:
+            raise SceneTooLong(f"channel {channel!r} has no inline letter")
     if not INVITER_CODE.fullmatch(inviter):
         raise ValueError(f"inviter code must be 6-8 base62 characters: {inviter!r}")
     if not ID_PATTERN.fullmatch(product_id):
         raise ValueError(f"product id must be 1-64 unreserved characters: {product_id!r}")
-    if channel not in CHANNEL_LETTER:
-        raise ValueError(f"unknown channel {channel!r}")
     scene = f"{INLINE_V1}{CHANNEL_LETTER[channel]}{inviter}.{product_id}"
     if len(scene) > MAX_SCENE_LENGTH:
         raise SceneTooLong(f"inline scene is {len(scene)} characters (max {MAX_SCENE_LENGTH})")
@@ -169,6 +183,8 @@ def _decode_legacy(value: str) -> ShareClaim:
     if "i" not in fields or "p" not in fields:
         raise BadScene("bad_legacy_form", "legacy scene needs both i= and p=")
     channel = fields.get("c")
-    if channel is not None and not is_channel(channel):
-        raise BadScene("bad_channel")
+    if channel is not None:
+        channel = canonical_channel(channel)
+        if channel is None:
+            raise BadScene("bad_channel")
     return ShareClaim(inviter=fields["i"], product_id=fields["p"], channel=channel, form="legacy")

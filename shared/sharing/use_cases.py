@@ -18,9 +18,12 @@ from shared.platform.identity import Caller
 from shared.sharing.links import claim_from_query, share_path, share_query
 from shared.sharing.ports import ShareStore
 from shared.sharing.scene import Decoded, SceneToken, SceneTooLong, ShareClaim, encode_scene, encode_token_scene, require_channel
-from shared.platform.validation import check_document, optional_int, require_id, require_page
+from shared.platform.validation import (check_document, check_field_names, optional_int, require_page,
+                                       require_product_id, required)
 
 ACTIONS = ("land", "share")
+SHARE_FIELDS = ("action", "productId", "channel", "page")
+LAND_FIELDS = ("action", "query", "page", "launchScene")
 _CODE_ATTEMPTS_PER_LENGTH = 4
 
 
@@ -47,13 +50,16 @@ def parse_request(event: Any, default_page: str) -> Union[ShareRequest, LandingR
     if action not in ACTIONS:
         raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
     if action == "share":
+        check_field_names(event, SHARE_FIELDS)
+        product_id = require_product_id(required(event, "productId"))
         channel = require_channel(event.get("channel", "chat"))
         page = event.get("page")
         return ShareRequest(
-            product_id=require_id(event.get("productId"), "productId"),
+            product_id=product_id,
             channel=channel,
             page=default_page if page is None else require_page(page),
         )
+    check_field_names(event, LAND_FIELDS)
     query = event.get("query")
     if query is None:
         query = {}
@@ -89,11 +95,14 @@ class LandingResult:
     channel: Optional[str]
     entry: str
     reason: Optional[str] = None
+    product_id: Optional[str] = None  # the claim's product (a scanned token scene tells the page which one)
 
     def to_response(self) -> Dict[str, Any]:
         response = {"ok": True, "recorded": self.recorded, "duplicate": self.duplicate,
                     "newUser": self.new_user, "attributedTo": self.attributed_to,
                     "channel": self.channel, "entry": self.entry}
+        if self.product_id is not None:
+            response["productId"] = self.product_id
         if self.reason:
             response["reason"] = self.reason
         return response
@@ -153,7 +162,7 @@ def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: Lan
         before = store.register_user(caller.openid, clock.now(), binding=None)
         return LandingResult(recorded=False, duplicate=False, new_user=False,
                              attributed_to=attributed_inviter(before, None), channel=claim.channel,
-                             entry=entry, reason="self_invite")
+                             entry=entry, reason="self_invite", product_id=claim.product_id)
 
     now = clock.now()
     before = store.register_user(caller.openid, now, binding=first_touch_binding(claim, now))
@@ -172,7 +181,7 @@ def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: Lan
     })
     result = LandingResult(recorded=recorded, duplicate=not recorded, new_user=recorded and first_sighting,
                            attributed_to=attributed_inviter(before, claim), channel=claim.channel,
-                           entry=entry, reason=None if recorded else "duplicate")
+                           entry=entry, reason=None if recorded else "duplicate", product_id=claim.product_id)
     log.event("landing", inviter=claim.inviter, invitee=log.redact(caller.openid), productId=claim.product_id,
               channel=claim.channel, entry=entry, recorded=recorded, newUser=result.new_user, form=claim.form)
     return result

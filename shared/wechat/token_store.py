@@ -4,9 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
+from shared.platform.db import driver_errors
+from shared.platform.errors import Unavailable
 
 
 class MongoTokenStore:
@@ -17,16 +19,16 @@ class MongoTokenStore:
 
     def load(self, appid: str):
         try:
-            doc = self._tokens.find_one({"_id": appid})
-        except PyMongoError:
+            with driver_errors("read the shared access token"):
+                doc = self._tokens.find_one({"_id": appid})
+        except Unavailable:
             return None  # the shared cache is an optimisation; WeChat is the source of truth
         return (doc["token"], doc["expiresAt"]) if doc else None
 
     def save_if_later(self, appid: str, token: str, expires_at: dt.datetime) -> None:
         try:
-            self._tokens.update_one({"_id": appid, "expiresAt": {"$lt": expires_at}},
-                                    {"$set": {"token": token, "expiresAt": expires_at}}, upsert=True)
-        except DuplicateKeyError:
-            pass  # a token that lives at least as long is already stored
-        except PyMongoError:
-            pass
+            with driver_errors("share the access token"):
+                self._tokens.update_one({"_id": appid, "expiresAt": {"$lt": expires_at}},
+                                        {"$set": {"token": token, "expiresAt": expires_at}}, upsert=True)
+        except (DuplicateKeyError, Unavailable):
+            pass  # a token that lives at least as long is already stored, or the cache is down: WeChat decides

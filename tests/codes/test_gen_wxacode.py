@@ -97,7 +97,13 @@ BAD = [
     ("page with a query", {"productId": "sku-1", "page": "pages/product/product?id=1"}),
     ("width 100", {"productId": "sku-1", "width": 100}),
     ("width as string", {"productId": "sku-1", "width": "430"}),
-    ("non-string product", {"productId": 42}),
+    ("float product", {"productId": 4.2}),
+    ("boolean product", {"productId": True}),
+    ("missing product", {"page": "pages/product/product"}),
+    ("productID spelled in another case", {"productID": "sku-1"}),
+    ("campaign channel with a dot", {"productId": "sku-1", "channel": "spring.sale"}),
+    ("lone surrogate in the product", {"productId": "sku\ud800"}),
+    ("lone surrogate in the page", {"productId": "sku-1", "page": "pages/\udfff"}),
     ("operator product", {"productId": {"$gt": ""}}),
     ("dollar key", {"productId": "sku-1", "$where": "1"}),
     ("unknown envVersion", {"productId": "sku-1", "envVersion": "beta"}),
@@ -113,6 +119,24 @@ def test_bad_input_is_rejected_without_writes_or_wechat_calls(gen, emulator, dat
     response = gen(event, as_user="alice")
     assert response["error"]["code"] == "BAD_INPUT", response
     assert snapshot(database) == before and sum(emulator.calls.values()) == 0
+
+
+@pytest.mark.parametrize("token", ["\ud800.\udc00", "é.x", "токен.подпись", "\x00" * 3, "a" * 600, 12, None, ["x"],
+                                   "eyJ.\ud83d", "%%%.%%%"], ids=repr)
+def test_any_admin_token_that_is_not_ours_is_forbidden_never_internal(gen, emulator, database, token):
+    before = snapshot(database)
+    response = gen({"productId": "sku-1", "inviter": "Zz9Yy8", "adminToken": token})
+    # control characters and lone surrogates are BAD_INPUT at the boundary; any other text is simply not admin
+    assert response["error"]["code"] in ("FORBIDDEN", "BAD_INPUT"), response
+    assert snapshot(database) == before and sum(emulator.calls.values()) == 0
+
+
+def test_a_numeric_product_and_a_campaign_channel_get_a_token_scene(gen, emulator, database):
+    response = gen({"productId": 42, "channel": "Poster_Spring"}, as_user="alice")
+    assert response["ok"] and response["scene"].startswith("2") and len(response["scene"]) == 11
+    token = database.scene_tokens.find_one({})
+    assert token["productId"] == "42" and token["channel"] == "poster_spring"
+    assert database.share_intents.find_one({})["channel"] == "poster_spring"
 
 
 def test_a_sharers_own_poster_code_is_a_share_intent(gen, emulator, database):

@@ -126,6 +126,16 @@ BAD = [
     ("item operator inviter", lambda items: {"batch": [dict(items[0], inviter={"$ne": ""})]}),
     ("unknown envVersion", lambda items: {"batch": [dict(items[0], envVersion="beta")]}),
     ("job id not a string", lambda items: {"jobId": 12}),
+    ("item with a null inviter", lambda items: {"batch": [dict(items[0], inviter=None)]}),
+    ("item with a numeric inviter", lambda items: {"batch": [items[0], dict(items[1], inviter=123456)]}),
+    ("item with a list product", lambda items: {"batch": [dict(items[0], productId=["sku-1"])]}),
+    ("item with a boolean width", lambda items: {"batch": [dict(items[0], width=True)]}),
+    ("item with a null channel", lambda items: {"batch": [dict(items[0], channel=None)]}),
+    ("item with a lone surrogate", lambda items: {"batch": [dict(items[0], productId="sku\udc00")]}),
+    ("item not an object", lambda items: {"batch": [items[0], "sku-1"]}),
+    ("resume key with non-ASCII", lambda items: {"continueJob": "job-1", "resumeKey": "ключ" * 5}),
+    ("resume key with a lone surrogate", lambda items: {"continueJob": "job-1", "resumeKey": "\ud800" * 20}),
+    ("resume key too short", lambda items: {"continueJob": "job-1", "resumeKey": "abc"}),
 ]
 
 

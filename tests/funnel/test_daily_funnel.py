@@ -209,6 +209,19 @@ BAD = [
     ("no date at all", {}),
     ("future date", {"date": "2027-01-01"}),
     ("operator in date", {"date": {"$gt": ""}}),
+    ("year 1", {"date": "0001-01-01"}),
+    ("year 1 range", {"from": "0001-01-01", "to": "0001-01-03"}),
+    ("before mini programs existed", {"date": "2014-12-31"}),
+    ("year 9999", {"date": "9999-12-31"}),
+    ("basic ISO form 3.11 accepts", {"date": "20261110"}),
+    ("ISO week date 3.11 accepts", {"date": "2026-W46-2"}),
+    ("datetime", {"date": "2026-11-10T00:00:00"}),
+    ("single-digit month", {"date": "2026-1-10"}),
+    ("full-width digits", {"date": "２０２６-１１-１０"}),
+    ("Arabic-Indic digits", {"date": "٢٠٢٦-١١-١٠"}),
+    ("February 30", {"date": "2026-02-30"}),
+    ("lone surrogate", {"date": "2026-11-1\ud800"}),
+    ("trailing space", {"date": "2026-11-10 "}),
 ]
 
 
@@ -217,6 +230,26 @@ def test_bad_backfill_requests_write_nothing(first_touch, database, campaign, ca
     before = snapshot(database)
     response = admin_run(first_touch, event)
     assert response["error"]["code"] == "BAD_INPUT", response
+    assert snapshot(database) == before
+
+
+@pytest.mark.parametrize("token", ["\ud800.\udc00", "é.ü", "x" * 600, 7, "\udfff"], ids=repr)
+def test_any_admin_token_that_is_not_ours_is_forbidden_and_writes_nothing(first_touch, database, campaign, token):
+    before = snapshot(database)
+    response = first_touch.main_handler({"date": D1, "adminToken": token},
+                                        scf_context(None, function_name="dailyFunnel"))
+    assert response["error"]["code"] in ("FORBIDDEN", "BAD_INPUT"), response
+    assert snapshot(database) == before
+
+
+@pytest.mark.parametrize("dates", [["0001-01-01", "0001-01-02"], ["20261110", "20261110"], ["2026-11-10", "2014-01-01"],
+                                   ["2026-11-10", "2099-01-01"]], ids=repr)
+def test_the_cli_refuses_what_the_handler_refuses(database, campaign, dates, capsys):
+    from shared.ops import cli
+
+    before = snapshot(database)
+    assert cli.main(["funnel", "--from", dates[0], "--to", dates[1]]) == 1
+    assert "BAD_INPUT" in capsys.readouterr().err
     assert snapshot(database) == before
 
 

@@ -59,3 +59,22 @@ def test_garbage_context_is_no_identity_not_a_crash():
     for context in (None, "x", {"environment": "{not json"}, {"environ": 42}, {"environment": "[]"}):
         with pytest.raises(NoIdentity):
             caller_identity({}, context, environ={})
+
+
+@pytest.mark.parametrize("context", [
+    {"environment": "[" * 100000 + "]" * 100000},                     # nested past the parser's recursion limit
+    {"environment": json.dumps({"WX_OPENID": {"nested": ALICE}})},    # not a string where a string belongs
+    {"environment": "7"}, {"environment": "null"}, {"environment": json.dumps("WX_OPENID=" + ALICE)},
+    {"environment": " " * 10 + "{"}, {"environment": "x" * 200000},
+    {"environment": {1: ALICE, "WX_OPENID": 42}}, {"environ": ["WX_OPENID", ALICE]}, {"environ": "=;;=;WX_OPENID"},
+    {("tuple",): "key"}, {"environment": json.dumps({"WX_OPENID": "\ud800" * 10})},
+], ids=lambda c: repr(c)[:40])
+def test_a_malformed_platform_context_is_no_identity_never_a_crash(context):
+    with pytest.raises(NoIdentity):
+        caller_identity({}, context, environ={})
+
+
+def test_a_malformed_context_reaches_the_caller_as_no_identity(invoke, record_share):
+    response = record_share.main_handler({"action": "share", "productId": "sku-1"},
+                                         {"environment": "[" * 100000, "request_id": 1})
+    assert response["error"]["code"] == "NO_IDENTITY"

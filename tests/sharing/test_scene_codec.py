@@ -6,7 +6,8 @@ import string
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shared.platform.errors import BadScene
+from shared.platform.errors import BadInput, BadScene
+from shared.sharing.links import claim_from_query
 from shared.sharing.scene import (MAX_SCENE_LENGTH, SCENE_CHARSET, SceneToken, SceneTooLong, ShareClaim,
                           decode_scene, encode_scene, encode_token_scene)
 
@@ -29,6 +30,24 @@ def test_encoding_matches_frozen_vector(vector):
 def test_payload_over_32_characters_asks_for_a_token(vector):
     with pytest.raises(SceneTooLong):
         encode_scene(vector["inviter"], vector["productId"], vector["channel"])
+
+
+@pytest.mark.parametrize("vector", VECTORS["encodeNeedsToken"], ids=lambda v: v["channel"])
+def test_a_campaign_channel_has_no_inline_letter_and_asks_for_a_token(vector):
+    with pytest.raises(SceneTooLong):
+        encode_scene(vector["inviter"], vector["productId"], vector["channel"])
+
+
+@pytest.mark.parametrize("vector", VECTORS["links"], ids=lambda v: json.dumps(v["query"]))
+def test_share_link_matches_the_shared_vector(vector):
+    expected = vector["expect"]
+    if expected["kind"] == "error":
+        with pytest.raises(BadInput):
+            claim_from_query(vector["query"])
+    elif expected["kind"] == "organic":
+        assert claim_from_query(vector["query"]) is None
+    else:
+        assert as_vector(claim_from_query(vector["query"])) == expected
 
 
 @pytest.mark.parametrize("vector", VECTORS["decode"], ids=lambda v: repr(v["input"]))

@@ -1,0 +1,54 @@
+"""A database outage is answered UNAVAILABLE (retryable) in time: before the platform's own timeout kills the call,
+for every function, with its configured timeout as the invocation's time limit (a real pymongo client aimed at a
+closed port, not a monkeypatched driver)."""
+import time
+
+import pytest
+
+from shared.ops import deployment
+from shared.platform import config, db, instance
+from tests.conftest import configured_handler, gen_wxacode_handler, openid_for, scf_context
+
+PROBES = {
+    "recordShare": ({"action": "share", "productId": "sku-1"}, "alice"),
+    "genWxacode": ({"productId": "sku-1"}, "alice"),
+    "dailyFunnel": ({"date": "2026-11-10"}, "admin"),
+}
+
+
+@pytest.fixture
+def unreachable_database(monkeypatch):
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true")
+    monkeypatch.delenv("MONGODB_TIMEOUT_MS", raising=False)
+    config.reset(); db.reset(); instance.reset()
+    yield
+    monkeypatch.undo()
+    config.reset(); db.reset(); instance.reset()
+
+
+@pytest.mark.parametrize("function", deployment.FUNCTIONS, ids=lambda f: f.name)
+def test_an_unreachable_database_is_answered_within_40_percent_of_the_timeout(function, unreachable_database,
+                                                                              emulator):
+    event, user = PROBES[function.name]
+    handler = gen_wxacode_handler(emulator) if function.name == "genWxacode" else configured_handler(function.name)
+    with handler as module:
+        context = scf_context(openid_for(user), function_name=function.name, time_limit_in_ms=function.timeout_s * 1000)
+        started = time.monotonic()
+        response = module.main_handler(event, context)
+        elapsed = time.monotonic() - started
+    assert response["ok"] is False, response
+    assert response["error"]["code"] == "UNAVAILABLE" and response["error"]["retryable"] is True
+    assert elapsed < 0.4 * function.timeout_s, f"{function.name} answered after {elapsed:.1f} s"
+
+
+def test_a_timeout_written_in_the_uri_is_honoured(monkeypatch):
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true&serverSelectionTimeoutMS=300")
+    config.reset(); db.reset()
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception) as caught:
+            db.database()  # no invocation deadline: the client's own timeouts, the URI's winning over ours
+        assert caught.value.code == "UNAVAILABLE" and time.monotonic() - started < 3
+    finally:
+        monkeypatch.undo()
+        config.reset(); db.reset()
