@@ -7,7 +7,8 @@ NODE_STAMP := node_modules/.deps-stamp
 STAGE  ?= dev
 STORAGE_BACKEND ?= tcb
 
-.PHONY: test demo bench compat build package deploy-config deploy smoke clean
+.PHONY: test demo bench compat build package deploy-config deploy smoke funnel report clean
+REGION ?= ap-shanghai
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -62,9 +63,20 @@ deploy: build $(NODE_STAMP)
 	@grep -q "Deployed function .* successful" .serverless/deploy-$(FUNCTION).log || \
 		(echo "deploy of $(FUNCTION) did not report success; see .serverless/deploy-$(FUNCTION).log" && exit 1)
 
-## make smoke STAGE=prod: invoke every deployed function with a harmless probe through the SCF Invoke API.
+## make smoke STAGE=prod REGION=ap-shanghai [NAMESPACE=<CloudBase env id>]: invoke every deployed function with a
+## harmless probe through the SCF Invoke API (NAMESPACE given: the plainly named CloudBase functions).
 smoke: $(STAMP)
-	$(PY) -m shared.cli smoke --stage $(STAGE)
+	$(PY) -m shared.ops.cli smoke --stage $(STAGE) --region $(REGION) $(if $(NAMESPACE),--cloudbase --namespace $(NAMESPACE))
+
+## make funnel FROM=2026-11-01 TO=2026-11-10: backfill the daily funnel on MONGODB_URI (same code as the timer).
+funnel: $(STAMP)
+	@test -n "$(FROM)" -a -n "$(TO)" || (echo "usage: make funnel FROM=YYYY-MM-DD TO=YYYY-MM-DD (MONGODB_URI=…)" && exit 2)
+	$(PY) -m shared.ops.cli funnel --from $(FROM) --to $(TO)
+
+## make report DATE=2026-11-10 [HTML=report.html | JSON=1]: a day's report rows from MONGODB_URI.
+report: $(STAMP)
+	@test -n "$(DATE)" || (echo "usage: make report DATE=YYYY-MM-DD [HTML=file.html | JSON=1] (MONGODB_URI=…)" && exit 2)
+	$(PY) -m shared.ops.cli report --date $(DATE) $(if $(HTML),--html $(HTML)) $(if $(JSON),--json)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build .serverless node_modules

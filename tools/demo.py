@@ -1,10 +1,12 @@
 """``make demo``: a simulated share campaign through the real recordShare handler on the embedded engine.
 
-Three sharers share a product over chat, a poster code and Moments; dozens of invitees land through
-links and scanned codes over three days, with re-opens, a self-invite, organic visitors who are invited
-later, Moments single-page visits without identity, and forged or malformed requests. Ends with a summary,
-the sharers' Mini Program Codes (genWxacode against the WeChat emulator), and the daily funnel over the
-campaign with orders (dailyFunnel) plus an HTML report.
+Four sharers share a product over chat, a poster code, Moments and the CloudBase tutorial's own link
+(``?id=…&inviter=…&channel=share``); dozens of invitees land through links and scanned codes over several days,
+with re-opens, a self-invite, organic visitors who are invited later, Moments single-page visits without identity,
+and forged or malformed requests. Ends with a summary, the sharers' Mini Program Codes (genWxacode against the
+WeChat emulator), and the daily funnel over the campaign with orders (dailyFunnel) plus one HTML report per day.
+
+Everything goes to ``demo-output/`` (or ``DEMO_OUTPUT``): the function logs, the codes and the report pages.
 """
 from __future__ import annotations
 
@@ -31,6 +33,14 @@ PRODUCT = "tea-gift-box"
 outcomes: "collections.Counter[str]" = collections.Counter()
 
 
+def shown(path: pathlib.Path) -> str:
+    """A path as the reader would type it: relative to the repository when inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def call(handler, event, user):
     response = handler.main_handler(event, scf_context(openid_for(user) if user else None))
     if response["ok"]:
@@ -42,8 +52,8 @@ def call(handler, event, user):
 
 
 def main() -> None:
-    out_dir = ROOT / "demo-output"
-    out_dir.mkdir(exist_ok=True)
+    out_dir = pathlib.Path(os.environ.get("DEMO_OUTPUT") or ROOT / "demo-output")
+    out_dir.mkdir(parents=True, exist_ok=True)
     log_file = out_dir / "functions.log"
     file_handler = logging.FileHandler(log_file, mode="w", encoding="utf-8")
     file_handler.setFormatter(log.JsonFormatter())
@@ -53,9 +63,10 @@ def main() -> None:
     instance.use_clock(clock)
     handler = load_handler("recordShare")
 
-    print("Share Funnel demo: a three-day campaign for product", PRODUCT, "on the embedded engine\n")
+    print("Share Funnel demo: a share campaign for product", PRODUCT, "on the embedded engine\n")
     codes = {}
-    for sharer, channel in (("alice", "chat"), ("bob", "poster"), ("carol", "timeline")):
+    start = dt.datetime(2026, 11, 18, 10, 0, tzinfo=SHANGHAI)
+    for sharer, channel in (("alice", "chat"), ("bob", "poster"), ("carol", "timeline"), ("dave", "share")):
         shared = call(handler, {"action": "share", "productId": PRODUCT, "channel": channel,
                                 "page": "pages/product/product"}, sharer)
         codes[sharer] = shared["inviterCode"]
@@ -77,6 +88,9 @@ def main() -> None:
     for guest in invitees[34:40]:  # carol's Moments post: 1154 has no identity, then 1155 opens the app
         landings.append((None, {"query": {"id": PRODUCT, "i": codes["carol"], "c": "timeline"}, "launchScene": 1154}))
         landings.append((guest, {"query": {"id": PRODUCT, "i": codes["carol"], "c": "timeline"}, "launchScene": 1155}))
+    for guest in [f"reader{i}" for i in range(5)]:  # dave follows the tutorial: its own link, channel=share
+        landings.append((guest, {"query": {"id": PRODUCT, "inviter": codes["dave"], "channel": "share"},
+                                 "launchScene": 1007}))
     organic = [f"walkin{i}" for i in range(4)]
     for visitor in organic:  # organic visitors first, invited by alice later: landings, but not new users
         landings.insert(0, (visitor, {"query": {"id": PRODUCT}, "launchScene": 1001}))
@@ -87,11 +101,15 @@ def main() -> None:
 
     new_users = collections.Counter()
     sharers = list(codes)
+    step = dt.timedelta(minutes=97)
+    days = (start + step * (len(landings) - 1)).date() - start.date()
+    print(f"A {days.days + 1}-day campaign: {len(landings)} landings "
+          f"from {start:%Y-%m-%d} to {start + step * (len(landings) - 1):%Y-%m-%d} (Asia/Shanghai)\n")
     for position, (user, event) in enumerate(landings):
-        clock.set(dt.datetime(2026, 11, 18, 10, 0, tzinfo=SHANGHAI) + dt.timedelta(minutes=97 * position))
+        clock.set(start + step * position)
         if position % 6 == 5:  # sharers keep sharing during the campaign: share intents on every day
             sharer = sharers[position % len(sharers)]
-            call(handler, {"action": "share", "productId": PRODUCT, "channel": ("chat", "poster", "timeline")[
+            call(handler, {"action": "share", "productId": PRODUCT, "channel": ("chat", "poster", "timeline", "share")[
                 sharers.index(sharer)], "page": "pages/product/product"}, sharer)
         response = call(handler, {"action": "land", "page": "pages/product/product", **event}, user)
         if response.get("newUser"):
@@ -125,7 +143,7 @@ def main() -> None:
     print(f"Database: {database.users.count_documents({})} users, {database.share_events.count_documents({})} landing "
           f"records, {database.share_intents.count_documents({})} share intents "
           f"(engine: embedded, database {database.name!r})")
-    print(f"Function logs (one JSON object per line): {log_file.relative_to(ROOT)}")
+    print(f"Function logs (one JSON object per line): {shown(log_file)}")
     generate_codes(codes, out_dir)
     daily_funnel(database, clock, rng, out_dir)
     db.reset()
@@ -152,7 +170,7 @@ def generate_codes(codes, out_dir) -> None:
             print(f"  {sharer:<6} scene {first['scene']:<24} {first['contentType']:<11} {first['fileID']}")
         print(f"  WeChat calls: {emulator.calls['getwxacodeunlimit']} codes, {emulator.calls['stable_token']} token "
               f"request(s); the second request per sharer was served from the cache. Files: "
-              f"{(out_dir / 'codes').relative_to(ROOT)}/")
+              f"{shown(out_dir / 'codes')}/")
     finally:
         emulator.stop()
 
@@ -185,12 +203,14 @@ def daily_funnel(database, clock, rng, out_dir) -> None:
     for row in database.funnel_daily.find({"dim": "total"}).sort("date", 1):
         print(f"  {row['date']:<12}{row['intents']:>8}{row['landings']:>9}{row['invitees']:>9}{row['newUsers']:>6}"
               f"{row['converters']:>11}{row['revenue']:>9.0f}")
+        # The demo's database lives in memory and is gone when it exits: it writes every day's page itself.
+        page = out_dir / f"funnel-{row['date']}.html"
+        page.write_text(html_report(row["date"], list(database.funnel_daily.find({"date": row["date"]}))),
+                        encoding="utf-8")
         if row["landings"] > most:
             busiest, most = row["date"], row["landings"]
-    page = out_dir / f"funnel-{busiest}.html"
-    page.write_text(html_report(busiest, list(database.funnel_daily.find({"date": busiest}))), encoding="utf-8")
-    print(f"  HTML report of the busiest day: {page.relative_to(ROOT)} "
-          f"(also: python -m shared.ops.cli report --date {busiest} --html FILE)")
+    print(f"  HTML report of the busiest day: {shown(out_dir / f'funnel-{busiest}.html')} (every day's page is beside it;"
+          f" on your own database: MONGODB_URI=… make report DATE={busiest})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Share Funnel client kit for mini programs (CommonJS, no dependencies, base library >= 2.11.3).
+ * Share Funnel client kit for mini programs (CommonJS, no dependencies, base library >= 2.12.0: the share `promise`).
  *
  *   const { createShareFunnel } = require('../../share-funnel/index');
  *   const funnel = createShareFunnel({ wx });

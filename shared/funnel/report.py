@@ -40,7 +40,7 @@ def json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
 def text_report(date: str, rows: Sequence[Mapping[str, Any]]) -> str:
     total = _total(rows)
     if total is None:
-        return f"No funnel rows for {date}. Run: python -m shared.ops.cli funnel --from {date} --to {date}"
+        return f"No funnel rows for {date}. Run: make funnel FROM={date} TO={date}"
     lines = [f"Share funnel {date} (Asia/Shanghai) · model {total['model']} · window {total['window']} d · "
              f"{'matured' if total['matured'] else 'NOT matured: conversions may still arrive'}", ""]
     for step in STEPS:

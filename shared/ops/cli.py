@@ -4,6 +4,7 @@ check of every deployed function through the SCF Invoke API)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
@@ -73,6 +74,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     smoke.add_argument("--admin-token", help="also check genWxacode's admin path (expects NOT_FOUND)")
     smoke.set_defaults(run=_smoke)
     args = parser.parse_args(argv)
+    if args.command != "smoke" and not os.environ.get("MONGODB_URI"):
+        print("note: MONGODB_URI is not set, so this runs on a new, empty in-memory database (the demo's is gone "
+              "when it exits; its report pages are in demo-output/)", file=sys.stderr)
     try:
         return args.run(args)
     except ShareFunnelError as err:

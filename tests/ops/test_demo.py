@@ -6,12 +6,26 @@ import sys
 from tests.conftest import ROOT
 
 
-def test_demo_campaign_runs_and_reports():
+def _demo_output_state():
+    folder = ROOT / "demo-output"
+    return sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*")) if folder.exists() else None
+
+
+def test_demo_campaign_runs_and_reports(tmp_path):
+    # make test never writes into the user's demo-output/: the demo's output goes to a throwaway folder here
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    env["DEMO_OUTPUT"] = str(tmp_path)
+    before = _demo_output_state()
     result = subprocess.run([sys.executable, "tools/demo.py"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Per sharer" in result.stdout and "duplicate 8" in result.stdout and "self_invite 1" in result.stdout
     assert "UNKNOWN_INVITER 1" in result.stdout and "BAD_INPUT 1" in result.stdout
-    assert "WeChat calls: 3 codes" in result.stdout and result.stdout.count("local://wxacodes/") == 3
-    assert "Daily funnel" in result.stdout and "HTML report of the busiest day: demo-output/funnel-" in result.stdout
+    assert "WeChat calls: 4 codes" in result.stdout and result.stdout.count("local://wxacodes/") == 4
+    assert "dave   shares via share" in result.stdout  # the tutorial's own link (channel=share) lands
+    assert "Daily funnel" in result.stdout and f"HTML report of the busiest day: {tmp_path}/funnel-" in result.stdout
+    header = next(line for line in result.stdout.splitlines() if "-day campaign" in line)
+    pages = sorted(p.name for p in tmp_path.glob("funnel-*.html"))
+    days = int(header.split("A ", 1)[1].split("-day", 1)[0])
+    assert len(pages) == days, (header, pages)  # the header's day count matches the data
+    assert _demo_output_state() == before

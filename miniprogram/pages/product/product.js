@@ -17,7 +17,11 @@ Page({
     });
     // Never awaited before rendering; the kit retries UNAVAILABLE and keeps 1154 visits for later.
     funnel.recordLanding(options, { page: PAGE }).then((result) => {
-      if (result && result.ok && result.newUser) this.setData({ welcome: true });
+      if (!result || !result.ok) return;
+      // A scanned token scene ('2…') carries no product locally: the server's answer names it.
+      const update = result.productId ? { productId: result.productId } : {};
+      if (result.newUser) update.welcome = true;
+      this.setData(update);
     });
   },
 
