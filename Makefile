@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.deps-stamp
 STAGE  ?= dev
 STORAGE_BACKEND ?= tcb
 
-.PHONY: test demo bench compat build package deploy-config deploy smoke funnel report clean
+.PHONY: test test-python demo bench compat build package deploy-config deploy smoke funnel report clean
 REGION ?= ap-shanghai
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -26,6 +26,10 @@ test: $(STAMP) $(NODE_STAMP) compat
 	$(PY) tools/deploy_config.py --check
 	$(PY) -m pytest
 	cd miniprogram && SHARE_FUNNEL_PYTHON=$(abspath $(PY)) node --test test/
+
+## make test-python: the pytest suite alone (e.g. MONGODB_URI=mongodb://… make test-python against a real server).
+test-python: $(STAMP) $(NODE_STAMP)
+	$(PY) -m pytest
 
 ## Runtime code must run on SCF's Python 3.10.
 compat: $(STAMP)

@@ -17,6 +17,7 @@ import pathlib
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -30,6 +31,7 @@ from shared.platform import db  # noqa: E402
 from shared.platform.config import Settings  # noqa: E402
 from shared.funnel.definition import SHANGHAI, day_bounds  # noqa: E402
 from shared.funnel.settings import FunnelSettings  # noqa: E402
+from shared.funnel.definition import rows_checksum  # noqa: E402
 from shared.funnel.run import compute_day  # noqa: E402
 from shared.funnel.store import MongoFunnelStore  # noqa: E402
 
@@ -81,50 +83,114 @@ def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Ran
             database[collection].insert_many(docs)
 
 
-def measure(landings: int, factor: int, repeat: int) -> dict:
-    database, real = fresh_database()
-    populate(database, TARGET, landings, "t", random.Random(1))  # the same target day for every factor
-    rng = random.Random(factor)
-    history_days = 60
-    for back in range(1, history_days + 1):  # older history: factor × landings spread over 60 days
-        populate(database, TARGET - dt.timedelta(days=back), landings * factor // history_days, f"h{back}-", rng)
+def prepared_store(database, meter=None):
     names = Settings.from_env({}).collections
     db.ensure_indexes(database, names)
     settings = FunnelSettings(orders=FunnelSettings().orders)
-    meter = Meter()
-    store = MongoFunnelStore(MeteredDatabase(database, meter), names, settings.orders)
+    store = MongoFunnelStore(MeteredDatabase(database, meter) if meter else database, names, settings.orders)
     store.ensure_indexes()
-    now = dt.datetime(2026, 12, 1, 2, 17, tzinfo=SHANGHAI)
-    times, rows = [], []
-    compute_day(store, settings, TARGET, now)  # warm-up: first queries build the engine's lookups
-    for _ in range(repeat):
-        meter.clear()
-        started = time.perf_counter()
-        rows = compute_day(store, settings, TARGET, now)
-        times.append(time.perf_counter() - started)
-    total = next(r for r in rows if r["dim"] == "total")
-    result = {"factor": factor, "documents": sum(database[c].estimated_document_count()
-                                                 for c in ("share_events", "users", "orders", "share_intents")),
-              "seconds": statistics.median(times), "documents_read": meter.documents, "rows": len(rows),
-              "landings": total["landings"], "converters": total["converters"]}
-    if real:
-        database.client.drop_database(database.name)
-    return result
+    return store, settings
 
 
-def report(results: list, landings: int, repeat: int) -> str:
-    engine = "mongodb" if os.environ.get("MONGODB_URI") else "embedded (mongomock-ng with shared/embedded_engine.py)"
+def indexed_fetch(database) -> float:
+    """The floor: one indexed fetch of the target day's landings (the fields the funnel reads), fully drained."""
+    start, end = day_bounds(TARGET)
+    started = time.perf_counter()
+    for _ in database["share_events"].find({"enteredAt": {"$gte": start, "$lt": end}},
+                                           {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "channel": 1,
+                                            "entry": 1, "newUser": 1, "enteredAt": 1}):
+        pass
+    return time.perf_counter() - started
+
+
+NOW = dt.datetime(2026, 12, 1, 2, 17, tzinfo=SHANGHAI)
+
+
+def measure(landings: int, factor: int, repeat: int) -> dict:
+    database, real = fresh_database()
+    try:
+        populate(database, TARGET, landings, "t", random.Random(1))  # the same target day for every factor
+        rng = random.Random(factor)
+        history_days = 60
+        for back in range(1, history_days + 1):  # older history: factor × landings spread over 60 days
+            populate(database, TARGET - dt.timedelta(days=back), landings * factor // history_days, f"h{back}-", rng)
+        meter = Meter()
+        store, settings = prepared_store(database, meter)
+        plain, _ = prepared_store(database)
+        times, fetches, rows = [], [], []
+        compute_day(store, settings, TARGET, NOW)  # warm-up: first queries build the engine's lookups
+        for _ in range(repeat):  # alternating, so the machine's noise hits both alike
+            meter.clear()
+            rows = compute_day(store, settings, TARGET, NOW)  # metered: documents shipped
+            started = time.perf_counter()
+            compute_day(plain, settings, TARGET, NOW)
+            times.append(time.perf_counter() - started)
+            fetches.append(indexed_fetch(database))
+        total = next(r for r in rows if r["dim"] == "total")
+        result = {"factor": factor, "documents": sum(database[c].estimated_document_count()
+                                                     for c in ("share_events", "users", "orders", "share_intents")),
+                  "seconds": statistics.median(times), "fetch_seconds": statistics.median(fetches),
+                  "documents_read": meter.documents, "rows": len(rows),
+                  "landings": total["landings"], "converters": total["converters"],
+                  "checksum": rows_checksum(rows)}
+        if real:
+            result["peak_mb"] = function_peak_mb(database.name)
+        return result
+    finally:
+        if real:
+            database.client.drop_database(database.name)
+
+
+def function_peak_mb(database_name: str) -> float:
+    """Peak resident memory of a fresh process that does what the function does for one day: import, connect,
+    compute the day (as a 512 MB SCF function would hold it)."""
+    code = ("import resource, sys; sys.argv = ['x', '--peak-of', sys.argv[1]]; sys.path.insert(0, sys.argv[0]); "
+            "import runpy; runpy.run_path(" + repr(str(pathlib.Path(__file__))) + ", run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", code, database_name], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def peak_of(database_name: str) -> None:
+    import resource
+
+    import pymongo
+
+    database = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)[database_name]
+    store, settings = prepared_store(database)
+    compute_day(store, settings, TARGET, NOW)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
+
+
+def engine_name(database) -> str:
+    if not os.environ.get("MONGODB_URI"):
+        return "embedded (mongomock-ng with shared/dev/embedded_engine.py)"
+    info = database.client.server_info()
+    return ("FerretDB " + info["ferretdb"]["version"] if "ferretdb" in info else "MongoDB " + info["version"]) + \
+        " at MONGODB_URI"
+
+
+def report(results: list, landings: int, repeat: int, engine: str, scale: list) -> str:
     ratio = results[1]["seconds"] / results[0]["seconds"]
     lines = [f"## dailyFunnel: one day against growing history — {dt.date.today().isoformat()}", "",
              f"Command: `python bench/funnel.py` · Python {platform.python_version()} · engine: {engine} · "
              f"{os.cpu_count()} cores · target day {landings} landings, median of {repeat} runs", "",
-             "| older history | documents in the database | compute_day time | documents shipped to the function | report rows |",
-             "|---|---|---|---|---|"]
+             "| older history | documents in the database | compute_day time | one indexed fetch of the day's landings | ratio | documents shipped to the function | report rows |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['factor']}× | {r['documents']} | {r['seconds'] * 1000:.0f} ms | {r['documents_read']} | {r['rows']} |")
+        lines.append(f"| {r['factor']}× | {r['documents']} | {r['seconds'] * 1000:.0f} ms | {r['fetch_seconds'] * 1000:.0f} ms "
+                     f"| {r['seconds'] / r['fetch_seconds']:.2f} | {r['documents_read']} | {r['rows']} |")
     lines += ["", f"Time ratio 10× / 1×: **{ratio:.2f}** (goal ≤ 1.2). Documents shipped per day: "
               f"{results[1]['documents_read']} for {results[1]['landings']} landings and {results[1]['converters']} "
               "converters — report groups plus per-buyer candidates, independent of history.", ""]
+    if scale:
+        lines += ["| landings that day | compute_day | indexed fetch of the day | ratio (goal ≤ 3) | peak memory of a fresh "
+                  "process computing the day (512 MB function) |", "|---|---|---|---|---|"]
+        for r in scale:
+            peak = f"{r['peak_mb']:.0f} MB" if "peak_mb" in r else "— (real server only)"
+            lines.append(f"| {r['landings']} | {r['seconds'] * 1000:.0f} ms | {r['fetch_seconds'] * 1000:.0f} ms | "
+                         f"{r['seconds'] / r['fetch_seconds']:.2f} | {peak} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -132,14 +198,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--landings", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", type=int, action="append", default=[],
+                        help="also measure a day of this many landings (1x history): time, floor ratio, peak memory")
+    parser.add_argument("--peak-of", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
     args = parser.parse_args()
+    if args.peak_of:
+        return peak_of(args.peak_of)
     results = [measure(args.landings, factor, args.repeat) for factor in (1, 10)]
-    text = report(results, args.landings, args.repeat)
+    scale = [measure(n, 1, args.repeat) for n in args.scale]
+    probe, _ = fresh_database()
+    text = report(results, args.landings, args.repeat, engine_name(probe), [results[0]] + scale if scale else [])
     print(text)
     if not args.no_write:
         with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
             out.write(text + "\n")
+    if results[0]["checksum"] != results[1]["checksum"]:
+        sys.exit("the target day's rows differ between histories")
     if results[1]["seconds"] / results[0]["seconds"] > 1.2 or results[0]["documents_read"] != results[1]["documents_read"]:
         sys.exit("funnel benchmark missed its goals")
 

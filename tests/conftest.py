@@ -153,3 +153,19 @@ def pytest_sessionfinish(session, exitstatus):
         except Exception:  # best effort cleanup
             pass
     config.reset()
+
+
+ENGINE = "real server (MONGODB_URI)" if REAL_SERVER else "embedded engine (mongomock-ng)"
+
+
+def pytest_report_header(config):
+    return f"database engine: {ENGINE}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """How many tests this engine skipped, and why: every engine-specific skip names its engine in its reason."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = sorted({str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+                      for report in skipped})
+    terminalreporter.write_line(f"engine-specific tests skipped on the {ENGINE}: {len(skipped)}"
+                                + "".join(f"\n  - {reason}" for reason in reasons))

@@ -103,6 +103,58 @@ class Landing:
 
 
 @dataclass(frozen=True)
+class Intent:
+    sharer: str
+    product: str
+    channel: Optional[str]
+
+    def keys(self) -> Dict[str, str]:
+        # Intents carry no launch scene, so they have no ``entry`` rows.
+        return {"total": TOTAL_KEY, "inviter": self.sharer, "channel": self.channel or NONE_KEY,
+                "product": self.product}
+
+
+Groups = Dict[str, Dict[str, Dict[str, int]]]
+
+
+def group_landings(landings: Iterable[Landing], by_invitee: Dict[str, List[Landing]]) -> Groups:
+    """``[dim][key]`` → {landings, invitees, newUsers}: landing records, unique invitees, and invitees with a
+    ``newUser`` landing — over one pass of the day's landings (a stream: nothing else is held but the sets),
+    filling ``by_invitee`` with each invitee's landings of the day (the candidates for credited orders)."""
+    counts: Dict[Tuple[str, str], List[Any]] = {}
+    for landing in landings:
+        by_invitee.setdefault(landing.invitee, []).append(landing)
+        for dim, key in landing.keys().items():
+            bucket = counts.get((dim, key))
+            if bucket is None:
+                bucket = counts[(dim, key)] = [0, set(), set()]
+            bucket[0] += 1
+            bucket[1].add(landing.invitee)
+            if landing.new_user:
+                bucket[2].add(landing.invitee)
+    groups: Groups = defaultdict(dict)
+    for (dim, key), (landed, invitees, new) in counts.items():
+        groups[dim][key] = {"landings": landed, "invitees": len(invitees), "newUsers": len(new)}
+    return dict(groups)
+
+
+def group_intents(intents: Iterable[Intent]) -> Groups:
+    """``[dim][key]`` → {intents, sharers}: share intents and unique sharers, over one pass of the day's intents."""
+    counts: Dict[Tuple[str, str], List[Any]] = {}
+    for intent in intents:
+        for dim, key in intent.keys().items():
+            bucket = counts.get((dim, key))
+            if bucket is None:
+                bucket = counts[(dim, key)] = [0, set()]
+            bucket[0] += 1
+            bucket[1].add(intent.sharer)
+    groups: Groups = defaultdict(dict)
+    for (dim, key), (intended, sharers) in counts.items():
+        groups[dim][key] = {"intents": intended, "sharers": len(sharers)}
+    return dict(groups)
+
+
+@dataclass(frozen=True)
 class Order:
     order_id: str
     user: str
@@ -160,7 +212,7 @@ def build_rows(day: dt.date, landing_groups: Mapping[str, Mapping[str, Mapping[s
     """The day's report rows (without ``computedAt``/``runId``), sorted by ``_id``.
 
     ``landing_groups[dim][key]`` = {landings, invitees, newUsers}; ``intent_groups[dim][key]`` =
-    {intents, sharers} — both aggregated in the database."""
+    {intents, sharers} — from ``group_landings`` and ``group_intents``."""
     conversions: Dict[Tuple[str, str], Dict[str, Any]] = defaultdict(
         lambda: {"orders": set(), "revenue": 0.0, "first": {}})
     for order, landing in credits:

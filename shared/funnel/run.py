@@ -18,8 +18,8 @@ from shared.platform.admin import is_admin
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Forbidden
 from shared.platform.identity import Invoker
-from shared.funnel.definition import build_rows, credit_orders, dates_between, day_bounds, parse_date, rows_checksum, shanghai_date, \
-    trailing_dates
+from shared.funnel.definition import (Landing, build_rows, credit_orders, dates_between, day_bounds, group_intents,
+                                     group_landings, parse_date, rows_checksum, shanghai_date, trailing_dates)
 from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
 from shared.platform.validation import check_document
 
@@ -76,16 +76,26 @@ def authorize_funnel_call(invoker: Invoker, event: Any, settings: FunnelSettings
 
 
 def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.datetime) -> List[Dict[str, Any]]:
+    """One day's rows from one streamed, indexed pass over the day's landings and intents, the invitees' orders
+    in the window, and (first touch) the buyers' bindings — close to the cost of fetching the day's landings."""
     start, end = day_bounds(day)
     window = dt.timedelta(days=settings.window_days)
-    landing_groups = store.landing_groups(start, end)
-    intent_groups = store.intent_groups(start, end)
+    by_invitee: Dict[str, List[Landing]] = {}
+    landing_groups = group_landings(store.day_landings(start, end), by_invitee)
+    intent_groups = group_intents(store.day_intents(start, end))
     credits: List[Any] = []
-    buyers = store.buyers_among_invitees(start, end, end + window)
+    orders = store.orders_of(by_invitee.keys(), start, end + window) if by_invitee else []
+    buyers = sorted({order.user for order in orders})
     if buyers:
-        orders = store.orders_of(buyers, start, end + window)
-        landings = store.landings_of(buyers, start, end + window)
-        touches = store.first_touches(buyers) if settings.model == "first_touch" else {}
+        # A buyer's candidates: their landings of this day and, for last touch, later ones in the window (a later
+        # landing before the order takes the credit away from this day). First touch needs only the binding's
+        # landing, which is unique per (inviter, invitee, product).
+        landings = [landing for buyer in buyers for landing in by_invitee[buyer]]
+        if settings.model == "first_touch":
+            touches = store.first_touches(buyers)
+        else:
+            touches = {}
+            landings += store.landings_of(buyers, end, end + window)
         credits = [(order, landing) for order, landing in credit_orders(orders, landings, touches, settings.model, window)
                    if start <= landing.at < end]
     return build_rows(day, landing_groups, intent_groups, credits, settings.model, settings.window_days, now)

@@ -34,7 +34,7 @@ def collection(database):
     return coll
 
 
-@pytest.mark.skipif(REAL_SERVER, reason="a real MongoDB has real indexes; nothing to compare")
+@pytest.mark.skipif(REAL_SERVER, reason="embedded engine only: it checks shared/dev/embedded_engine.py against mongomock-ng's own scan; a real server has real indexes")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents, queries=st.lists(filters, min_size=1, max_size=4),
        edits=st.lists(st.tuples(st.text("abc", min_size=1, max_size=3), instants), max_size=4))
