@@ -79,8 +79,8 @@ def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Ran
                         "channel": rng.choice(CHANNELS), "page": "pages/product/product",
                         "at": start + dt.timedelta(seconds=rng.randrange(86400))})
     for collection, docs in (("share_events", events), ("users", users), ("orders", orders), ("share_intents", intents)):
-        if docs:
-            database[collection].insert_many(docs)
+        for offset in range(0, len(docs), 10000):  # FerretDB refuses write batches over 25 000 operations
+            database[collection].insert_many(docs[offset:offset + 10000])
 
 
 def prepared_store(database, meter=None):

@@ -47,13 +47,43 @@ class MeteredCollection:
             started = time.perf_counter()
             try:
                 result = attr(*args, **kwargs)
-                if name in ("find", "aggregate"):
+                if name == "find":
+                    return MeteredCursor(result, self._meter)  # documents and time counted as it is drained
+                if name == "aggregate":
                     result = list(result)  # fetch the cursor inside the timed call
                 self._meter.documents += _documents(name, result)
                 return result
             finally:
                 self._meter.seconds += time.perf_counter() - started
         return call
+
+
+class MeteredCursor:
+    """A find cursor: chaining (hint, sort, limit…) passes through; draining it counts documents and time."""
+
+    def __init__(self, cursor: Any, meter: Meter) -> None:
+        self._cursor, self._meter = cursor, meter
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._cursor, name)
+
+        def chained(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            return MeteredCursor(result, self._meter) if result is self._cursor else result
+        return chained if callable(attr) else attr
+
+    def __iter__(self):
+        iterator = iter(self._cursor)
+        while True:
+            started = time.perf_counter()
+            try:
+                document = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                self._meter.seconds += time.perf_counter() - started
+            self._meter.documents += 1
+            yield document
 
 
 class MeteredDatabase:

@@ -107,8 +107,9 @@ class MongoShareStore:
                         projection={"binding": 1, "code": 1, "firstSeenAt": 1},
                     )
             except DuplicateKeyError:
-                # Two first sightings raced on a server that did not retry the upsert itself;
-                # the other one created the user, so a second pass reads it back.
+                # Two first sightings raced and the server did not retry the upsert itself (MongoDB ≥ 4.2
+                # retries such upserts; FerretDB answers E11000): the other one created the user, so a second
+                # pass reads it back. Both engines accept this path.
                 if attempt == 2:
                     raise Unavailable("user registration kept conflicting")
         return None  # unreachable
