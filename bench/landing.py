@@ -90,7 +90,7 @@ def _measure(database, landings: int) -> dict:
 
     def metered_store():
         # The service's own store, on a database wrapper that counts what the adapter asks of the engine.
-        service = share_service()
+        service = share_service(handler.SETTINGS)
         service.store = MongoShareStore(MeteredDatabase(db.database(), meter), config.settings().collections)
         return service.store
 

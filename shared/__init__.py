@@ -8,7 +8,7 @@ wing       what it holds                                                        
 =========  =====================================================================  ===================
 platform   errors, log, clock, config reading, identity, validation, invocation,  dev (the embedded
            the database connection, admin auth, per-instance wiring               engine, lazily)
-sharing    scene codec, links, attribution rules, use cases, its Mongo store      platform
+sharing    scene codec, links, attribution rules, groups, use cases, its store    platform, wechat (lazily)
 wechat     the WeChat HTTP client and its shared token cache                      platform
 codes      genWxacode: requests, generator, batch, continuation, storage          platform, sharing, wechat
 funnel     dailyFunnel: definition, run, store, report                            platform
@@ -17,7 +17,7 @@ dev        the embedded engine (never shipped)                                  
 =========  =====================================================================  ===================
 
 Each function ships exactly the wings it imports (``shared.ops.deployment.Function.wings``):
-recordShare → platform, sharing; genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, funnel.
+recordShare → platform, sharing, wechat (the client only when a landing carries a group cloudID); genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, funnel.
 tests/platform/test_wings.py imports every function's entry in a fresh interpreter and fails when a module
 outside its wings is loaded, or when a wing imports one it may not.
 
@@ -27,7 +27,7 @@ Kept import-light on purpose: nothing here pulls in pymongo or requests until a 
 # The arrows above, as data (the wing test reads them).
 ALLOWED_IMPORTS = {
     "platform": {"dev"},  # only db's embedded engine, imported when MONGODB_URI is unset (never on SCF)
-    "sharing": {"platform"},
+    "sharing": {"platform", "wechat"},  # wechat: group resolution (settings at cold start, the client lazily)
     "wechat": {"platform"},
     "codes": {"platform", "sharing", "wechat"},
     "funnel": {"platform"},

@@ -6,10 +6,16 @@ Implements what genWxacode uses, the way WeChat behaves:
 * ``POST /wxa/getwxacodeunlimit`` — validates scene/page/width/env_version like WeChat and returns a real
   image (a QR code of page+scene): JPEG by default, PNG with ``is_hyaline``, Content-Type image/jpeg either
   way; errors are JSON with HTTP 200 and a ``rid``;
-* ``POST /tcb/uploadfile`` + the COS form POST it points at (stores the bytes, answers 204).
+* ``POST /tcb/uploadfile`` + the COS form POST it points at (stores the bytes, answers 204);
+* ``POST /wxa/getopendata?access_token=…&openid=…`` — resolves cloudIDs it issued (``issue_group_cloud_id``: a
+  group card opened through ``wx.getGroupEnterInfo`` → ``opengid``/``chat_type``, the older ``wx.getShareInfo`` →
+  ``openGId``, or a single chat → ``open_single_roomid``) into ``data_list[].json``, as a JSON string by default or
+  an object (``json_as_object``), with a ``watermark``; expired (-601006 after 5 minutes), other-openid and unknown
+  cloudIDs fail per item.
 
 Faults are switchable (``expire_token()`` / ``expire_token_after(n)`` end the current token): ``emulator.fail_next("rate_limited", times=3)`` with kinds ``expired_token``,
-``rate_limited`` (45009), ``system_error`` (-1), ``http_500``, ``garbage``, ``storage_500``; and
+``rate_limited`` (45009), ``system_error`` (-1), ``http_500``, ``garbage``, ``storage_500``, and for getopendata
+``opendata_500``, ``opendata_garbage``, ``opendata_system_error``; and
 ``emulator.latency = 0.05`` seconds per request.
 
     python tools/wechat_emulator.py --port 8089     # run it by hand; WECHAT_API_BASE=http://127.0.0.1:8089
@@ -75,6 +81,8 @@ class WeChatEmulator:
         self._token_expires = 0.0
         self._expire_after: Optional[int] = None
         self._tickets: Dict[str, dict] = {}
+        self._cloud_ids: Dict[str, dict] = {}
+        self.json_as_object = False  # getopendata's ``json`` as an object instead of a JSON string (both documented)
         self._server: Optional[LoopbackServer] = None
         self.base_url = ""
 
@@ -124,6 +132,8 @@ class WeChatEmulator:
             self.file_meta.clear()
             self.latency = 0.0
             self.forced_refreshes = 0
+            self._cloud_ids.clear()
+            self.json_as_object = False
 
     def _take_fault(self, *kinds: str) -> Optional[str]:
         with self._lock:
@@ -140,7 +150,7 @@ class WeChatEmulator:
         url = urlparse(raw_path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         route = {"/cgi-bin/stable_token": self._stable_token, "/wxa/getwxacodeunlimit": self._unlimited,
-                 "/tcb/uploadfile": self._uploadfile}.get(url.path)
+                 "/tcb/uploadfile": self._uploadfile, "/wxa/getopendata": self._getopendata}.get(url.path)
         if route is not None:
             self.calls[url.path.rsplit("/", 1)[-1]] += 1
             return route(query, body)
@@ -229,6 +239,60 @@ class WeChatEmulator:
                 if self._expire_after <= 0:
                     self._token_expires, self._expire_after = 0.0, None
         return 200, {"Content-Type": "image/jpeg"}, data  # image/jpeg even for PNG, as WeChat does
+
+    # --- open data (group attribution) ----------------------------------------------------------------
+    def issue_group_cloud_id(self, openid: str, opengid: Optional[str] = None, chat_type: int = 3,
+                             api: str = "getGroupEnterInfo", single_roomid: Optional[str] = None,
+                             age_seconds: float = 0, appid: Optional[str] = None) -> str:
+        """The cloudID a user's ``wx.getGroupEnterInfo`` / ``wx.getShareInfo`` would return for a card opened in a
+        group (``opengid``) or a single chat (``single_roomid``), ``age_seconds`` ago, for ``appid`` (ours)."""
+        cloud_id = "11_" + secrets.token_urlsafe(30)
+        issued = time.time() - age_seconds
+        data: dict = {"watermark": {"appid": appid or self.appid, "timestamp": int(issued)}}
+        if api == "getShareInfo":
+            data["openGId"] = opengid
+        else:
+            data["chat_type"] = chat_type
+            if single_roomid is not None:
+                data["open_single_roomid"] = single_roomid
+            else:
+                data["opengid"] = opengid
+        with self._lock:
+            self._cloud_ids[cloud_id] = {"openid": openid, "issued": issued, "data": data}
+        return cloud_id
+
+    def _getopendata(self, query, body):
+        failure = self._check_token(query)
+        if failure:
+            return failure
+        fault = self._take_fault("opendata_500", "opendata_garbage", "opendata_system_error")
+        if fault == "opendata_500":
+            return 500, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway</html>"
+        if fault == "opendata_garbage":
+            return 200, {"Content-Type": "application/json"}, b"{\"data_list\": [{\"cloud_id\""
+        if fault == "opendata_system_error":
+            return self._error(-1, "system error")
+        try:
+            request = json.loads(body or b"{}")
+            cloud_ids = request["cloudid_list"]
+            if not isinstance(cloud_ids, list) or not all(isinstance(c, str) for c in cloud_ids):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return self._error(47001, "data format error")
+        items = []
+        for cloud_id in cloud_ids:
+            with self._lock:
+                issued = self._cloud_ids.get(cloud_id)
+            if issued is None:
+                items.append({"cloud_id": cloud_id, "errcode": -601007, "errmsg": "cloudID not found"})
+            elif time.time() - issued["issued"] > 300:
+                items.append({"cloud_id": cloud_id, "errcode": -601006, "errmsg": "cloudID expired."})
+            elif query.get("openid") and query["openid"] != issued["openid"]:
+                items.append({"cloud_id": cloud_id, "errcode": -601008, "errmsg": "openid not match cloudID"})
+            else:
+                payload = {"cloudID": cloud_id, "data": issued["data"]}
+                items.append({"cloud_id": cloud_id, "json": payload if self.json_as_object else json.dumps(payload)})
+        return self._json({"errcode": 0, "errmsg": "ok", "data_list": items})
 
     def _uploadfile(self, query, body):
         failure = self._check_token(query)

@@ -13,4 +13,4 @@ def main_handler(event, context):
 
 
 def _record_share(event, context):
-    return share_service().execute(parse_event(event, context, SETTINGS))
+    return share_service(SETTINGS).execute(parse_event(event, context, SETTINGS))

@@ -1,16 +1,13 @@
 """genWxacode's own configuration (validated at its cold start; other functions never need it)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import FrozenSet, Mapping, Optional
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings  # noqa: F401 (re-exported names)
 from shared.platform.config import EnvReader
+from shared.wechat import VARIABLES as WECHAT_VARIABLES, read_wechat_settings
 
-ENV_APPID = "WECHAT_APPID"
-ENV_APPSECRET = "WECHAT_APPSECRET"
-ENV_API_BASE = "WECHAT_API_BASE"
 ENV_STORAGE_BACKEND = "STORAGE_BACKEND"
 ENV_TCB_ENV = "TCB_ENV"
 ENV_COS_BUCKET = "COS_BUCKET"
@@ -21,12 +18,11 @@ ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"
 
 ENV_SCF_API_ENDPOINT = "SCF_API_ENDPOINT"  # read by shared.codes.continuation when a batch continues
-VARIABLES = (ENV_APPID, ENV_APPSECRET, ENV_API_BASE, ENV_STORAGE_BACKEND, ENV_TCB_ENV, ENV_COS_BUCKET, ENV_COS_REGION,
+VARIABLES = WECHAT_VARIABLES + (ENV_STORAGE_BACKEND, ENV_TCB_ENV, ENV_COS_BUCKET, ENV_COS_REGION,
              ENV_COS_ENDPOINT, ENV_LOCAL_STORAGE_DIR, ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN,
              ENV_CONCURRENCY, ENV_SCF_API_ENDPOINT)
 
 BACKENDS = ("tcb", "cos", "local")
-_APPID = re.compile(r"wx[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -53,13 +49,9 @@ class WxacodeSettings:
         def value(name: str, required: bool = False, default: Optional[str] = None) -> Optional[str]:
             return read.text(name, default, required)
 
-        appid = value(ENV_APPID, required=True) or ""
-        if appid and not _APPID.fullmatch(appid):
-            problems.append(f"{ENV_APPID} must look like wx followed by 16 hex digits")
-        secret = value(ENV_APPSECRET, required=True) or ""
-        api_base = value(ENV_API_BASE, default="https://api.weixin.qq.com") or ""
-        if not api_base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            problems.append(f"{ENV_API_BASE} must be https (plain http only for a local emulator)")
+        wechat = read_wechat_settings(read, required=True)
+        assert wechat is not None
+        appid, secret, api_base = wechat.appid, wechat.appsecret, wechat.api_base
         backend = value(ENV_STORAGE_BACKEND, default="tcb") or ""
         if backend not in BACKENDS:
             problems.append(f"{ENV_STORAGE_BACKEND} must be one of {', '.join(BACKENDS)}")

@@ -9,6 +9,7 @@ from typing import Optional, Tuple
 from shared.platform import config
 from shared.funnel import settings as funnel_config
 from shared.codes import settings as wxacode_config
+from shared.wechat import settings as wechat
 
 RUNTIME = "Python3.10"
 HANDLER = "index.main_handler"          # the entry module sits at the zip root: the one layout SCF documents
@@ -31,8 +32,9 @@ class Function:
 
 
 FUNCTIONS = (
-    Function("recordShare", memory_mb=256, timeout_s=5, packages=("pymongo",), variables=config.VARIABLES,
-             wings=("platform", "sharing")),
+    # requests ships for group resolution only (imported on a landing's first group cloudID, not at cold start).
+    Function("recordShare", memory_mb=256, timeout_s=5, packages=("pymongo", "requests"),
+             variables=config.VARIABLES + wechat.VARIABLES, wings=("platform", "sharing", "wechat"), zip_budget_mb=4.0),
     Function("genWxacode", memory_mb=512, timeout_s=300,
              packages=("pymongo", "requests", "tencentcloud-sdk-python-common", "tencentcloud-sdk-python-scf"),
              variables=config.VARIABLES + wxacode_config.VARIABLES, cos_packages=("boto3",), zip_budget_mb=5.0,

@@ -3,13 +3,16 @@ handler makes (identity from the platform, the event parsed into a typed request
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 from shared.platform import config, db, log
 from shared.platform.clock import Clock
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
+from shared.platform.config import EnvReader
+from shared.sharing.groups import Resolver, wechat_resolver
 from shared.sharing.store import MongoShareStore
+from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_settings
 from shared.sharing.use_cases import LandingRequest, ShareRequest, parse_request, record_landing, start_share
 
 
@@ -19,36 +22,78 @@ class ShareCall:
     request: Union[ShareRequest, LandingRequest]
 
 
-def configure() -> config.Settings:
+@dataclass(frozen=True)
+class ShareSettings:
+    common: config.Settings
+    wechat: Optional[WeChatSettings]  # only for group resolution; None: landings are recorded without a group
+
+
+def configure(env: Optional[Mapping[str, str]] = None) -> ShareSettings:
     """Cold start: validate the configuration now so a bad deployment fails its init, naming the variable."""
-    settings = config.settings()
-    log.set_level(settings.log_level)
-    return settings
+    common = config.settings()
+    read = EnvReader(env)
+    wechat = read_wechat_settings(read, required=False)
+    read.check("recordShare configuration")
+    log.set_level(common.log_level)
+    if wechat is None:
+        log.event("group_resolution_off", reason=f"{ENV_APPID}/{ENV_APPSECRET} not set: landings are recorded "
+                                                 "without a group")
+    return ShareSettings(common, wechat)
 
 
-def parse_event(event: Any, context: Any, settings: config.Settings) -> ShareCall:
+def parse_event(event: Any, context: Any, settings: ShareSettings) -> ShareCall:
     caller = caller_identity(event, context)
-    return ShareCall(caller, parse_request(event, settings.default_share_page))
+    return ShareCall(caller, parse_request(event, settings.common.default_share_page))
 
 
 class ShareService:
-    def __init__(self, store: MongoShareStore, clock: Clock, config: config.Settings) -> None:
+    def __init__(self, store: MongoShareStore, clock: Clock, config: config.Settings,
+                 resolver: Optional[Resolver] = None) -> None:
         self.store = store
         self.clock = clock
         self.config = config
+        self.resolver = resolver
 
     def execute(self, call: ShareCall) -> Dict[str, Any]:
         if isinstance(call.request, ShareRequest):
             return start_share(self.store, self.clock, call.caller, call.request,
                                self.config.inviter_code_length).to_response()
-        return record_landing(self.store, self.clock, call.caller, call.request).to_response()
+        return record_landing(self.store, self.clock, call.caller, call.request, self.resolver).to_response()
 
 
-_service: PerInstance[ShareService] = PerInstance()
+# Group resolution's time budget: recordShare runs 5 s, so one attempt of at most 0.5 s connect + 1 s read per
+# WeChat request (a shared token usually makes it one request); a failure costs the group, never the landing.
+GROUP_TIMEOUT = (0.5, 1.0)
+GROUP_ATTEMPTS = 1
+
+# One service per configuration (a handler module's SETTINGS), so tests and the demo can run handlers configured
+# differently side by side; a deployed instance has exactly one.
+_services: Dict[Optional[ShareSettings], PerInstance[ShareService]] = {}
+_wechat: PerInstance[Any] = PerInstance()
 
 
-def share_service() -> ShareService:
+def lazy_group_resolver(wechat: WeChatSettings, database: Any, collections: config.Collections) -> Resolver:
+    """Resolves through the WeChat client, which (with ``requests``) is imported on the first cloudID only."""
+    def resolve(cloud_id: str, openid: str) -> Any:
+        def build() -> Any:
+            from shared.wechat import MongoTokenStore, WeChatClient
+
+            return WeChatClient(wechat.appid, wechat.appsecret, wechat.api_base, clock(),
+                                token_store=MongoTokenStore(database, collections), attempts=GROUP_ATTEMPTS,
+                                timeout=GROUP_TIMEOUT)
+        client = _wechat.get(build)
+        return wechat_resolver(wechat.appid, client.open_data, clock().now)(cloud_id, openid)
+    return resolve
+
+
+def share_service(settings: Optional[ShareSettings] = None) -> ShareService:
     def build() -> ShareService:
-        settings = config.settings()
-        return ShareService(MongoShareStore(db.database(settings), settings.collections), clock(), settings)
-    return _service.get(build)
+        common = config.settings()
+        database = db.database(common)
+        wechat = settings.wechat if settings else None
+        resolver = lazy_group_resolver(wechat, database, common.collections) if wechat else None
+        return ShareService(MongoShareStore(database, common.collections), clock(), common, resolver)
+    holder = _services.get(settings)
+    if holder is None:
+        holder = _services.setdefault(settings, PerInstance())
+    return holder.get(build)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Union
 
 from shared.platform import log
+from shared.sharing.groups import Group, Resolver, optional_chat_type, require_cloud_id, resolve_group
 from shared.sharing.attribution import (attributed_inviter, entry_for, first_touch_binding, is_self_invite,
                           landing_is_first_sighting)
 from shared.platform.clock import Clock
@@ -23,7 +24,7 @@ from shared.platform.validation import (check_document, check_field_names, optio
 
 ACTIONS = ("land", "share")
 SHARE_FIELDS = ("action", "productId", "channel", "page")
-LAND_FIELDS = ("action", "query", "page", "launchScene")
+LAND_FIELDS = ("action", "query", "page", "launchScene", "groupCloudID", "chatType")
 _CODE_ATTEMPTS_PER_LENGTH = 4
 
 
@@ -39,6 +40,8 @@ class LandingRequest:
     claim: Optional[Decoded]
     page: Optional[str]
     launch_scene: Optional[int]
+    group_cloud_id: Optional[str] = None
+    chat_type: Optional[int] = None  # the client's word: logged, never stored
 
 
 def parse_request(event: Any, default_page: str) -> Union[ShareRequest, LandingRequest]:
@@ -70,6 +73,8 @@ def parse_request(event: Any, default_page: str) -> Union[ShareRequest, LandingR
         claim=claim_from_query(query),
         page=None if page is None else require_page(page),
         launch_scene=optional_int(event.get("launchScene"), "launchScene", 1000, 99999),
+        group_cloud_id=require_cloud_id(event.get("groupCloudID")),
+        chat_type=optional_chat_type(event.get("chatType")),
     )
 
 
@@ -96,6 +101,7 @@ class LandingResult:
     entry: str
     reason: Optional[str] = None
     product_id: Optional[str] = None  # the claim's product (a scanned token scene tells the page which one)
+    group: Optional[Group] = None
 
     def to_response(self) -> Dict[str, Any]:
         response = {"ok": True, "recorded": self.recorded, "duplicate": self.duplicate,
@@ -103,6 +109,7 @@ class LandingResult:
                     "channel": self.channel, "entry": self.entry}
         if self.product_id is not None:
             response["productId"] = self.product_id
+            response["group"] = self.group.response() if self.group else None
         if self.reason:
             response["reason"] = self.reason
         return response
@@ -145,7 +152,8 @@ def resolve_claim(store: ShareStore, claim: Optional[Decoded]) -> Optional[Share
     return claim
 
 
-def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: LandingRequest) -> LandingResult:
+def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: LandingRequest,
+                   resolver: Optional[Resolver] = None) -> LandingResult:
     entry = entry_for(request.launch_scene)
     claim = resolve_claim(store, request.claim)
     if claim is None:
@@ -164,6 +172,9 @@ def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: Lan
                              attributed_to=attributed_inviter(before, None), channel=claim.channel,
                              entry=entry, reason="self_invite", product_id=claim.product_id)
 
+    # The group is read before any write, so the one landing insert carries it (the first landing's group is the
+    # one kept: a later landing for the same key, from whatever group, is a duplicate and changes nothing).
+    group = resolve_group(resolver, request.group_cloud_id, caller.openid)
     now = clock.now()
     before = store.register_user(caller.openid, now, binding=first_touch_binding(claim, now))
     first_sighting = landing_is_first_sighting(before, claim)
@@ -178,12 +189,15 @@ def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: Lan
         "form": claim.form,
         "enteredAt": now,
         "newUser": first_sighting,
+        **({"group": group.record()} if group else {}),
     })
     result = LandingResult(recorded=recorded, duplicate=not recorded, new_user=recorded and first_sighting,
                            attributed_to=attributed_inviter(before, claim), channel=claim.channel,
-                           entry=entry, reason=None if recorded else "duplicate", product_id=claim.product_id)
+                           entry=entry, reason=None if recorded else "duplicate", product_id=claim.product_id,
+                           group=group)
     log.event("landing", inviter=claim.inviter, invitee=log.redact(caller.openid), productId=claim.product_id,
-              channel=claim.channel, entry=entry, recorded=recorded, newUser=result.new_user, form=claim.form)
+              channel=claim.channel, entry=entry, recorded=recorded, newUser=result.new_user, form=claim.form,
+              group=group.alias if group else None, clientChatType=request.chat_type)
     return result
 
 

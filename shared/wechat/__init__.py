@@ -1,6 +1,20 @@
-"""The WeChat HTTP client (stable_token, getUnlimited, tcb upload) and its shared token cache, for every wing
-that calls WeChat. Importing it loads ``requests``: wings that call WeChat only sometimes import it lazily."""
-from shared.wechat.client import WeChatClient
-from shared.wechat.token_store import MongoTokenStore
+"""The WeChat HTTP client (stable_token, getUnlimited, getopendata, tcb upload), its shared token cache and the
+app's credentials, for every wing that calls WeChat.
 
-__all__ = ["WeChatClient", "MongoTokenStore"]
+Names resolve on first use (PEP 562), so a wing can read ``WeChatSettings`` at cold start without loading the
+client and ``requests``: recordShare loads them only when a landing carries a group cloudID.
+"""
+from typing import Any
+
+_NAMES = {"WeChatClient": "client", "OpenDataError": "client", "MongoTokenStore": "token_store",
+          "WeChatSettings": "settings", "read_wechat_settings": "settings", "VARIABLES": "settings", "ENV_APPID": "settings",
+          "ENV_APPSECRET": "settings"}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(name)
+    import importlib
+
+    return getattr(importlib.import_module(f"shared.wechat.{_NAMES[name]}"), name)

@@ -72,13 +72,13 @@ class _Retryable(Exception):
 class WeChatClient:
     def __init__(self, appid: str, secret: str, base_url: str, clock: Clock, token_store: Optional[TokenStore] = None,
                  session: Optional[requests.Session] = None, attempts: int = 4, backoff: float = 0.25,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, timeout: Tuple[float, float] = TIMEOUT) -> None:
         self.appid, self._secret = appid, secret
         self.base_url = base_url.rstrip("/")
         self._clock = clock
         self._store = token_store
         self._session = session or requests.Session()
-        self._attempts, self._backoff, self._sleep = attempts, backoff, sleep
+        self._attempts, self._backoff, self._sleep, self._timeout = attempts, backoff, sleep, timeout
         self._token: Optional[Tuple[str, dt.datetime]] = None
         self._lock = threading.Lock()
         self.calls: Dict[str, int] = {}
@@ -114,14 +114,15 @@ class WeChatClient:
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
 
-    def _send(self, path: str, token: Optional[str], body: Dict[str, Any]) -> requests.Response:
+    def _send(self, path: str, token: Optional[str], body: Dict[str, Any],
+              extra: Optional[Dict[str, str]] = None) -> requests.Response:
         """One request. Transport failures and 5xx become ``_Retryable``."""
         self._count(path)
-        params = {"access_token": token} if token else None
+        params = {"access_token": token, **(extra or {})} if token else None
         try:
             response = self._session.post(f"{self.base_url}/{path}", params=params,
                                           data=json.dumps(body, ensure_ascii=False).encode(),
-                                          headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
+                                          headers={"Content-Type": "application/json"}, timeout=self._timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Retryable(type(exc).__name__) from exc
         if response.status_code >= 500:
@@ -143,9 +144,10 @@ class WeChatClient:
         delay = self._backoff * (2 ** (attempt - 1))
         self._sleep(delay + random.uniform(0, delay / 2))
 
-    def _post_json(self, path: str, token: Optional[str], body: Dict[str, Any]) -> Dict[str, Any]:
+    def _post_json(self, path: str, token: Optional[str], body: Dict[str, Any],
+                   extra: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
         def once() -> Dict[str, Any]:
-            response = self._send(path, token, body)
+            response = self._send(path, token, body, extra)
             try:
                 payload = response.json()
             except ValueError as exc:
@@ -201,6 +203,42 @@ class WeChatClient:
                 raise WeChatError(f"tcb/uploadfile failed: {payload.get('errmsg')}", errcode, _rid(str(payload.get("errmsg"))))
             return payload
         return self._with_token(once)
+
+
+    def open_data(self, cloud_id: str, openid: Optional[str] = None) -> Any:
+        """``wxa/getopendata``: the open data a cloudID stands for (``json``, a JSON text or an object — both are
+        documented — parsed). A per-item or call error is ``OpenDataError`` with WeChat's errcode (-601006: the
+        cloudID expired); transport failures retry as every call does, then ``WECHAT_UNAVAILABLE``."""
+        def once(token: str) -> Any:
+            payload = self._post_json("wxa/getopendata", token, {"cloudid_list": [cloud_id]},
+                                      {"openid": openid} if openid else None)
+            errcode = payload.get("errcode", 0)
+            if errcode in TOKEN_INVALID:
+                raise _TokenRejected(errcode, _rid(str(payload.get("errmsg"))))
+            if errcode == -1:
+                raise WeChatUnavailable("WeChat getopendata: system error", errcode, _rid(str(payload.get("errmsg"))))
+            if errcode != 0:
+                raise OpenDataError(f"getopendata failed: {payload.get('errmsg')}", errcode)
+            items = payload.get("data_list")
+            item = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
+            if item is None:
+                raise OpenDataError("getopendata answered no data for the cloudID", None)
+            if item.get("errcode"):
+                raise OpenDataError(f"getopendata: {item.get('errmsg')}", item.get("errcode"))
+            data = item.get("json")
+            if isinstance(data, str):
+                try:
+                    data = json.loads(data)
+                except ValueError as exc:
+                    raise OpenDataError("getopendata answered json that is not JSON", None) from exc
+            return data
+        return self._with_token(once)
+
+
+class OpenDataError(WeChatError):
+    """WeChat could not resolve a cloudID (expired, not this user's, unknown, malformed answer)."""
+
+    code = "WECHAT_OPEN_DATA"
 
 
 class _TokenRejected(Exception):

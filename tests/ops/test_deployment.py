@@ -105,8 +105,7 @@ def packaged(tmp_path_factory):
 FORBIDDEN_EVERYWHERE = ("tests/", "conftest", ".env", "mongomock", "moto/", "pytest", "hypothesis", "qrcode", "PIL/",
                         "shared/dev/", "shared/ops/",
                         "node_modules", "miniprogram/", "tools/")
-NOT_FOR = {"recordShare": ("requests/", "boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/funnel/",
-                           "shared/wechat/"),
+NOT_FOR = {"recordShare": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/funnel/"),
            "dailyFunnel": ("requests/", "boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/",
                            "shared/wechat/"),
            "genWxacode": ("boto3/", "botocore/")}

@@ -19,13 +19,15 @@ def test_a_function_loads_only_the_wings_it_ships(function):
     # A fresh interpreter, as SCF's cold start: the entry's import and one bad-input call (the whole parse path).
     probe = ("import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2]); import index; "
              "index.main_handler({'action': 7, 'batch': 7, 'date': 7}, {}); "
-             "print(json.dumps(sorted(m for m in sys.modules if m == 'shared' or m.startswith('shared.'))))")
+             "print(json.dumps(sorted(m for m in sys.modules if m in ('shared', 'requests') or m.startswith('shared.'))))")
     result = subprocess.run([sys.executable, "-c", probe, str(ROOT), str(ROOT / "functions" / function.name)],
                             capture_output=True, text=True, env=probe_environment(function.name), timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     wings = {name.split(".")[1] for name in loaded if name.count(".") >= 1}
     assert wings <= set(function.wings), f"{function.name} loaded {sorted(wings - set(function.wings))}: {loaded}"
+    if function.name == "recordShare":  # the WeChat client and requests load only for a landing with a group cloudID
+        assert "requests" not in loaded and "shared.wechat.client" not in loaded, loaded
 
 
 def _imports(path):

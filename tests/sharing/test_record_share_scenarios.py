@@ -41,7 +41,7 @@ def test_first_landing_from_a_share_link_is_recorded_and_attributed(invoke, shar
     code = sharer_code("alice")
     response = invoke(load_event("land_share_link.json", inviter=code, openid=openid_for("bob")), as_user="bob")
     assert response == {"ok": True, "recorded": True, "duplicate": False, "newUser": True,
-                        "attributedTo": code, "channel": "chat", "entry": "chat", "productId": "sku-42"}
+                        "attributedTo": code, "channel": "chat", "entry": "chat", "productId": "sku-42", "group": None}
     record = database.share_events.find_one({})
     assert (record["inviter"], record["invitee"], record["productId"]) == (code, openid_for("bob"), "sku-42")
     assert record["newUser"] is True and record["launchScene"] == 1007 and record["enteredAt"].tzinfo
