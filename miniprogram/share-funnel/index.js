@@ -5,7 +5,10 @@
  *   const { createShareFunnel } = require('../../share-funnel/index');
  *   const funnel = createShareFunnel({ wx });
  *   Page({
- *     onLoad(options) { funnel.recordLanding(options, { page: 'pages/product/product' }); },
+ *     onLoad(options) {
+ *       funnel.enableGroupSharing();   // group cards carry a shareTicket: landings learn their group
+ *       funnel.recordLanding(options, { page: 'pages/product/product' });
+ *     },
  *     onShareAppMessage() { return funnel.shareMessage({ productId, title, imageUrl }); },   // 5:4 image
  *     onShareTimeline() { return funnel.shareTimeline({ productId, title, imageUrl }); },    // 1:1 image
  *     async showPoster() { const code = await funnel.posterCode({ productId }); this.setData({ code: code.fileID }); }
@@ -25,6 +28,7 @@ var STORAGE_CODE = 'shareFunnel.inviterCode';
 var STORAGE_PENDING = 'shareFunnel.pendingLandings';
 var MAX_PENDING = 10;
 var IMAGE_RATIO = { chat: 5 / 4, timeline: 1 };
+var GROUP_INFO_BUDGET_MS = 1500;    // a WeChat open-data API that never answers must not hold the landing back
 
 function defaultCallFunction(wx) {
   return function (options) {
@@ -164,14 +168,60 @@ function createShareFunnel(config) {
     return {};
   }
 
+  /**
+   * Turn share tickets on for the current page (wx.showShareMenu, or wx.updateShareMenu on an already shown
+   * menu), with the chat and Moments menus: a card opened from a group then carries a shareTicket, from which
+   * recordLanding learns the group. Never throws.
+   */
+  function enableGroupSharing() {
+    var options = { withShareTicket: true, menus: ['shareAppMessage', 'shareTimeline'] };
+    try {
+      if (wx && typeof wx.showShareMenu === 'function') wx.showShareMenu(options);
+      else if (wx && typeof wx.updateShareMenu === 'function') wx.updateShareMenu({ withShareTicket: true });
+    } catch (e) { log('enableGroupSharing failed', e); }
+  }
+
+  /**
+   * The cloudID of the group this launch came from, or null: wx.getGroupEnterInfo (base library >= 2.17.3),
+   * else wx.getShareInfo({shareTicket}). Only the cloudID string goes to the server, which asks WeChat itself;
+   * any failure, or no answer within the budget, resolves null (the landing is then recorded without a group).
+   */
+  function groupCloudID(enter) {
+    if (!enter || !enter.shareTicket || !wx) return Promise.resolve(null);
+    return new Promise(function (resolve) {
+      var settled = false;
+      function finish(res) {
+        if (settled) return;
+        settled = true;
+        resolve(res && typeof res.cloudID === 'string' && res.cloudID ? res.cloudID : null);
+      }
+      try {
+        var modern = typeof wx.getGroupEnterInfo === 'function' &&
+          (typeof wx.canIUse !== 'function' || wx.canIUse('getGroupEnterInfo'));
+        if (modern) {
+          wx.getGroupEnterInfo({ success: finish, fail: function () { finish(null); } });
+        } else if (typeof wx.getShareInfo === 'function') {
+          wx.getShareInfo({ shareTicket: enter.shareTicket, success: finish, fail: function () { finish(null); } });
+        } else {
+          finish(null);
+        }
+      } catch (e) {
+        finish(null);
+      }
+      if (!settled) schedule(function () { finish(null); }, GROUP_INFO_BUDGET_MS);
+    });
+  }
+
   function pendingLandings() {
     var pending = storageGet(STORAGE_PENDING);
     return Array.isArray(pending) ? pending : [];
   }
 
-  function land(query, page, launchScene) {
+  function land(query, page, launchScene, group) {
     var data = { action: 'land', query: query || {}, page: page };
     if (typeof launchScene === 'number') data.launchScene = launchScene;
+    if (group && group.cloudID) data.groupCloudID = group.cloudID; // a plain string, never wx.cloud.CloudID
+    if (group && typeof group.chatType === 'number') data.chatType = group.chatType;
     return callWithRetry(data);
   }
 
@@ -201,7 +251,8 @@ function createShareFunnel(config) {
    */
   function recordLanding(options, extra) {
     var page = stripSlash((extra && extra.page) || defaultPage);
-    var scene = enterOptions().scene;
+    var enter = enterOptions();
+    var scene = enter.scene;
     var query = options || {};
     if (scene === SINGLE_PAGE_SCENE) {
       // No login state in single-page mode: the call would be refused (NO_IDENTITY). Keep the parameters
@@ -213,7 +264,9 @@ function createShareFunnel(config) {
       return Promise.resolve({ ok: true, skipped: 'single_page_mode', entry: entry });
     }
     return replayPending().then(function () {
-      return land(query, page, scene);
+      return groupCloudID(enter);
+    }).then(function (cloudID) {
+      return land(query, page, scene, { cloudID: cloudID, chatType: enter.chatType });
     }).catch(function (err) {
       log('recordLanding failed', err);
       return { ok: false, error: { code: 'CLIENT', message: String(err) } };
@@ -236,6 +289,7 @@ function createShareFunnel(config) {
 
   return {
     posterCode: posterCode,
+    enableGroupSharing: enableGroupSharing,
     prepareShare: prepareShare,
     shareMessage: shareMessage,
     shareTimeline: shareTimeline,

@@ -1,12 +1,15 @@
 """The funnel: one definition, used by dailyFunnel, the ops CLI and the report.
 
 Cohort = the landing's day in Asia/Shanghai (fixed +08:00, no DST). For each day and each value of each
-dimension (``total``, ``inviter``, ``channel``, ``entry``, ``product``):
+dimension (``total``, ``inviter``, ``channel``, ``entry``, ``product``, ``group``, ``chatType``):
 
 * ``intents`` / ``sharers`` — share intents that day (totals / unique sharers). Intents carry no launch
   scene, so the ``entry`` rows have none.
 * ``landings`` — landing records; ``invitees`` — unique invitees among them.
 * ``newUsers`` — invitees whose first sighting was one of these landings.
+* ``group`` / ``chatType`` dimensions — the WeChat group (by alias) or single chat a landing was opened from, as
+  recordShare resolved it server-side (``(none)``: no group was sent or it could not be read); ``groupsReached`` —
+  distinct groups among the row's landings (per inviter: "how many of my groups did my shares reach").
 * ``converters`` / ``conversions`` / ``revenue`` — credited orders: an order by the invitee at most
   ``window`` days after the credited landing (``0 ≤ order − landing ≤ window``). The credited landing is
   the user's first-touch landing (``first_touch``) or their latest landing before the order
@@ -33,11 +36,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from shared.platform.errors import BadInput
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-DIMENSIONS = ("total", "inviter", "channel", "entry", "product")
+DIMENSIONS = ("total", "inviter", "channel", "entry", "product", "group", "chatType")
 STEPS = ("intents", "landings", "invitees", "newUsers", "converters")
 TOTAL_KEY = "*"
 NONE_KEY = "(none)"
 VOLATILE_FIELDS = ("computedAt", "runId")
+GROUP_CHATS = ("group", "wecom_group")  # chat types that are groups (single chats have a room, not a group)
 
 
 # --- days ------------------------------------------------------------------------------------------------
@@ -92,10 +96,13 @@ class Landing:
     entry: Optional[str]
     at: dt.datetime
     new_user: bool = False
+    group: Optional[str] = None      # the group's alias (never the raw openGId)
+    chat_type: Optional[str] = None  # "group", "single", … as WeChat reported it
 
     def keys(self) -> Dict[str, str]:
         return {"total": TOTAL_KEY, "inviter": self.inviter, "channel": self.channel or NONE_KEY,
-                "entry": self.entry or NONE_KEY, "product": self.product}
+                "entry": self.entry or NONE_KEY, "product": self.product, "group": self.group or NONE_KEY,
+                "chatType": self.chat_type or NONE_KEY}
 
     @property
     def sort_key(self) -> Tuple[Any, ...]:
@@ -127,14 +134,17 @@ def group_landings(landings: Iterable[Landing], by_invitee: Dict[str, List[Landi
         for dim, key in landing.keys().items():
             bucket = counts.get((dim, key))
             if bucket is None:
-                bucket = counts[(dim, key)] = [0, set(), set()]
+                bucket = counts[(dim, key)] = [0, set(), set(), set()]
             bucket[0] += 1
             bucket[1].add(landing.invitee)
             if landing.new_user:
                 bucket[2].add(landing.invitee)
+            if landing.group and landing.chat_type in GROUP_CHATS:
+                bucket[3].add(landing.group)
     groups: Groups = defaultdict(dict)
-    for (dim, key), (landed, invitees, new) in counts.items():
-        groups[dim][key] = {"landings": landed, "invitees": len(invitees), "newUsers": len(new)}
+    for (dim, key), (landed, invitees, new, reached) in counts.items():
+        groups[dim][key] = {"landings": landed, "invitees": len(invitees), "newUsers": len(new),
+                            "groupsReached": len(reached)}
     return dict(groups)
 
 
@@ -238,7 +248,8 @@ def build_rows(day: dt.date, landing_groups: Mapping[str, Mapping[str, Mapping[s
             row = {"_id": f"{day.isoformat()}|{dim}|{key}", "date": day.isoformat(), "dim": dim, "key": key,
                    "intents": intended.get("intents", 0), "sharers": intended.get("sharers", 0),
                    "landings": landed.get("landings", 0), "invitees": landed.get("invitees", 0),
-                   "newUsers": landed.get("newUsers", 0), "converters": len(converted["first"]),
+                   "newUsers": landed.get("newUsers", 0), "groupsReached": landed.get("groupsReached", 0),
+                   "converters": len(converted["first"]),
                    "conversions": len(converted["orders"]), "revenue": round(converted["revenue"], 2)}
             row["rates"] = {"landingsPerIntent": _ratio(row["landings"], row["intents"]),
                             "newUserRate": _ratio(row["newUsers"], row["invitees"]),

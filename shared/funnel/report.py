@@ -11,7 +11,16 @@ from shared.funnel.definition import STEPS
 
 STEP_LABELS = {"intents": "Share intents", "landings": "Landings", "invitees": "Invitees", "newUsers": "New users",
                "converters": "Converters"}
-_COLUMNS = ("key", "intents", "landings", "invitees", "newUsers", "converters", "conversions", "revenue")
+_COLUMNS = ("key", "intents", "landings", "invitees", "newUsers", "converters", "conversions", "revenue",
+            "groupsReached")
+# Breakdowns in report order; "group" is the group leaderboard (by alias: raw group ids are never shown).
+BREAKDOWNS = ("inviter", "group", "chatType", "channel", "entry", "product")
+
+
+def _shown(rows: Sequence[Mapping[str, Any]], dim: str) -> List[Mapping[str, Any]]:
+    """A breakdown's rows, or none when every landing fell in "(none)" (e.g. no group was ever resolved)."""
+    group = _by_dim(rows, dim)
+    return group if any(r["key"] != "(none)" for r in group) else []
 
 
 def _total(rows: Sequence[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
@@ -32,6 +41,11 @@ def _duration(seconds: Optional[float]) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
+def _cell(row: Mapping[str, Any], column: str) -> str:
+    value = row.get(column, 0)  # rows written before a column existed read as 0
+    return f"{value:.2f}" if column == "revenue" else str(value)
+
+
 def json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps([dict(r) for r in rows], default=lambda v: v.isoformat() if isinstance(v, dt.datetime) else str(v),
                       ensure_ascii=False, indent=2, sort_keys=True)
@@ -49,13 +63,13 @@ def text_report(date: str, rows: Sequence[Mapping[str, Any]]) -> str:
     lines.append(f"  new-user rate {_pct(total['rates']['newUserRate'])}, conversion rate "
                  f"{_pct(total['rates']['conversionRate'])}, time to convert median "
                  f"{_duration(total['timeToConvert']['medianSeconds'])}, p90 {_duration(total['timeToConvert']['p90Seconds'])}")
-    for dim in ("inviter", "channel", "entry", "product"):
-        group = _by_dim(rows, dim)
+    for dim in BREAKDOWNS:
+        group = _shown(rows, dim)
         if not group:
             continue
-        lines += ["", f"  by {dim}:", "  " + "".join(f"{c:>12}" for c in _COLUMNS)]
+        lines += ["", f"  by {dim}:", "  " + "".join(f"{c:>14}" for c in _COLUMNS)]
         for row in group:
-            lines.append("  " + "".join(f"{(row[c] if c != 'revenue' else f'{row[c]:.2f}')!s:>12}" for c in _COLUMNS))
+            lines.append("  " + "".join(f"{_cell(row, c)!s:>14}" for c in _COLUMNS))
     return "\n".join(lines)
 
 
@@ -94,14 +108,14 @@ def html_report(date: str, rows: Sequence[Mapping[str, Any]]) -> str:
             f"{_pct(total['rates']['newUserRate'])}, conversion rate {_pct(total['rates']['conversionRate'])}; "
             f"time to convert median {_duration(total['timeToConvert']['medianSeconds'])}, "
             f"p90 {_duration(total['timeToConvert']['p90Seconds'])}.</p>"]
-    for dim in ("inviter", "channel", "entry", "product"):
-        group = _by_dim(rows, dim)
+    for dim in BREAKDOWNS:
+        group = _shown(rows, dim)
         if not group:
             continue
         body.append(f"<h2>By {esc(dim)}</h2><table class=\"{esc(dim)}\"><thead><tr>"
                     + "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS) + "<th>conversion rate</th></tr></thead><tbody>")
         for row in group:
-            cells = [esc(str(row["key"]))] + [str(row[c]) if c != "revenue" else f"{row[c]:.2f}" for c in _COLUMNS[1:]]
+            cells = [esc(str(row["key"]))] + [_cell(row, c) for c in _COLUMNS[1:]]
             body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells)
                         + f"<td>{_pct(row['rates']['conversionRate'])}</td></tr>")
         body.append("</tbody></table>")

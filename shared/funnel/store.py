@@ -22,12 +22,13 @@ STREAM_BATCH = 5000
 ORDERS_TIME_INDEX = "share_funnel_time"
 _INTENT_FIELDS = {"_id": 0, "sharer": 1, "productId": 1, "channel": 1}
 _LANDING_FIELDS = {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "channel": 1, "entry": 1, "enteredAt": 1,
-                   "newUser": 1}
+                   "newUser": 1, "group.alias": 1, "group.chatType": 1}
 
 
 def _landing(d: Mapping[str, Any]) -> Landing:
     return Landing(inviter=d["inviter"], invitee=d["invitee"], product=d["productId"], channel=d.get("channel"),
-                   entry=d.get("entry"), at=_aware(d["enteredAt"]), new_user=d.get("newUser") is True)
+                   entry=d.get("entry"), at=_aware(d["enteredAt"]), new_user=d.get("newUser") is True,
+                   group=(d.get("group") or {}).get("alias"), chat_type=(d.get("group") or {}).get("chatType"))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Union
 
 from shared.platform import config, db, log
-from shared.platform.clock import Clock
+from shared.platform.clock import Clock, SystemClock
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
 from shared.platform.config import EnvReader
@@ -82,7 +82,8 @@ def lazy_group_resolver(wechat: WeChatSettings, database: Any, collections: conf
                                 token_store=MongoTokenStore(database, collections), attempts=GROUP_ATTEMPTS,
                                 timeout=GROUP_TIMEOUT)
         client = _wechat.get(build)
-        return wechat_resolver(wechat.appid, client.open_data, clock().now)(cloud_id, openid)
+        # The watermark is checked against wall time (a cloudID lives 5 real minutes), not the business clock.
+        return wechat_resolver(wechat.appid, client.open_data, SystemClock().now)(cloud_id, openid)
     return resolve
 
 

@@ -121,7 +121,8 @@ def test_first_touch_report_matches_the_hand_computed_numbers(first_touch, datab
     assert counts(day1["channel|chat"]) == (2, 2, 4, 3, 2, 1, 1, 100)
     assert counts(day1["product|sku-1"]) == (2, 2, 4, 3, 2, 1, 1, 100)
     assert set(day1) == {"total|*", f"inviter|{a}", f"inviter|{b}", "entry|chat", "entry|group", "channel|chat",
-                         "product|sku-1"}
+                         "product|sku-1", "group|(none)", "chatType|(none)"}  # no landing of this campaign had a group
+    assert counts(day1["group|(none)"]) == (0, 0, 4, 3, 2, 1, 1, 100) and day1["total|*"]["groupsReached"] == 0
     total = day1["total|*"]
     assert total["timeToConvert"] == {"medianSeconds": 6 * 3600, "p90Seconds": 6 * 3600}
     assert total["rates"] == {"landingsPerIntent": 2.0, "newUserRate": 0.6667, "conversionRate": 0.3333}

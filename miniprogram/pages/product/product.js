@@ -9,6 +9,7 @@ Page({
   data: { productId: '', invitedBy: null, welcome: false, posterCode: '', posterError: '' },
 
   onLoad(options) {
+    funnel.enableGroupSharing(); // group cards carry a shareTicket, so landings learn which group they came from
     // Decode locally first so the right product shows before the server answers.
     const entry = funnel.parseEntry(options);
     this.setData({
