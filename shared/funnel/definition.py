@@ -29,7 +29,7 @@ import hashlib
 import json
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -124,28 +124,54 @@ class Intent:
 Groups = Dict[str, Dict[str, Dict[str, int]]]
 
 
+_LANDING_KEY = {
+    "total": lambda landing: TOTAL_KEY,
+    "inviter": lambda landing: landing.inviter,
+    "channel": lambda landing: landing.channel or NONE_KEY,
+    "entry": lambda landing: landing.entry or NONE_KEY,
+    "product": lambda landing: landing.product,
+    "group": lambda landing: landing.group or NONE_KEY,
+    "chatType": lambda landing: landing.chat_type or NONE_KEY,
+}
+
+
 def group_landings(landings: Iterable[Landing], by_invitee: Dict[str, List[Landing]]) -> Groups:
-    """``[dim][key]`` → {landings, invitees, newUsers}: landing records, unique invitees, and invitees with a
-    ``newUser`` landing — over one pass of the day's landings (a stream: nothing else is held but the sets),
-    filling ``by_invitee`` with each invitee's landings of the day (the candidates for credited orders)."""
-    counts: Dict[Tuple[str, str], List[Any]] = {}
+    """``[dim][key]`` → {landings, invitees, newUsers, groupsReached}: landing records, unique invitees, invitees
+    with a ``newUser`` landing, and distinct groups (group chats only) — over one pass of the day's landings,
+    filling ``by_invitee`` with each invitee's landings of the day (the candidates for credited orders).
+
+    Most invitees land once a day, and for them a landing *is* a distinct invitee: they are counted with
+    ``Counter`` (C speed); only invitees with several landings need de-duplication per key."""
     for landing in landings:
         by_invitee.setdefault(landing.invitee, []).append(landing)
-        for dim, key in landing.keys().items():
-            bucket = counts.get((dim, key))
-            if bucket is None:
-                bucket = counts[(dim, key)] = [0, set(), set(), set()]
-            bucket[0] += 1
-            bucket[1].add(landing.invitee)
-            if landing.new_user:
-                bucket[2].add(landing.invitee)
-            if landing.group and landing.chat_type in GROUP_CHATS:
-                bucket[3].add(landing.group)
-    groups: Groups = defaultdict(dict)
-    for (dim, key), (landed, invitees, new, reached) in counts.items():
-        groups[dim][key] = {"landings": landed, "invitees": len(invitees), "newUsers": len(new),
-                            "groupsReached": len(reached)}
-    return dict(groups)
+    singles = [own[0] for own in by_invitee.values() if len(own) == 1]
+    repeats = [own for own in by_invitee.values() if len(own) > 1]
+    in_groups = [landing for own in by_invitee.values() for landing in own
+                 if landing.group and landing.chat_type in GROUP_CHATS]
+    groups: Groups = {}
+    for dim, key_of in _LANDING_KEY.items():
+        keys = [key_of(landing) for landing in singles]
+        landed = Counter(keys)
+        invitees = Counter(landed)
+        new = Counter(key for key, landing in zip(keys, singles) if landing.new_user)
+        for own in repeats:
+            landed.update(key_of(landing) for landing in own)
+            invitees.update({key_of(landing) for landing in own})
+            new.update({key_of(landing) for landing in own if landing.new_user})
+        reached: Dict[str, set] = defaultdict(set)
+        for landing in in_groups:
+            reached[key_of(landing)].add(landing.group)
+        groups[dim] = {key: {"landings": count, "invitees": invitees[key], "newUsers": new[key],
+                             "groupsReached": len(reached.get(key, ()))} for key, count in landed.items()}
+    return groups
+
+
+def first_touches_of(landings: Iterable[Landing]) -> Dict[str, FirstTouch]:
+    """Each buyer's first touch, from their landings: the landing marked ``newUser`` is the one written together
+    with the user's binding (``attribution.landing_is_first_sighting``; at most one per invitee, the landing key
+    being unique), so it names the binding's (inviter, product) without reading the users collection. A buyer
+    whose binding landing is on another day has none here, and rightly gets no credit on this day."""
+    return {landing.invitee: FirstTouch(landing.inviter, landing.product) for landing in landings if landing.new_user}
 
 
 def group_intents(intents: Iterable[Intent]) -> Groups:

@@ -18,7 +18,8 @@ from shared.platform.admin import is_admin
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Forbidden
 from shared.platform.identity import Invoker
-from shared.funnel.definition import (Landing, build_rows, credit_orders, dates_between, day_bounds, group_intents,
+from shared.funnel.definition import (Landing, build_rows, credit_orders, dates_between, day_bounds, first_touches_of,
+                                     group_intents,
                                      group_landings, parse_date, rows_checksum, shanghai_date, trailing_dates)
 from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
 from shared.platform.validation import check_document
@@ -77,7 +78,8 @@ def authorize_funnel_call(invoker: Invoker, event: Any, settings: FunnelSettings
 
 def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.datetime) -> List[Dict[str, Any]]:
     """One day's rows from one streamed, indexed pass over the day's landings and intents, the invitees' orders
-    in the window, and (first touch) the buyers' bindings — close to the cost of fetching the day's landings."""
+    in the window (and, for last touch, the buyers' later landings) — close to the cost of fetching the day's
+    landings."""
     start, end = day_bounds(day)
     window = dt.timedelta(days=settings.window_days)
     by_invitee: Dict[str, List[Landing]] = {}
@@ -89,10 +91,10 @@ def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.date
     if buyers:
         # A buyer's candidates: their landings of this day and, for last touch, later ones in the window (a later
         # landing before the order takes the credit away from this day). First touch needs only the binding's
-        # landing, which is unique per (inviter, invitee, product).
+        # landing, the one marked newUser (see first_touches_of).
         landings = [landing for buyer in buyers for landing in by_invitee[buyer]]
         if settings.model == "first_touch":
-            touches = store.first_touches(buyers)
+            touches = first_touches_of(landings)
         else:
             touches = {}
             landings += store.landings_of(buyers, end, end + window)
