@@ -182,7 +182,9 @@ def report(results: list, landings: int, repeat: int, engine: str, scale: list) 
                      f"| {r['seconds'] / r['fetch_seconds']:.2f} | {r['documents_read']} | {r['rows']} |")
     lines += ["", f"Time ratio 10× / 1×: **{ratio:.2f}** (goal ≤ 1.2). Documents shipped per day: "
               f"{results[1]['documents_read']} for {results[1]['landings']} landings and {results[1]['converters']} "
-              "converters — report groups plus per-buyer candidates, independent of history.", ""]
+              "converters — the day's landings and intents, and the orders in the window (a day with over 2 000 invitees reads "
+              "the window's orders through the time index and filters them in the function, so other users' orders in "
+              "the window are read too).", ""]
     if scale:
         lines += ["| landings that day | compute_day | indexed fetch of the day | ratio (goal ≤ 3) | peak memory of a fresh "
                   "process computing the day (512 MB function) |", "|---|---|---|---|---|"]
@@ -215,7 +217,9 @@ def main() -> None:
             out.write(text + "\n")
     if results[0]["checksum"] != results[1]["checksum"]:
         sys.exit("the target day's rows differ between histories")
-    if results[1]["seconds"] / results[0]["seconds"] > 1.2 or results[0]["documents_read"] != results[1]["documents_read"]:
+    ratios = [r["seconds"] / r["fetch_seconds"] for r in [results[0]] + scale] if os.environ.get("MONGODB_URI") else []
+    if results[1]["seconds"] / results[0]["seconds"] > 1.2 or results[1]["documents_read"] > 1.2 * results[0]["documents_read"] \
+            or any(ratio > 3 for ratio in ratios):
         sys.exit("funnel benchmark missed its goals")
 
 

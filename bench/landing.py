@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -72,6 +73,52 @@ def two_operations_alone(database, openid: str, inviter: str, now: dt.datetime) 
         {"$setOnInsert": {"channel": "chat", "entry": "chat", "launchScene": 1007, "page": "pages/product/product",
                           "form": "query", "enteredAt": now, "newUser": True}}, upsert=True)
     return time.perf_counter() - started
+
+
+def group_landing_cost(sharers: list, count: int) -> dict:
+    """A landing with a group cloudID against one without, on a handler configured for the WeChat emulator (its own
+    process-local HTTP server): database round trips, WeChat requests and median time of each."""
+    from tools.wechat_emulator import WeChatEmulator
+
+    emulator = WeChatEmulator()
+    emulator.start()
+    saved = {k: os.environ.get(k) for k in ("WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_API_BASE")}
+    os.environ.update({"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret,
+                       "WECHAT_API_BASE": emulator.base_url})
+    try:
+        handler = load_handler("recordShare")
+        meter = Meter()
+        service = share_service(handler.SETTINGS)
+        service.store = MongoShareStore(MeteredDatabase(db.database(), meter), config.settings().collections)
+        handler.main_handler({"query": {"id": "sku-9", "i": sharers[0]},
+                              "groupCloudID": emulator.issue_group_cloud_id(openid_for("g-warm"), opengid="G0")},
+                             scf_context(openid_for("g-warm")))  # the WeChat client and its token, once
+        timings = {"with": [], "without": []}
+        trips = {"with": Counter(), "without": Counter()}
+        calls_before = sum(emulator.calls.values())
+        for i in range(count):
+            for kind in ("without", "with"):
+                user = openid_for(f"g-{kind}-{i}")
+                event = {"query": {"id": "sku-9", "i": sharers[i % len(sharers)]}, "launchScene": 1044}
+                if kind == "with":
+                    event["groupCloudID"] = emulator.issue_group_cloud_id(user, opengid=f"G{i % 7}")
+                meter.clear()
+                t0 = time.perf_counter()
+                response = handler.main_handler(event, scf_context(user))
+                timings[kind].append(time.perf_counter() - t0)
+                assert response["ok"] and (response["group"] is not None) == (kind == "with"), response
+                trips[kind].update(meter.round_trips)
+        wechat_calls = (sum(emulator.calls.values()) - calls_before) / count
+    finally:
+        emulator.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return {"group_count": count, "group_wechat_calls": wechat_calls,
+            "group_trips": {k: {kind: n / count for kind, n in v.items()} for k, v in trips.items()},
+            "group_ms": {k: statistics.median(v) * 1000 for k, v in timings.items()}}
 
 
 def measure(landings: int) -> dict:
@@ -147,7 +194,9 @@ def _measure(database, landings: int) -> dict:
         ours.append(time.perf_counter() - t0)
         floor.append(two_operations_alone(raw, openid_for(f"floor{i}"), sharers[i % 10], now))
 
+    group = group_landing_cost(sharers, min(landings, 200))
     return {
+        **group,
         "landings": landings,
         "engine": engine_label(),
         "first_landing_warm": first,
@@ -201,6 +250,14 @@ def report(result: dict, command: str) -> str:
         "of using indexes), so it says nothing about a real server; the overhead row is engine-independent.",
         "",
         f"Throughput through main_handler: {result['throughput_per_s']:.0f} landings/s on one thread.",
+        "",
+        f"Group attribution ({result['group_count']} landings each, WeChat emulator over local HTTP): with a "
+        f"`groupCloudID` {result['group_trips']['with'].get('writes', 0):.0f} writes, "
+        f"{result['group_trips']['with'].get('reads', 0):.2f} reads and {result['group_wechat_calls']:.2f} WeChat "
+        f"request per landing (getopendata; the token comes from the instance), median "
+        f"{result['group_ms']['with']:.2f} ms; without: {result['group_trips']['without'].get('writes', 0):.0f} writes, "
+        f"{result['group_trips']['without'].get('reads', 0):.2f} reads, 0 WeChat requests, median "
+        f"{result['group_ms']['without']:.2f} ms.",
         "",
         f"A landing through main_handler against its own two database operations issued alone (same server, "
         f"same run, alternating, {result['landings']} each, medians): {result['landing_ms_median']:.3f} ms vs "

@@ -61,6 +61,19 @@ def main() -> None:
     rng = random.Random(20261121)
     clock = FixedClock(dt.datetime(2026, 11, 18, 9, 30, tzinfo=SHANGHAI))
     instance.use_clock(clock)
+    from tools.wechat_emulator import WeChatEmulator
+
+    emulator = WeChatEmulator()  # WeChat for group cloudIDs (recordShare) and Mini Program Codes (genWxacode)
+    emulator.start()
+    os.environ.update({"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret,
+                       "WECHAT_API_BASE": emulator.base_url})
+    try:
+        campaign(emulator, clock, rng, out_dir, log_file)
+    finally:
+        emulator.stop()
+
+
+def campaign(emulator, clock, rng, out_dir, log_file) -> None:
     handler = load_handler("recordShare")
 
     print("Share Funnel demo: a share campaign for product", PRODUCT, "on the embedded engine\n")
@@ -78,9 +91,13 @@ def main() -> None:
     invitees = [f"guest{i:02d}" for i in range(40)]
     rng.shuffle(invitees)
     landings = []
-    for index, guest in enumerate(invitees[:16]):  # alice's chat cards: single chats and groups
-        landings.append((guest, {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"},
-                                 "launchScene": 1007 if index % 3 else 1008}))
+    groups = ("tea-lovers", "office-lunch")
+    for index, guest in enumerate(invitees[:16]):  # alice's chat cards: single chats, and two WeChat groups
+        event = {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007 if index % 3 else 1044}
+        if index % 3 == 0:  # opened from a group: the kit sends the cloudID of wx.getGroupEnterInfo
+            event["groupCloudID"] = ("group", guest, groups[index % 2])
+            event["chatType"] = 3
+        landings.append((guest, event))
     for index, guest in enumerate(invitees[16:28]):  # bob's poster: scans, long-press, album
         landings.append((guest, {"query": {"scene": poster_scene}, "launchScene": (1047, 1048, 1049)[index % 3]}))
     for guest in invitees[28:34]:  # an old printed poster with the seed's scene format
@@ -111,6 +128,9 @@ def main() -> None:
             sharer = sharers[position % len(sharers)]
             call(handler, {"action": "share", "productId": PRODUCT, "channel": ("chat", "poster", "timeline", "share")[
                 sharers.index(sharer)], "page": "pages/product/product"}, sharer)
+        if isinstance(event.get("groupCloudID"), tuple):  # issued now: a cloudID lives five minutes
+            _, guest, group = event["groupCloudID"]
+            event = dict(event, groupCloudID=emulator.issue_group_cloud_id(openid_for(guest), opengid=f"demo-{group}"))
         response = call(handler, {"action": "land", "page": "pages/product/product", **event}, user)
         if response.get("newUser"):
             new_users[response["attributedTo"]] += 1
@@ -144,35 +164,29 @@ def main() -> None:
           f"records, {database.share_intents.count_documents({})} share intents "
           f"(engine: embedded, database {database.name!r})")
     print(f"Function logs (one JSON object per line): {shown(log_file)}")
-    generate_codes(codes, out_dir)
+    grouped = database.share_events.count_documents({"group": {"$exists": True}})
+    print(f"Groups: {grouped} landings opened from {len(database.share_events.distinct('group.alias'))} WeChat groups "
+          f"(resolved server-side through getopendata; shown by alias)")
+    generate_codes(codes, out_dir, emulator)
     daily_funnel(database, clock, rng, out_dir)
     db.reset()
 
 
-def generate_codes(codes, out_dir) -> None:
+def generate_codes(codes, out_dir, emulator) -> None:
     """genWxacode for each sharer's poster, against the local WeChat emulator, stored in a local folder."""
-    from tools.wechat_emulator import WeChatEmulator
-
-    emulator = WeChatEmulator()
-    emulator.start()
-    os.environ.update({"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret,
-                       "WECHAT_API_BASE": emulator.base_url, "STORAGE_BACKEND": "local",
-                       "LOCAL_STORAGE_DIR": str(out_dir / "codes")})
-    try:
-        handler = load_handler("genWxacode")
-        print("\nMini Program Codes (genWxacode against the local WeChat emulator):")
-        for sharer in codes:
-            first = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
-                                         scf_context(openid_for(sharer), function_name="genWxacode"))
-            again = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
-                                         scf_context(openid_for(sharer), function_name="genWxacode"))
-            assert first["ok"] and again["cached"], (first, again)
-            print(f"  {sharer:<6} scene {first['scene']:<24} {first['contentType']:<11} {first['fileID']}")
-        print(f"  WeChat calls: {emulator.calls['getwxacodeunlimit']} codes, {emulator.calls['stable_token']} token "
-              f"request(s); the second request per sharer was served from the cache. Files: "
-              f"{shown(out_dir / 'codes')}/")
-    finally:
-        emulator.stop()
+    os.environ.update({"STORAGE_BACKEND": "local", "LOCAL_STORAGE_DIR": str(out_dir / "codes")})
+    handler = load_handler("genWxacode")
+    print("\nMini Program Codes (genWxacode against the local WeChat emulator):")
+    for sharer in codes:
+        first = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
+                                     scf_context(openid_for(sharer), function_name="genWxacode"))
+        again = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
+                                     scf_context(openid_for(sharer), function_name="genWxacode"))
+        assert first["ok"] and again["cached"], (first, again)
+        print(f"  {sharer:<6} scene {first['scene']:<24} {first['contentType']:<11} {first['fileID']}")
+    print(f"  WeChat calls: {emulator.calls['getwxacodeunlimit']} codes, {emulator.calls['stable_token']} token "
+          f"request(s); the second request per sharer was served from the cache. Files: "
+          f"{shown(out_dir / 'codes')}/")
 
 
 def daily_funnel(database, clock, rng, out_dir) -> None:
