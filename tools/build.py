@@ -126,7 +126,8 @@ def build(function: Function, out: pathlib.Path, storage: str, pins: Dict[str, s
     for wing in function.wings:  # whole wings, by folder: what a function ships follows what it imports
         shutil.copytree(ROOT / "shared" / wing, target / "shared" / wing,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    packages = list(function.packages) + (list(function.cos_packages) if storage == "cos" else [])
+    packages = list(function.packages) + list(function.lazy_packages) + (
+        list(function.cos_packages) if storage == "cos" else [])
     vendored = vendor(target, packages, pins)
     for cache in target.rglob("__pycache__"):
         shutil.rmtree(cache)

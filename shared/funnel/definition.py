@@ -30,8 +30,7 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from shared.platform.errors import BadInput
 
@@ -87,8 +86,7 @@ def trailing_dates(now: dt.datetime, window_days: int, late_days: int) -> List[d
 
 
 # --- inputs ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Landing:
+class Landing(NamedTuple):
     inviter: str
     invitee: str
     product: str
@@ -109,8 +107,7 @@ class Landing:
         return (self.at, self.inviter, self.product)
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(NamedTuple):
     sharer: str
     product: str
     channel: Optional[str]
@@ -190,16 +187,14 @@ def group_intents(intents: Iterable[Intent]) -> Groups:
     return dict(groups)
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(NamedTuple):
     order_id: str
     user: str
     at: dt.datetime
     amount: float
 
 
-@dataclass(frozen=True)
-class FirstTouch:
+class FirstTouch(NamedTuple):
     inviter: str
     product: str
 

@@ -10,8 +10,7 @@ import datetime as dt
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Sequence, Tuple
 
 from shared.platform import log
 from shared.platform.admin import is_admin
@@ -25,8 +24,7 @@ from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
 from shared.platform.validation import check_document
 
 
-@dataclass(frozen=True)
-class FunnelRequest:
+class FunnelRequest(NamedTuple):
     days: Tuple[dt.date, ...]
     trigger: str  # "timer" | "admin"
 

@@ -1,8 +1,7 @@
 """dailyFunnel's composition: who may run it (the platform's timer or an admin), then one run over the days."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict
+from typing import Any, Dict, NamedTuple
 
 from shared.platform import config, db, log
 from shared.platform.clock import Clock
@@ -12,8 +11,7 @@ from shared.funnel.run import FunnelRequest, authorize_funnel_call, parse_funnel
 from shared.funnel.settings import FunnelSettings
 
 
-@dataclass(frozen=True)
-class FunnelConfig:
+class FunnelConfig(NamedTuple):
     common: config.Settings
     funnel: FunnelSettings
 

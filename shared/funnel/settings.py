@@ -6,8 +6,7 @@ says which fields hold the buyer's openid, the time, the amount and, optionally,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import FrozenSet, Mapping, Optional, Tuple
+from typing import FrozenSet, Mapping, NamedTuple, Optional, Tuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
@@ -32,8 +31,7 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
 
 
-@dataclass(frozen=True)
-class OrderMapping:
+class OrderMapping(NamedTuple):
     collection: str = "orders"
     user_field: str = "_openid"
     time_field: str = "createdAt"
@@ -42,8 +40,7 @@ class OrderMapping:
     paid_values: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class FunnelSettings:
+class FunnelSettings(NamedTuple):
     model: str = "first_touch"
     window_days: int = 7
     late_days: int = 1

@@ -26,6 +26,7 @@ class Function:
     packages: Tuple[str, ...]                 # top-level runtime packages (pins come from requirements.txt)
     variables: Tuple[str, ...]                # environment variables the deployer sets
     cos_packages: Tuple[str, ...] = ()        # added when built for STORAGE_BACKEND=cos
+    lazy_packages: Tuple[str, ...] = ()       # shipped, but imported only on a rarer path (never at cold start)
     wings: Tuple[str, ...] = ("platform",)    # the folders of shared/ it ships (shared/__init__.py lists the arrows)
     timer: Optional[str] = None               # cron of its timer trigger
     zip_budget_mb: float = 3.0
@@ -33,7 +34,7 @@ class Function:
 
 FUNCTIONS = (
     # requests ships for group resolution only (imported on a landing's first group cloudID, not at cold start).
-    Function("recordShare", memory_mb=256, timeout_s=5, packages=("pymongo", "requests"),
+    Function("recordShare", memory_mb=256, timeout_s=5, packages=("pymongo",), lazy_packages=("requests",),
              variables=config.VARIABLES + wechat.VARIABLES, wings=("platform", "sharing", "wechat"), zip_budget_mb=4.0),
     Function("genWxacode", memory_mb=512, timeout_s=300,
              packages=("pymongo", "requests", "tencentcloud-sdk-python-common", "tencentcloud-sdk-python-scf"),

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import List, Mapping, Optional, Tuple
+from typing import List, Mapping, NamedTuple, Optional, Tuple
 
 from shared.platform.errors import ConfigError
 from shared.platform.validation import PAGE_PATTERN
@@ -84,8 +83,7 @@ class EnvReader:
             raise ConfigError(f"invalid {what}: " + "; ".join(self.problems), problems=list(self.problems))
 
 
-@dataclass(frozen=True)
-class Collections:
+class Collections(NamedTuple):
     users: str = "users"
     share_events: str = "share_events"
     share_intents: str = "share_intents"
@@ -97,8 +95,7 @@ class Collections:
     funnel_runs: str = "funnel_runs"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     mongodb_uri: Optional[str]
     mongodb_db: str
     collections: Collections
@@ -148,7 +145,7 @@ class Settings:
                                 ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION),
                                 ("funnel_daily", ENV_FUNNEL_DAILY_COLLECTION),
                                 ("funnel_runs", ENV_FUNNEL_RUNS_COLLECTION)):
-            value = text(env_name, getattr(Collections, field))
+            value = text(env_name, Collections._field_defaults[field])
             if not _COLLECTION_NAME.fullmatch(value):
                 problems.append(f"{env_name} is not a valid collection name: {value!r}")
             names[field] = value

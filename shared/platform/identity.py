@@ -11,8 +11,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, NamedTuple, Optional
 
 from shared.platform import log
 from shared.platform.errors import Forbidden, NoIdentity
@@ -21,8 +20,7 @@ OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 MAX_ENVIRONMENT = 65536  # the platform's context environment is a few hundred bytes
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     openid: str
     appid: Optional[str]
     unionid: Optional[str]
@@ -107,8 +105,7 @@ def timer_evidence(context: Any, environ: Optional[Mapping[str, str]] = None) ->
     return False
 
 
-@dataclass(frozen=True)
-class Invoker:
+class Invoker(NamedTuple):
     """Who started an invocation: the platform's timer (``timer``), a mini program user (``caller``), or an ops
     call with neither (an admin token decides what it may do)."""
     caller: Optional[Caller]

@@ -13,11 +13,9 @@ stable reason). Group ids identify private spaces: logs and reports only ever sh
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
 
 from shared.platform import log
 from shared.platform.errors import BadInput
@@ -37,8 +35,7 @@ class GroupUnresolved(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     open_gid: Optional[str]
     single_room_id: Optional[str]
     chat_type: Optional[int]
@@ -47,6 +44,8 @@ class Group:
     @property
     def alias(self) -> str:
         """A short stable name for reports and logs: the same group always gets the same alias."""
+        import hashlib  # on first use, not at recordShare's cold start
+
         raw, prefix = (self.open_gid, "g") if self.open_gid else (self.single_room_id or "", "c")
         return f"{prefix}-{hashlib.sha256(raw.encode()).hexdigest()[:10]}"
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
-from typing import Dict, Optional, Union
+from typing import Dict, NamedTuple, Optional, Union
 
 from shared.platform.errors import BadInput, BadScene
 from shared.platform.validation import ID_PATTERN
@@ -62,8 +61,7 @@ def require_channel(value: object, field: str = "channel") -> str:
     return channel
 
 
-@dataclass(frozen=True)
-class ShareClaim:
+class ShareClaim(NamedTuple):
     """What a link or scene claims: an inviter code, a product and (maybe) a channel.
 
     A claim is not trusted: the inviter must exist, and the invitee always comes from the platform.
@@ -75,8 +73,7 @@ class ShareClaim:
     form: str  # "inline" | "legacy" | "query" | "token" — how it arrived, for logs and reports
 
 
-@dataclass(frozen=True)
-class SceneToken:
+class SceneToken(NamedTuple):
     token: str
 
 

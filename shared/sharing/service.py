@@ -2,8 +2,7 @@
 handler makes (identity from the platform, the event parsed into a typed request, one use case)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Union
 
 from shared.platform import config, db, log
 from shared.platform.clock import Clock, SystemClock
@@ -16,14 +15,12 @@ from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_
 from shared.sharing.use_cases import LandingRequest, ShareRequest, parse_request, record_landing, start_share
 
 
-@dataclass(frozen=True)
-class ShareCall:
+class ShareCall(NamedTuple):
     caller: Caller
     request: Union[ShareRequest, LandingRequest]
 
 
-@dataclass(frozen=True)
-class ShareSettings:
+class ShareSettings(NamedTuple):
     common: config.Settings
     wechat: Optional[WeChatSettings]  # only for group resolution; None: landings are recorded without a group
 

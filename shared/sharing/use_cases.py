@@ -5,8 +5,7 @@ writes nothing. The rules themselves live in ``shared.attribution``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Union
 
 from shared.platform import log
 from shared.sharing.groups import Group, Resolver, optional_chat_type, require_cloud_id, resolve_group
@@ -28,15 +27,13 @@ LAND_FIELDS = ("action", "query", "page", "launchScene", "groupCloudID", "chatTy
 _CODE_ATTEMPTS_PER_LENGTH = 4
 
 
-@dataclass(frozen=True)
-class ShareRequest:
+class ShareRequest(NamedTuple):
     product_id: str
     channel: str
     page: str
 
 
-@dataclass(frozen=True)
-class LandingRequest:
+class LandingRequest(NamedTuple):
     claim: Optional[Decoded]
     page: Optional[str]
     launch_scene: Optional[int]
@@ -78,8 +75,7 @@ def parse_request(event: Any, default_page: str) -> Union[ShareRequest, LandingR
     )
 
 
-@dataclass(frozen=True)
-class ShareResult:
+class ShareResult(NamedTuple):
     inviter_code: str
     product_id: str
     channel: str
@@ -91,8 +87,7 @@ class ShareResult:
                 "channel": self.channel, "path": self.path, "query": self.query}
 
 
-@dataclass(frozen=True)
-class LandingResult:
+class LandingResult(NamedTuple):
     recorded: bool
     duplicate: bool
     new_user: bool

@@ -3,8 +3,7 @@ needs them; recordShare resolves groups only when they are set)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from shared.platform.config import EnvReader
 
@@ -16,8 +15,7 @@ DEFAULT_API_BASE = "https://api.weixin.qq.com"
 _APPID = re.compile(r"wx[0-9a-f]{16}")
 
 
-@dataclass(frozen=True)
-class WeChatSettings:
+class WeChatSettings(NamedTuple):
     appid: str
     appsecret: str
     api_base: str = DEFAULT_API_BASE

@@ -23,6 +23,10 @@ def test_demo_campaign_runs_and_reports(tmp_path):
     assert "UNKNOWN_INVITER 1" in result.stdout and "BAD_INPUT 1" in result.stdout
     assert "WeChat calls: 4 codes" in result.stdout and result.stdout.count("local://wxacodes/") == 4
     assert "dave   shares via share" in result.stdout  # the tutorial's own link (channel=share) lands
+    assert "Groups: 6 landings opened from 2 WeChat groups" in result.stdout
+    pages = "".join(p.read_text(encoding="utf-8") for p in tmp_path.glob("funnel-*.html"))
+    assert '<table class="group">' in pages and "demo-tea-lovers" not in pages  # by alias, never the raw id
+    assert "demo-tea-lovers" not in (tmp_path / "functions.log").read_text(encoding="utf-8")
     assert "Daily funnel" in result.stdout and f"HTML report of the busiest day: {tmp_path}/funnel-" in result.stdout
     header = next(line for line in result.stdout.splitlines() if "-day campaign" in line)
     pages = sorted(p.name for p in tmp_path.glob("funnel-*.html"))
