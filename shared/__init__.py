@@ -12,11 +12,13 @@ sharing    scene codec, links, attribution rules, groups, use cases, its store  
 wechat     the WeChat HTTP client and its shared token cache                      platform
 codes      genWxacode: requests, generator, batch, continuation, storage          platform, sharing, wechat
 funnel     dailyFunnel: definition, run, store, report                            platform
+rewards    the reward ledger: rules, settlement, notices, store, service          platform, funnel, wechat (lazily)
 ops        CLI, smoke check, deployment definitions (never shipped)               anything
 dev        the embedded engine (never shipped)                                    (nothing of ours)
 =========  =====================================================================  ===================
 
 Each function ships exactly the wings it imports (``shared.ops.deployment.Function.wings``):
+rewards → platform, funnel, rewards, wechat;
 recordShare → platform, sharing, wechat (the client only when a landing carries a group cloudID); genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, funnel.
 tests/platform/test_wings.py imports every function's entry in a fresh interpreter and fails when a module
 outside its wings is loaded, or when a wing imports one it may not.
@@ -31,6 +33,7 @@ ALLOWED_IMPORTS = {
     "wechat": {"platform"},
     "codes": {"platform", "sharing", "wechat"},
     "funnel": {"platform"},
-    "ops": {"platform", "sharing", "wechat", "codes", "funnel", "dev"},
+    "rewards": {"platform", "funnel", "wechat"},  # funnel: the one attribution definition; wechat: notices, lazily
+    "ops": {"platform", "sharing", "wechat", "codes", "funnel", "rewards", "dev"},
     "dev": set(),
 }

@@ -45,6 +45,8 @@ def probe_environment(function_name: str) -> Dict[str, str]:
     env = {"PATH": os.environ.get("PATH", ""), "TENCENTCLOUD_RUNENV": "SCF", "MONGODB_URI": "mongodb://127.0.0.1:9/x",
            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "PYTHONDONTWRITEBYTECODE": "x",
            "LOG_LEVEL": "ERROR"}
+    if function_name == "rewards":
+        env["REWARD_FIXED"] = "5"
     if function_name == "genWxacode":
         env.update({"WECHAT_APPID": "wx3c5e7a9b1d2f4a6c", "WECHAT_APPSECRET": "probe", "TCB_ENV": "prod-1"})
     return env

@@ -20,6 +20,7 @@ DESCRIPTIONS = {
     "recordShare": "Share links and landing attribution (wx.cloud.callFunction)",
     "genWxacode": "Unlimited Mini Program Codes: cached, stored, batched at the rate cap",
     "dailyFunnel": "Daily funnel report rows (timer) and admin backfills",
+    "rewards": "Invitation reward ledger: settlement (timer), payouts, inviter summaries",
 }
 
 

@@ -83,6 +83,8 @@ class WeChatEmulator:
         self._tickets: Dict[str, dict] = {}
         self._cloud_ids: Dict[str, dict] = {}
         self.json_as_object = False  # getopendata's ``json`` as an object instead of a JSON string (both documented)
+        self.refusing_users: set = set()  # subscribe/send answers 43101 for these openids
+        self.messages: list = []          # subscribe messages delivered
         self._server: Optional[LoopbackServer] = None
         self.base_url = ""
 
@@ -134,6 +136,8 @@ class WeChatEmulator:
             self.forced_refreshes = 0
             self._cloud_ids.clear()
             self.json_as_object = False
+            self.refusing_users.clear()
+            self.messages.clear()
 
     def _take_fault(self, *kinds: str) -> Optional[str]:
         with self._lock:
@@ -150,7 +154,8 @@ class WeChatEmulator:
         url = urlparse(raw_path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         route = {"/cgi-bin/stable_token": self._stable_token, "/wxa/getwxacodeunlimit": self._unlimited,
-                 "/tcb/uploadfile": self._uploadfile, "/wxa/getopendata": self._getopendata}.get(url.path)
+                 "/tcb/uploadfile": self._uploadfile, "/wxa/getopendata": self._getopendata,
+                 "/cgi-bin/message/subscribe/send": self._subscribe_send}.get(url.path)
         if route is not None:
             self.calls[url.path.rsplit("/", 1)[-1]] += 1
             return route(query, body)
@@ -293,6 +298,32 @@ class WeChatEmulator:
                 payload = {"cloudID": cloud_id, "data": issued["data"]}
                 items.append({"cloud_id": cloud_id, "json": payload if self.json_as_object else json.dumps(payload)})
         return self._json({"errcode": 0, "errmsg": "ok", "data_list": items})
+
+    def _subscribe_send(self, query, body):
+        failure = self._check_token(query)
+        if failure:
+            return failure
+        fault = self._take_fault("notice_500", "notice_system_error")
+        if fault == "notice_500":
+            return 500, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway</html>"
+        if fault == "notice_system_error":
+            return self._error(-1, "system error")
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return self._error(47001, "data format error")
+        if not isinstance(request.get("touser"), str) or not request["touser"]:
+            return self._error(40003, "invalid openid")
+        if request["touser"] in self.refusing_users:
+            return self._error(43101, "user refuse to accept the msg")
+        data = request.get("data")
+        if not isinstance(data, dict) or not data or any(
+                not isinstance(v, dict) or not isinstance(v.get("value"), str) or not v["value"] or len(v["value"]) > 20
+                for v in data.values()):
+            return self._error(47003, "argument invalid! data.amount1.value invalid")
+        with self._lock:
+            self.messages.append(request)
+        return self._json({"errcode": 0, "errmsg": "ok"})
 
     def _uploadfile(self, query, body):
         failure = self._check_token(query)

@@ -10,12 +10,14 @@ from shared.platform import config
 from shared.funnel import settings as funnel_config
 from shared.codes import settings as wxacode_config
 from shared.wechat import settings as wechat
+from shared.rewards import settings as rewards
 
 RUNTIME = "Python3.10"
 HANDLER = "index.main_handler"          # the entry module sits at the zip root: the one layout SCF documents
 CLOUDBASE_MAX_TIMEOUT = 60              # CloudBase caps function timeouts at 60 s
 TIMER_NAME = "daily"
 TIMER_CRON = "0 17 2 * * * *"           # 7-field cron, 02:17 Beijing time: after midnight, not on the hour
+REWARDS_TIMER_CRON = "0 47 2 * * * *"   # 02:47: settlement after the funnel
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,12 @@ FUNCTIONS = (
     Function("dailyFunnel", memory_mb=512, timeout_s=300, packages=("pymongo",),
              variables=config.VARIABLES + tuple(v for v in funnel_config.VARIABLES if v not in config.VARIABLES),
              wings=("platform", "funnel"), timer=TIMER_CRON),
+    # Settlement runs daily after dailyFunnel; the mini program calls it too (myRewards, subscribe), so it lives in
+    # the CloudBase environment like recordShare.
+    Function("rewards", memory_mb=256, timeout_s=60, packages=("pymongo",), lazy_packages=("requests",),
+             variables=tuple(dict.fromkeys(config.VARIABLES + rewards.VARIABLES + funnel_config.VARIABLES
+                                           + wechat.VARIABLES)),
+             wings=("platform", "funnel", "rewards", "wechat"), timer=REWARDS_TIMER_CRON, zip_budget_mb=4.0),
 )
 
 

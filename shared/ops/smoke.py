@@ -19,6 +19,7 @@ PROBES = {
     "recordShare": ({"action": "share", "productId": "smoke-probe"}, {"NO_IDENTITY"}),
     "genWxacode": ({"jobId": "smoke-probe"}, {"FORBIDDEN", "NOT_FOUND"}),
     "dailyFunnel": ({"date": "2026-01-01"}, {"FORBIDDEN"}),
+    "rewards": ({"action": "export"}, {"FORBIDDEN"}),
 }
 
 

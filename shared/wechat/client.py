@@ -235,6 +235,27 @@ class WeChatClient:
         return self._with_token(once)
 
 
+    def send_subscribe_message(self, payload: Dict[str, Any]) -> None:
+        """``cgi-bin/message/subscribe/send``. 43101 (refused, or no accept left) and 47003 (bad data) are
+        ``SubscribeRefused`` — terminal; transient failures retry as every call does, then ``WECHAT_UNAVAILABLE``."""
+        def once(token: str) -> None:
+            result = self._post_json("cgi-bin/message/subscribe/send", token, payload)
+            errcode = result.get("errcode", 0)
+            if errcode in TOKEN_INVALID:
+                raise _TokenRejected(errcode, _rid(str(result.get("errmsg"))))
+            if errcode == -1:
+                raise WeChatUnavailable("WeChat subscribe/send: system error", errcode, _rid(str(result.get("errmsg"))))
+            if errcode != 0:
+                raise SubscribeRefused(f"subscribe/send: {result.get('errmsg')}", errcode, _rid(str(result.get("errmsg"))))
+        self._with_token(once)
+
+
+class SubscribeRefused(WeChatError):
+    """WeChat will not deliver this notice (43101: refused or no accept left; 47003: bad template data)."""
+
+    code = "WECHAT_NOTICE_REFUSED"
+
+
 class OpenDataError(WeChatError):
     """WeChat could not resolve a cloudID (expired, not this user's, unknown, malformed answer)."""
 

@@ -1,0 +1,100 @@
+"""The reward ledger's rules. Pure: no I/O.
+
+States: ``pending`` → ``approved`` (the holding period, at least the refund window, has passed and the order is
+still paid) → ``paid`` (an admin marks it: the app moves the money, never this product). ``reversed``: the order left
+the paid values (refund, cancellation) before payout. ``rejected``: never payable, with a reason (``self_dealing``,
+``cap_day``, ``cap_month``, ``refund_heavy``). A paid reward whose order is refunded afterwards gets a **clawback**
+entry: a separate ledger document with the negative amount, netted from the inviter's next payout.
+
+Every transition is one conditional atomic update from the expected state (``TRANSITIONS``), recording who made it
+and when; nothing relies on multi-document transactions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, Iterable, Mapping, NamedTuple, Optional
+
+from shared.funnel import SHANGHAI
+
+PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK = "pending", "approved", "paid", "reversed", "rejected", "clawback"
+STATES = (PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK)
+TRANSITIONS = {APPROVED: (PENDING,), PAID: (APPROVED,), REVERSED: (PENDING, APPROVED)}
+LIVE = (PENDING, APPROVED, PAID)  # counted against caps
+REFUND_HEAVY_SAMPLE = 5           # an inviter with at least this many settled rewards…
+REFUND_HEAVY_SHARE = 0.5          # …more than half of them reversed: new rewards are rejected
+
+
+class Credit(NamedTuple):
+    """A paid order credited to an inviter by the funnel's attribution."""
+    order_key: Any          # the order document's _id as stored (ObjectId or string)
+    order_id: str
+    invitee: str
+    inviter: str            # inviter code
+    inviter_openid: Optional[str]
+    amount: float           # the order's amount
+    at: dt.datetime
+
+
+def reward_id(programme: str, credit: Credit, orders: str) -> str:
+    """The idempotency key: one reward per (programme, order) — or, for "first", per (programme, invitee), so only an
+    invitee's first credited paid order ever earns."""
+    return f"{programme}:first:{credit.invitee}" if orders == "first" else f"{programme}:order:{credit.order_id}"
+
+
+def reward_amount(fixed: float, percent: float, order_amount: float) -> float:
+    return round(fixed + order_amount * percent / 100.0, 2)
+
+
+def rejection(credit: Credit, live_today: int, live_this_month: int, settled: int, reversed_: int,
+              cap_day: int, cap_month: int) -> Optional[str]:
+    """Why a new reward may not be paid (it is recorded as rejected with this reason), or None."""
+    if credit.inviter_openid is not None and credit.inviter_openid == credit.invitee:
+        return "self_dealing"
+    if cap_day and live_today >= cap_day:
+        return "cap_day"
+    if cap_month and live_this_month >= cap_month:
+        return "cap_month"
+    if settled >= REFUND_HEAVY_SAMPLE and reversed_ > REFUND_HEAVY_SHARE * settled:
+        return "refund_heavy"
+    return None
+
+
+def day_and_month(at: dt.datetime) -> Dict[str, str]:
+    local = at.astimezone(SHANGHAI)
+    return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m")}
+
+
+def new_reward(programme: str, credit: Credit, amount: float, reason: Optional[str], now: dt.datetime,
+               holding_days: int, orders: str, by: str) -> Dict[str, Any]:
+    state = REJECTED if reason else PENDING
+    return {"_id": reward_id(programme, credit, orders), "kind": "reward", "programme": programme, "orderId": credit.order_id,
+            "orderKey": credit.order_key, "invitee": credit.invitee, "inviter": credit.inviter,
+            "inviterOpenid": credit.inviter_openid, "orderAmount": credit.amount, "amount": amount, "state": state,
+            "reason": reason, "orderAt": credit.at, "approveAfter": credit.at + dt.timedelta(days=holding_days),
+            "createdAt": now, "updatedAt": now, **day_and_month(credit.at),
+            "history": [{"state": state, "at": now, "by": by, **({"reason": reason} if reason else {})}]}
+
+
+def clawback_entry(reward: Mapping[str, Any], now: dt.datetime, by: str) -> Dict[str, Any]:
+    return {"_id": f"{reward['_id']}:clawback", "kind": "clawback", "programme": reward["programme"], "orderId": reward["orderId"],
+            "orderKey": reward["orderKey"], "invitee": reward["invitee"], "inviter": reward["inviter"],
+            "inviterOpenid": reward.get("inviterOpenid"), "orderAmount": reward["orderAmount"],
+            "amount": -reward["amount"], "state": CLAWBACK, "reason": "refunded_after_payout",
+            "clawbackOf": reward["_id"], "orderAt": reward["orderAt"], "createdAt": now, "updatedAt": now,
+            "day": reward.get("day"), "month": reward.get("month"),
+            "history": [{"state": CLAWBACK, "at": now, "by": by}]}
+
+
+def summary(rewards: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Amounts per state (clawbacks are negative and owed back) and the count of converted invitees."""
+    totals = {state: 0.0 for state in STATES}
+    counts = {state: 0 for state in STATES}
+    invitees = set()
+    for reward in rewards:
+        totals[reward["state"]] = round(totals[reward["state"]] + reward["amount"], 2)
+        counts[reward["state"]] += 1
+        if reward["state"] in LIVE:
+            invitees.add(reward["invitee"])
+    return {"amounts": totals, "counts": counts, "convertedInvitees": len(invitees),
+            "liability": round(totals[PENDING] + totals[APPROVED], 2),
+            "toPay": round(totals[APPROVED] + totals[CLAWBACK], 2)}

@@ -1,0 +1,223 @@
+"""The reward ledger's MongoDB adapter: every state change is one conditional atomic update (or an insert on a unique
+key), so concurrent or repeated settlements converge without transactions (FerretDB has none that roll back)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.platform.config import Collections
+from shared.platform.db import driver_errors
+from shared.platform.errors import Unavailable
+from shared.funnel import Landing, OrderMapping
+from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, REVERSED, TRANSITIONS
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _field(doc: Mapping[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        doc = doc.get(part) if isinstance(doc, Mapping) else None
+    return doc
+
+
+class MongoRewardStore:
+    def __init__(self, database: Any, names: Collections, orders: OrderMapping, rewards: str = "rewards") -> None:
+        self._rewards = database[rewards]
+        self._state = database[f"{rewards}_state"]
+        self._subscriptions = database[f"{rewards}_subscriptions"]
+        self._orders = database[orders.collection]
+        self._landings = database[names.share_events]
+        self._users = database[names.users]
+        self._mapping = orders
+
+    def ensure_indexes(self) -> None:
+        with driver_errors("prepare the reward indexes"):
+            # One reward per (programme, order): the order id is the idempotency key.
+            self._rewards.create_index([("programme", 1), ("orderId", 1)], name="programme_order", unique=True,
+                                       partialFilterExpression={"kind": "reward"})
+            self._rewards.create_index([("state", 1), ("approveAfter", 1)], name="state_approveAfter")
+            self._rewards.create_index([("inviter", 1), ("day", 1)], name="inviter_day")
+            self._rewards.create_index([("inviter", 1), ("month", 1)], name="inviter_month")
+            self._orders.create_index([(self._mapping.time_field, 1)], name="share_funnel_time")
+
+    # --- the settlement cursor, with a lease so one run settles at a time ---------------------------------
+    def take_lease(self, programme: str, owner: str, now: dt.datetime, until: dt.datetime) -> Optional[Dict[str, Any]]:
+        key = f"settlement:{programme}"
+        try:
+            with driver_errors("lease the settlement"):
+                return self._state.find_one_and_update(
+                    {"_id": key, "leaseUntil": {"$lt": now}},
+                    {"$set": {"leaseOwner": owner, "leaseUntil": until},
+                     "$setOnInsert": {"cursorAt": EPOCH, "cursorKey": ""}},
+                    upsert=True, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            return None  # another run holds it
+
+    def advance(self, programme: str, owner: str, at: dt.datetime, key: str) -> None:
+        with driver_errors("advance the settlement cursor"):
+            result = self._state.update_one({"_id": f"settlement:{programme}", "leaseOwner": owner},
+                                            {"$set": {"cursorAt": at, "cursorKey": key}})
+        if result.matched_count != 1:
+            raise Unavailable("the settlement lease was lost")
+
+    def release(self, programme: str, owner: str, fields: Mapping[str, Any]) -> None:
+        with driver_errors("release the settlement"):
+            self._state.update_one({"_id": f"settlement:{programme}", "leaseOwner": owner},
+                                   {"$set": {"leaseUntil": EPOCH, **fields}})
+
+    # --- reads ------------------------------------------------------------------------------------------
+    def paid_orders_after(self, at: dt.datetime, key: str, until: dt.datetime, limit: int) -> List[Dict[str, Any]]:
+        """The next qualifying orders by (time, id) after the cursor, up to ``until``."""
+        m = self._mapping
+        query: Dict[str, Any] = {m.time_field: {"$gte": at, "$lte": until}}
+        if m.status_field:
+            query[m.status_field] = {"$in": list(m.paid_values)}
+        with driver_errors("read orders to settle"):
+            docs = list(self._orders.find(query, {"_id": 1, m.user_field: 1, m.time_field: 1, m.amount_field: 1})
+                        .sort([(m.time_field, 1), ("_id", 1)]).limit(limit + 200).hint("share_funnel_time"))
+        after = [d for d in docs if (_aware(_field(d, m.time_field)), str(d["_id"])) > (at, key)]
+        return after[:limit]
+
+    def order_fields(self, doc: Mapping[str, Any]) -> Tuple[str, Optional[str], dt.datetime, float]:
+        m = self._mapping
+        amount = _field(doc, m.amount_field)
+        amount = float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else 0.0
+        return str(doc["_id"]), _field(doc, m.user_field), _aware(_field(doc, m.time_field)), amount
+
+    def landings_of(self, users: List[str], start: dt.datetime, until: dt.datetime) -> List[Landing]:
+        with driver_errors("read the buyers' landings"):
+            docs = list(self._landings.find({"invitee": {"$in": users}, "enteredAt": {"$gte": start, "$lte": until}},
+                                            {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "enteredAt": 1,
+                                             "newUser": 1}))
+        return [Landing(inviter=d["inviter"], invitee=d["invitee"], product=d["productId"], channel=None, entry=None,
+                        at=_aware(d["enteredAt"]), new_user=d.get("newUser") is True) for d in docs]
+
+    def inviter_code_of(self, openid: str) -> Optional[str]:
+        with driver_errors("read the caller's inviter code"):
+            doc = self._users.find_one({"_id": openid}, {"code": 1})
+        return doc.get("code") if doc else None
+
+    def inviter_openids(self, codes: Iterable[str]) -> Dict[str, str]:
+        with driver_errors("look up inviters"):
+            return {d["code"]: d["_id"] for d in self._users.find({"code": {"$in": sorted(set(codes))}}, {"code": 1})}
+
+    def still_paid(self, order_keys: List[Any]) -> set:
+        """Which of these orders still exist with a paid status (the rest were refunded or cancelled)."""
+        m = self._mapping
+        query: Dict[str, Any] = {"_id": {"$in": order_keys}}
+        if m.status_field:
+            query[m.status_field] = {"$in": list(m.paid_values)}
+        with driver_errors("check orders"):
+            return {str(d["_id"]) for d in self._orders.find(query, {"_id": 1})}
+
+    def live_counts(self, inviter: str, day: str, month: str) -> Tuple[int, int]:
+        with driver_errors("count the inviter's rewards"):
+            return (self._rewards.count_documents({"inviter": inviter, "day": day, "state": {"$in": list(LIVE)}}),
+                    self._rewards.count_documents({"inviter": inviter, "month": month, "state": {"$in": list(LIVE)}}))
+
+    def settled_counts(self, inviter: str) -> Tuple[int, int]:
+        """(approved + paid + reversed, reversed) of an inviter: how refund-heavy their converters are."""
+        with driver_errors("count the inviter's settled rewards"):
+            settled = self._rewards.count_documents({"inviter": inviter, "state": {"$in": [APPROVED, PAID, REVERSED]}})
+            reversed_ = self._rewards.count_documents({"inviter": inviter, "state": REVERSED})
+        return settled, reversed_
+
+    def due(self, states: List[str], now: dt.datetime, limit: int, matured_only: bool) -> List[Dict[str, Any]]:
+        query: Dict[str, Any] = {"state": {"$in": states}}
+        if matured_only:
+            query["approveAfter"] = {"$lte": now}
+        with driver_errors("read rewards to settle"):
+            return list(self._rewards.find(query, {"history": 0}).sort("approveAfter", 1).limit(limit))
+
+    def paid_not_clawed(self, since: dt.datetime, limit: int) -> List[Dict[str, Any]]:
+        with driver_errors("read paid rewards"):
+            return list(self._rewards.find({"state": PAID, "clawedBack": {"$ne": True}, "orderAt": {"$gte": since}},
+                                           {"history": 0}).sort("orderAt", 1).limit(limit))
+
+    def rewards_of(self, inviter: str, limit: int = 50) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+        with driver_errors("read the inviter's rewards"):
+            every = list(self._rewards.find({"inviter": inviter}, {"amount": 1, "state": 1, "invitee": 1}))
+            latest = list(self._rewards.find({"inviter": inviter}, {"history": 0, "orderKey": 0, "inviterOpenid": 0})
+                          .sort("createdAt", -1).limit(limit))
+        return every, latest
+
+    def export(self, state: str) -> List[Dict[str, Any]]:
+        with driver_errors("export rewards"):
+            return list(self._rewards.find({"state": {"$in": [state, CLAWBACK] if state == APPROVED else [state]}},
+                                           {"history": 0, "orderKey": 0}))
+
+    # --- writes: inserts on unique keys, conditional transitions -----------------------------------------
+    def insert(self, doc: Dict[str, Any]) -> bool:
+        """True when this call created the ledger entry; False when it already exists (a replayed settlement)."""
+        try:
+            with driver_errors("record a reward"):
+                self._rewards.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            with driver_errors("read an existing reward"):
+                if self._rewards.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
+                    return False
+            raise Unavailable("a reward conflicted with another index")  # not ours: a real failure
+
+    def transition(self, reward_id: str, to: str, now: dt.datetime, by: str, reason: Optional[str] = None,
+                   extra: Optional[Mapping[str, Any]] = None) -> bool:
+        """``from`` → ``to`` only if the reward is still in one of the expected states; False otherwise."""
+        entry = {"state": to, "at": now, "by": by, **({"reason": reason} if reason else {})}
+        update: Dict[str, Any] = {"$set": {"state": to, "updatedAt": now, **(extra or {})}, "$push": {"history": entry}}
+        if reason:
+            update["$set"]["reason"] = reason
+        with driver_errors(f"mark a reward {to}"):
+            result = self._rewards.update_one({"_id": reward_id, "state": {"$in": list(TRANSITIONS[to])}}, update)
+        return result.modified_count == 1
+
+    def mark_clawed(self, reward_id: str, now: dt.datetime) -> bool:
+        with driver_errors("mark a reward clawed back"):
+            result = self._rewards.update_one({"_id": reward_id, "state": PAID, "clawedBack": {"$ne": True}},
+                                              {"$set": {"clawedBack": True, "updatedAt": now}})
+        return result.modified_count == 1
+
+    def paid_ids(self, ids: Optional[List[str]], approved_before: Optional[dt.datetime], limit: int) -> List[str]:
+        query: Dict[str, Any] = {"state": APPROVED}
+        if ids is not None:
+            query["_id"] = {"$in": ids}
+        if approved_before is not None:
+            query["approvedAt"] = {"$lt": approved_before}
+        with driver_errors("find rewards to mark paid"):
+            return [d["_id"] for d in self._rewards.find(query, {"_id": 1}).limit(limit)]
+
+    # --- subscribe-message accepts: one accept = one send, counted here ----------------------------------
+    def add_accepts(self, openid: str, templates: List[str], now: dt.datetime) -> None:
+        with driver_errors("count subscription accepts"):
+            for template in templates:
+                self._subscriptions.update_one({"_id": f"{openid}:{template}"},
+                                               {"$inc": {"accepts": 1}, "$set": {"updatedAt": now}}, upsert=True)
+
+    def take_accept(self, openid: str, template: str) -> bool:
+        with driver_errors("use a subscription accept"):
+            result = self._subscriptions.update_one({"_id": f"{openid}:{template}", "accepts": {"$gt": 0}},
+                                                    {"$inc": {"accepts": -1}})
+        return result.modified_count == 1
+
+    def give_back_accept(self, openid: str, template: str) -> None:
+        with driver_errors("return a subscription accept"):
+            self._subscriptions.update_one({"_id": f"{openid}:{template}"}, {"$inc": {"accepts": 1}})
+
+    def claim_notice(self, reward_id: str, now: dt.datetime) -> bool:
+        """At most one notice per reward: only the call that moves it from none/retry to "sending" may send."""
+        with driver_errors("claim a reward notice"):
+            result = self._rewards.update_one(
+                {"_id": reward_id, "state": APPROVED, "$or": [{"notice": {"$exists": False}}, {"notice.state": "retry"}]},
+                {"$set": {"notice": {"state": "sending", "at": now}}})
+        return result.modified_count == 1
+
+    def finish_notice(self, reward_id: str, state: str, now: dt.datetime, code: Optional[int] = None) -> None:
+        with driver_errors("record a reward notice"):
+            self._rewards.update_one({"_id": reward_id, "notice.state": "sending"},
+                                     {"$set": {"notice": {"state": state, "at": now, **({"errcode": code} if code else {})}}})
