@@ -39,9 +39,9 @@ class MongoRewardStore:
 
     def ensure_indexes(self) -> None:
         with driver_errors("prepare the reward indexes"):
-            # One reward per (programme, order): the order id is the idempotency key.
-            self._rewards.create_index([("programme", 1), ("orderId", 1)], name="programme_order", unique=True,
-                                       partialFilterExpression={"kind": "reward"})
+            # One reward (and at most one clawback) per (programme, order): the order id is the idempotency key.
+            self._rewards.create_index([("programme", 1), ("orderId", 1), ("kind", 1)], name="programme_order_kind",
+                                       unique=True)
             self._rewards.create_index([("state", 1), ("approveAfter", 1)], name="state_approveAfter")
             self._rewards.create_index([("inviter", 1), ("day", 1)], name="inviter_day")
             self._rewards.create_index([("inviter", 1), ("month", 1)], name="inviter_month")
