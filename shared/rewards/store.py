@@ -49,16 +49,19 @@ class MongoRewardStore:
 
     # --- the settlement cursor, with a lease so one run settles at a time ---------------------------------
     def take_lease(self, programme: str, owner: str, now: dt.datetime, until: dt.datetime) -> Optional[Dict[str, Any]]:
+        """The cursor document if this owner now holds the lease, else None. Created by an insert first, then leased
+        by a conditional update: concurrent upserts of one document race differently on MongoDB (E11000, retried)
+        and FerretDB (a unique-violation OperationFailure), while a plain insert answers E11000 on both."""
         key = f"settlement:{programme}"
         try:
-            with driver_errors("lease the settlement"):
-                return self._state.find_one_and_update(
-                    {"_id": key, "leaseUntil": {"$lt": now}},
-                    {"$set": {"leaseOwner": owner, "leaseUntil": until},
-                     "$setOnInsert": {"cursorAt": EPOCH, "cursorKey": ""}},
-                    upsert=True, return_document=ReturnDocument.AFTER)
+            with driver_errors("create the settlement cursor"):
+                self._state.insert_one({"_id": key, "leaseUntil": EPOCH, "cursorAt": EPOCH, "cursorKey": ""})
         except DuplicateKeyError:
-            return None  # another run holds it
+            pass  # it exists (the usual case)
+        with driver_errors("lease the settlement"):
+            return self._state.find_one_and_update({"_id": key, "leaseUntil": {"$lt": now}},
+                                                   {"$set": {"leaseOwner": owner, "leaseUntil": until}},
+                                                   return_document=ReturnDocument.AFTER)
 
     def advance(self, programme: str, owner: str, at: dt.datetime, key: str) -> None:
         with driver_errors("advance the settlement cursor"):
