@@ -21,6 +21,7 @@ var sceneCodec = require('./scene');
 
 var FUNCTION_NAME = 'recordShare';
 var CODE_FUNCTION_NAME = 'genWxacode';
+var REWARDS_FUNCTION_NAME = 'rewards';
 var CODE_OPTIONS = ['width', 'envVersion', 'isHyaline', 'autoColor', 'lineColor', 'checkPath'];
 var SHARE_PROMISE_BUDGET_MS = 2500; // WeChat waits 3 s for onShareAppMessage's promise, then uses the fallback
 var SINGLE_PAGE_SCENE = 1154;       // Moments single-page mode: no login, separate storage, no cloud identity
@@ -287,7 +288,42 @@ function createShareFunnel(config) {
     return callWithRetry(data, codeFunctionName);
   }
 
+  /**
+   * The caller's own rewards: {ok, inviterCode, amounts: {pending, approved, paid, reversed, rejected, clawback},
+   * counts, convertedInvitees, liability, toPay, rewards: [...]}. Identity comes from the platform only.
+   */
+  function myRewards() {
+    return callWithRetry({ action: 'myRewards' }, config.rewardsFunctionName || REWARDS_FUNCTION_NAME);
+  }
+
+  /**
+   * Ask for reward notices (call from a tap: WeChat requires it). wx.requestSubscribeMessage's answer is passed to the
+   * server, which counts one send per accept. Resolves {ok, counted} or {ok: false, error}; never rejects.
+   */
+  function subscribeRewardNotices(templateIds) {
+    return new Promise(function (resolve) {
+      if (!wx || typeof wx.requestSubscribeMessage !== 'function') {
+        resolve({ ok: false, error: { code: 'CLIENT', message: 'wx.requestSubscribeMessage is not available' } });
+        return;
+      }
+      wx.requestSubscribeMessage({
+        tmplIds: templateIds,
+        success: function (res) {
+          var templates = {};
+          templateIds.forEach(function (id) { if (typeof res[id] === 'string') templates[id] = res[id]; });
+          callWithRetry({ action: 'subscribe', templates: templates }, config.rewardsFunctionName || REWARDS_FUNCTION_NAME)
+            .then(resolve);
+        },
+        fail: function (err) {
+          resolve({ ok: false, error: { code: 'CLIENT', message: String(err && err.errMsg || err) } });
+        }
+      });
+    });
+  }
+
   return {
+    myRewards: myRewards,
+    subscribeRewardNotices: subscribeRewardNotices,
     posterCode: posterCode,
     enableGroupSharing: enableGroupSharing,
     prepareShare: prepareShare,

@@ -61,15 +61,34 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
     try:
         orders = store.paid_orders_after(lease["cursorAt"], lease.get("cursorKey", ""), now - ORDER_LAG, settings.batch)
         counts["orders"] = len(orders)
+        # Per-inviter tallies are read once per run and kept up to date here (a run holds the lease, so nobody
+        # else adds rewards meanwhile): a new reward then costs one insert, not a count per order.
+        tallies: Dict[Any, int] = {}
+        history: Dict[str, Any] = {}
+
+        def live(inviter: str, period: str, value: str, cap: int) -> int:
+            if not cap:
+                return 0
+            if (inviter, period, value) not in tallies:
+                tallies[(inviter, period, value)] = store.live_count(inviter, period, value)
+            return tallies[(inviter, period, value)]
+
         for credit in credited(store, settings, orders):
             periods = day_and_month(credit.at)
-            today, month = store.live_counts(credit.inviter, periods["day"], periods["month"])
-            settled, reversed_ = store.settled_counts(credit.inviter)
+            today = live(credit.inviter, "day", periods["day"], settings.cap_per_day)
+            month = live(credit.inviter, "month", periods["month"], settings.cap_per_month)
+            if credit.inviter not in history:
+                history[credit.inviter] = store.settled_counts(credit.inviter)
+            settled, reversed_ = history[credit.inviter]
             reason = rejection(credit, today, month, settled, reversed_, settings.cap_per_day, settings.cap_per_month)
             amount = reward_amount(settings.fixed, settings.percent, credit.amount)
             doc = new_reward(settings.programme, credit, amount, reason, now, settings.holding_days, settings.orders, by)
             if store.insert(doc):
                 counts["rejected" if reason else "created"] += 1
+                if not reason:
+                    for key in ((credit.inviter, "day", periods["day"]), (credit.inviter, "month", periods["month"])):
+                        if key in tallies:
+                            tallies[key] += 1
         if orders:
             last = store.order_fields(orders[-1])
             store.advance(settings.programme, owner, last[2], last[0])

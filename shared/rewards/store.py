@@ -120,10 +120,10 @@ class MongoRewardStore:
         with driver_errors("check orders"):
             return {str(d["_id"]) for d in self._orders.find(query, {"_id": 1})}
 
-    def live_counts(self, inviter: str, day: str, month: str) -> Tuple[int, int]:
+    def live_count(self, inviter: str, period: str, value: str) -> int:
+        """The inviter's live (pending, approved, paid) rewards in one Shanghai ``day`` or ``month``."""
         with driver_errors("count the inviter's rewards"):
-            return (self._rewards.count_documents({"inviter": inviter, "day": day, "state": {"$in": list(LIVE)}}),
-                    self._rewards.count_documents({"inviter": inviter, "month": month, "state": {"$in": list(LIVE)}}))
+            return self._rewards.count_documents({"inviter": inviter, period: value, "state": {"$in": list(LIVE)}})
 
     def settled_counts(self, inviter: str) -> Tuple[int, int]:
         """(approved + paid + reversed, reversed) of an inviter: how refund-heavy their converters are."""
