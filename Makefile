@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.deps-stamp
 STAGE  ?= dev
 STORAGE_BACKEND ?= tcb
 
-.PHONY: test test-python demo bench compat build package deploy-config deploy smoke funnel report clean
+.PHONY: test test-python demo bench compat build package deploy-config deploy smoke funnel report rewards clean
 REGION ?= ap-shanghai
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) bench/wxacode_batch.py
 	$(PY) bench/funnel.py
 	$(PY) bench/deploy.py
+	$(PY) bench/rewards.py --orders 5000 --batch 2000   # on MONGODB_URI: --orders 100000 --batch 10000
 
 ## make build: build/<fn>/ and build/<fn>.zip per function (STORAGE_BACKEND=cos adds boto3 to genWxacode).
 build: $(STAMP)
@@ -76,6 +77,10 @@ smoke: $(STAMP)
 funnel: $(STAMP)
 	@test -n "$(FROM)" -a -n "$(TO)" || (echo "usage: make funnel FROM=YYYY-MM-DD TO=YYYY-MM-DD (MONGODB_URI=…)" && exit 2)
 	$(PY) -m shared.ops.cli funnel --from $(FROM) --to $(TO)
+
+## make rewards: rewards per inviter and the programme's liability, from MONGODB_URI.
+rewards: $(STAMP)
+	$(PY) -m shared.ops.cli rewards
 
 ## make report DATE=2026-11-10 [HTML=report.html | JSON=1]: a day's report rows from MONGODB_URI.
 report: $(STAMP)

@@ -41,6 +41,28 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rewards(args: argparse.Namespace) -> int:
+    """Rewards per inviter and the programme's totals: liability (pending + approved), paid, reversed, clawbacks."""
+    from shared.platform import config, db
+    from shared.rewards.settings import RewardSettings
+    from shared.rewards.store import MongoRewardStore
+
+    settings, common = RewardSettings.from_env(), config.settings()
+    store = MongoRewardStore(db.database(common), common.collections, settings.funnel.orders, settings.collection)
+    states = ("pending", "approved", "paid", "reversed", "rejected", "clawback")
+    table: dict = {}
+    for row in store.totals_by_inviter():
+        table.setdefault(row["_id"]["inviter"], dict.fromkeys(states, 0.0))[row["_id"]["state"]] += row["amount"]
+    total = {state: round(sum(r[state] for r in table.values()), 2) for state in states}
+    print(f"Rewards ({settings.programme}): liability {total['pending'] + total['approved']:.2f} "
+          f"(pending {total['pending']:.2f}, approved {total['approved']:.2f}), paid {total['paid']:.2f}, "
+          f"reversed {total['reversed']:.2f}, clawbacks {total['clawback']:.2f}")
+    print("  " + f"{'inviter':<10}" + "".join(f"{s:>11}" for s in states))
+    for inviter, row in sorted(table.items(), key=lambda item: -(item[1]["approved"] + item[1]["pending"])):
+        print("  " + f"{inviter:<10}" + "".join(f"{row[s]:>11.2f}" for s in states))
+    return 0
+
+
 def _smoke(args: argparse.Namespace) -> int:
     from shared.ops.deployment import FUNCTIONS
     from shared.ops.smoke import run_smoke
@@ -65,6 +87,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     report.add_argument("--json", action="store_true", help="print the rows as JSON")
     report.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     report.set_defaults(run=_report)
+    rewards = commands.add_parser("rewards", help="rewards per inviter and the programme's liability")
+    rewards.set_defaults(run=_rewards)
     smoke = commands.add_parser("smoke", help="invoke every deployed function with a harmless probe")
     smoke.add_argument("--stage", default="dev", help="serverless stage (function names share-funnel-<stage>-<fn>)")
     smoke.add_argument("--region", default="ap-shanghai")

@@ -151,6 +151,12 @@ class MongoRewardStore:
                           .sort("createdAt", -1).limit(limit))
         return every, latest
 
+    def totals_by_inviter(self) -> List[Dict[str, Any]]:
+        """Amount and count per (inviter, state): the report's rewards per inviter and the programme's liability."""
+        with driver_errors("total the ledger"):
+            return list(self._rewards.aggregate([{"$group": {"_id": {"inviter": "$inviter", "state": "$state"},
+                                                             "amount": {"$sum": "$amount"}, "count": {"$sum": 1}}}]))
+
     def export(self, state: str) -> List[Dict[str, Any]]:
         with driver_errors("export rewards"):
             return list(self._rewards.find({"state": {"$in": [state, CLAWBACK] if state == APPROVED else [state]}},

@@ -261,3 +261,18 @@ def test_bad_calls_get_a_stable_code_and_write_nothing(rewards_module, world, da
     response = call(rewards_module, event, user=user)
     assert response["ok"] is False and response["error"]["code"] == code, response
     assert snapshot(database) == before
+
+
+def test_the_ops_report_shows_rewards_per_inviter_and_the_liability(rewards_module, world, database, clock, capsys,
+                                                                    monkeypatch):
+    from shared.ops import cli
+
+    order(database, "bob", 100, T0 + dt.timedelta(hours=1))
+    clock.set(T0 + dt.timedelta(hours=2))
+    settle(rewards_module)
+    for key, value in {"REWARD_FIXED": "5", "REWARD_PERCENT": "10", "ORDER_STATUS_FIELD": "status",
+                       "ORDER_PAID_VALUES": "paid"}.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["rewards"]) == 0
+    out = capsys.readouterr().out
+    assert "liability 15.00 (pending 15.00" in out and world["alice"] in out
