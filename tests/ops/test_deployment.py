@@ -143,10 +143,12 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
     from tools.scf_api_emulator import ScfApiEmulator
 
     with configured_handler("genWxacode", WECHAT_APPID="wx3c5e7a9b1d2f4a6c", WECHAT_APPSECRET="s", TCB_ENV="e",
-                            STORAGE_BACKEND="tcb") as gen, configured_handler("dailyFunnel") as funnel:
+                            STORAGE_BACKEND="tcb") as gen, configured_handler("dailyFunnel") as funnel, \
+            configured_handler("rewards", REWARD_FIXED="5") as rewards:
         handlers = {"share-funnel-prod-recordShare": load_handler("recordShare").main_handler,
                     "share-funnel-prod-genWxacode": gen.main_handler,
-                    "share-funnel-prod-dailyFunnel": funnel.main_handler}
+                    "share-funnel-prod-dailyFunnel": funnel.main_handler,
+                    "share-funnel-prod-rewards": rewards.main_handler}
     api = ScfApiEmulator(secret_id="AKIDops", secret_key="ops-key", session_token=None, functions=handlers)
     endpoint = api.start()
     monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDops")

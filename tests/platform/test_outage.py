@@ -13,6 +13,7 @@ PROBES = {
     "recordShare": ({"action": "share", "productId": "sku-1"}, "alice"),
     "genWxacode": ({"productId": "sku-1"}, "alice"),
     "dailyFunnel": ({"date": "2026-11-10"}, "admin"),
+    "rewards": ({"action": "myRewards"}, "alice"),
 }
 
 
@@ -30,7 +31,9 @@ def unreachable_database(monkeypatch):
 def test_an_unreachable_database_is_answered_within_40_percent_of_the_timeout(function, unreachable_database,
                                                                               emulator):
     event, user = PROBES[function.name]
-    handler = gen_wxacode_handler(emulator) if function.name == "genWxacode" else configured_handler(function.name)
+    extra = {"REWARD_FIXED": "5"} if function.name == "rewards" else {}
+    handler = gen_wxacode_handler(emulator) if function.name == "genWxacode" else \
+        configured_handler(function.name, **extra)
     with handler as module:
         context = scf_context(openid_for(user), function_name=function.name, time_limit_in_ms=function.timeout_s * 1000)
         started = time.monotonic()
