@@ -16,7 +16,7 @@ from pymongo import DeleteMany, ReplaceOne
 from shared.platform.config import Collections
 from shared.funnel.definition import Intent, Landing, Order
 from shared.funnel.settings import OrderMapping
-from shared.platform.db import driver_errors
+from shared.platform.db import aware, driver_errors, field_at
 
 ORDERS_TIME_INDEX = "share_funnel_time"
 IN_LIMIT = 2000  # up to this many users the server filters orders with $in
@@ -27,12 +27,9 @@ _LANDING_FIELDS = {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "channe
 
 def _landing(d: Mapping[str, Any]) -> Landing:
     return Landing(inviter=d["inviter"], invitee=d["invitee"], product=d["productId"], channel=d.get("channel"),
-                   entry=d.get("entry"), at=_aware(d["enteredAt"]), new_user=d.get("newUser") is True,
+                   entry=d.get("entry"), at=aware(d["enteredAt"]), new_user=d.get("newUser") is True,
                    group=(d.get("group") or {}).get("alias"), chat_type=(d.get("group") or {}).get("chatType"))
 
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 class MongoFunnelStore:
@@ -87,11 +84,11 @@ class MongoFunnelStore:
         with driver_errors("read orders"):
             docs = [doc for doc in self._orders.find(query, {"_id": 1, m.user_field: 1, m.time_field: 1,
                                                              m.amount_field: 1}).hint(ORDERS_TIME_INDEX)
-                    if _field(doc, m.user_field) in wanted]
+                    if field_at(doc, m.user_field) in wanted]
         orders = []
         for doc in docs:
-            amount = _field(doc, m.amount_field)
-            orders.append(Order(order_id=str(doc["_id"]), user=_field(doc, m.user_field), at=_aware(_field(doc, m.time_field)),
+            amount = field_at(doc, m.amount_field)
+            orders.append(Order(order_id=str(doc["_id"]), user=field_at(doc, m.user_field), at=aware(field_at(doc, m.time_field)),
                                 amount=float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool)
                                 else 0.0))
         return orders
@@ -126,10 +123,3 @@ class MongoFunnelStore:
     def finish_run(self, run_id: str, fields: Dict[str, Any]) -> None:
         with driver_errors("record the funnel run"):
             self._runs.update_one({"_id": run_id}, {"$set": fields})
-
-
-def _field(doc: Mapping[str, Any], path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value

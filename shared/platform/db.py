@@ -6,6 +6,7 @@ packages, and refused on SCF by ``Settings.from_env``).
 """
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -57,6 +58,18 @@ def uri_options(uri: Optional[str]) -> Dict[str, str]:
     if not uri:
         return {}
     return {key.lower(): values[-1] for key, values in parse_qs(urlsplit(uri).query).items()}
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC datetime (a client without tz_aware, or the embedded engine, reads naive ones)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def field_at(doc: Any, path: str) -> Any:
+    """The value at a dotted field path of a document (the app's own field mappings may be nested), or None."""
+    for part in path.split("."):
+        doc = doc.get(part) if isinstance(doc, Mapping) else None
+    return doc
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
-from shared.platform.db import driver_errors
+from shared.platform.db import aware, driver_errors, field_at
 from shared.platform.errors import Unavailable
 from shared.funnel import Landing, OrderMapping
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, REVERSED, TRANSITIONS
@@ -17,14 +17,7 @@ from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, REVERSED, TRAN
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
-
-def _field(doc: Mapping[str, Any], path: str) -> Any:
-    for part in path.split("."):
-        doc = doc.get(part) if isinstance(doc, Mapping) else None
-    return doc
 
 
 class MongoRewardStore:
@@ -85,14 +78,14 @@ class MongoRewardStore:
         with driver_errors("read orders to settle"):
             docs = list(self._orders.find(query, {"_id": 1, m.user_field: 1, m.time_field: 1, m.amount_field: 1})
                         .sort([(m.time_field, 1), ("_id", 1)]).limit(limit + 200).hint("share_funnel_time"))
-        after = [d for d in docs if (_aware(_field(d, m.time_field)), str(d["_id"])) > (at, key)]
+        after = [d for d in docs if (aware(field_at(d, m.time_field)), str(d["_id"])) > (at, key)]
         return after[:limit]
 
     def order_fields(self, doc: Mapping[str, Any]) -> Tuple[str, Optional[str], dt.datetime, float]:
         m = self._mapping
-        amount = _field(doc, m.amount_field)
+        amount = field_at(doc, m.amount_field)
         amount = float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else 0.0
-        return str(doc["_id"]), _field(doc, m.user_field), _aware(_field(doc, m.time_field)), amount
+        return str(doc["_id"]), field_at(doc, m.user_field), aware(field_at(doc, m.time_field)), amount
 
     def landings_of(self, users: List[str], start: dt.datetime, until: dt.datetime) -> List[Landing]:
         with driver_errors("read the buyers' landings"):
@@ -100,7 +93,7 @@ class MongoRewardStore:
                                             {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "enteredAt": 1,
                                              "newUser": 1}))
         return [Landing(inviter=d["inviter"], invitee=d["invitee"], product=d["productId"], channel=None, entry=None,
-                        at=_aware(d["enteredAt"]), new_user=d.get("newUser") is True) for d in docs]
+                        at=aware(d["enteredAt"]), new_user=d.get("newUser") is True) for d in docs]
 
     def inviter_code_of(self, openid: str) -> Optional[str]:
         with driver_errors("read the caller's inviter code"):

@@ -212,11 +212,7 @@ class WeChatClient:
         def once(token: str) -> Any:
             payload = self._post_json("wxa/getopendata", token, {"cloudid_list": [cloud_id]},
                                       {"openid": openid} if openid else None)
-            errcode = payload.get("errcode", 0)
-            if errcode in TOKEN_INVALID:
-                raise _TokenRejected(errcode, _rid(str(payload.get("errmsg"))))
-            if errcode == -1:
-                raise WeChatUnavailable("WeChat getopendata: system error", errcode, _rid(str(payload.get("errmsg"))))
+            errcode = _transient_or_token(payload, "getopendata")
             if errcode != 0:
                 raise OpenDataError(f"getopendata failed: {payload.get('errmsg')}", errcode)
             items = payload.get("data_list")
@@ -240,11 +236,7 @@ class WeChatClient:
         ``SubscribeRefused`` — terminal; transient failures retry as every call does, then ``WECHAT_UNAVAILABLE``."""
         def once(token: str) -> None:
             result = self._post_json("cgi-bin/message/subscribe/send", token, payload)
-            errcode = result.get("errcode", 0)
-            if errcode in TOKEN_INVALID:
-                raise _TokenRejected(errcode, _rid(str(result.get("errmsg"))))
-            if errcode == -1:
-                raise WeChatUnavailable("WeChat subscribe/send: system error", errcode, _rid(str(result.get("errmsg"))))
+            errcode = _transient_or_token(result, "subscribe/send")
             if errcode != 0:
                 raise SubscribeRefused(f"subscribe/send: {result.get('errmsg')}", errcode, _rid(str(result.get("errmsg"))))
         self._with_token(once)
@@ -260,6 +252,17 @@ class OpenDataError(WeChatError):
     """WeChat could not resolve a cloudID (expired, not this user's, unknown, malformed answer)."""
 
     code = "WECHAT_OPEN_DATA"
+
+
+def _transient_or_token(payload: Dict[str, Any], what: str) -> Any:
+    """A JSON answer's errcode, after raising for the two every API shares: a rejected token (refresh once) and -1
+    (WeChat's system error: unavailable, retryable)."""
+    errcode = payload.get("errcode", 0)
+    if errcode in TOKEN_INVALID:
+        raise _TokenRejected(errcode, _rid(str(payload.get("errmsg"))))
+    if errcode == -1:
+        raise WeChatUnavailable(f"WeChat {what}: system error", errcode, _rid(str(payload.get("errmsg"))))
+    return errcode
 
 
 class _TokenRejected(Exception):
