@@ -74,10 +74,11 @@ def main() -> None:
     log.set_level("ERROR")
     database, engine = fresh_database()
     try:
-        populate(database, args.orders)
         names = Settings.from_env({}).collections
-        ensure_indexes(database, names)
         mapping = OrderMapping(status_field="status", paid_values=("paid",))
+        ensure_indexes(database, names)  # before the data: DocumentDB builds an index over 100 000 documents slowly
+        MongoRewardStore(database, names, mapping).ensure_indexes()
+        populate(database, args.orders)
         settings = RewardSettings(fixed=5.0, percent=10.0, holding_days=7, batch=args.batch,
                                   funnel=FunnelSettings(orders=mapping))
         meter = Meter()
