@@ -42,7 +42,8 @@ test('the kit and the real handler agree end to end', { skip: !python && 'SHARE_
     const bobWx = createFakeWx({ scene: 1007 });
     const bob = createShareFunnel({ wx: bobWx, callFunction: bridge.callFunctionAs('oBob_xxxxxxxxxxxxxxxxxxxxxxxx') });
     const landed = await bob.recordLanding(options);
-    assert.deepEqual(landed, { ok: true, recorded: true, duplicate: false, newUser: true, attributedTo: code, channel: 'chat', entry: 'chat' });
+    assert.deepEqual(landed, { ok: true, recorded: true, duplicate: false, newUser: true, attributedTo: code, channel: 'chat',
+      entry: 'chat', productId: 'sku-42', group: null });
     const again = await bob.recordLanding(options);
     assert.equal(again.duplicate, true);
 
