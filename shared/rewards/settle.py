@@ -64,7 +64,8 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
         # Per-inviter tallies are read once per run and kept up to date here (a run holds the lease, so nobody
         # else adds rewards meanwhile): a new reward then costs one insert, not a count per order.
         tallies: Dict[Any, int] = {}
-        history: Dict[str, Any] = {}
+        credits = credited(store, settings, orders)
+        history = store.settled_counts({credit.inviter for credit in credits}) if credits else {}
 
         def live(inviter: str, period: str, value: str, cap: int) -> int:
             if not cap:
@@ -73,12 +74,10 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
                 tallies[(inviter, period, value)] = store.live_count(inviter, period, value)
             return tallies[(inviter, period, value)]
 
-        for credit in credited(store, settings, orders):
+        for credit in credits:
             periods = day_and_month(credit.at)
             today = live(credit.inviter, "day", periods["day"], settings.cap_per_day)
             month = live(credit.inviter, "month", periods["month"], settings.cap_per_month)
-            if credit.inviter not in history:
-                history[credit.inviter] = store.settled_counts(credit.inviter)
             settled, reversed_ = history[credit.inviter]
             reason = rejection(credit, today, month, settled, reversed_, settings.cap_per_day, settings.cap_per_month)
             amount = reward_amount(settings.fixed, settings.percent, credit.amount)

@@ -118,12 +118,20 @@ class MongoRewardStore:
         with driver_errors("count the inviter's rewards"):
             return self._rewards.count_documents({"inviter": inviter, period: value, "state": {"$in": list(LIVE)}})
 
-    def settled_counts(self, inviter: str) -> Tuple[int, int]:
-        """(approved + paid + reversed, reversed) of an inviter: how refund-heavy their converters are."""
-        with driver_errors("count the inviter's settled rewards"):
-            settled = self._rewards.count_documents({"inviter": inviter, "state": {"$in": [APPROVED, PAID, REVERSED]}})
-            reversed_ = self._rewards.count_documents({"inviter": inviter, "state": REVERSED})
-        return settled, reversed_
+    def settled_counts(self, inviters: Iterable[str]) -> Dict[str, Tuple[int, int]]:
+        """Per inviter, (approved + paid + reversed, reversed): how refund-heavy their converters are — one
+        aggregation for a whole run's inviters (a count per inviter cost FerretDB ~10 ms each)."""
+        counts: Dict[str, List[int]] = {inviter: [0, 0] for inviter in inviters}
+        with driver_errors("count the inviters' settled rewards"):
+            groups = list(self._rewards.aggregate([
+                {"$match": {"inviter": {"$in": sorted(counts)}, "state": {"$in": [APPROVED, PAID, REVERSED]}}},
+                {"$group": {"_id": {"inviter": "$inviter", "state": "$state"}, "n": {"$sum": 1}}}]))
+        for group in groups:
+            tally = counts[group["_id"]["inviter"]]
+            tally[0] += group["n"]
+            if group["_id"]["state"] == REVERSED:
+                tally[1] += group["n"]
+        return {inviter: (settled, reversed_) for inviter, (settled, reversed_) in counts.items()}
 
     def due(self, states: List[str], now: dt.datetime, limit: int, matured_only: bool) -> List[Dict[str, Any]]:
         query: Dict[str, Any] = {"state": {"$in": states}}
