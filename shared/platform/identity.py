@@ -111,11 +111,6 @@ class Invoker(NamedTuple):
     caller: Optional[Caller]
     timer: bool = False
 
-    def require_caller(self) -> Caller:
-        if self.caller is None:
-            raise NoIdentity("no caller identity from the platform (Moments single-page mode, timer or HTTP API call)")
-        return self.caller
-
 
 def invoker_of(event: Any, context: Any, environ: Optional[Mapping[str, str]] = None) -> Invoker:
     """The invocation's origin. A ``{"Type": "Timer"}`` event is a timer run only with the platform's evidence;

@@ -105,7 +105,9 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
                 elif store.transition(reward["_id"], REVERSED, now, by, reason="refunded"):
                     counts["reversed"] += 1
 
-        open_ = store.due([PENDING, APPROVED], now, settings.batch, matured_only=False)
+        checked = {reward["_id"] for reward in due}  # their orders were just looked at
+        open_ = [r for r in store.due([PENDING, APPROVED], now, settings.batch, matured_only=False)
+                 if r["_id"] not in checked]
         paid_recently = store.paid_not_clawed(now - dt.timedelta(days=settings.holding_days * 4 + 30), settings.batch)
         watched = open_ + paid_recently
         if watched:

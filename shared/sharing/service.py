@@ -66,21 +66,23 @@ GROUP_ATTEMPTS = 1
 # One service per configuration (a handler module's SETTINGS), so tests and the demo can run handlers configured
 # differently side by side; a deployed instance has exactly one.
 _services: Dict[Optional[ShareSettings], PerInstance[ShareService]] = {}
-_wechat: PerInstance[Any] = PerInstance()
 
 
 def lazy_group_resolver(wechat: WeChatSettings, database: Any, collections: config.Collections) -> Resolver:
-    """Resolves through the WeChat client, which (with ``requests``) is imported on the first cloudID only."""
+    """Resolves through the WeChat client, which (with ``requests``) is imported on the first cloudID only; the
+    resolver is built once per service (a new service, after a clock swap or reset, builds a new one)."""
+    built: list = []
+
     def resolve(cloud_id: str, openid: str) -> Any:
-        def build() -> Any:
+        if not built:
             from shared.wechat import MongoTokenStore, WeChatClient
 
-            return WeChatClient(wechat.appid, wechat.appsecret, wechat.api_base, clock(),
-                                token_store=MongoTokenStore(database, collections), attempts=GROUP_ATTEMPTS,
-                                timeout=GROUP_TIMEOUT)
-        client = _wechat.get(build)
-        # The watermark is checked against wall time (a cloudID lives 5 real minutes), not the business clock.
-        return wechat_resolver(wechat.appid, client.open_data, SystemClock().now)(cloud_id, openid)
+            client = WeChatClient(wechat.appid, wechat.appsecret, wechat.api_base, clock(),
+                                  token_store=MongoTokenStore(database, collections), attempts=GROUP_ATTEMPTS,
+                                  timeout=GROUP_TIMEOUT)
+            # The watermark is checked against wall time (a cloudID lives 5 real minutes), not the business clock.
+            built.append(wechat_resolver(wechat.appid, client.open_data, SystemClock().now))
+        return built[0](cloud_id, openid)
     return resolve
 
 
