@@ -7,21 +7,21 @@ NODE_STAMP := node_modules/.deps-stamp
 STAGE  ?= dev
 STORAGE_BACKEND ?= tcb
 
-.PHONY: test test-python demo bench compat build package deploy-config deploy smoke funnel report rewards clean
-REGION ?= ap-shanghai
+.PHONY: test test-python demo bench compat build deploy-config deploy deploy-cloudbase smoke funnel report rewards clean
+REGION ?=
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-# Deploy tooling (Serverless Framework v3 + serverless-tencent-scf), pinned by package-lock.json.
+# Deploy tooling (Serverless Framework v3; our provider plugin is tools/serverless/), pinned by package-lock.json.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
 ## make test: every test (Python 3.10 compatibility, generated deploy files, the pytest suite — including
-## `make build` + the real serverless CLI packaging offline — and the mini program kit on node).
+## `make build` + the real serverless CLI deploying every function to the SCF API emulator — and the kit on node).
 test: $(STAMP) $(NODE_STAMP) compat
 	$(PY) tools/deploy_config.py --check
 	$(PY) -m pytest
@@ -51,27 +51,25 @@ bench: $(STAMP)
 build: $(STAMP)
 	$(PY) tools/build.py --storage $(STORAGE_BACKEND)
 
-## make package: the real serverless CLI packages build/ into .serverless/<fn>.zip (offline-safe).
-package: build $(NODE_STAMP)
-	$(PY) tools/serverless_offline.py package
-
 ## make deploy-config: regenerate serverless.yml and cloudbaserc.json from shared/ops/deployment.py.
 deploy-config: $(STAMP)
 	$(PY) tools/deploy_config.py
 
-## make deploy FUNCTION=recordShare STAGE=prod: ship one function (needs Tencent Cloud credentials).
+## make deploy FUNCTION=recordShare STAGE=prod: ship one function through SCF's cloud API (values from .env /
+## .env.<stage>: credentials, TCB_ENV, VPC_ID/SUBNET_ID and the functions' variables; see .env.example).
 deploy: build $(NODE_STAMP)
-	@test -n "$(FUNCTION)" || (echo "usage: make deploy FUNCTION=recordShare|genWxacode|dailyFunnel STAGE=prod" && exit 2)
-	mkdir -p .serverless
-	npx serverless deploy function -f $(FUNCTION) --stage $(STAGE) 2>&1 | tee .serverless/deploy-$(FUNCTION).log
-	@# the 2020 plugin can print an error and still exit 0: require its success line
-	@grep -q "Deployed function .* successful" .serverless/deploy-$(FUNCTION).log || \
-		(echo "deploy of $(FUNCTION) did not report success; see .serverless/deploy-$(FUNCTION).log" && exit 1)
+	@test -n "$(FUNCTION)" || (echo "usage: make deploy FUNCTION=recordShare|genWxacode|dailyFunnel|rewards STAGE=prod" && exit 2)
+	SHARE_FUNNEL_PYTHON=$(abspath $(PY)) npx serverless deploy function -f $(FUNCTION) --stage $(STAGE) $(if $(REGION),--region $(REGION))
 
-## make smoke STAGE=prod REGION=ap-shanghai [NAMESPACE=<CloudBase env id>]: invoke every deployed function with a
-## harmless probe through the SCF Invoke API (NAMESPACE given: the plainly named CloudBase functions).
+## make deploy-cloudbase: the same functions through CloudBase's own CLI (`tcb`, after `tcb login`; cloudbaserc.json
+## reads {{env.X}} from .env). Not verifiable offline: tcb needs a login.
+deploy-cloudbase: build
+	npx --yes @cloudbase/cli@2.12.10 fn deploy $(if $(FUNCTION),$(FUNCTION),--all) --force --yes
+
+## make smoke STAGE=prod: invoke every deployed function with a harmless probe through the SCF Invoke API
+## (same credentials and TCB_ENV as the deploy).
 smoke: $(STAMP)
-	$(PY) -m shared.ops.cli smoke --stage $(STAGE) --region $(REGION) $(if $(NAMESPACE),--cloudbase --namespace $(NAMESPACE))
+	$(PY) -m shared.ops.cli smoke --stage $(STAGE) $(if $(REGION),--region $(REGION))
 
 ## make funnel FROM=2026-11-01 TO=2026-11-10: backfill the daily funnel on MONGODB_URI (same code as the timer).
 funnel: $(STAMP)

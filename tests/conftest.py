@@ -115,6 +115,18 @@ def record_share():
     return load_handler("recordShare")
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on 127.0.0.1: the COS endpoint in tests (real S3 protocol)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture
 def database():
     """The configured database with every collection emptied (indexes kept: ensured once per process)."""

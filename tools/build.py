@@ -37,6 +37,7 @@ TARGET_ENVIRONMENT = {"python_version": "3.10", "python_full_version": "3.10.13"
 PIP_TARGET = ["--platform", "manylinux2014_x86_64", "--python-version", "3.10", "--implementation", "cp",
               "--abi", "cp310", "--only-binary=:all:"]
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SCF_CODE_DIR = "/var/user"  # where SCF unpacks a function's code
 
 
 def probe_environment(function_name: str) -> Dict[str, str]:
@@ -134,8 +135,14 @@ def build(function: Function, out: pathlib.Path, storage: str, pins: Dict[str, s
     for cache in target.rglob("__pycache__"):
         shutil.rmtree(cache)
     if compiler:
-        subprocess.run([compiler, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-                        str(target)], check=True)
+        # Reproducible bytecode, so an unchanged rebuild is byte-identical and a deploy uploads nothing: a fixed
+        # hash seed (frozenset constants are marshalled in hash order) and source paths as SCF sees them
+        # (/var/user, where it unpacks the code) instead of this machine's build folder, compiled in one process in
+        # a fixed order (marshal's back-reference flags depend on what that process compiled before).
+        # The compiler runs without site and with a fixed, minimal environment for the same reason.
+        subprocess.run([compiler, "-s", "-S", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+                        "-s", str(target), "-p", SCF_CODE_DIR, str(target)], check=True,
+                       env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"})
     write_zip(target, out / f"{function.name}.zip")
     manifest = {"function": function.name, "storage": storage if function.cos_packages else None,
                 "packages": vendored, "bytecode": "cpython-310 unchecked-hash" if compiler else None,

@@ -1,18 +1,31 @@
-"""A local emulator of the Tencent Cloud API's SCF ``Invoke`` action over real HTTP on 127.0.0.1.
+"""A local emulator of the Tencent Cloud SCF API (2018-04-16) over real HTTP on 127.0.0.1.
 
 It checks what the real API checks first — the TC3-HMAC-SHA256 signature with the caller's secret key,
-the session token of temporary credentials, action, version and region — and records each invocation,
-so a test can run the continuation event through the real handler; synchronous (RequestResponse) calls run
-a registered handler, as the post-deploy smoke test does against real SCF. Point ``SCF_API_ENDPOINT`` at it.
+the session token of temporary credentials, action, version and region — then answers:
+
+* ``Invoke``: records asynchronous invocations (a test runs the continuation event through the real handler);
+  synchronous (RequestResponse) calls run a registered handler, as the post-deploy smoke test expects.
+* the deploy actions, with Tencent's request shapes and a function state machine: ``GetFunction``,
+  ``CreateFunction``, ``UpdateFunctionCode`` (inline ``ZipFile`` or a COS object, read from ``cos_endpoint``),
+  ``UpdateFunctionConfiguration``, ``GetFunctionAddress`` (the package's SHA-256), ``ListTriggers``,
+  ``CreateTrigger``, ``UpdateTrigger``. A change leaves the function ``Creating``/``Updating`` for
+  ``settle_polls`` reads of GetFunction; a change while it is not ``Active`` is refused with
+  ``FailedOperation.<Action>``, as SCF does. ``fail_actions`` injects an error code per action, ``busy_once``
+  refuses the next code update as "in progress", ``stuck`` never finishes an update.
+
+Point ``SCF_API_ENDPOINT`` at it.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import io
 import json
 import threading
 import uuid
-from typing import Any, Callable, Dict, List, Optional
+import zipfile
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 if __package__ in (None, ""):  # run as a script: make the repository's `tools` package importable
     import pathlib as _pathlib
@@ -36,16 +49,205 @@ def tc3_signature(secret_key: str, service: str, headers: Dict[str, str], body: 
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-class ScfApiEmulator:
+DEPLOY_ACTIONS = {"GetFunction", "CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration",
+                  "GetFunctionAddress", "ListTriggers", "CreateTrigger", "UpdateTrigger"}
+RUNTIMES = {"Python3.6", "Python3.7", "Python3.9", "Python3.10"}
+MEMORY_SIZES = {64, *range(128, 3073, 128)}
+
+
+class _ApiFault(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _configuration_faults(request: dict) -> None:
+    """Tencent's parameter checks for the fields a deploy sends."""
+    if "MemorySize" in request and request["MemorySize"] not in MEMORY_SIZES:
+        raise _ApiFault("InvalidParameterValue.MemorySize", f"MemorySize {request['MemorySize']} is not allowed")
+    if "Timeout" in request and not (isinstance(request["Timeout"], int) and 1 <= request["Timeout"] <= 900):
+        raise _ApiFault("InvalidParameterValue.Timeout", "Timeout must be 1-900")
+    variables = (request.get("Environment") or {}).get("Variables", [])
+    if not isinstance(variables, list) or not all(isinstance(v, dict) and set(v) <= {"Key", "Value"} and v.get("Key")
+                                                  for v in variables):
+        raise _ApiFault("InvalidParameterValue.Environment", "Environment.Variables must be [{Key, Value}]")
+    if sum(len(v["Key"]) + len(v.get("Value", "")) for v in variables) > 4096:
+        raise _ApiFault("InvalidParameterValue.Environment", "environment variables exceed 4 KB")
+    vpc = request.get("VpcConfig")
+    if vpc is not None and (not isinstance(vpc, dict) or bool(vpc.get("VpcId")) != bool(vpc.get("SubnetId"))):
+        raise _ApiFault("InvalidParameterValue.VpcConfig", "VpcId and SubnetId go together")
+
+
+def _install(state: dict, request: dict) -> None:
+    for key in ("Description", "MemorySize", "Timeout"):
+        if key in request:
+            state[key] = request[key]
+    if "Environment" in request:
+        state["Environment"] = {"Variables": list(request["Environment"].get("Variables", []))}
+    if "VpcConfig" in request:
+        state["VpcConfig"] = {"VpcId": request["VpcConfig"].get("VpcId", ""),
+                              "SubnetId": request["VpcConfig"].get("SubnetId", "")}
+
+
+class _DeployActions:
+    """The deploy side of the emulator (mixed into ScfApiEmulator; runs under its lock)."""
+
+    def _function(self, request: dict, must_exist: bool = True) -> Tuple[Tuple[str, str], Optional[dict]]:
+        name, namespace = request.get("FunctionName"), request.get("Namespace") or "default"
+        if not isinstance(name, str) or not name:
+            raise _ApiFault("MissingParameter", "FunctionName is required")
+        if namespace not in self.namespaces:
+            raise _ApiFault("ResourceNotFound.Namespace", f"namespace {namespace} does not exist")
+        key = (namespace, name)
+        state = self.deployed.get(key)
+        if must_exist and state is None:
+            raise _ApiFault("ResourceNotFound.Function", f"function {name} does not exist in {namespace}")
+        return key, state
+
+    def _package(self, request: dict, code: dict) -> bytes:
+        if code.get("ZipFile"):
+            try:
+                data = base64.b64decode(code["ZipFile"], validate=True)
+            except ValueError:
+                raise _ApiFault("InvalidParameterValue.ZipFile", "ZipFile is not base64") from None
+        elif code.get("CosBucketName") and code.get("CosObjectName"):
+            data = self._cos_object(code["CosBucketName"], code["CosObjectName"], code.get("CosBucketRegion"))
+        else:
+            raise _ApiFault("InvalidParameterValue.Code", "give ZipFile, or CosBucketName and CosObjectName")
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            raise _ApiFault("InvalidParameterValue.ZipFile", "the package is not a zip file") from None
+        handler_file = request.get("Handler", "index.main_handler").split(".")[0] + ".py"
+        if handler_file not in names:
+            raise _ApiFault("InvalidParameterValue.Handler", f"{handler_file} is not at the package root")
+        return data
+
+    def _cos_object(self, bucket: str, key: str, region: Optional[str]) -> bytes:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not self.cos_endpoint:
+            raise _ApiFault("FailedOperation.Cos", "this emulator has no COS endpoint")
+        s3 = boto3.client("s3", endpoint_url=self.cos_endpoint, region_name=region or "ap-shanghai",
+                          aws_access_key_id="emulator", aws_secret_access_key="emulator")
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (BotoCoreError, ClientError):
+            raise _ApiFault("ResourceNotFound.Cos", f"cos://{bucket}/{key} could not be read") from None
+
+    def _require_active(self, action: str, state: dict) -> None:
+        if state["Status"] != "Active":
+            raise _ApiFault(f"FailedOperation.{action}",
+                            f"当前函数处于{state['Status']}状态,无法进行此操作,请稍后重试。")
+
+    def _changing(self, state: dict, status: str) -> None:
+        state["Status"], state["_polls"] = status, self.settle_polls
+
+    def _GetFunction(self, request: dict) -> dict:
+        _, state = self._function(request)
+        if state["Status"] != "Active" and not self.stuck:
+            if state["_polls"] <= 0:
+                state["Status"] = "Active"
+            state["_polls"] -= 1
+        return {k: v for k, v in state.items() if not k.startswith("_")}
+
+    def _CreateFunction(self, request: dict) -> dict:
+        key, state = self._function(request, must_exist=False)
+        if state is not None:
+            raise _ApiFault("ResourceInUse.Function", f"function {key[1]} already exists")
+        if request.get("Runtime") not in RUNTIMES:
+            raise _ApiFault("InvalidParameterValue.Runtime", f"Runtime {request.get('Runtime')} is not supported")
+        _configuration_faults(request)
+        data = self._package(request, request.get("Code") or {})
+        state = {"FunctionName": key[1], "Namespace": key[0], "Runtime": request["Runtime"],
+                 "Handler": request.get("Handler"), "Description": "", "MemorySize": 128, "Timeout": 3,
+                 "Environment": {"Variables": []}, "VpcConfig": {"VpcId": "", "SubnetId": ""}, "Type": "Event",
+                 "StatusReasons": [], "_code": data, "_sha256": hashlib.sha256(data).hexdigest(), "_triggers": []}
+        _install(state, request)
+        self.deployed[key] = state
+        self._changing(state, "Creating")
+        return {}
+
+    def _UpdateFunctionCode(self, request: dict) -> dict:
+        _, state = self._function(request)
+        if self.busy_once:
+            self.busy_once = False
+            self._changing(state, "Updating")
+        self._require_active("UpdateFunctionCode", state)
+        data = self._package(request, request)
+        state.update(_code=data, _sha256=hashlib.sha256(data).hexdigest(), Handler=request.get("Handler", state["Handler"]))
+        self._changing(state, "Updating")
+        return {}
+
+    def _UpdateFunctionConfiguration(self, request: dict) -> dict:
+        _, state = self._function(request)
+        self._require_active("UpdateFunctionConfiguration", state)
+        _configuration_faults(request)
+        _install(state, request)
+        self._changing(state, "Updating")
+        return {}
+
+    def _GetFunctionAddress(self, request: dict) -> dict:
+        _, state = self._function(request)
+        return {"Url": f"https://lambdacode.example/{state['FunctionName']}.zip", "CodeSha256": state["_sha256"]}
+
+    def _ListTriggers(self, request: dict) -> dict:
+        _, state = self._function(request)
+        return {"TotalCount": len(state["_triggers"]), "Triggers": [dict(t) for t in state["_triggers"]]}
+
+    @staticmethod
+    def _timer_desc(request: dict) -> str:
+        cron = request.get("TriggerDesc")
+        if request.get("Type") != "timer" or not isinstance(cron, str) or len(cron.split()) not in (5, 7):
+            raise _ApiFault("InvalidParameterValue.TriggerDesc", "a timer's TriggerDesc is its cron expression")
+        return json.dumps({"cron": cron})
+
+    def _CreateTrigger(self, request: dict) -> dict:
+        _, state = self._function(request)
+        if any(t["TriggerName"] == request.get("TriggerName") for t in state["_triggers"]):
+            raise _ApiFault("ResourceInUse.Trigger", f"trigger {request.get('TriggerName')} already exists")
+        state["_triggers"].append({"TriggerName": request.get("TriggerName"), "Type": request.get("Type"),
+                                   "TriggerDesc": self._timer_desc(request),
+                                   "Enable": 1 if request.get("Enable", "OPEN") == "OPEN" else 0,
+                                   "Qualifier": request.get("Qualifier") or "$DEFAULT"})
+        return {"TriggerInfo": dict(state["_triggers"][-1])}
+
+    def _UpdateTrigger(self, request: dict) -> dict:
+        _, state = self._function(request)
+        for trigger in state["_triggers"]:
+            if trigger["TriggerName"] == request.get("TriggerName") and trigger["Type"] == request.get("Type"):
+                trigger.update(TriggerDesc=self._timer_desc(request),
+                               Enable=1 if request.get("Enable", "OPEN") == "OPEN" else 0)
+                return {}
+        raise _ApiFault("ResourceNotFound.Trigger", f"trigger {request.get('TriggerName')} does not exist")
+
+    # --- what tests read ---
+    def count(self, action: str, function: Optional[str] = None) -> int:
+        return sum(1 for a, f in self.actions if a == action and (function is None or f == function))
+
+
+class ScfApiEmulator(_DeployActions):
     def __init__(self, secret_id: str = "AKIDemulator", secret_key: str = "emulator-secret-key",
                  session_token: Optional[str] = "emulator-session-token", fail_with: Optional[str] = None,
-                 functions: Optional[Dict[str, Callable[[dict, dict], Any]]] = None) -> None:
+                 functions: Optional[Dict[str, Callable[[dict, dict], Any]]] = None,
+                 namespaces: Tuple[str, ...] = ("default",), settle_polls: int = 1,
+                 cos_endpoint: Optional[str] = None) -> None:
         self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
-        self.fail_with = fail_with  # an error Code to answer with, e.g. "ResourceNotFound.Function"
+        self.fail_with = fail_with  # an error Code to answer Invoke with, e.g. "ResourceNotFound.Function"
         self.functions = functions or {}  # name -> handler, run for RequestResponse invocations
         self.invocations: List[dict] = []
         self.rejections: List[str] = []
-        self._lock = threading.Lock()
+        # deploy side
+        self.namespaces: Set[str] = set(namespaces)
+        self.deployed: Dict[Tuple[str, str], dict] = {}  # (namespace, name) -> function state
+        self.actions: List[Tuple[str, str]] = []  # (action, function) of every authenticated request
+        self.fail_actions: Dict[str, str] = {}
+        self.busy_once = False
+        self.stuck = False
+        self.settle_polls = settle_polls
+        self.cos_endpoint = cos_endpoint
+        self._lock = threading.RLock()
         self._server: Optional[LoopbackServer] = None
         self.endpoint = ""
 
@@ -90,8 +292,23 @@ class ScfApiEmulator:
             return self._reject("AuthFailure.SignatureFailure", "signature mismatch", request_id)
         if self.session_token is not None and headers.get("x-tc-token") != self.session_token:
             return self._reject("AuthFailure.TokenFailure", "temporary credentials need their token", request_id)
-        if headers.get("x-tc-action") != "Invoke" or headers.get("x-tc-version") != "2018-04-16":
-            return self._reject("InvalidAction", "only scf Invoke 2018-04-16 is emulated", request_id)
+        action = headers.get("x-tc-action", "")
+        if headers.get("x-tc-version") != "2018-04-16" or (action != "Invoke" and action not in DEPLOY_ACTIONS):
+            return self._reject("InvalidAction", f"{action} {headers.get('x-tc-version')} is not emulated", request_id)
+        if action != "Invoke":
+            try:
+                request = json.loads(body)
+            except ValueError:
+                return self._reject("InvalidParameter.PayloadDecodeFailed", "the body is not JSON", request_id)
+            with self._lock:
+                self.actions.append((action, request.get("FunctionName", "")))
+                if action in self.fail_actions:
+                    return self._reject(self.fail_actions[action], "injected failure", request_id)
+                try:
+                    return {**getattr(self, f"_{action}")(request), "RequestId": request_id}
+                except _ApiFault as fault:
+                    self.rejections.append(fault.code)
+                    return {"Error": {"Code": fault.code, "Message": fault.message}, "RequestId": request_id}
         if self.fail_with:
             return self._reject(self.fail_with, "injected failure", request_id)
         request = json.loads(body)

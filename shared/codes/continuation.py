@@ -17,6 +17,8 @@ from shared.platform.errors import ConfigError, Unavailable
 
 from shared.codes.settings import ENV_SCF_API_ENDPOINT
 
+INVOKE_TIMEOUT_S = 10  # an asynchronous Invoke answers at once; an outage is answered well inside the time limit
+
 
 class ScfInvokeContinuation:
     def __init__(self, function_name: str, region: str, namespace: Optional[str] = None,
@@ -57,7 +59,7 @@ class ScfInvokeContinuation:
         if self.namespace:
             request.Namespace = self.namespace
         try:
-            response = scf_client(self._credential(), self.region, self.endpoint, timeout=10).Invoke(request)
+            response = scf_client(self._credential(), self.region, self.endpoint, timeout=INVOKE_TIMEOUT_S).Invoke(request)
         except TencentCloudSDKException as exc:
             raise Unavailable(f"could not start the continuation: {exc.get_code()}") from exc
         except OSError as exc:  # transport failures surface from the SDK's HTTP layer

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import pathlib
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, Tuple
 
 import requests
 
 from shared.platform.errors import StorageError
 
 UPLOAD_TIMEOUT = (3.05, 20)
+COS_ATTEMPTS = 2  # with UPLOAD_TIMEOUT: a COS outage is answered within 46 s, inside CloudBase's 60 s limit
+# The longest an upload can take to fail (one CloudBase upload, or every COS attempt), for the deployment check.
+UPLOAD_WORST_S = max(sum(UPLOAD_TIMEOUT), COS_ATTEMPTS * sum(UPLOAD_TIMEOUT))
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,11 @@ class TcbStorage:
 
 
 class CosStorage:
-    def __init__(self, bucket: str, region: str, endpoint: Optional[str] = None) -> None:
+    def __init__(self, bucket: str, region: str, endpoint: Optional[str] = None,
+                 credentials: Optional[Tuple[str, str, Optional[str]]] = None) -> None:
         self.bucket, self.region = bucket, region
         self.endpoint = endpoint or f"https://cos.{region}.myqcloud.com"
+        self._credentials = credentials  # (id, key, token); None: boto3's own chain, as in the function
         self._client: Any = None
 
     def _s3(self) -> Any:
@@ -75,11 +80,14 @@ class CosStorage:
             import boto3  # lazy: only the cos backend pays boto3's import time
             from botocore.config import Config
 
-            self._client = boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region, config=Config(
+            keys = dict(zip(("aws_access_key_id", "aws_secret_access_key", "aws_session_token"),
+                            self._credentials)) if self._credentials else {}
+            self._client = boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region, **keys, config=Config(
                 s3={"addressing_style": "virtual"},  # COS buckets created since 2024 refuse path style
                 request_checksum_calculation="when_required",  # COS supports boto3's default CRC32 only partly
                 response_checksum_validation="when_required",
-                retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=20))
+                retries={"max_attempts": COS_ATTEMPTS, "mode": "standard"}, connect_timeout=UPLOAD_TIMEOUT[0],
+                read_timeout=UPLOAD_TIMEOUT[1]))
         return self._client
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:

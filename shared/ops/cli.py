@@ -64,14 +64,27 @@ def _rewards(args: argparse.Namespace) -> int:
 
 
 def _smoke(args: argparse.Namespace) -> int:
-    from shared.ops.deployment import FUNCTIONS
+    from shared.ops.deployment import CLOUDBASE_ENV, FUNCTIONS
+    from shared.ops.scf_deploy import ENV_ENDPOINT, DeployError, deploy_environment
     from shared.ops.smoke import run_smoke
 
-    names = {f.name: (f.name if args.cloudbase else f"share-funnel-{args.stage}-{f.name}") for f in FUNCTIONS}
-    results = run_smoke(names, args.region, args.namespace, args.endpoint, args.admin_token)
+    env = deploy_environment(args.stage)  # the deploy's own values: environment, .env.<stage>, .env
+    namespace = args.namespace or env.get(CLOUDBASE_ENV)
+    if not namespace:
+        print(f"set {CLOUDBASE_ENV} (the CloudBase environment the functions were deployed to) or --namespace",
+              file=sys.stderr)
+        return 2
+    names = {f.name: f.name for f in FUNCTIONS}  # plain names in the environment, as cloudbaserc.json has them
+    region = args.region or env.get("TENCENTCLOUD_REGION") or "ap-shanghai"
+    try:
+        results = run_smoke(names, region, namespace, args.endpoint or env.get(ENV_ENDPOINT) or None,
+                            args.admin_token, env)
+    except DeployError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     for result in results:
         timing = f" in {result.duration_ms} ms" if result.duration_ms is not None else ""
-        print(f"{'PASS' if result.ok else 'FAIL'}  {names[result.function]:<34} {result.detail}{timing}")
+        print(f"{'PASS' if result.ok else 'FAIL'}  {namespace}/{names[result.function]:<14} {result.detail}{timing}")
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -90,11 +103,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     rewards = commands.add_parser("rewards", help="rewards per inviter and the programme's liability")
     rewards.set_defaults(run=_rewards)
     smoke = commands.add_parser("smoke", help="invoke every deployed function with a harmless probe")
-    smoke.add_argument("--stage", default="dev", help="serverless stage (function names share-funnel-<stage>-<fn>)")
-    smoke.add_argument("--region", default="ap-shanghai")
-    smoke.add_argument("--namespace", help="SCF namespace (a CloudBase environment id for CloudBase functions)")
-    smoke.add_argument("--cloudbase", action="store_true", help="functions are named plainly (cloudbaserc.json)")
-    smoke.add_argument("--endpoint", help="SCF API endpoint override (e.g. scf.internal.tencentcloudapi.com)")
+    smoke.add_argument("--stage", default="dev", help="reads .env.<stage> over .env, as the deploy does")
+    smoke.add_argument("--region", help="default: TENCENTCLOUD_REGION or ap-shanghai")
+    smoke.add_argument("--namespace", help="the CloudBase environment id (default: TCB_ENV)")
+    smoke.add_argument("--endpoint", help="SCF API endpoint (default: SCF_API_ENDPOINT or scf.tencentcloudapi.com)")
     smoke.add_argument("--admin-token", help="also check genWxacode's admin path (expects NOT_FOUND)")
     smoke.set_defaults(run=_smoke)
     args = parser.parse_args(argv)

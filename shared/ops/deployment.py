@@ -1,10 +1,15 @@
-"""What is deployed: the three functions, their runtime, resources, environment variables, vendored packages
-and the timer. serverless.yml and cloudbaserc.json are checked against this (tests/test_deployment.py), and
-tools/build.py packages from it, so the three cannot drift apart."""
+"""What is deployed: the functions, their runtime, resources, environment variables, vendored packages, timers,
+where they live and how long each may wait for a dependency. serverless.yml, cloudbaserc.json and .env.example
+are generated from this (tools/deploy_config.py), tools/build.py packages from it and shared/ops/scf_deploy.py
+deploys it, so none of them can drift apart.
+
+Every function lives in the CloudBase environment (SCF namespace = environment id, plain function names):
+``wx.cloud.callFunction`` reaches only functions there — recordShare, genWxacode and rewards from the kit,
+dailyFunnel from an operator's admin page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from shared.platform import config
 from shared.funnel import settings as funnel_config
@@ -13,6 +18,7 @@ from shared.wechat import settings as wechat
 from shared.rewards import settings as rewards
 
 RUNTIME = "Python3.10"
+CLOUDBASE_ENV = "TCB_ENV"                # the CloudBase environment id: the functions' SCF namespace
 HANDLER = "index.main_handler"          # the entry module sits at the zip root: the one layout SCF documents
 CLOUDBASE_MAX_TIMEOUT = 60              # CloudBase caps function timeouts at 60 s
 TIMER_NAME = "daily"
@@ -32,26 +38,70 @@ class Function:
     wings: Tuple[str, ...] = ("platform",)    # the folders of shared/ it ships (shared/__init__.py lists the arrows)
     timer: Optional[str] = None               # cron of its timer trigger
     zip_budget_mb: float = 3.0
+    waits_on: Tuple[str, ...] = ("mongodb",)  # dependencies whose failure it must answer (dependency_waits)
+    description: str = ""
+
+
+ANSWER_MARGIN_S = 1.0  # what a function needs, after its slowest dependency gave up, to answer UNAVAILABLE
 
 
 FUNCTIONS = (
     # requests ships for group resolution only (imported on a landing's first group cloudID, not at cold start).
-    Function("recordShare", memory_mb=256, timeout_s=5, packages=("pymongo",), lazy_packages=("requests",),
-             variables=config.VARIABLES + wechat.VARIABLES, wings=("platform", "sharing", "wechat"), zip_budget_mb=4.0),
-    Function("genWxacode", memory_mb=512, timeout_s=300,
+    Function("recordShare", description="Share links and landing attribution (wx.cloud.callFunction)",
+             memory_mb=256, timeout_s=5, packages=("pymongo",), lazy_packages=("requests",),
+             variables=config.VARIABLES + wechat.VARIABLES, wings=("platform", "sharing", "wechat"), zip_budget_mb=4.0,
+             waits_on=("mongodb", "wechat-groups")),
+    # A batch longer than one invocation continues in a fresh one (SCF Invoke), so CloudBase's 60 s is enough.
+    Function("genWxacode", description="Unlimited Mini Program Codes: cached, stored, batched at the rate cap",
+             memory_mb=512, timeout_s=60, waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
              packages=("pymongo", "requests", "tencentcloud-sdk-python-common", "tencentcloud-sdk-python-scf"),
              variables=config.VARIABLES + wxacode_config.VARIABLES, cos_packages=("boto3",), zip_budget_mb=5.0,
              wings=("platform", "sharing", "wechat", "codes")),
-    Function("dailyFunnel", memory_mb=512, timeout_s=300, packages=("pymongo",),
+    Function("dailyFunnel", description="Daily funnel report rows (timer) and admin backfills",
+             memory_mb=512, timeout_s=CLOUDBASE_MAX_TIMEOUT, packages=("pymongo",),
              variables=config.VARIABLES + tuple(v for v in funnel_config.VARIABLES if v not in config.VARIABLES),
              wings=("platform", "funnel"), timer=TIMER_CRON),
     # Settlement runs daily after dailyFunnel; the mini program calls it too (myRewards, subscribe), so it lives in
     # the CloudBase environment like recordShare.
-    Function("rewards", memory_mb=256, timeout_s=60, packages=("pymongo",), lazy_packages=("requests",),
+    Function("rewards", description="Invitation reward ledger: settlement (timer), payouts, inviter summaries",
+             memory_mb=256, timeout_s=60, packages=("pymongo",), lazy_packages=("requests",),
              variables=tuple(dict.fromkeys(config.VARIABLES + rewards.VARIABLES + funnel_config.VARIABLES
                                            + wechat.VARIABLES)),
-             wings=("platform", "funnel", "rewards", "wechat"), timer=REWARDS_TIMER_CRON, zip_budget_mb=4.0),
+             wings=("platform", "funnel", "rewards", "wechat"), timer=REWARDS_TIMER_CRON, zip_budget_mb=4.0,
+             waits_on=("mongodb", "wechat")),
 )
+
+
+def dependency_waits(function: Function) -> Dict[str, float]:
+    """How long each dependency of ``function`` may take to fail, in seconds, from the constants its wings use."""
+    from shared.codes.continuation import INVOKE_TIMEOUT_S
+    from shared.codes.storage import UPLOAD_WORST_S
+    from shared.platform.db import SHARE_OF_INVOCATION
+    from shared.sharing.service import GROUP_ATTEMPTS, GROUP_TIMEOUT
+    from shared.wechat.client import worst_failure_s
+
+    table = {"mongodb": SHARE_OF_INVOCATION * function.timeout_s,  # server selection: a share of the time limit
+             "wechat": worst_failure_s(),
+             "wechat-groups": worst_failure_s(GROUP_ATTEMPTS, GROUP_TIMEOUT),
+             "storage": UPLOAD_WORST_S,
+             "scf-invoke": float(INVOKE_TIMEOUT_S)}
+    return {name: table[name] for name in function.waits_on}
+
+
+def timeout_problems(functions: Tuple[Function, ...] = FUNCTIONS) -> List[str]:
+    """Functions whose time limit cannot hold their slowest dependency's failure plus the answer, and limits
+    CloudBase would not accept. Empty when coherent (tests and the deployer check this)."""
+    problems = []
+    for function in functions:
+        waits = dependency_waits(function)
+        slowest = max(waits, key=waits.__getitem__)
+        if waits[slowest] + ANSWER_MARGIN_S > function.timeout_s:
+            problems.append(f"{function.name}: timeout {function.timeout_s} s cannot answer a failing {slowest} "
+                            f"({waits[slowest]:.1f} s + {ANSWER_MARGIN_S:.0f} s to answer)")
+        if function.timeout_s > CLOUDBASE_MAX_TIMEOUT:
+            problems.append(f"{function.name}: timeout {function.timeout_s} s is above CloudBase's "
+                            f"{CLOUDBASE_MAX_TIMEOUT} s")
+    return problems
 
 
 def function(name: str) -> Function:

@@ -4,7 +4,8 @@ the expected stable code. Nothing is written by any probe.
 
 * recordShare ``{"action": "share"}`` without a user → ``NO_IDENTITY`` (identity only comes from WeChat);
 * genWxacode ``{"jobId": "smoke-probe"}`` → ``FORBIDDEN`` (no admin), or ``NOT_FOUND`` with an admin token;
-* dailyFunnel ``{"date": …}`` without admin rights → ``FORBIDDEN`` (a backfill needs an admin).
+* dailyFunnel ``{"date": …}`` without admin rights → ``FORBIDDEN`` (a backfill needs an admin);
+* rewards ``{"action": "export"}`` without admin rights → ``FORBIDDEN``.
 
 ``INTERNAL``/``CONFIG`` or a platform error fails the check.
 """
@@ -31,27 +32,18 @@ class SmokeResult:
     duration_ms: Optional[float] = None
 
 
-def credential_from_env(env: Mapping[str, str]) -> Any:
-    """An ops machine's keys (TENCENTCLOUD_SECRET_ID/KEY, as the SDK documents) or SCF-style role keys."""
-    from tencentcloud.common.credential import Credential
-
-    secret_id = env.get("TENCENTCLOUD_SECRET_ID") or env.get("TENCENTCLOUD_SECRETID")
-    secret_key = env.get("TENCENTCLOUD_SECRET_KEY") or env.get("TENCENTCLOUD_SECRETKEY")
-    if not secret_id or not secret_key:
-        raise SystemExit("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (an API key allowed to invoke)")
-    return Credential(secret_id, secret_key, env.get("TENCENTCLOUD_SESSIONTOKEN") or env.get("TENCENTCLOUD_SESSION_TOKEN"))
-
-
 def run_smoke(function_names: Mapping[str, str], region: str, namespace: Optional[str] = None,
               endpoint: Optional[str] = None, admin_token: Optional[str] = None,
               env: Optional[Mapping[str, str]] = None) -> List[SmokeResult]:
+    """Raises ``DeployError`` when the credentials are missing (the deploy's own scheme and message)."""
     from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
     from tencentcloud.scf.v20180416 import models
 
     from shared.codes.continuation import scf_client
+    from shared.ops.scf_deploy import credential
 
     env = os.environ if env is None else env
-    client = scf_client(credential_from_env(env), region, endpoint)
+    client = scf_client(credential(env), region, endpoint)
     results = []
     for function, (probe, expected) in PROBES.items():
         event: Dict[str, Any] = dict(probe)

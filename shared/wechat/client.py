@@ -27,6 +27,13 @@ from shared.platform.errors import BadPage, BadSceneRejected, RateLimited, WeCha
 TOKEN_INVALID = {40001, 40014, 42001}
 REFRESH_MARGIN = dt.timedelta(seconds=300)
 TIMEOUT = (3.05, 10)
+ATTEMPTS, BACKOFF = 4, 0.25
+
+
+def worst_failure_s(attempts: int = ATTEMPTS, timeout: Tuple[float, float] = TIMEOUT, backoff: float = BACKOFF) -> float:
+    """How long one call can take to end in WECHAT_UNAVAILABLE: every attempt times out (connect + read) and every
+    pause is its longest (jitter included). Deployment checks each function's timeout against it."""
+    return attempts * sum(timeout) + sum(backoff * 2 ** i * 1.5 for i in range(attempts - 1))
 _RID = re.compile(r"rid:\s*([0-9a-f-]+)")
 
 
@@ -71,7 +78,7 @@ class _Retryable(Exception):
 
 class WeChatClient:
     def __init__(self, appid: str, secret: str, base_url: str, clock: Clock, token_store: Optional[TokenStore] = None,
-                 session: Optional[requests.Session] = None, attempts: int = 4, backoff: float = 0.25,
+                 session: Optional[requests.Session] = None, attempts: int = ATTEMPTS, backoff: float = BACKOFF,
                  sleep: Callable[[float], None] = time.sleep, timeout: Tuple[float, float] = TIMEOUT) -> None:
         self.appid, self._secret = appid, secret
         self.base_url = base_url.rstrip("/")

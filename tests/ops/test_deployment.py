@@ -1,6 +1,6 @@
 """Deployment: the definitions in shared/ops/deployment.py, serverless.yml, cloudbaserc.json and the config
-modules agree; `make build` + the real Serverless CLI (offline) give one importable zip per function with only
-the packages it needs; the post-deploy smoke test passes against an SCF API emulator."""
+modules agree; `make build` gives one importable, reproducible zip per function with only the packages it needs;
+timeouts leave room for a failing dependency; the post-deploy smoke test passes against an SCF API emulator."""
 import json
 import os
 import pathlib
@@ -65,12 +65,19 @@ def test_serverless_yml_cloudbaserc_and_definitions_agree():
     definitions = {f.name: f for f in deployment.FUNCTIONS}
     assert set(yml["functions"]) == set(definitions) == {f["name"] for f in rc["functions"]}
     assert yml["provider"]["runtime"] == deployment.RUNTIME and yml["package"]["individually"] is True
+    assert yml["plugins"] == ["./tools/serverless/tencent-scf-api.js"] and yml["useDotenv"] is True
+    assert rc["envId"] == "{{env.%s}}" % deployment.CLOUDBASE_ENV
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    from shared.ops.scf_deploy import DEPLOY_VARIABLES
+    assert listed == set(DEPLOY_VARIABLES).union(*(f.variables for f in deployment.FUNCTIONS))
     assert not any("apigw" in json.dumps(f.get("events", [])) for f in yml["functions"].values())
     for entry in rc["functions"]:
         function, declared = definitions[entry["name"]], yml["functions"][entry["name"]]
         assert declared["handler"] == entry["handler"] == "index.main_handler"
         assert entry["runtime"] == deployment.RUNTIME and entry["timeout"] <= deployment.CLOUDBASE_MAX_TIMEOUT
-        assert list(declared["environment"]["variables"]) == list(entry["envVariables"]) == list(function.variables)
+        assert list(entry["envVariables"]) == list(function.variables)
+        assert declared["description"] == function.description and declared["memorySize"] == function.memory_mb
         assert declared["package"]["artifact"] == f"build/{function.name}.zip"
         assert 1 <= declared["timeout"] <= 900 and declared["memorySize"] in (64, *range(128, 3073, 128))
         crons = [e["timer"]["parameters"]["cronExpression"] for e in declared.get("events", [])]
@@ -87,19 +94,12 @@ def _py310():
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory):
-    """`make build` then the real `serverless package` (offline, telemetry into a local sink)."""
-    build = subprocess.run([sys.executable, "tools/build.py"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert build.returncode == 0, build.stderr[-3000:]
-    from tools.serverless_offline import run
-
-    packaged = run(["package"])
-    assert packaged.returncode == 0, packaged.stdout[-2000:] + packaged.stderr[-2000:]
+def packaged(built, tmp_path_factory):
     cos = tmp_path_factory.mktemp("cos")
     variant = subprocess.run([sys.executable, "tools/build.py", "--storage", "cos", "--only", "genWxacode",
                               "--out", str(cos)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert variant.returncode == 0, variant.stderr[-3000:]
-    return {"dir": ROOT / ".serverless", "cos": cos / "genWxacode.zip"}
+    return {"dir": built, "cos": cos / "genWxacode.zip"}
 
 
 FORBIDDEN_EVERYWHERE = ("tests/", "conftest", ".env", "mongomock", "moto/", "pytest", "hypothesis", "qrcode", "PIL/",
@@ -145,18 +145,17 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
     with configured_handler("genWxacode", WECHAT_APPID="wx3c5e7a9b1d2f4a6c", WECHAT_APPSECRET="s", TCB_ENV="e",
                             STORAGE_BACKEND="tcb") as gen, configured_handler("dailyFunnel") as funnel, \
             configured_handler("rewards", REWARD_FIXED="5") as rewards:
-        handlers = {"share-funnel-prod-recordShare": load_handler("recordShare").main_handler,
-                    "share-funnel-prod-genWxacode": gen.main_handler,
-                    "share-funnel-prod-dailyFunnel": funnel.main_handler,
-                    "share-funnel-prod-rewards": rewards.main_handler}
+        handlers = {"recordShare": load_handler("recordShare").main_handler, "genWxacode": gen.main_handler,
+                    "dailyFunnel": funnel.main_handler, "rewards": rewards.main_handler}
     api = ScfApiEmulator(secret_id="AKIDops", secret_key="ops-key", session_token=None, functions=handlers)
     endpoint = api.start()
     monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDops")
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "ops-key")
+    monkeypatch.setenv("TCB_ENV", "prod-1a2b3c")
     try:
         assert cli.main(["smoke", "--stage", "prod", "--endpoint", endpoint]) == 0
         out = capsys.readouterr().out
-        assert out.count("PASS") == len(deployment.FUNCTIONS), out
+        assert out.count("PASS") == len(deployment.FUNCTIONS) and "prod-1a2b3c/recordShare" in out, out
         monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "wrong")
         assert cli.main(["smoke", "--stage", "prod", "--endpoint", endpoint]) == 1
         assert "AuthFailure.SignatureFailure" in capsys.readouterr().out
@@ -164,15 +163,20 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
         api.stop()
 
 
-def test_deploy_function_ships_the_prebuilt_zip(packaged):
-    """`serverless deploy function -f X` packages X first; with no credentials here it stops before any upload,
-    by which point the zip it would upload must be our build, byte for byte."""
-    from tools.serverless_offline import run
+def test_rebuilding_unchanged_sources_gives_the_same_bytes(built, tmp_path):
+    """What makes a second deploy upload nothing: the deployer compares the package's SHA-256 with SCF's."""
+    again = subprocess.run([sys.executable, "tools/build.py", "--only", "dailyFunnel", "--out", str(tmp_path)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "dailyFunnel.zip").read_bytes() == (built / "dailyFunnel.zip").read_bytes()
 
-    staged = ROOT / ".serverless" / "dailyFunnel.zip"
-    staged.unlink(missing_ok=True)
-    result = run(["deploy", "function", "-f", "dailyFunnel", "--stage", "offline-check"], timeout=120)
-    # No credentials here, so nothing is deployed. The 2020 plugin prints its error and still exits 0, which is
-    # why the README says to look for its "Deployed function … successful" line.
-    assert "Deployed function" not in result.stdout + result.stderr
-    assert staged.read_bytes() == (ROOT / "build" / "dailyFunnel.zip").read_bytes()
+
+def test_every_timeout_leaves_room_for_its_slowest_dependency_to_fail():
+    assert deployment.timeout_problems() == []
+    for function in deployment.FUNCTIONS:
+        waits = deployment.dependency_waits(function)
+        assert "mongodb" in waits and max(waits.values()) + deployment.ANSWER_MARGIN_S <= function.timeout_s
+    import dataclasses
+    hasty = dataclasses.replace(deployment.function("rewards"), timeout_s=30)  # WeChat may take ~55 s to fail
+    assert deployment.timeout_problems((hasty,)) == [
+        "rewards: timeout 30 s cannot answer a failing wechat (54.8 s + 1 s to answer)"]

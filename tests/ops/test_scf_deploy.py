@@ -1,0 +1,244 @@
+"""Deploying for real, offline: the real Serverless CLI (`serverless deploy function`) with the project's provider
+plugin drives shared/ops/scf_deploy.py against the SCF API emulator over real HTTP (TC3-verified), and the result
+must equal shared/ops/deployment.py. Every connection the CLI and the deployer open is recorded: only the
+emulator (and moto, standing in for COS) may be contacted."""
+import base64
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from shared.ops import deployment, scf_deploy
+from tests.conftest import ROOT
+from tools.scf_api_emulator import ScfApiEmulator
+
+SECRET_ID, SECRET_KEY, ENV_ID = "AKIDdeployer", "deployer-key", "prod-1a2b3c"
+GUARD = ROOT / "tests" / "ops" / "network_guard"
+FUNCTION_VALUES = {"MONGODB_URI": "mongodb://10.0.0.8:27017/?replicaSet=cmgo", "WECHAT_APPID": "wx3c5e7a9b1d2f4a6c",
+                   "WECHAT_APPSECRET": "app-secret", "REWARD_FIXED": "5", "LOG_LEVEL": "INFO"}
+needs_node = pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "serverless").exists(),
+                                reason="node_modules missing: `make test` installs the Serverless CLI first")
+
+
+@pytest.fixture
+def scf_api():
+    api = ScfApiEmulator(secret_id=SECRET_ID, secret_key=SECRET_KEY, session_token=None,
+                         namespaces=("default", ENV_ID))
+    api.start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def cli(scf_api, tmp_path):
+    """Runs `serverless deploy function -f NAME` as a user would, with .env-style values in the environment."""
+    home = tmp_path / "home"
+    home.mkdir()
+    network_log = tmp_path / "network.log"
+
+    def deploy(name, *extra, **values):
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("TENCENTCLOUD_", "SLS_", "MONGODB_", "HTTP", "http", "NO_PROXY", "no_proxy"))}
+        env.update({"HOME": str(home), "SHARE_FUNNEL_PYTHON": sys.executable, "SCF_API_ENDPOINT": scf_api.endpoint,
+                    "TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY, "TCB_ENV": ENV_ID,
+                    "VPC_ID": "vpc-8x1k2", "SUBNET_ID": "subnet-5f3a", "NETWORK_LOG": str(network_log),
+                    "NODE_OPTIONS": f"--require {GUARD / 'guard.js'}", "PYTHONPATH": str(GUARD), **FUNCTION_VALUES})
+        env.update({k: v for k, v in values.items() if v is not None})
+        for key in [k for k, v in values.items() if v is None]:
+            env.pop(key, None)
+        return subprocess.run([str(ROOT / "node_modules" / ".bin" / "serverless"), "deploy", "function", "-f", name,
+                               "--stage", "test", "--region", "ap-shanghai", *extra], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    deploy.network_log = network_log
+    return deploy
+
+
+def deployed(api, name):
+    return api.deployed[(ENV_ID, name)]
+
+
+def contacted(network_log):
+    """host:port of every connection recorded, and every name looked up."""
+    if not network_log.exists():
+        return set()
+    return {line.split(" ", 2)[2] for line in network_log.read_text().splitlines()}
+
+
+@needs_node
+def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(built, scf_api, cli):
+    port = scf_api.endpoint.rsplit(":", 1)[1]
+    for function in deployment.FUNCTIONS:
+        first = cli(function.name)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert f"Deployed {function.name}: created" in first.stdout
+        state = deployed(scf_api, function.name)
+        assert (state["Runtime"], state["Handler"], state["Namespace"]) == (deployment.RUNTIME, deployment.HANDLER, ENV_ID)
+        assert (state["MemorySize"], state["Timeout"], state["Description"]) == (
+            function.memory_mb, function.timeout_s, function.description)
+        assert state["_sha256"] == hashlib.sha256((built / f"{function.name}.zip").read_bytes()).hexdigest()
+        variables = {v["Key"]: v["Value"] for v in state["Environment"]["Variables"]}
+        assert variables == {k: v for k, v in FUNCTION_VALUES.items() if k in function.variables} | (
+            {"TCB_ENV": ENV_ID, "SCF_API_ENDPOINT": scf_api.endpoint} if function.name == "genWxacode" else {})
+        assert state["VpcConfig"] == {"VpcId": "vpc-8x1k2", "SubnetId": "subnet-5f3a"}
+        timers = [t for t in state["_triggers"] if t["Type"] == "timer"]
+        assert [json.loads(t["TriggerDesc"])["cron"] for t in timers] == ([function.timer] if function.timer else [])
+
+        again = cli(function.name)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "code unchanged, configuration unchanged" in again.stdout
+        assert scf_api.count("UpdateFunctionCode", function.name) == 0
+        assert scf_api.count("UpdateFunctionConfiguration", function.name) == 0
+        assert scf_api.count("CreateTrigger", function.name) == (1 if function.timer else 0)
+        assert len(deployed(scf_api, function.name)["_triggers"]) == (1 if function.timer else 0)
+    # Nothing but the emulator: no telemetry, no real-name check, no update check.
+    assert contacted(cli.network_log) <= {f"127.0.0.1:{port}", "127.0.0.1"}, contacted(cli.network_log)
+    assert any(entry.endswith(port) for entry in contacted(cli.network_log))
+
+
+@needs_node
+def test_a_rebuild_without_source_changes_uploads_nothing(built, scf_api, cli):
+    assert cli("dailyFunnel").returncode == 0
+    rebuilt = subprocess.run([sys.executable, "tools/build.py", "--only", "dailyFunnel"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=600)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    again = cli("dailyFunnel")
+    assert again.returncode == 0 and "code unchanged" in again.stdout, again.stdout + again.stderr
+    assert scf_api.count("UpdateFunctionCode") == 0
+
+
+@needs_node
+def test_changed_code_and_configuration_are_one_upload_and_one_update(built, scf_api, cli, tmp_path):
+    assert cli("dailyFunnel").returncode == 0
+    original = built / "dailyFunnel.zip"
+    kept = tmp_path / "kept.zip"
+    shutil.copyfile(original, kept)
+    try:
+        with zipfile.ZipFile(original, "a") as archive:  # a source change
+            archive.writestr("shared/funnel/CHANGED.txt", "v2")
+        changed = cli("dailyFunnel", LOG_LEVEL="DEBUG", FUNNEL_WINDOW_DAYS="14")
+    finally:
+        shutil.copyfile(kept, original)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert "code uploaded, configuration updated, timer unchanged" in changed.stdout
+    assert scf_api.count("UpdateFunctionCode") == 1 and scf_api.count("UpdateFunctionConfiguration") == 1
+    variables = {v["Key"]: v["Value"] for v in deployed(scf_api, "dailyFunnel")["Environment"]["Variables"]}
+    assert variables["LOG_LEVEL"] == "DEBUG" and variables["FUNNEL_WINDOW_DAYS"] == "14"
+    assert "shared/funnel/CHANGED.txt" in zipfile.ZipFile(io.BytesIO(deployed(scf_api, "dailyFunnel")["_code"])).namelist()
+
+
+@needs_node
+def test_a_timer_edited_in_the_console_is_put_back_not_duplicated(built, scf_api, cli):
+    assert cli("dailyFunnel").returncode == 0
+    timer = deployed(scf_api, "dailyFunnel")["_triggers"][0]
+    timer.update(TriggerDesc=json.dumps({"cron": "0 0 3 * * * *"}), Enable=0)
+    again = cli("dailyFunnel")
+    assert again.returncode == 0 and "timer updated" in again.stdout, again.stdout + again.stderr
+    assert deployed(scf_api, "dailyFunnel")["_triggers"] == [dict(timer, TriggerDesc=json.dumps(
+        {"cron": deployment.TIMER_CRON}), Enable=1)]
+    assert scf_api.count("CreateTrigger") == 1 and scf_api.count("UpdateTrigger") == 1
+
+
+@needs_node
+@pytest.mark.parametrize("fault,values,expected", [
+    ("bad credentials", {"TENCENTCLOUD_SECRET_KEY": "not-the-key"}, "AuthFailure.SignatureFailure"),
+    ("no credentials", {"TENCENTCLOUD_SECRET_ID": None}, "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"),
+    ("quota", {}, "LimitExceeded.Function"),
+    ("no CloudBase environment", {"TCB_ENV": None}, "set TCB_ENV to your CloudBase environment id"),
+    ("half a VPC", {"SUBNET_ID": None}, "set both VPC_ID and SUBNET_ID"),
+])
+def test_a_failed_step_stops_with_a_clear_message_and_a_non_zero_exit(built, scf_api, cli, fault, values, expected):
+    if fault == "quota":
+        scf_api.fail_actions["CreateFunction"] = "LimitExceeded.Function"
+    result = cli("recordShare", **values)
+    assert result.returncode != 0, result.stdout
+    assert expected in result.stdout + result.stderr
+    assert "Deploy of recordShare failed" in result.stdout + result.stderr
+    assert "Deployed recordShare" not in result.stdout
+    assert not scf_api.deployed
+
+
+@needs_node
+def test_an_update_refused_as_in_progress_waits_for_active_and_succeeds(built, scf_api, cli, tmp_path):
+    assert cli("recordShare").returncode == 0
+    scf_api.busy_once = True
+    result = cli("recordShare", "--force")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FailedOperation.UpdateFunctionCode" in result.stdout and "code uploaded" in result.stdout
+    assert scf_api.rejections.count("FailedOperation.UpdateFunctionCode") == 1
+
+
+def _client(api):
+    from shared.codes.continuation import scf_client
+    from tencentcloud.common.credential import Credential
+
+    return scf_client(Credential(SECRET_ID, SECRET_KEY), "ap-shanghai", api.endpoint)
+
+
+def test_a_function_that_never_becomes_active_stops_the_deploy(built, scf_api):
+    fn = deployment.function("dailyFunnel")
+    desired = scf_deploy.desired_state(fn, {"TCB_ENV": ENV_ID})
+    package = (built / "dailyFunnel.zip").read_bytes()
+    quiet = scf_deploy.ScfDeployer(_client(scf_api), say=lambda _: None, sleep=lambda _: None)
+    quiet.deploy(fn, desired, package, "ap-shanghai")
+    scf_api.stuck = True
+    deployed(scf_api, "dailyFunnel")["Status"] = "Updating"
+    impatient = scf_deploy.ScfDeployer(_client(scf_api), say=lambda _: None, sleep=lambda _: None, wait_s=0.2)
+    with pytest.raises(scf_deploy.DeployError, match="still Updating after 0 s; another deploy may be running"):
+        impatient.deploy(fn, desired, package, "ap-shanghai", force=True)
+    assert scf_api.count("UpdateFunctionCode") == 0
+
+
+def _big_package(tmp_path):
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("index.py", "def main_handler(event, context):\n    return {}\n")
+        archive.writestr("vendor/blob.bin", os.urandom(9 * 1024 * 1024))  # incompressible: 12 MB as base64
+    return path
+
+
+def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint, tmp_path, monkeypatch, capsys):
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="ap-shanghai", aws_access_key_id=SECRET_ID,
+                 aws_secret_access_key=SECRET_KEY).create_bucket(
+        Bucket="deploy-1250000000", CreateBucketConfiguration={"LocationConstraint": "ap-shanghai"})
+    scf_api.cos_endpoint = s3_endpoint
+    big = _big_package(tmp_path)
+    for key, value in {"SCF_API_ENDPOINT": scf_api.endpoint, "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+                       "TENCENTCLOUD_SECRET_KEY": SECRET_KEY, "TCB_ENV": ENV_ID}.items():
+        monkeypatch.setenv(key, value)
+    for key in ("VPC_ID", "SUBNET_ID", "TENCENTCLOUD_SESSION_TOKEN", "DEPLOY_COS_BUCKET"):
+        monkeypatch.delenv(key, raising=False)
+    args = ["--function", "genWxacode", "--stage", "test", "--region", "ap-shanghai", "--artifact", str(big)]
+    assert scf_deploy.main(args) == 1
+    assert "above what one API request can carry inline" in capsys.readouterr().err
+    assert not scf_api.deployed
+
+    monkeypatch.setenv("DEPLOY_COS_BUCKET", "deploy-1250000000")
+    monkeypatch.setenv("DEPLOY_COS_ENDPOINT", s3_endpoint)
+    assert scf_deploy.main(args) == 0, capsys.readouterr()
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    assert f"cos://deploy-1250000000/share-funnel/genWxacode/{digest}.zip" in capsys.readouterr().out
+    assert deployed(scf_api, "genWxacode")["_sha256"] == digest
+    assert scf_deploy.main(args) == 0 and "code unchanged" in capsys.readouterr().out
+
+
+def test_the_inline_limit_is_the_api_request_limit_not_the_zip_field_limit():
+    """A TC3-signed POST carries at most 10 MB; every default build fits inline with room to spare."""
+    for function in deployment.FUNCTIONS:
+        assert function.zip_budget_mb * 1024 * 1024 * 4 / 3 + 4096 < scf_deploy.INLINE_REQUEST_LIMIT
+    assert len(base64.b64encode(b"x" * 3)) == 4
+
+
+def test_dotenv_values_are_read_and_the_environment_wins(tmp_path):
+    (tmp_path / ".env").write_text("# comment\nTCB_ENV=from-dotenv\nexport VPC_ID='vpc-1'\nSUBNET_ID=\"subnet-1\"\n")
+    (tmp_path / ".env.prod").write_text("TCB_ENV=from-stage-file\n")
+    merged = scf_deploy.deploy_environment("prod", {"SUBNET_ID": "subnet-env"}, root=tmp_path)
+    assert (merged["TCB_ENV"], merged["VPC_ID"], merged["SUBNET_ID"]) == ("from-stage-file", "vpc-1", "subnet-env")
