@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.deps-stamp
 STAGE  ?= dev
 STORAGE_BACKEND ?= tcb
 
-.PHONY: test test-python demo bench compat build deploy-config deploy deploy-cloudbase smoke funnel report rewards clean
+.PHONY: test test-python demo bench compat build deploy-config deploy deploy-cloudbase smoke funnel report rewards dashboard clean
 REGION ?=
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) bench/wxacode_batch.py
 	$(PY) bench/funnel.py
 	$(PY) bench/deploy.py
+	$(PY) bench/dashboard.py
 	$(PY) bench/rewards.py --orders 5000 --batch 2000   # on MONGODB_URI: --orders 100000 --batch 10000
 
 ## make build: build/<fn>/ and build/<fn>.zip per function (STORAGE_BACKEND=cos adds boto3 to genWxacode).
@@ -70,6 +71,11 @@ deploy-cloudbase: build
 ## (same credentials and TCB_ENV as the deploy).
 smoke: $(STAMP)
 	$(PY) -m shared.ops.cli smoke --stage $(STAGE) $(if $(REGION),--region $(REGION))
+
+## make dashboard [FROM=… TO=…] [DASHBOARD_LANG=en]: the operator's multi-day dashboard (default: the last 14 days) from the
+## report rows on MONGODB_URI, written to dashboard.html.
+dashboard: $(STAMP)
+	$(PY) -m shared.ops.cli dashboard $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(DASHBOARD_LANG),--lang $(DASHBOARD_LANG)) --out $(or $(OUT),dashboard.html)
 
 ## make funnel FROM=2026-11-01 TO=2026-11-10: backfill the daily funnel on MONGODB_URI (same code as the timer).
 funnel: $(STAMP)

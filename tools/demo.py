@@ -225,6 +225,15 @@ def daily_funnel(database, clock, rng, out_dir) -> None:
             busiest, most = row["date"], row["landings"]
     print(f"  HTML report of the busiest day: {shown(out_dir / f'funnel-{busiest}.html')} (every day's page is beside it;"
           f" on your own database: MONGODB_URI=… make report DATE={busiest})")
+    from shared.funnel.dashboard import build_dashboard
+    from shared.funnel.service import funnel_store
+    from shared.funnel.settings import FunnelSettings
+
+    settings = FunnelSettings.from_env()
+    page, _ = build_dashboard(funnel_store(settings), settings, first, last)
+    (out_dir / "dashboard.html").write_text(page, encoding="utf-8")
+    print(f"  Dashboard of the whole campaign (phone-ready, 中文/English): {shown(out_dir / 'dashboard.html')}"
+          f" (on your own database: MONGODB_URI=… make dashboard)")
 
 
 if __name__ == "__main__":

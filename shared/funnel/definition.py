@@ -21,6 +21,19 @@ dimension (``total``, ``inviter``, ``channel``, ``entry``, ``product``, ``group`
   landing to their first credited order, in seconds.
 * ``matured`` — the whole window has passed for every landing of the day, so low numbers are drop-off,
   not youth.
+
+The viral loop (what none of the usual funnel tools measure):
+
+* ``generations`` / ``cascadeDepth`` — a new user's generation is 1 + their inviter's, and a user nobody invited
+  (a seed sharer) is generation 0: a seed's invitees are generation 1, and an invitee who goes on to share
+  brings in generation 2, and so on. ``generations`` counts the row's new users per generation;
+  ``cascadeDepth`` is the deepest one (0 without new users).
+* ``sharingInvitees`` — the row's invitees who shared themselves within the window after the landing day began.
+* ``rates.kFactor`` = newUsers / sharers — new users acquired through shares per active sharer that day;
+  ``rates.reproductionRate`` = sharingInvitees / sharers — how many new sharers each sharer produced;
+  ``rates.gen2PlusShare`` = new users of generation ≥ 2 / newUsers — how much growth came from invitees' shares.
+* ``timeToConvert.histogram`` — converters per delay bucket (``TIME_BUCKETS``), so a range's distribution is
+  the sum of its days'.
 """
 from __future__ import annotations
 
@@ -41,6 +54,9 @@ TOTAL_KEY = "*"
 NONE_KEY = "(none)"
 VOLATILE_FIELDS = ("computedAt", "runId")
 GROUP_CHATS = ("group", "wecom_group")  # chat types that are groups (single chats have a room, not a group)
+MAX_GENERATION = 64  # a longer inviter chain is cut here (chains cannot loop: a binding is older than its user)
+# Upper bounds (seconds) of the time-to-convert buckets; the last bucket is open-ended.
+TIME_BUCKETS = (3600, 6 * 3600, 24 * 3600, 3 * 86400, 7 * 86400)
 
 
 # --- days ------------------------------------------------------------------------------------------------
@@ -225,6 +241,64 @@ def credit_orders(orders: Iterable[Order], landings: Iterable[Landing], first_to
     return credits
 
 
+# --- the viral loop ----------------------------------------------------------------------------------------
+def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> Dict[str, int]:
+    """Each inviter code's generation: 0 for a seed (a user nobody invited), else 1 + their inviter's.
+    ``inviter_of(codes)`` → {code: the code that invited its owner, or None} (one batched lookup per level)."""
+    parent: Dict[str, Optional[str]] = {}
+    frontier = set(inviter_codes)
+    for _ in range(MAX_GENERATION):
+        frontier -= set(parent)
+        if not frontier:
+            break
+        found = inviter_of(sorted(frontier))
+        for code in frontier:
+            parent[code] = found.get(code)
+        frontier = {code for code in parent.values() if code}
+    generation: Dict[str, int] = {}
+    for code in parent:
+        chain, cursor = [], code
+        while cursor and cursor not in generation and len(chain) < MAX_GENERATION:
+            chain.append(cursor)
+            cursor = parent.get(cursor)
+        depth = generation.get(cursor, -1) if cursor else -1
+        for link in reversed(chain):
+            depth = min(depth + 1, MAX_GENERATION)
+            generation[link] = depth
+    return generation
+
+
+def group_viral(by_invitee: Mapping[str, List[Landing]], sharing_invitees: Iterable[str],
+                inviter_generation: Mapping[str, int]) -> Groups:
+    """``[dim][key]`` → {sharingInvitees, generations}: invitees who went on to share, and new users per
+    generation (1 + their inviter's), over the day's landings grouped by invitee."""
+    shared: Dict[Tuple[str, str], set] = defaultdict(set)
+    for invitee in sharing_invitees:
+        for landing in by_invitee.get(invitee, ()):
+            for dim, key_of in _LANDING_KEY.items():
+                shared[(dim, key_of(landing))].add(invitee)
+    generations: Dict[Tuple[str, str], Counter] = defaultdict(Counter)
+    for own in by_invitee.values():
+        for landing in own:
+            if landing.new_user:
+                generation = str(inviter_generation.get(landing.inviter, 0) + 1)
+                for dim, key_of in _LANDING_KEY.items():
+                    generations[(dim, key_of(landing))][generation] += 1
+    groups: Groups = defaultdict(dict)
+    for dim, key in set(shared) | set(generations):
+        groups[dim][key] = {"sharingInvitees": len(shared.get((dim, key), ())),
+                            "generations": dict(sorted(generations.get((dim, key), {}).items(), key=lambda i: int(i[0])))}
+    return dict(groups)
+
+
+def time_histogram(delays: Iterable[float]) -> List[int]:
+    """Converters per TIME_BUCKETS bucket (the last one open-ended)."""
+    counts = [0] * (len(TIME_BUCKETS) + 1)
+    for delay in delays:
+        counts[next((i for i, bound in enumerate(TIME_BUCKETS) if delay < bound), len(TIME_BUCKETS))] += 1
+    return counts
+
+
 # --- rows ------------------------------------------------------------------------------------------------
 def _ratio(numerator: float, denominator: float) -> Optional[float]:
     return round(numerator / denominator, 4) if denominator else None
@@ -239,7 +313,8 @@ def _nearest_rank(sorted_values: Sequence[float], fraction: float) -> Optional[f
 def build_rows(day: dt.date, landing_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
                intent_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
                credits: Iterable[Tuple[Order, Landing]], model: str, window_days: int,
-               now: dt.datetime) -> List[Dict[str, Any]]:
+               now: dt.datetime, viral_groups: Optional[Mapping[str, Mapping[str, Mapping[str, Any]]]] = None
+               ) -> List[Dict[str, Any]]:
     """The day's report rows (without ``computedAt``/``runId``), sorted by ``_id``.
 
     ``landing_groups[dim][key]`` = {landings, invitees, newUsers}; ``intent_groups[dim][key]`` =
@@ -265,18 +340,26 @@ def build_rows(day: dt.date, landing_groups: Mapping[str, Mapping[str, Mapping[s
             landed = landing_groups.get(dim, {}).get(key, {})
             intended = intent_groups.get(dim, {}).get(key, {})
             converted = conversions.get((dim, key), {"orders": (), "revenue": 0.0, "first": {}})
+            viral = (viral_groups or {}).get(dim, {}).get(key, {})
+            generations = dict(viral.get("generations", {}))
             delays = sorted(converted["first"].values())
             row = {"_id": f"{day.isoformat()}|{dim}|{key}", "date": day.isoformat(), "dim": dim, "key": key,
                    "intents": intended.get("intents", 0), "sharers": intended.get("sharers", 0),
                    "landings": landed.get("landings", 0), "invitees": landed.get("invitees", 0),
                    "newUsers": landed.get("newUsers", 0), "groupsReached": landed.get("groupsReached", 0),
                    "converters": len(converted["first"]),
-                   "conversions": len(converted["orders"]), "revenue": round(converted["revenue"], 2)}
+                   "conversions": len(converted["orders"]), "revenue": round(converted["revenue"], 2),
+                   "sharingInvitees": viral.get("sharingInvitees", 0), "generations": generations,
+                   "cascadeDepth": max((int(g) for g in generations), default=0)}
+            later = sum(count for generation, count in generations.items() if int(generation) >= 2)
             row["rates"] = {"landingsPerIntent": _ratio(row["landings"], row["intents"]),
                             "newUserRate": _ratio(row["newUsers"], row["invitees"]),
-                            "conversionRate": _ratio(row["converters"], row["invitees"])}
+                            "conversionRate": _ratio(row["converters"], row["invitees"]),
+                            "kFactor": _ratio(row["newUsers"], row["sharers"]),
+                            "reproductionRate": _ratio(row["sharingInvitees"], row["sharers"]),
+                            "gen2PlusShare": _ratio(later, row["newUsers"])}
             row["timeToConvert"] = {"medianSeconds": _nearest_rank(delays, 0.5),
-                                    "p90Seconds": _nearest_rank(delays, 0.9)}
+                                    "p90Seconds": _nearest_rank(delays, 0.9), "histogram": time_histogram(delays)}
             row.update({"window": window_days, "model": model, "matured": matured})
             rows.append(row)
     return sorted(rows, key=lambda r: r["_id"])

@@ -18,8 +18,8 @@ from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Forbidden
 from shared.platform.identity import Invoker
 from shared.funnel.definition import (Landing, build_rows, credit_orders, dates_between, day_bounds, first_touches_of,
-                                     group_intents,
-                                     group_landings, parse_date, rows_checksum, shanghai_date, trailing_dates)
+                                     generations_of, group_intents, group_landings, group_viral, parse_date,
+                                     rows_checksum, shanghai_date, trailing_dates)
 from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
 from shared.platform.validation import check_document
 
@@ -98,7 +98,25 @@ def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.date
             landings += store.landings_of(buyers, end, end + window)
         credits = [(order, landing) for order, landing in credit_orders(orders, landings, touches, settings.model, window)
                    if start <= landing.at < end]
-    return build_rows(day, landing_groups, intent_groups, credits, settings.model, settings.window_days, now)
+    return build_rows(day, landing_groups, intent_groups, credits, settings.model, settings.window_days, now,
+                      viral_loop(store, by_invitee, start, end + window))
+
+
+def viral_loop(store: Any, by_invitee: Dict[str, List[Landing]], start: dt.datetime, until: dt.datetime) -> Any:
+    """The day's viral-loop groups: which invitees shared within the window (through the sharers' codes, far
+    fewer than the invitees), and each new user's inviter's generation (one lookup per generation)."""
+    if not by_invitee:
+        return {}
+    owners = store.users_by_code(store.sharers_between(start, until))
+    sharing = [user["openid"] for user in owners.values() if user["openid"] in by_invitee]
+    inviters = {landing.inviter for own in by_invitee.values() for landing in own if landing.new_user}
+    known = {code: user["inviter"] for code, user in owners.items()}
+
+    def inviter_of(codes: List[str]) -> Dict[str, Any]:
+        missing = [code for code in codes if code not in known]
+        known.update({code: user["inviter"] for code, user in store.users_by_code(missing).items()} if missing else {})
+        return {code: known.get(code) for code in codes}
+    return group_viral(by_invitee, sharing, generations_of(inviters, inviter_of))
 
 
 def run_funnel(store: Any, clock: Clock, settings: FunnelSettings, days: Sequence[dt.date],

@@ -20,10 +20,13 @@ ENV_ORDER_TIME_FIELD = "ORDER_TIME_FIELD"
 ENV_ORDER_AMOUNT_FIELD = "ORDER_AMOUNT_FIELD"
 ENV_ORDER_STATUS_FIELD = "ORDER_STATUS_FIELD"
 ENV_ORDER_PAID_VALUES = "ORDER_PAID_VALUES"
+ENV_CURRENCY = "REPORT_CURRENCY"              # symbol shown before amounts on the dashboard, e.g. ¥
+ENV_AMOUNT_SCALE = "REPORT_AMOUNT_SCALE"      # stored amount per shown unit: 100 when orders store fen
+ENV_INVITER_NAME_FIELD = "INVITER_NAME_FIELD"  # users' field with the name the dashboard shows for an inviter
 
 VARIABLES = (ENV_MODEL, ENV_WINDOW_DAYS, ENV_LATE_DAYS, ENV_ORDERS_COLLECTION, ENV_ORDER_USER_FIELD, ENV_ORDER_TIME_FIELD,
              ENV_ORDER_AMOUNT_FIELD, ENV_ORDER_STATUS_FIELD, ENV_ORDER_PAID_VALUES, ENV_ADMIN_OPENIDS,
-             ENV_ADMIN_TOKEN_SECRET)
+             ENV_ADMIN_TOKEN_SECRET, ENV_CURRENCY, ENV_AMOUNT_SCALE, ENV_INVITER_NAME_FIELD)
 
 MODELS = ("first_touch", "last_touch")
 MAX_BACKFILL_DAYS = 400
@@ -47,6 +50,9 @@ class FunnelSettings(NamedTuple):
     orders: OrderMapping = OrderMapping()
     admin_openids: FrozenSet[str] = frozenset()
     admin_token_secret: Optional[str] = None
+    currency: str = "¥"
+    amount_scale: int = 1
+    inviter_name_field: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "FunnelSettings":
@@ -74,10 +80,17 @@ class FunnelSettings(NamedTuple):
             problems.append(f"{ENV_ORDER_PAID_VALUES} is required with {ENV_ORDER_STATUS_FIELD} (e.g. paid,completed)")
         if paid and not fields["status_field"]:
             problems.append(f"{ENV_ORDER_STATUS_FIELD} is required with {ENV_ORDER_PAID_VALUES}")
+        name_field = text(ENV_INVITER_NAME_FIELD)
+        if name_field is not None and not _FIELD.fullmatch(name_field):
+            problems.append(f"{ENV_INVITER_NAME_FIELD} is not a valid field path: {name_field!r}")
+        currency = text(ENV_CURRENCY, "¥") or ""
+        if len(currency) > 8:
+            problems.append(f"{ENV_CURRENCY} must be a short symbol such as ¥ or CNY")
         admins, secret = admin_settings(read)
         settings = cls(model=model or "", window_days=read.integer(ENV_WINDOW_DAYS, 7, 1, 90),
                        late_days=read.integer(ENV_LATE_DAYS, 1, 0, 30),
                        orders=OrderMapping(collection=collection, paid_values=paid, **fields),
-                       admin_openids=admins, admin_token_secret=secret)
+                       admin_openids=admins, admin_token_secret=secret, currency=currency,
+                       amount_scale=read.integer(ENV_AMOUNT_SCALE, 1, 1, 10000), inviter_name_field=name_field)
         read.check("dailyFunnel configuration")
         return settings

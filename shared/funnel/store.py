@@ -93,6 +93,23 @@ class MongoFunnelStore:
                                 else 0.0))
         return orders
 
+    def sharers_between(self, start: dt.datetime, until: dt.datetime) -> set:
+        """Inviter codes with a share intent in [start, until), streamed through the time index."""
+        with driver_errors("read the sharers"):
+            return {d["sharer"] for d in self._intents.find({"at": {"$gte": start, "$lt": until}},
+                                                             {"_id": 0, "sharer": 1})}
+
+    def users_by_code(self, codes: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+        """code → {openid, inviter}: the code's owner and the code that invited them (None for a seed), through
+        the unique index on ``code``, in chunks of IN_LIMIT."""
+        wanted, found = sorted(set(codes)), {}
+        with driver_errors("read the inviters"):
+            for first in range(0, len(wanted), IN_LIMIT):
+                for d in self._users.find({"code": {"$in": wanted[first:first + IN_LIMIT]}},
+                                          {"code": 1, "binding.inviter": 1}):
+                    found[d["code"]] = {"openid": d["_id"], "inviter": (d.get("binding") or {}).get("inviter")}
+        return found
+
     def landings_of(self, users: List[str], start: dt.datetime, until: dt.datetime) -> List[Landing]:
         with driver_errors("read the buyers' landings"):
             docs = list(self._landings.find({"invitee": {"$in": users}, "enteredAt": {"$gte": start, "$lte": until}},
@@ -105,6 +122,22 @@ class MongoFunnelStore:
             query["dim"] = dim
         with driver_errors("read report rows"):
             return sorted(self._rows.find(query), key=lambda r: r["_id"])
+
+    def rows_between(self, first: str, last: str) -> List[Dict[str, Any]]:
+        """Report rows of the days [first, last] (``YYYY-MM-DD`` strings sort as dates), through (date, dim)."""
+        with driver_errors("read report rows"):
+            return list(self._rows.find({"date": {"$gte": first, "$lte": last}}, {"computedAt": 0, "runId": 0}))
+
+    def inviter_names(self, codes: Iterable[str], field: str) -> Dict[str, str]:
+        """code → the name the app keeps in ``field`` of the users collection (when it is a non-empty string)."""
+        wanted, names = sorted(set(codes)), {}
+        with driver_errors("read inviter names"):
+            for first in range(0, len(wanted), IN_LIMIT):
+                for d in self._users.find({"code": {"$in": wanted[first:first + IN_LIMIT]}}, {"code": 1, field: 1}):
+                    name = field_at(d, field)
+                    if isinstance(name, str) and name.strip():
+                        names[d["code"]] = name.strip()[:40]
+        return names
 
     def write_day(self, date: str, rows: Iterable[Mapping[str, Any]]) -> None:
         """Replace the day's rows: upsert every row by its deterministic id, then drop rows of that day

@@ -41,6 +41,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    """The operator's multi-day dashboard, written to a local file (the same page dailyFunnel renders)."""
+    from shared.funnel.dashboard import build_dashboard, default_range
+
+    clock = SystemClock()
+    first, last = default_range(clock.now(), args.days)
+    if args.date_from or args.date_to:
+        days = requested_days(args.date_from or first.isoformat(), args.date_to or last.isoformat(), clock.now(),
+                              ("--from", "--to"))
+        first, last = days[0], days[-1]
+    settings = FunnelSettings.from_env()
+    page, model = build_dashboard(funnel_store(settings), settings, first, last, args.lang)
+    with open(args.out, "w", encoding="utf-8") as out:
+        out.write(page)
+    print(f"wrote {args.out}: {model['from']} … {model['to']}, {len(page) / 1024:.0f} KB")
+    return 0
+
+
 def _rewards(args: argparse.Namespace) -> int:
     """Rewards per inviter and the programme's totals: liability (pending + approved), paid, reversed, clawbacks."""
     from shared.platform import config, db
@@ -100,6 +118,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     report.add_argument("--json", action="store_true", help="print the rows as JSON")
     report.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     report.set_defaults(run=_report)
+    dashboard = commands.add_parser("dashboard", help="write the multi-day dashboard page")
+    dashboard.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
+    dashboard.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+    dashboard.add_argument("--days", type=int, default=14, help="without --from/--to: the last N days (default 14)")
+    dashboard.add_argument("--lang", choices=("zh", "en"), default="zh")
+    dashboard.add_argument("--out", default="dashboard.html")
+    dashboard.set_defaults(run=_dashboard)
     rewards = commands.add_parser("rewards", help="rewards per inviter and the programme's liability")
     rewards.set_defaults(run=_rewards)
     smoke = commands.add_parser("smoke", help="invoke every deployed function with a harmless probe")

@@ -124,8 +124,11 @@ def test_first_touch_report_matches_the_hand_computed_numbers(first_touch, datab
                          "product|sku-1", "group|(none)", "chatType|(none)"}  # no landing of this campaign had a group
     assert counts(day1["group|(none)"]) == (0, 0, 4, 3, 2, 1, 1, 100) and day1["total|*"]["groupsReached"] == 0
     total = day1["total|*"]
-    assert total["timeToConvert"] == {"medianSeconds": 6 * 3600, "p90Seconds": 6 * 3600}
-    assert total["rates"] == {"landingsPerIntent": 2.0, "newUserRate": 0.6667, "conversionRate": 0.3333}
+    assert total["timeToConvert"] == {"medianSeconds": 6 * 3600, "p90Seconds": 6 * 3600, "histogram": [0, 0, 1, 0, 0, 0]}
+    # Viral loop: alice and bob are seeds, so both new users (u3, u1) are generation 1; no invitee shared.
+    assert total["rates"] == {"landingsPerIntent": 2.0, "newUserRate": 0.6667, "conversionRate": 0.3333,
+                              "kFactor": 1.0, "reproductionRate": 0.0, "gen2PlusShare": 0.0}
+    assert (total["generations"], total["cascadeDepth"], total["sharingInvitees"]) == ({"1": 2}, 1, 0)
     assert (total["window"], total["model"], total["matured"]) == (7, "first_touch", True)
     day2 = rows(database, D2)
     assert counts(day2["total|*"]) == (1, 1, 1, 1, 1, 1, 1, 50)  # the 23:59:59 / 00:00:00 pair split correctly
@@ -143,8 +146,61 @@ def test_last_touch_credits_the_latest_landing_before_the_order(last_touch, data
     assert counts(day1[f"inviter|{a}"]) == (1, 1, 2, 2, 2, 0, 0, 0)
     assert counts(day1[f"inviter|{b}"]) == (1, 1, 2, 2, 0, 2, 2, 120)
     assert counts(day1["entry|group"]) == (0, 0, 1, 1, 0, 1, 1, 100)
-    assert day1["total|*"]["timeToConvert"] == {"medianSeconds": 3600, "p90Seconds": 3 * 3600}
+    assert day1["total|*"]["timeToConvert"] == {"medianSeconds": 3600, "p90Seconds": 3 * 3600,
+                                                "histogram": [0, 2, 0, 0, 0, 0]}  # 1 h and 3 h: both in 1–6 h
     assert day1["total|*"]["model"] == "last_touch"
+
+
+def test_a_share_cascade_gives_generations_k_factor_and_reproduction(first_touch, database, invoke, clock):
+    """seed shares on D1 09:00; u-a lands via seed at 10:00 (new: generation 1) and shares at 11:00; u-b lands via
+    u-a at 12:00 (new: generation 2) and shares on D2 09:00 (within the window); u-c lands via u-b on D2 10:00
+    (new: generation 3); u-d, already seen organically, lands via seed on D1 13:00 (not new)."""
+    def share(user, moment):
+        clock.set(moment)
+        return invoke({"action": "share", "productId": "sku-9", "channel": "chat"}, as_user=user)["inviterCode"]
+
+    def land(user, code, moment):
+        clock.set(moment)
+        assert invoke({"action": "land", "query": {"id": "sku-9", "i": code, "c": "chat"}, "launchScene": 1007},
+                      as_user=user)["ok"]
+
+    land("u-d", None, at(D1, 8))
+    seed = share("seed", at(D1, 9))
+    land("u-a", seed, at(D1, 10))
+    a = share("u-a", at(D1, 11))
+    land("u-b", a, at(D1, 12))
+    land("u-d", seed, at(D1, 13))
+    b = share("u-b", at(D2, 9))
+    land("u-c", b, at(D2, 10))
+    clock.set(at("2026-12-15", 2, 17))
+    assert admin_run(first_touch, {"from": D1, "to": D2})["ok"]
+    day1, day2 = rows(database, D1), rows(database, D2)
+    total = day1["total|*"]
+    # D1: sharers seed, u-a (2); new users u-a (gen 1), u-b (gen 2); invitees u-a, u-b, u-d; u-a and u-b shared.
+    assert (total["sharers"], total["newUsers"], total["invitees"], total["sharingInvitees"]) == (2, 2, 3, 2)
+    assert (total["generations"], total["cascadeDepth"]) == ({"1": 1, "2": 1}, 2)
+    assert (total["rates"]["kFactor"], total["rates"]["reproductionRate"], total["rates"]["gen2PlusShare"]) == (1.0, 1.0, 0.5)
+    assert day1[f"inviter|{seed}"]["generations"] == {"1": 1} and day1[f"inviter|{a}"]["generations"] == {"2": 1}
+    assert day1[f"inviter|{seed}"]["sharingInvitees"] == 1  # u-a; u-d never shared
+    # D2: sharer u-b; new user u-c of generation 3, all growth from generation ≥ 2.
+    total2 = day2["total|*"]
+    assert (total2["sharers"], total2["newUsers"], total2["generations"], total2["cascadeDepth"]) == (1, 1, {"3": 1}, 3)
+    assert (total2["rates"]["kFactor"], total2["rates"]["gen2PlusShare"], total2["rates"]["reproductionRate"]) == (1.0, 1.0, 0.0)
+
+
+def test_generations_follow_the_inviter_chain_and_stop_at_a_loop():
+    from shared.funnel.definition import MAX_GENERATION, generations_of
+
+    chain = {"c3": "c2", "c2": "c1", "c1": None, "x": "y", "y": "x"}
+    lookups = []
+
+    def inviter_of(codes):
+        lookups.append(list(codes))
+        return {code: chain[code] for code in codes if code in chain}
+    assert generations_of(["c3", "c1"], inviter_of) == {"c1": 0, "c2": 1, "c3": 2}
+    assert len(lookups) == 2  # one batched lookup per generation
+    looped = generations_of(["x"], inviter_of)
+    assert set(looped) == {"x", "y"} and max(looped.values()) <= MAX_GENERATION
 
 
 def test_rerun_produces_identical_rows(first_touch, database, campaign):
