@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from shared.dev.synthetic import synthetic_rows  # noqa: E402
+from tools.synthetic import synthetic_rows  # noqa: E402
 from shared.funnel.dashboard import Money, dashboard_model, render_dashboard  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shared.dev.synthetic import synthetic_rows
+from tools.synthetic import synthetic_rows
 from shared.funnel.dashboard import MIN_SAMPLE, SECTIONS, Money, dashboard_model, render_dashboard
 from tools import page_check
 

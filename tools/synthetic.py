@@ -1,4 +1,4 @@
-"""Synthetic report rows for a large range (never shipped): what the dashboard test and bench render."""
+"""Synthetic report rows for a large range (a dev tool, never shipped): what the dashboard test and bench render."""
 from __future__ import annotations
 
 import datetime as dt
