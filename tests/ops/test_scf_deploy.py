@@ -242,3 +242,28 @@ def test_dotenv_values_are_read_and_the_environment_wins(tmp_path):
     (tmp_path / ".env.prod").write_text("TCB_ENV=from-stage-file\n")
     merged = scf_deploy.deploy_environment("prod", {"SUBNET_ID": "subnet-env"}, root=tmp_path)
     assert (merged["TCB_ENV"], merged["VPC_ID"], merged["SUBNET_ID"]) == ("from-stage-file", "vpc-1", "subnet-env")
+
+
+@needs_node
+def test_an_update_still_refused_after_waiting_stops_the_deploy(built, scf_api, cli):
+    assert cli("recordShare").returncode == 0
+    scf_api.fail_actions["UpdateFunctionCode"] = "FailedOperation.UpdateFunctionCode"
+    result = cli("recordShare", "--force")
+    assert result.returncode != 0, result.stdout
+    assert "UpdateFunctionCode failed: FailedOperation.UpdateFunctionCode" in result.stderr
+    assert "another change is still in progress" in result.stderr
+    assert scf_api.count("UpdateFunctionCode") == 2  # refused, waited for Active, refused again: stop
+
+
+@needs_node
+def test_make_deploy_is_the_readmes_command(built, scf_api, cli, tmp_path):
+    """`make deploy FUNCTION=… STAGE=…` (README, quick start step 5): build, then the same CLI deploy."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TENCENTCLOUD_", "MONGODB_"))}
+    env.update({"HOME": str(tmp_path), "SCF_API_ENDPOINT": scf_api.endpoint, "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+                "TENCENTCLOUD_SECRET_KEY": SECRET_KEY, "TCB_ENV": ENV_ID, "MONGODB_URI": FUNCTION_VALUES["MONGODB_URI"]})
+    result = subprocess.run(["make", "deploy", "FUNCTION=dailyFunnel", "STAGE=test"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Deployed dailyFunnel: created" in result.stdout
+    assert deployed(scf_api, "dailyFunnel")["_sha256"] == hashlib.sha256(
+        (built / "dailyFunnel.zip").read_bytes()).hexdigest()
