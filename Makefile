@@ -40,12 +40,13 @@ demo: $(STAMP)
 	$(PY) tools/demo.py
 
 ## make bench: benchmarks; numbers are appended to bench/RESULTS.md.
-bench: $(STAMP)
+bench: $(STAMP) build $(NODE_STAMP)
 	$(PY) bench/landing.py
 	$(PY) bench/wxacode_batch.py
 	$(PY) bench/funnel.py
 	$(PY) bench/deploy.py
 	$(PY) bench/dashboard.py
+	$(PY) bench/scf_deploy.py
 	$(PY) bench/rewards.py --orders 5000 --batch 2000   # on MONGODB_URI: --orders 100000 --batch 10000
 
 ## make build: build/<fn>/ and build/<fn>.zip per function (STORAGE_BACKEND=cos adds boto3 to genWxacode).

@@ -234,7 +234,8 @@ class ScfDeployer:
                        InstallDependency="FALSE", **self._configuration(desired))
             self._wait_active(desired)
             return Report(True, True, True, self._timer(desired))
-        current = self._wait_active(desired)
+        if current.Status != "Active":
+            current = self._wait_active(desired)
         if current.Runtime != RUNTIME:
             raise DeployError(f"{desired.name} runs {current.Runtime}; SCF cannot change a function's runtime in "
                               f"place to {RUNTIME}: delete it in the console, then deploy again")
