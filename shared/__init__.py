@@ -11,7 +11,7 @@ platform   errors, log, clock, config reading, identity, validation, invocation,
 sharing    scene codec, links, attribution rules, groups, use cases, its store    platform, wechat (lazily)
 wechat     the WeChat HTTP client and its shared token cache                      platform
 codes      genWxacode: requests, generator, batch, continuation, storage          platform, sharing, wechat
-funnel     dailyFunnel: definition, run, store, report                            platform
+funnel     dailyFunnel: definition, run, store, report, dashboard                 platform, wechat (lazily)
 rewards    the reward ledger: rules, settlement, notices, store, service          platform, funnel, wechat (lazily)
 ops        CLI, smoke check, deployment definitions (never shipped)               anything
 dev        the embedded engine (never shipped)                                    (nothing of ours)
@@ -19,7 +19,8 @@ dev        the embedded engine (never shipped)                                  
 
 Each function ships exactly the wings it imports (``shared.ops.deployment.Function.wings``):
 rewards → platform, funnel, rewards, wechat;
-recordShare → platform, sharing, wechat (the client only when a landing carries a group cloudID); genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, funnel.
+recordShare → platform, sharing, wechat (the client only when a landing carries a group cloudID); genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, funnel, wechat (the client only to publish
+its dashboard to CloudBase storage).
 tests/platform/test_wings.py imports every function's entry in a fresh interpreter and fails when a module
 outside its wings is loaded, or when a wing imports one it may not.
 
@@ -32,7 +33,7 @@ ALLOWED_IMPORTS = {
     "sharing": {"platform", "wechat"},  # wechat: group resolution (settings at cold start, the client lazily)
     "wechat": {"platform"},
     "codes": {"platform", "sharing", "wechat"},
-    "funnel": {"platform"},
+    "funnel": {"platform", "wechat"},  # wechat: settings at cold start; the client only to publish to CloudBase
     "rewards": {"platform", "funnel", "wechat"},  # funnel: the one attribution definition; wechat: notices, lazily
     "ops": {"platform", "sharing", "wechat", "codes", "funnel", "rewards", "dev"},
     "dev": set(),

@@ -7,6 +7,7 @@ Implements what genWxacode uses, the way WeChat behaves:
   image (a QR code of page+scene): JPEG by default, PNG with ``is_hyaline``, Content-Type image/jpeg either
   way; errors are JSON with HTTP 200 and a ``rid``;
 * ``POST /tcb/uploadfile`` + the COS form POST it points at (stores the bytes, answers 204);
+  ``POST /tcb/batchdownloadfile`` → temporary links (``GET /download/<path>?sign=…``) to stored files;
 * ``POST /wxa/getopendata?access_token=…&openid=…`` — resolves cloudIDs it issued (``issue_group_cloud_id``: a
   group card opened through ``wx.getGroupEnterInfo`` → ``opengid``/``chat_type``, the older ``wx.getShareInfo`` →
   ``openGId``, or a single chat → ``open_single_roomid``) into ``data_list[].json``, as a JSON string by default or
@@ -81,6 +82,7 @@ class WeChatEmulator:
         self._token_expires = 0.0
         self._expire_after: Optional[int] = None
         self._tickets: Dict[str, dict] = {}
+        self._downloads: Dict[str, str] = {}  # sign -> path of a temporary link
         self._cloud_ids: Dict[str, dict] = {}
         self.json_as_object = False  # getopendata's ``json`` as an object instead of a JSON string (both documented)
         self.refusing_users: set = set()  # subscribe/send answers 43101 for these openids
@@ -96,6 +98,9 @@ class WeChatEmulator:
             def do_GET(self):  # control: the call counters, for a test or benchmark in another process
                 if self.path == "/__emulator/calls":
                     self.reply(200, json.dumps(dict(emulator.calls)).encode(), {"Content-Type": "application/json"})
+                elif self.path.startswith("/download/"):  # a temporary link from tcb/batchdownloadfile
+                    status, headers, payload = emulator.download(self.path)
+                    self.reply(status, payload, headers)
                 else:
                     self.reply(404, b"{}", {"Content-Type": "application/json"})
 
@@ -154,7 +159,8 @@ class WeChatEmulator:
         url = urlparse(raw_path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         route = {"/cgi-bin/stable_token": self._stable_token, "/wxa/getwxacodeunlimit": self._unlimited,
-                 "/tcb/uploadfile": self._uploadfile, "/wxa/getopendata": self._getopendata,
+                 "/tcb/uploadfile": self._uploadfile, "/tcb/batchdownloadfile": self._batchdownloadfile,
+                 "/wxa/getopendata": self._getopendata,
                  "/cgi-bin/message/subscribe/send": self._subscribe_send}.get(url.path)
         if route is not None:
             self.calls[url.path.rsplit("/", 1)[-1]] += 1
@@ -343,6 +349,40 @@ class WeChatEmulator:
         return self._json({"errcode": 0, "errmsg": "ok", "url": f"{self.base_url}/cos/{bucket}",
                            "token": ticket["token"], "authorization": ticket["authorization"],
                            "file_id": f"cloud://{self.tcb_env}.{bucket}/{path}", "cos_file_id": ticket["cos_file_id"]})
+
+    def _batchdownloadfile(self, query, body):
+        """Temporary links for stored files: ``{env, file_list: [{fileid, max_age}]}``."""
+        failure = self._check_token(query)
+        if failure:
+            return failure
+        request = json.loads(body or b"{}")
+        if request.get("env") != self.tcb_env:
+            return self._error(-501000, "env not found")
+        prefix = f"cloud://{self.tcb_env}.7465-{self.tcb_env}-1250000000/"
+        answers = []
+        for item in request.get("file_list") or []:
+            fileid = item.get("fileid", "")
+            path = fileid[len(prefix):] if fileid.startswith(prefix) else None
+            with self._lock:
+                known = path is not None and path in self.files
+                if known:
+                    sign = secrets.token_hex(8)
+                    self._downloads[sign] = path
+            answers.append({"fileid": fileid, "download_url": f"{self.base_url}/download/{path}?sign={sign}",
+                            "status": 0, "errmsg": "ok"} if known else
+                           {"fileid": fileid, "download_url": "", "status": -503003, "errmsg": "file not exist"})
+        return self._json({"errcode": 0, "errmsg": "ok", "file_list": answers})
+
+    def download(self, raw_path: str):
+        url = urlparse(raw_path)
+        sign = parse_qs(url.query).get("sign", [""])[0]
+        with self._lock:
+            path = self._downloads.get(sign)
+            data = self.files.get(path) if path == url.path[len("/download/"):] else None
+            meta = self.file_meta.get(path, {})
+        if data is None:
+            return 403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code></Error>"
+        return 200, {"Content-Type": meta.get("contentType") or "application/octet-stream"}, data
 
     def _cos_post(self, headers, body):
         if self._take_fault("storage_500"):

@@ -17,7 +17,7 @@ from shared.platform import log
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Unavailable
 from shared.sharing import ShareClaim, require_channel, scene_for
-from shared.codes.storage import Storage
+from shared.platform.storage import Storage
 from shared.platform.validation import (check_document, check_field_names, require_id, require_page,
                                        require_product_id, required)
 

@@ -100,22 +100,13 @@ class WxacodeService:
                            continuation=ScfInvokeContinuation.from_context(context))
 
 
-def build_storage(wx: WxacodeSettings, wechat: Any) -> Any:
-    from shared.codes.storage import CosStorage, LocalStorage, TcbStorage
-
-    if wx.storage_backend == "tcb":
-        return TcbStorage(wechat, wx.tcb_env)
-    if wx.storage_backend == "cos":
-        return CosStorage(wx.cos_bucket, wx.cos_region, wx.cos_endpoint)
-    return LocalStorage(wx.local_storage_dir)
-
-
 _service: PerInstance[WxacodeService] = PerInstance()
 
 
 def wxacode_service(wx: WxacodeSettings) -> WxacodeService:
     def build() -> WxacodeService:
         from shared.codes.generator import CodeGenerator
+        from shared.platform.storage import open_storage
         from shared.codes.store import MongoCodeCache, MongoJobStore
         from shared.wechat import WeChatClient, MongoTokenStore
 
@@ -124,7 +115,7 @@ def wxacode_service(wx: WxacodeSettings) -> WxacodeService:
         wechat = WeChatClient(wx.appid, wx.appsecret, wx.api_base, clock(),
                               token_store=MongoTokenStore(database, settings.collections))
         share_store = MongoShareStore(database, settings.collections)
-        generator = CodeGenerator(appid=wx.appid, wechat=wechat, storage=build_storage(wx, wechat),
+        generator = CodeGenerator(appid=wx.appid, wechat=wechat, storage=open_storage(wx.storage, wechat),
                                   cache=MongoCodeCache(database, settings.collections),
                                   share_store=share_store, clock=clock())
         return WxacodeService(generator, share_store, MongoJobStore(database, settings.collections), clock(),

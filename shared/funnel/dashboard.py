@@ -29,7 +29,7 @@ T = {
     "range": ("统计区间", "Range"), "vs": ("对比上一周期", "vs the previous period"),
     "intents": ("分享次数", "Shares"), "sharers": ("分享人数", "Sharers"), "landings": ("打开次数", "Opens"),
     "invitees": ("被邀请人数", "Invitees"), "newUsers": ("新用户", "New users"), "converters": ("下单人数", "Buyers"),
-    "revenue": ("成交金额", "Revenue"), "conversions": ("订单数", "Orders"),
+    "revenue": ("成交金额", "Revenue"), "conversions": ("订单数", "Orders"), "rewards": ("邀请奖励", "Rewards"),
     "summary": ("概览", "Summary"), "funnel": ("转化漏斗", "Funnel"), "trend": ("每日趋势", "Daily trend"),
     "viral": ("裂变效果", "Viral loop"), "breakdowns": ("分维度", "Breakdowns"),
     "leaderboard": ("邀请人排行", "Top inviters"), "time-to-convert": ("从打开到下单用时", "Time to first order"),
@@ -286,11 +286,12 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
 
     board = "".join(f'<tr><td>{i}</td><td>{html.escape(e["name"])}</td><td class="n">{_num(e.get("invitees", 0))}</td>'
                     f'<td class="n">{_num(e.get("newUsers", 0))}</td><td class="n">{_num(e.get("converters", 0))}</td>'
-                    f'<td class="n">{money.show(e.get("revenue", 0))}</td></tr>'
+                    f'<td class="n">{money.show(e.get("revenue", 0))}</td>'
+                    f'<td class="n">{money.show(e["rewards"]) if "rewards" in e else "–"}</td></tr>'
                     for i, e in enumerate(model["leaderboard"], 1))
     parts.append(f'<section id="leaderboard"><h2>{_t("leaderboard")}</h2><div class="scroll"><table><thead><tr><th>#</th>'
                  f'<th>{_t("inviter")}</th><th>{_t("invitees")}</th><th>{_t("newUsers")}</th><th>{_t("converters")}</th>'
-                 f'<th>{_t("revenue")}</th></tr></thead><tbody>{board}</tbody></table></div></section>')
+                 f'<th>{_t("revenue")}</th><th>{_t("rewards")}</th></tr></thead><tbody>{board}</tbody></table></div></section>')
 
     ttc = model["timeToConvert"]
     hist = ttc["histogram"]
@@ -376,11 +377,24 @@ def default_range(now: dt.datetime, days: int = DEFAULT_DAYS) -> Tuple[dt.date, 
     return last - dt.timedelta(days=days - 1), last
 
 
-def build_dashboard(store: Any, settings: Any, first: dt.date, last: dt.date, lang: str = "zh") -> Tuple[str, Dict[str, Any]]:
-    """The page and its model for [first, last], from the report rows of that range and the one before it."""
+def load_model(store: Any, settings: Any, first: dt.date, last: dt.date) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """The model for [first, last] and the rows it was made from (that range and the one before it)."""
     span = (last - first).days + 1
     rows = store.rows_between((first - dt.timedelta(days=span)).isoformat(), last.isoformat())
     codes = {row["key"] for row in rows if row["dim"] == "inviter" and row["date"] >= first.isoformat()}
     names = store.inviter_names(codes, settings.inviter_name_field) if settings.inviter_name_field and codes else {}
     model = dashboard_model(rows, first, last, names)
+    leaders = [entry["key"] for entry in model["leaderboard"]]
+    if leaders:
+        from shared.funnel.definition import day_bounds
+
+        rewards = store.rewards_by_inviter(leaders, day_bounds(first)[0], day_bounds(last)[1])
+        for entry in model["leaderboard"]:
+            entry["rewards"] = rewards.get(entry["key"], 0.0)
+    return model, rows
+
+
+def build_dashboard(store: Any, settings: Any, first: dt.date, last: dt.date, lang: str = "zh") -> Tuple[str, Dict[str, Any]]:
+    """The page and its model for [first, last]."""
+    model, _ = load_model(store, settings, first, last)
     return render_dashboard(model, Money(settings.currency, settings.amount_scale), lang), model

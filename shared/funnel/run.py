@@ -10,14 +10,14 @@ import datetime as dt
 import hashlib
 import time
 import uuid
-from typing import Any, Dict, List, Mapping, NamedTuple, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from shared.platform import log
 from shared.platform.admin import is_admin
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Forbidden
 from shared.platform.identity import Invoker
-from shared.funnel.definition import (Landing, build_rows, credit_orders, dates_between, day_bounds, first_touches_of,
+from shared.funnel.definition import (DIMENSIONS, Landing, build_rows, credit_orders, dates_between, day_bounds, first_touches_of,
                                      generations_of, group_intents, group_landings, group_viral, parse_date,
                                      rows_checksum, shanghai_date, trailing_dates)
 from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
@@ -27,6 +27,12 @@ from shared.platform.validation import check_document
 class FunnelRequest(NamedTuple):
     days: Tuple[dt.date, ...]
     trigger: str  # "timer" | "admin"
+    action: str = "run"  # "run": compute the days; "dashboard": read them (admins)
+    dims: Tuple[str, ...] = ("total",)
+    deadline: Optional[float] = None  # time.monotonic() by which the invocation must have answered
+
+
+MAX_VIEW_ROWS = 5000  # an admin view's rows in one answer (the summary covers any range)
 
 
 def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: FunnelSettings) -> FunnelRequest:
@@ -37,6 +43,11 @@ def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: Fu
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
     check_document(event)
+    action = event.get("action", "run")
+    if action == "dashboard":
+        return parse_dashboard_view(event, now)
+    if action != "run":
+        raise BadInput("action must be run (the default) or dashboard", field="action")
     if "date" in event:
         days = requested_days(event["date"], event["date"], now, ("date", "date"))
     elif "from" in event or "to" in event:
@@ -44,6 +55,20 @@ def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: Fu
     else:
         raise BadInput("name a date, or a from/to range", field="date")
     return FunnelRequest(tuple(days), "admin")
+
+
+def parse_dashboard_view(event: Mapping[str, Any], now: dt.datetime) -> FunnelRequest:
+    """``{"action": "dashboard", "from"?, "to"?, "dims"?}``: the latest dashboard and the rows of a range (default
+    the last 14 days; ``dims`` default ``["total"]``)."""
+    from shared.funnel.dashboard import default_range
+
+    first, last = default_range(now)
+    days = requested_days(event.get("from", first.isoformat()), event.get("to", last.isoformat()), now)
+    dims = event.get("dims", ["total"])
+    if (not isinstance(dims, list) or not dims or len(dims) > len(DIMENSIONS)
+            or not all(isinstance(d, str) and d in DIMENSIONS for d in dims)):
+        raise BadInput(f"dims must be a list of {', '.join(DIMENSIONS)}", field="dims")
+    return FunnelRequest(tuple(days), "admin", "dashboard", tuple(dict.fromkeys(dims)))
 
 
 def requested_days(first_raw: Any, last_raw: Any, now: dt.datetime,

@@ -1,13 +1,15 @@
 """dailyFunnel's composition: who may run it (the platform's timer or an admin), then one run over the days."""
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple
+import time
+from typing import Any, Dict, Mapping, NamedTuple, Optional
 
 from shared.platform import config, db, log
 from shared.platform.clock import Clock
+from shared.platform.errors import BadInput
 from shared.platform.identity import invoker_of
 from shared.platform.instance import PerInstance, clock
-from shared.funnel.run import FunnelRequest, authorize_funnel_call, parse_funnel_request, run_funnel
+from shared.funnel.run import MAX_VIEW_ROWS, FunnelRequest, authorize_funnel_call, parse_funnel_request, run_funnel
 from shared.funnel.settings import FunnelSettings
 
 
@@ -20,20 +22,47 @@ def configure() -> FunnelConfig:
     """Cold start: validate both configurations now, naming any missing variable."""
     settings = FunnelConfig(config.settings(), FunnelSettings.from_env())
     log.set_level(settings.common.log_level)
+    if settings.funnel.publishing_off_because:
+        log.event("dashboard_publishing_off", reason=settings.funnel.publishing_off_because)
     return settings
 
 
 def parse_event(event: Any, context: Any, settings: FunnelConfig) -> FunnelRequest:
+    started = time.monotonic()
     timer = authorize_funnel_call(invoker_of(event, context), event, settings.funnel)
-    return parse_funnel_request(event, timer, clock().now(), settings.funnel)
+    request = parse_funnel_request(event, timer, clock().now(), settings.funnel)
+    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
+    if isinstance(limit_ms, (int, float)) and not isinstance(limit_ms, bool) and limit_ms > 0:
+        request = request._replace(deadline=started + limit_ms / 1000)
+    return request
 
 
 class FunnelService:
-    def __init__(self, store: Any, clock: Clock, settings: FunnelSettings) -> None:
-        self.store, self.clock, self.settings = store, clock, settings
+    def __init__(self, store: Any, clock: Clock, settings: FunnelSettings, publisher: Optional[Any] = None) -> None:
+        self.store, self.clock, self.settings, self.publisher = store, clock, settings, publisher
 
     def execute(self, request: FunnelRequest) -> Dict[str, Any]:
-        return run_funnel(self.store, self.clock, self.settings, request.days, request.trigger)
+        if request.action == "dashboard":
+            return self.view(request)
+        result = run_funnel(self.store, self.clock, self.settings, request.days, request.trigger)
+        if request.trigger == "timer" and self.publisher is not None:
+            result["dashboard"] = self.publisher.publish(result["runId"], self.clock.now(), request.deadline)
+        return result
+
+    def view(self, request: FunnelRequest) -> Dict[str, Any]:
+        """The latest published dashboard and a range's summary and rows, for an app's own admin page."""
+        from shared.funnel.dashboard import load_model
+
+        first, last = request.days[0], request.days[-1]
+        model, rows = load_model(self.store, self.settings, first, last)
+        chosen = sorted((r for r in rows if r["date"] >= first.isoformat() and r["dim"] in request.dims),
+                        key=lambda r: r["_id"])
+        if len(chosen) > MAX_VIEW_ROWS:
+            raise BadInput(f"{len(chosen)} rows: at most {MAX_VIEW_ROWS} per call; narrow the range or the dims",
+                           field="dims")
+        return {"ok": True, "from": first.isoformat(), "to": last.isoformat(),
+                "dashboard": self.publisher.latest() if self.publisher is not None else None,
+                "summary": model, "rows": chosen}
 
 
 def funnel_store(funnel_settings: FunnelSettings) -> Any:
@@ -48,5 +77,29 @@ def funnel_store(funnel_settings: FunnelSettings) -> Any:
 _service: PerInstance[FunnelService] = PerInstance()
 
 
+def dashboard_publisher(store: Any, funnel_settings: FunnelSettings) -> Optional[Any]:
+    """The publisher when a storage is configured; its storage (and, for CloudBase, the WeChat client) is made
+    on first use, so a run without publishing loads neither."""
+    if funnel_settings.dashboard_storage is None:
+        return None
+    from shared.funnel.publish import DashboardPublisher
+
+    def storage() -> Any:
+        from shared.platform.storage import open_storage
+
+        wechat = None
+        if funnel_settings.dashboard_storage.backend == "tcb" and funnel_settings.wechat is not None:
+            from shared.wechat import MongoTokenStore, WeChatClient
+
+            settings, wx = config.settings(), funnel_settings.wechat
+            wechat = WeChatClient(wx.appid, wx.appsecret, wx.api_base, clock(),
+                                  token_store=MongoTokenStore(db.database(settings), settings.collections))
+        return open_storage(funnel_settings.dashboard_storage, wechat)
+    return DashboardPublisher(store, funnel_settings, storage)
+
+
 def funnel_service(funnel_settings: FunnelSettings) -> FunnelService:
-    return _service.get(lambda: FunnelService(funnel_store(funnel_settings), clock(), funnel_settings))
+    def build() -> FunnelService:
+        store = funnel_store(funnel_settings)
+        return FunnelService(store, clock(), funnel_settings, dashboard_publisher(store, funnel_settings))
+    return _service.get(build)

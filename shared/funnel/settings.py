@@ -9,6 +9,9 @@ import re
 from typing import FrozenSet, Mapping, NamedTuple, Optional, Tuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
+from shared.platform.storage import (ENV_STORAGE_BACKEND, ENV_TCB_ENV, VARIABLES as STORAGE_VARIABLES, StorageSettings,
+                                     read_storage_settings)
+from shared.wechat import VARIABLES as WECHAT_VARIABLES, WeChatSettings, read_wechat_settings
 from shared.platform.config import EnvReader
 
 ENV_MODEL = "FUNNEL_MODEL"
@@ -26,7 +29,8 @@ ENV_INVITER_NAME_FIELD = "INVITER_NAME_FIELD"  # users' field with the name the 
 
 VARIABLES = (ENV_MODEL, ENV_WINDOW_DAYS, ENV_LATE_DAYS, ENV_ORDERS_COLLECTION, ENV_ORDER_USER_FIELD, ENV_ORDER_TIME_FIELD,
              ENV_ORDER_AMOUNT_FIELD, ENV_ORDER_STATUS_FIELD, ENV_ORDER_PAID_VALUES, ENV_ADMIN_OPENIDS,
-             ENV_ADMIN_TOKEN_SECRET, ENV_CURRENCY, ENV_AMOUNT_SCALE, ENV_INVITER_NAME_FIELD)
+             ENV_ADMIN_TOKEN_SECRET, ENV_CURRENCY, ENV_AMOUNT_SCALE, ENV_INVITER_NAME_FIELD) + STORAGE_VARIABLES + \
+    WECHAT_VARIABLES
 
 MODELS = ("first_touch", "last_touch")
 MAX_BACKFILL_DAYS = 400
@@ -53,6 +57,15 @@ class FunnelSettings(NamedTuple):
     currency: str = "¥"
     amount_scale: int = 1
     inviter_name_field: Optional[str] = None
+    # Where the timer publishes the dashboard (None: not published; the CLI still writes it locally).
+    dashboard_storage: Optional[StorageSettings] = None
+    wechat: Optional[WeChatSettings] = None  # CloudBase storage uploads through the WeChat API
+
+    @property
+    def publishing_off_because(self) -> Optional[str]:
+        if self.dashboard_storage is None:
+            return f"no storage: set {ENV_STORAGE_BACKEND}, or {ENV_TCB_ENV} with the WeChat credentials"
+        return None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "FunnelSettings":
@@ -87,10 +100,17 @@ class FunnelSettings(NamedTuple):
         if len(currency) > 8:
             problems.append(f"{ENV_CURRENCY} must be a short symbol such as ¥ or CNY")
         admins, secret = admin_settings(read)
+        wechat = read_wechat_settings(read, required=False)
+        explicit = read.text(ENV_STORAGE_BACKEND) is not None
+        storage = read_storage_settings(read, None if explicit or not (read.text(ENV_TCB_ENV) and wechat) else "tcb")
+        if storage is not None and storage.backend == "tcb" and wechat is None:
+            problems.append(f"the WeChat credentials (WECHAT_APPID, WECHAT_APPSECRET) are required with "
+                            f"{ENV_STORAGE_BACKEND}=tcb: CloudBase storage uploads through the WeChat API")
         settings = cls(model=model or "", window_days=read.integer(ENV_WINDOW_DAYS, 7, 1, 90),
                        late_days=read.integer(ENV_LATE_DAYS, 1, 0, 30),
                        orders=OrderMapping(collection=collection, paid_values=paid, **fields),
                        admin_openids=admins, admin_token_secret=secret, currency=currency,
-                       amount_scale=read.integer(ENV_AMOUNT_SCALE, 1, 1, 10000), inviter_name_field=name_field)
+                       amount_scale=read.integer(ENV_AMOUNT_SCALE, 1, 1, 10000), inviter_name_field=name_field,
+                       dashboard_storage=storage, wechat=wechat)
         read.check("dailyFunnel configuration")
         return settings

@@ -40,6 +40,7 @@ class MongoFunnelStore:
         self._orders = database[orders.collection]
         self._rows = database[names.funnel_daily]
         self._runs = database[names.funnel_runs]
+        self._rewards = database[names.rewards]
         self._mapping = orders
 
     def ensure_indexes(self) -> None:
@@ -139,6 +140,20 @@ class MongoFunnelStore:
                         names[d["code"]] = name.strip()[:40]
         return names
 
+    def rewards_by_inviter(self, codes: Iterable[str], start: dt.datetime, end: dt.datetime) -> Dict[str, float]:
+        """code → rewards earned on orders placed in [start, end): pending, approved and paid entries net of
+        clawbacks (rejected and reversed ones earned nothing), from the reward ledger (shared/rewards)."""
+        wanted, totals = sorted(set(codes)), {}
+        with driver_errors("read the rewards"):
+            for first in range(0, len(wanted), IN_LIMIT):
+                for d in self._rewards.aggregate([
+                        {"$match": {"inviter": {"$in": wanted[first:first + IN_LIMIT]},
+                                    "orderAt": {"$gte": start, "$lt": end},
+                                    "state": {"$in": ["pending", "approved", "paid", "clawback"]}}},
+                        {"$group": {"_id": "$inviter", "amount": {"$sum": "$amount"}}}]):
+                    totals[d["_id"]] = round(float(d["amount"]), 2)
+        return totals
+
     def write_day(self, date: str, rows: Iterable[Mapping[str, Any]]) -> None:
         """Replace the day's rows: upsert every row by its deterministic id, then drop rows of that day
         that no longer have data."""
@@ -148,6 +163,17 @@ class MongoFunnelStore:
         operations.append(DeleteMany({"date": date, "_id": {"$nin": ids}}))
         with driver_errors(f"write the report rows of {date}"):
             self._rows.bulk_write(operations, ordered=True)
+
+    def record_dashboard(self, run_id: str, record: Mapping[str, Any]) -> None:
+        """Where the run published its dashboard (or why it did not), kept in the run's document."""
+        with driver_errors("record the dashboard"):
+            self._runs.update_one({"_id": run_id}, {"$set": {"dashboard": dict(record)}})
+
+    def latest_dashboard(self) -> Optional[Dict[str, Any]]:
+        with driver_errors("read the latest dashboard"):
+            for doc in self._runs.find({"dashboard.status": "published"}, {"dashboard": 1}).sort("startedAt", -1).limit(1):
+                return doc["dashboard"]
+        return None
 
     def start_run(self, run: Dict[str, Any]) -> None:
         with driver_errors("record the funnel run"):

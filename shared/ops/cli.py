@@ -66,7 +66,7 @@ def _rewards(args: argparse.Namespace) -> int:
     from shared.rewards.store import MongoRewardStore
 
     settings, common = RewardSettings.from_env(), config.settings()
-    store = MongoRewardStore(db.database(common), common.collections, settings.funnel.orders, settings.collection)
+    store = MongoRewardStore(db.database(common), common.collections, settings.funnel.orders)
     states = ("pending", "approved", "paid", "reversed", "rejected", "clawback")
     table: dict = {}
     for row in store.totals_by_inviter():

@@ -58,9 +58,10 @@ FUNCTIONS = (
              variables=config.VARIABLES + wxacode_config.VARIABLES, cos_packages=("boto3",), zip_budget_mb=5.0,
              wings=("platform", "sharing", "wechat", "codes")),
     Function("dailyFunnel", description="Daily funnel report rows (timer) and admin backfills",
-             memory_mb=512, timeout_s=CLOUDBASE_MAX_TIMEOUT, packages=("pymongo",),
-             variables=config.VARIABLES + tuple(v for v in funnel_config.VARIABLES if v not in config.VARIABLES),
-             wings=("platform", "funnel"), timer=TIMER_CRON),
+             memory_mb=512, timeout_s=CLOUDBASE_MAX_TIMEOUT, packages=("pymongo",), lazy_packages=("requests",),
+             cos_packages=("boto3",), variables=tuple(dict.fromkeys(config.VARIABLES + funnel_config.VARIABLES)),
+             wings=("platform", "funnel", "wechat"), timer=TIMER_CRON, waits_on=("mongodb", "wechat", "storage"),
+             zip_budget_mb=4.0),
     # Settlement runs daily after dailyFunnel; the mini program calls it too (myRewards, subscribe), so it lives in
     # the CloudBase environment like recordShare.
     Function("rewards", description="Invitation reward ledger: settlement (timer), payouts, inviter summaries",
@@ -75,7 +76,7 @@ FUNCTIONS = (
 def dependency_waits(function: Function) -> Dict[str, float]:
     """How long each dependency of ``function`` may take to fail, in seconds, from the constants its wings use."""
     from shared.codes.continuation import INVOKE_TIMEOUT_S
-    from shared.codes.storage import UPLOAD_WORST_S
+    from shared.platform.storage import UPLOAD_WORST_S
     from shared.platform.db import SHARE_OF_INVOCATION
     from shared.sharing.service import GROUP_ATTEMPTS, GROUP_TIMEOUT
     from shared.wechat.client import worst_failure_s

@@ -315,7 +315,7 @@ def cos_uploader(env: Mapping[str, str], region: str) -> Optional[Callable[[str,
         return None
 
     def upload(name: str, package: bytes, digest: str) -> Any:
-        from shared.codes.storage import CosStorage
+        from shared.platform.storage import CosStorage
         from shared.platform.errors import StorageError
 
         storage = CosStorage(bucket, region, env.get(ENV_DEPLOY_COS_ENDPOINT) or None,

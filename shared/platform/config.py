@@ -25,6 +25,7 @@ ENV_WECHAT_TOKENS_COLLECTION = "WECHAT_TOKENS_COLLECTION"
 ENV_WXACODE_JOBS_COLLECTION = "WXACODE_JOBS_COLLECTION"
 ENV_FUNNEL_DAILY_COLLECTION = "FUNNEL_DAILY_COLLECTION"
 ENV_FUNNEL_RUNS_COLLECTION = "FUNNEL_RUNS_COLLECTION"
+ENV_REWARDS_COLLECTION = "REWARDS_COLLECTION"
 ENV_INVITER_CODE_LENGTH = "INVITER_CODE_LENGTH"
 ENV_DEFAULT_SHARE_PAGE = "DEFAULT_SHARE_PAGE"
 ENV_LOG_LEVEL = "LOG_LEVEL"
@@ -33,7 +34,7 @@ ENV_MONGODB_TIMEOUT_MS = "MONGODB_TIMEOUT_MS"
 VARIABLES = (ENV_MONGODB_URI, ENV_MONGODB_DB, ENV_MONGODB_TIMEOUT_MS, ENV_USERS_COLLECTION, ENV_SHARE_EVENTS_COLLECTION,
              ENV_SHARE_INTENTS_COLLECTION, ENV_SCENE_TOKENS_COLLECTION, ENV_WXACODES_COLLECTION,
              ENV_WECHAT_TOKENS_COLLECTION, ENV_WXACODE_JOBS_COLLECTION, ENV_FUNNEL_DAILY_COLLECTION,
-             ENV_FUNNEL_RUNS_COLLECTION, ENV_INVITER_CODE_LENGTH, ENV_DEFAULT_SHARE_PAGE, ENV_LOG_LEVEL)
+             ENV_FUNNEL_RUNS_COLLECTION, ENV_REWARDS_COLLECTION, ENV_INVITER_CODE_LENGTH, ENV_DEFAULT_SHARE_PAGE, ENV_LOG_LEVEL)
 
 DEFAULT_DB_NAME = "share_funnel"
 DEFAULT_SHARE_PAGE = "pages/product/product"
@@ -93,6 +94,7 @@ class Collections(NamedTuple):
     wxacode_jobs: str = "wxacode_jobs"
     funnel_daily: str = "funnel_daily"
     funnel_runs: str = "funnel_runs"
+    rewards: str = "rewards"  # the reward ledger (written by rewards; the dashboard reads per-inviter totals)
 
 
 class Settings(NamedTuple):
@@ -144,7 +146,8 @@ class Settings(NamedTuple):
                                 ("wechat_tokens", ENV_WECHAT_TOKENS_COLLECTION),
                                 ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION),
                                 ("funnel_daily", ENV_FUNNEL_DAILY_COLLECTION),
-                                ("funnel_runs", ENV_FUNNEL_RUNS_COLLECTION)):
+                                ("funnel_runs", ENV_FUNNEL_RUNS_COLLECTION),
+                                ("rewards", ENV_REWARDS_COLLECTION)):
             value = text(env_name, Collections._field_defaults[field])
             if not _COLLECTION_NAME.fullmatch(value):
                 problems.append(f"{env_name} is not a valid collection name: {value!r}")

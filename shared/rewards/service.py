@@ -170,8 +170,7 @@ def reward_service(settings: RewardsConfig) -> RewardService:
         from shared.rewards.store import MongoRewardStore
 
         common = settings.common
-        store = MongoRewardStore(db.database(common), common.collections, settings.rewards.funnel.orders,
-                                 settings.rewards.collection)
+        store = MongoRewardStore(db.database(common), common.collections, settings.rewards.funnel.orders)
         store.ensure_indexes()
         notify = subscribe_notifier(store, settings, clock()) if settings.rewards.notice_template and settings.wechat \
             else None

@@ -19,9 +19,8 @@ ENV_CAP_DAY = "REWARD_CAP_PER_DAY"
 ENV_CAP_MONTH = "REWARD_CAP_PER_MONTH"
 ENV_BATCH = "REWARD_BATCH"
 ENV_NOTICE_TEMPLATE = "REWARD_NOTICE_TEMPLATE"
-ENV_REWARDS_COLLECTION = "REWARDS_COLLECTION"
 VARIABLES = (ENV_PROGRAMME, ENV_FIXED, ENV_PERCENT, ENV_ORDERS, ENV_HOLDING_DAYS, ENV_REFUND_WINDOW_DAYS, ENV_CAP_DAY,
-             ENV_CAP_MONTH, ENV_BATCH, ENV_NOTICE_TEMPLATE, ENV_REWARDS_COLLECTION, ENV_ADMIN_OPENIDS,
+             ENV_CAP_MONTH, ENV_BATCH, ENV_NOTICE_TEMPLATE, ENV_ADMIN_OPENIDS,
              ENV_ADMIN_TOKEN_SECRET)
 ORDER_RULES = ("first", "every")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -39,7 +38,6 @@ class RewardSettings(NamedTuple):
     cap_per_month: int = 0
     batch: int = 2000             # orders (and rewards) looked at per settlement pass: bounded work per run
     notice_template: Optional[str] = None
-    collection: str = "rewards"
     admin_openids: FrozenSet[str] = frozenset()
     admin_token_secret: Optional[str] = None
     funnel: FunnelSettings = FunnelSettings()
@@ -74,15 +72,12 @@ class RewardSettings(NamedTuple):
         template = read.text(ENV_NOTICE_TEMPLATE)
         if template is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", template):
             read.problem(f"{ENV_NOTICE_TEMPLATE} is not a subscribe-message template id")
-        collection = read.text(ENV_REWARDS_COLLECTION, "rewards") or ""
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", collection):
-            read.problem(f"{ENV_REWARDS_COLLECTION} is not a valid collection name")
         admins, secret = admin_settings(read)
         settings = cls(programme=programme, fixed=fixed, percent=percent, orders=orders or "first",
                        holding_days=holding, refund_window_days=refund_window,
                        cap_per_day=read.integer(ENV_CAP_DAY, 0, 0, 100000),
                        cap_per_month=read.integer(ENV_CAP_MONTH, 0, 0, 1000000),
                        batch=read.integer(ENV_BATCH, 2000, 10, 50000), notice_template=template,
-                       collection=collection, admin_openids=admins, admin_token_secret=secret)
+                       admin_openids=admins, admin_token_secret=secret)
         read.check("rewards configuration")
         return settings._replace(funnel=FunnelSettings.from_env(env))

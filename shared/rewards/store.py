@@ -21,10 +21,10 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 class MongoRewardStore:
-    def __init__(self, database: Any, names: Collections, orders: OrderMapping, rewards: str = "rewards") -> None:
-        self._rewards = database[rewards]
-        self._state = database[f"{rewards}_state"]
-        self._subscriptions = database[f"{rewards}_subscriptions"]
+    def __init__(self, database: Any, names: Collections, orders: OrderMapping) -> None:
+        self._rewards = database[names.rewards]
+        self._state = database[f"{names.rewards}_state"]
+        self._subscriptions = database[f"{names.rewards}_subscriptions"]
         self._orders = database[orders.collection]
         self._landings = database[names.share_events]
         self._users = database[names.users]

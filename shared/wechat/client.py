@@ -211,6 +211,21 @@ class WeChatClient:
             return payload
         return self._with_token(once)
 
+    def tcb_download_url(self, env: str, file_id: str, max_age: int) -> str:
+        """``tcb/batchdownloadfile`` for one file: a temporary download link valid ``max_age`` seconds."""
+        def once(token: str) -> str:
+            payload = self._post_json("tcb/batchdownloadfile", token,
+                                      {"env": env, "file_list": [{"fileid": file_id, "max_age": max_age}]})
+            errcode = payload.get("errcode", 0)
+            if errcode in TOKEN_INVALID:
+                raise _TokenRejected(errcode, _rid(str(payload.get("errmsg"))))
+            items = payload.get("file_list")
+            item = items[0] if errcode == 0 and isinstance(items, list) and items and isinstance(items[0], dict) else {}
+            if not item.get("download_url") or item.get("status", 0) != 0:
+                raise WeChatError(f"tcb/batchdownloadfile failed: {item.get('errmsg') or payload.get('errmsg')}",
+                                  item.get("status") or errcode, _rid(str(payload.get("errmsg"))))
+            return str(item["download_url"])
+        return self._with_token(once)
 
     def open_data(self, cloud_id: str, openid: Optional[str] = None) -> Any:
         """``wxa/getopendata``: the open data a cloudID stands for (``json``, a JSON text or an object — both are

@@ -10,7 +10,7 @@ from shared.codes.store import MongoCodeCache
 from shared.sharing.store import MongoShareStore
 from shared.wechat.token_store import MongoTokenStore
 from shared.sharing.scene import ShareClaim
-from shared.codes.storage import CosStorage, LocalStorage
+from shared.platform.storage import CosStorage, LocalStorage
 from shared.wechat.client import WeChatClient
 from shared.codes.generator import CodeGenerator, CodeLook
 from tests.conftest import run_together

@@ -106,8 +106,8 @@ FORBIDDEN_EVERYWHERE = ("tests/", "conftest", ".env", "mongomock", "moto/", "pyt
                         "shared/dev/", "shared/ops/",
                         "node_modules", "miniprogram/", "tools/")
 NOT_FOR = {"recordShare": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/funnel/"),
-           "dailyFunnel": ("requests/", "boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/",
-                           "shared/wechat/"),
+           "dailyFunnel": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/",
+                           "shared/rewards/"),
            "genWxacode": ("boto3/", "botocore/"),
            "rewards": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/")}
 

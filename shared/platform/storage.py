@@ -1,4 +1,4 @@
-"""Storage port for generated codes, with three adapters:
+"""Storage port for what functions publish (genWxacode's codes, dailyFunnel's dashboard), with three adapters:
 
 * ``tcb`` — CloudBase storage via ``tcb/uploadfile`` and the COS form POST (requests only); returns the
   ``cloud://`` fileID a mini program can show directly;
@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import pathlib
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol, Tuple
+from typing import Any, NamedTuple, Optional, Protocol, Tuple
 
-import requests
-
+from shared.platform.config import EnvReader
 from shared.platform.errors import StorageError
+
+ENV_STORAGE_BACKEND = "STORAGE_BACKEND"
+ENV_TCB_ENV = "TCB_ENV"
+ENV_COS_BUCKET = "COS_BUCKET"
+ENV_COS_REGION = "COS_REGION"
+ENV_COS_ENDPOINT = "COS_ENDPOINT"
+ENV_LOCAL_STORAGE_DIR = "LOCAL_STORAGE_DIR"
+VARIABLES = (ENV_STORAGE_BACKEND, ENV_TCB_ENV, ENV_COS_BUCKET, ENV_COS_REGION, ENV_COS_ENDPOINT, ENV_LOCAL_STORAGE_DIR)
+BACKENDS = ("tcb", "cos", "local")
+TEMPORARY_URL_SECONDS = 2 * 3600  # how long a link handed to an operator stays valid
 
 UPLOAD_TIMEOUT = (3.05, 20)
 COS_ATTEMPTS = 2  # with UPLOAD_TIMEOUT: a COS outage is answered within 46 s, inside CloudBase's 60 s limit
@@ -33,6 +42,41 @@ class StoredObject:
 class Storage(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject: ...
 
+    def temporary_url(self, stored: StoredObject) -> str: ...
+
+
+class StorageSettings(NamedTuple):
+    backend: str
+    tcb_env: Optional[str] = None
+    cos_bucket: Optional[str] = None
+    cos_region: Optional[str] = None
+    cos_endpoint: Optional[str] = None
+    local_dir: Optional[str] = None
+
+
+def read_storage_settings(read: EnvReader, default_backend: Optional[str] = "tcb") -> Optional[StorageSettings]:
+    """The storage configuration, with a problem recorded (named by variable) for each missing piece; None when
+    no backend is chosen and there is no default."""
+    backend = read.text(ENV_STORAGE_BACKEND, default_backend)
+    if backend is None:
+        return None
+    if backend not in BACKENDS:
+        read.problems.append(f"{ENV_STORAGE_BACKEND} must be one of {', '.join(BACKENDS)}")
+    return StorageSettings(backend=backend, tcb_env=read.text(ENV_TCB_ENV, None, backend == "tcb"),
+                           cos_bucket=read.text(ENV_COS_BUCKET, None, backend == "cos"),
+                           cos_region=read.text(ENV_COS_REGION, None, backend == "cos"),
+                           cos_endpoint=read.text(ENV_COS_ENDPOINT),
+                           local_dir=read.text(ENV_LOCAL_STORAGE_DIR, None, backend == "local"))
+
+
+def open_storage(settings: StorageSettings, wechat: Any = None) -> "Storage":
+    """The adapter for the configured backend (``wechat``: the WeChat client, needed by CloudBase storage)."""
+    if settings.backend == "tcb":
+        return TcbStorage(wechat, settings.tcb_env)
+    if settings.backend == "cos":
+        return CosStorage(settings.cos_bucket, settings.cos_region, settings.cos_endpoint)
+    return LocalStorage(settings.local_dir)
+
 
 class LocalStorage:
     def __init__(self, directory: str) -> None:
@@ -47,9 +91,14 @@ class LocalStorage:
             raise StorageError(f"could not write {key} under {self.root}") from exc
         return StoredObject(file_id=f"local://{key}", url=path.resolve().as_uri(), key=key, content_type=content_type)
 
+    def temporary_url(self, stored: StoredObject) -> str:
+        return (self.root / stored.key).resolve().as_uri()
+
 
 class TcbStorage:
-    def __init__(self, wechat: Any, env: str, session: Optional[requests.Session] = None) -> None:
+    def __init__(self, wechat: Any, env: str, session: Any = None) -> None:
+        import requests  # lazy: platform stays import-light; only CloudBase uploads need it
+
         self._wechat, self._env = wechat, env
         self._session = session or requests.Session()
 
@@ -60,11 +109,23 @@ class TcbStorage:
         try:
             response = self._session.post(ticket["url"], data=form, files={"file": (key.rsplit("/", 1)[-1], data, content_type)},
                                           timeout=UPLOAD_TIMEOUT)
-        except requests.RequestException as exc:
+        except Exception as exc:  # requests' errors (requests is imported lazily, so not named here)
+            if not _is_requests_error(exc):
+                raise
             raise StorageError("CloudBase storage upload failed") from exc
         if response.status_code not in (200, 204):
             raise StorageError(f"CloudBase storage upload failed with HTTP {response.status_code}")
         return StoredObject(file_id=ticket["file_id"], url=None, key=key, content_type=content_type)
+
+    def temporary_url(self, stored: StoredObject) -> str:
+        """A download link for a CloudBase file (``tcb/batchdownloadfile``), valid TEMPORARY_URL_SECONDS."""
+        return self._wechat.tcb_download_url(self._env, stored.file_id, TEMPORARY_URL_SECONDS)
+
+
+def _is_requests_error(exc: Exception) -> bool:
+    import requests
+
+    return isinstance(exc, requests.RequestException)
 
 
 class CosStorage:
@@ -101,3 +162,15 @@ class CosStorage:
             raise StorageError(f"COS upload of {key} failed") from exc
         url = f"https://{self.bucket}.cos.{self.region}.myqcloud.com/{key}"
         return StoredObject(file_id=f"cos://{self.bucket}/{key}", url=url, key=key, content_type=content_type)
+
+    def temporary_url(self, stored: StoredObject) -> str:
+        """A presigned GET link (computed locally, no request), valid TEMPORARY_URL_SECONDS: buckets are private."""
+        try:
+            from botocore.exceptions import BotoCoreError
+        except ImportError as exc:
+            raise StorageError("the cos storage backend needs boto3 in the function package") from exc
+        try:
+            return self._s3().generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": stored.key},
+                                                     ExpiresIn=TEMPORARY_URL_SECONDS)
+        except BotoCoreError as exc:
+            raise StorageError(f"no link for {stored.key}") from exc
