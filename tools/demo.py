@@ -234,6 +234,12 @@ def daily_funnel(database, clock, rng, out_dir) -> None:
     (out_dir / "dashboard.html").write_text(page, encoding="utf-8")
     print(f"  Dashboard of the whole campaign (phone-ready, 中文/English): {shown(out_dir / 'dashboard.html')}"
           f" (on your own database: MONGODB_URI=… make dashboard)")
+    from tools import page_check
+
+    if page_check.chromium():  # what a reviewer looks at: the page at a phone's and a desktop's width
+        shots = [page_check.screenshot(out_dir / "dashboard.html", out_dir / f"dashboard-{name}.png", size)
+                 for name, size in (("phone", page_check.PHONE), ("desktop", page_check.DESKTOP))]
+        print(f"  Screenshots: {', '.join(shown(shot) for shot in shots)}")
 
 
 if __name__ == "__main__":

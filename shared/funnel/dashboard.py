@@ -48,15 +48,18 @@ T = {
     "key": ("名称", "Name"), "rate": ("下单率", "Buyer rate"), "inviter": ("邀请人", "Inviter"),
     "channel": ("渠道 / 活动", "Channel / campaign"), "entry": ("进入场景", "Entry"), "product": ("商品", "Product"),
     "group": ("群", "Group"), "none": ("（无）", "(none)"),
-    "median": ("中位数约 {m}（{n} 位下单用户）", "Median about {m} ({n} buyers)"),
+    "median": ("一半的人在 {m} 内下单，九成在 {p} 内（{n} 位下单用户）",
+               "Half the buyers ordered within {m}, nine in ten within {p} ({n} buyers)"),
     "small": ("只有 {n} 位下单用户，少于 {k} 位时不显示中位数。", "Only {n} buyers: no median below {k}."),
     "buckets": (("<1小时", "1–6小时", "6–24小时", "1–3天", "3–7天", ">7天"),
                 ("<1 h", "1–6 h", "6–24 h", "1–3 d", "3–7 d", "> 7 d")),
     "empty": ("这个区间还没有数据。", "No data in this range yet."),
     "lang": ("English", "中文"), "day": ("日期", "Day"),
 }
-ENTRY_NAMES = {"chat": ("聊天分享", "chat share"), "group": ("群分享", "group share"), "code": ("扫码", "scanned code"),
-               "moments": ("朋友圈", "Moments"), "(none)": ("（无）", "(none)")}
+# The entry classes recordShare derives from launch scenes (shared/sharing/attribution.py), in plain words.
+ENTRY_NAMES = {"chat": ("单聊分享卡片", "chat card"), "group": ("群聊分享卡片", "group chat card"),
+               "scan": ("扫码", "scanned code"), "timeline": ("朋友圈", "Moments"), "other": ("其他", "other"),
+               "(none)": ("（无）", "(none)")}
 
 
 class Money(NamedTuple):
@@ -95,14 +98,15 @@ def _ratio(numerator: float, denominator: float) -> Optional[float]:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _median_bucket(histogram: Sequence[int]) -> Optional[int]:
+def _bucket_at(histogram: Sequence[int], fraction: float) -> Optional[int]:
+    """The bucket holding the given share of converters (nearest rank), or None below MIN_SAMPLE converters."""
     n = sum(histogram)
     if n < MIN_SAMPLE:
         return None
     seen = 0
     for i, count in enumerate(histogram):
         seen += count
-        if seen * 2 >= n:
+        if seen >= fraction * n:
             return i
     return None
 
@@ -144,12 +148,12 @@ def dashboard_model(rows: Iterable[Mapping[str, Any]], first: dt.date, last: dt.
     for entry in leaderboard:
         entry["name"] = (names or {}).get(entry["key"]) or entry["key"]
     histogram = period["histogram"]
-    median = _median_bucket(histogram)
+    median, p90 = _bucket_at(histogram, 0.5), _bucket_at(histogram, 0.9)
     return {"from": first.isoformat(), "to": last.isoformat(), "window": window, "daily": daily, "period": period,
             "previous": before, "change": change, "maturingDays": [d["date"] for d in daily if not d["matured"]],
             "breakdowns": {dim: table(dim, BREAKDOWN_SIZE) for dim in BREAKDOWNS}, "leaderboard": leaderboard,
             "timeToConvert": {"histogram": histogram, "converters": sum(histogram), "medianBucket": median,
-                              "minSample": MIN_SAMPLE},
+                              "p90Bucket": p90, "minSample": MIN_SAMPLE},
             "viral": {"kFactor": period["kFactor"], "reproductionRate": period["reproductionRate"],
                       "cascadeDepth": period["cascadeDepth"], "gen2PlusShare": period["gen2PlusShare"],
                       "generations": period["generations"],
@@ -192,6 +196,11 @@ def _key_label(dim: str, key: str) -> str:
     return html.escape(key)
 
 
+def _upper(bucket: str) -> str:
+    """A bucket's label as an upper bound ("1–6 h" → "6 h"; the open-ended last one stays as it is)."""
+    return bucket.split("–")[-1].lstrip("<").strip() if "–" in bucket or bucket.startswith("<") else bucket
+
+
 def _trend_svg(daily: Sequence[Mapping[str, Any]], field: str, money: Optional[Money]) -> str:
     """One small line chart: the day's values, maturing days shaded."""
     width, height, pad = 320, 90, 4
@@ -205,7 +214,8 @@ def _trend_svg(daily: Sequence[Mapping[str, Any]], field: str, money: Optional[M
     if maturing:
         x = pad + maturing[0] * step - step / 2
         shade = f'<rect x="{max(x, 0):.1f}" y="0" width="{width - max(x, 0):.1f}" height="{height}" class="maturing"/>'
-    latest = money.show(values[-1]) if money and values else _num(values[-1] if values else 0)
+    last_value = values[-1] if values else 0.0
+    latest = money.show(last_value) if money else (f"{last_value:.2f}" if field == "kFactor" else _num(last_value))
     return (f'<figure class="spark"><figcaption>{_t(field)} <b>{latest}</b></figcaption>'
             f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">{shade}'
             f'<polyline points="{points}" class="line"/></svg></figure>')
@@ -303,8 +313,9 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
     if ttc["medianBucket"] is None:
         summary = _t("small", n=ttc["converters"], k=ttc["minSample"])
     else:
-        summary = (f'<span class="zh">{html.escape(T["median"][0].format(m=zh_b[ttc["medianBucket"]], n=ttc["converters"]))}</span>'
-                   f'<span class="en">{html.escape(T["median"][1].format(m=en_b[ttc["medianBucket"]], n=ttc["converters"]))}</span>')
+        summary = "".join(
+            f'<span class="{lang_class}">{html.escape(T["median"][i].format(m=_upper(names[ttc["medianBucket"]]), p=_upper(names[ttc["p90Bucket"]]), n=ttc["converters"]))}</span>'
+            for i, (lang_class, names) in enumerate((("zh", zh_b), ("en", en_b))))
     parts.append(f'<section id="time-to-convert"><h2>{_t("time-to-convert")}</h2><div class="hist">{bars}</div>'
                  f'<p class="muted">{summary}</p></section>')
 
