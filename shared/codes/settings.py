@@ -8,7 +8,7 @@ from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, adm
 from shared.platform.config import EnvReader
 from shared.wechat import VARIABLES as WECHAT_VARIABLES, read_wechat_settings
 
-from shared.platform.storage import VARIABLES as STORAGE_VARIABLES, StorageSettings, read_storage_settings
+from shared.platform.storage_settings import VARIABLES as STORAGE_VARIABLES, StorageSettings, read_storage_settings
 
 ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"

@@ -9,7 +9,7 @@ import re
 from typing import FrozenSet, Mapping, NamedTuple, Optional, Tuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
-from shared.platform.storage import (ENV_STORAGE_BACKEND, ENV_TCB_ENV, VARIABLES as STORAGE_VARIABLES, StorageSettings,
+from shared.platform.storage_settings import (ENV_STORAGE_BACKEND, ENV_TCB_ENV, VARIABLES as STORAGE_VARIABLES, StorageSettings,
                                      read_storage_settings)
 from shared.wechat import VARIABLES as WECHAT_VARIABLES, WeChatSettings, read_wechat_settings
 from shared.platform.config import EnvReader

@@ -8,21 +8,13 @@
 """
 from __future__ import annotations
 
-import pathlib
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Protocol, Tuple
 
-from shared.platform.config import EnvReader
 from shared.platform.errors import StorageError
+from shared.platform.storage_settings import (BACKENDS, ENV_COS_BUCKET, ENV_COS_ENDPOINT, ENV_COS_REGION,  # noqa: F401
+                                              ENV_LOCAL_STORAGE_DIR, ENV_STORAGE_BACKEND, ENV_TCB_ENV, VARIABLES,
+                                              StorageSettings, read_storage_settings)
 
-ENV_STORAGE_BACKEND = "STORAGE_BACKEND"
-ENV_TCB_ENV = "TCB_ENV"
-ENV_COS_BUCKET = "COS_BUCKET"
-ENV_COS_REGION = "COS_REGION"
-ENV_COS_ENDPOINT = "COS_ENDPOINT"
-ENV_LOCAL_STORAGE_DIR = "LOCAL_STORAGE_DIR"
-VARIABLES = (ENV_STORAGE_BACKEND, ENV_TCB_ENV, ENV_COS_BUCKET, ENV_COS_REGION, ENV_COS_ENDPOINT, ENV_LOCAL_STORAGE_DIR)
-BACKENDS = ("tcb", "cos", "local")
 TEMPORARY_URL_SECONDS = 2 * 3600  # how long a link handed to an operator stays valid
 
 UPLOAD_TIMEOUT = (3.05, 20)
@@ -31,8 +23,7 @@ COS_ATTEMPTS = 2  # with UPLOAD_TIMEOUT: a COS outage is answered within 46 s, i
 UPLOAD_WORST_S = max(sum(UPLOAD_TIMEOUT), COS_ATTEMPTS * sum(UPLOAD_TIMEOUT))
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):  # a NamedTuple: no dataclasses import at dailyFunnel's cold start
     file_id: str
     url: Optional[str]
     key: str
@@ -43,30 +34,6 @@ class Storage(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject: ...
 
     def temporary_url(self, stored: StoredObject) -> str: ...
-
-
-class StorageSettings(NamedTuple):
-    backend: str
-    tcb_env: Optional[str] = None
-    cos_bucket: Optional[str] = None
-    cos_region: Optional[str] = None
-    cos_endpoint: Optional[str] = None
-    local_dir: Optional[str] = None
-
-
-def read_storage_settings(read: EnvReader, default_backend: Optional[str] = "tcb") -> Optional[StorageSettings]:
-    """The storage configuration, with a problem recorded (named by variable) for each missing piece; None when
-    no backend is chosen and there is no default."""
-    backend = read.text(ENV_STORAGE_BACKEND, default_backend)
-    if backend is None:
-        return None
-    if backend not in BACKENDS:
-        read.problems.append(f"{ENV_STORAGE_BACKEND} must be one of {', '.join(BACKENDS)}")
-    return StorageSettings(backend=backend, tcb_env=read.text(ENV_TCB_ENV, None, backend == "tcb"),
-                           cos_bucket=read.text(ENV_COS_BUCKET, None, backend == "cos"),
-                           cos_region=read.text(ENV_COS_REGION, None, backend == "cos"),
-                           cos_endpoint=read.text(ENV_COS_ENDPOINT),
-                           local_dir=read.text(ENV_LOCAL_STORAGE_DIR, None, backend == "local"))
 
 
 def open_storage(settings: StorageSettings, wechat: Any = None) -> "Storage":
@@ -80,6 +47,8 @@ def open_storage(settings: StorageSettings, wechat: Any = None) -> "Storage":
 
 class LocalStorage:
     def __init__(self, directory: str) -> None:
+        import pathlib  # lazy: only the local backend (the demo) needs it
+
         self.root = pathlib.Path(directory)
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:

@@ -1,0 +1,39 @@
+"""Which storage a function publishes to (read at cold start, without loading the adapters in
+``shared/platform/storage.py``)."""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+from shared.platform.config import EnvReader
+
+ENV_STORAGE_BACKEND = "STORAGE_BACKEND"
+ENV_TCB_ENV = "TCB_ENV"
+ENV_COS_BUCKET = "COS_BUCKET"
+ENV_COS_REGION = "COS_REGION"
+ENV_COS_ENDPOINT = "COS_ENDPOINT"
+ENV_LOCAL_STORAGE_DIR = "LOCAL_STORAGE_DIR"
+VARIABLES = (ENV_STORAGE_BACKEND, ENV_TCB_ENV, ENV_COS_BUCKET, ENV_COS_REGION, ENV_COS_ENDPOINT, ENV_LOCAL_STORAGE_DIR)
+BACKENDS = ("tcb", "cos", "local")
+
+class StorageSettings(NamedTuple):
+    backend: str
+    tcb_env: Optional[str] = None
+    cos_bucket: Optional[str] = None
+    cos_region: Optional[str] = None
+    cos_endpoint: Optional[str] = None
+    local_dir: Optional[str] = None
+
+
+def read_storage_settings(read: EnvReader, default_backend: Optional[str] = "tcb") -> Optional[StorageSettings]:
+    """The storage configuration, with a problem recorded (named by variable) for each missing piece; None when
+    no backend is chosen and there is no default."""
+    backend = read.text(ENV_STORAGE_BACKEND, default_backend)
+    if backend is None:
+        return None
+    if backend not in BACKENDS:
+        read.problems.append(f"{ENV_STORAGE_BACKEND} must be one of {', '.join(BACKENDS)}")
+    return StorageSettings(backend=backend, tcb_env=read.text(ENV_TCB_ENV, None, backend == "tcb"),
+                           cos_bucket=read.text(ENV_COS_BUCKET, None, backend == "cos"),
+                           cos_region=read.text(ENV_COS_REGION, None, backend == "cos"),
+                           cos_endpoint=read.text(ENV_COS_ENDPOINT),
+                           local_dir=read.text(ENV_LOCAL_STORAGE_DIR, None, backend == "local"))
