@@ -36,6 +36,7 @@ from shared.funnel.run import compute_day  # noqa: E402
 from shared.funnel.store import MongoFunnelStore  # noqa: E402
 
 TARGET = dt.date(2026, 11, 10)
+SHARING = [0.1]  # share of the target day's new users who share in turn (--sharing)
 CHANNELS = ("chat", "poster", "timeline")
 SCENES = {1007: "chat", 1008: "group", 1047: "scan", 1154: "timeline"}
 
@@ -57,9 +58,10 @@ def fresh_database():
 def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Random) -> None:
     start, _ = day_bounds(day)
     events, users, orders, intents = [], [], [], []
+    sharing_codes: list = []  # codes of this day's invitees who share in turn: the viral loop's generation 2+
     for n in range(landings):
         invitee = f"o{prefix}{n:07d}"
-        inviter = f"inv{rng.randrange(200):03d}"
+        inviter = rng.choice(sharing_codes) if sharing_codes and rng.random() < 0.3 else f"inv{rng.randrange(200):03d}"
         product = f"sku-{rng.randrange(50)}"
         scene = rng.choice(list(SCENES))
         at = start + dt.timedelta(seconds=rng.randrange(86400))
@@ -70,6 +72,12 @@ def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Ran
         user = {"_id": invitee, "firstSeenAt": at}
         if new:
             user["binding"] = {"inviter": inviter, "productId": product, "channel": "chat", "at": at}
+            if prefix == "t" and rng.random() < SHARING[0]:  # one new user in ten shares within two days (target day
+                # only: older history must not reach into the target day, so its rows stay comparable)
+                user["code"] = f"c{prefix}{n:07d}"
+                sharing_codes.append(user["code"])
+                intents.append({"sharer": user["code"], "sharerOpenid": invitee, "productId": product, "channel": "chat",
+                                "page": "pages/product/product", "at": at + dt.timedelta(hours=rng.randrange(1, 48))})
         users.append(user)
         if rng.random() < 0.2:
             orders.append({"_id": f"ord-{prefix}-{n}", "_openid": invitee, "amount": rng.choice((88, 128, 288)),
@@ -109,6 +117,7 @@ NOW = dt.datetime(2026, 12, 1, 2, 17, tzinfo=SHANGHAI)
 def measure(landings: int, factor: int, repeat: int) -> dict:
     database, real = fresh_database()
     try:
+        database["users"].insert_many([{"_id": f"seed{n:03d}", "code": f"inv{n:03d}"} for n in range(200)])
         populate(database, TARGET, landings, "t", random.Random(1))  # the same target day for every factor
         rng = random.Random(factor)
         history_days = 60
@@ -174,7 +183,8 @@ def report(results: list, landings: int, repeat: int, engine: str, scale: list) 
     ratio = results[1]["seconds"] / results[0]["seconds"]
     lines = [f"## dailyFunnel: one day against growing history — {dt.date.today().isoformat()}", "",
              f"Command: `python bench/funnel.py` · Python {platform.python_version()} · engine: {engine} · "
-             f"{os.cpu_count()} cores · target day {landings} landings, median of {repeat} runs", "",
+             f"{os.cpu_count()} cores · target day {landings} landings ({SHARING[0]:.0%} of its new users share in turn: "
+             f"generation 2 and a reproduction rate to compute), median of {repeat} runs", "",
              "| older history | documents in the database | compute_day time | one indexed fetch of the day's landings | ratio | documents shipped to the function | report rows |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -200,11 +210,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--landings", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sharing", type=float, default=0.1,
+                        help="share of the target day's new users who share in turn (0: no viral loop, as before)")
     parser.add_argument("--scale", type=int, action="append", default=[],
                         help="also measure a day of this many landings (1x history): time, floor ratio, peak memory")
     parser.add_argument("--peak-of", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
     args = parser.parse_args()
+    SHARING[0] = args.sharing
     if args.peak_of:
         return peak_of(args.peak_of)
     results = [measure(args.landings, factor, args.repeat) for factor in (1, 10)]

@@ -10,7 +10,7 @@ from shared.platform.clock import Clock
 from shared.platform.errors import Forbidden, NoIdentity, UnknownInviter
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
-from shared.sharing import MongoShareStore, ShareClaim, ensure_inviter_code
+from shared.sharing import MongoShareStore, ShareClaim, ensure_inviter_code, share_intent
 from shared.codes.batch import BatchRequest, JobRequest, deadline_for, parse_gen_event
 from shared.codes.settings import WxacodeSettings
 
@@ -86,9 +86,8 @@ class WxacodeService:
         if for_self:
             # A sharer fetching their own poster code is a share intent (WeChat gives no share callbacks, so
             # generated posters and links are the funnel's first step); recorded only once the code exists.
-            self.share_store.add_share_intent({"sharer": inviter, "productId": request.product_id,
-                                               "channel": request.channel, "page": request.look.page,
-                                               "at": self.clock.now(), "source": "genWxacode"})
+            self.share_store.add_share_intent(share_intent(inviter, caller.openid, request.product_id, request.channel,
+                                                           request.look.page, self.clock.now(), source="genWxacode"))
         return response
 
     def _batch_runner(self, context: Any) -> Any:

@@ -62,9 +62,13 @@ def _equality_field(filter: Mapping[str, Any], leading: set) -> Optional[Tuple[s
             continue
         if isinstance(condition, str):
             return field, {condition}
-        if isinstance(condition, Mapping) and set(condition) == {"$in"} and isinstance(condition["$in"], (list, tuple)) \
-                and all(isinstance(v, str) for v in condition["$in"]):
-            return field, set(condition["$in"])
+        if not isinstance(condition, Mapping) or condition.get("$type", "string") != "string":
+            continue  # ($type "string" beside the equality is what a partial index on strings needs; it narrows nothing)
+        rest = {k: v for k, v in condition.items() if k != "$type"}
+        if set(rest) == {"$in"} and isinstance(rest["$in"], (list, tuple)) and all(isinstance(v, str) for v in rest["$in"]):
+            return field, set(rest["$in"])
+        if set(rest) == {"$eq"} and isinstance(rest["$eq"], str):
+            return field, {rest["$eq"]}
     return None
 
 

@@ -37,6 +37,7 @@ The viral loop (what none of the usual funnel tools measure):
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -127,6 +128,8 @@ class Intent(NamedTuple):
     sharer: str
     product: str
     channel: Optional[str]
+    at: Optional[dt.datetime] = None
+    sharer_openid: Optional[str] = None  # carried since the viral loop; None on older intents
 
     def keys(self) -> Dict[str, str]:
         # Intents carry no launch scene, so they have no ``entry`` rows.
@@ -271,31 +274,31 @@ def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> Dict[str, i
 def group_viral(by_invitee: Mapping[str, List[Landing]], sharing_invitees: Iterable[str],
                 inviter_generation: Mapping[str, int]) -> Groups:
     """``[dim][key]`` → {sharingInvitees, generations}: invitees who went on to share, and new users per
-    generation (1 + their inviter's), over the day's landings grouped by invitee."""
+    generation (1 + their inviter's), over the day's landings grouped by invitee (counted with ``Counter``, as
+    group_landings does: a new user has one newUser landing)."""
     shared: Dict[Tuple[str, str], set] = defaultdict(set)
     for invitee in sharing_invitees:
         for landing in by_invitee.get(invitee, ()):
             for dim, key_of in _LANDING_KEY.items():
                 shared[(dim, key_of(landing))].add(invitee)
-    generations: Dict[Tuple[str, str], Counter] = defaultdict(Counter)
-    for own in by_invitee.values():
-        for landing in own:
-            if landing.new_user:
-                generation = str(inviter_generation.get(landing.inviter, 0) + 1)
-                for dim, key_of in _LANDING_KEY.items():
-                    generations[(dim, key_of(landing))][generation] += 1
+    new = [landing for own in by_invitee.values() for landing in own if landing.new_user]
+    generation_of = [str(inviter_generation.get(landing.inviter, 0) + 1) for landing in new]
     groups: Groups = defaultdict(dict)
-    for dim, key in set(shared) | set(generations):
-        groups[dim][key] = {"sharingInvitees": len(shared.get((dim, key), ())),
-                            "generations": dict(sorted(generations.get((dim, key), {}).items(), key=lambda i: int(i[0])))}
+    for dim, key_of in _LANDING_KEY.items():
+        per_key: Dict[str, Dict[str, int]] = defaultdict(dict)
+        for (key, generation), count in Counter(zip(map(key_of, new), generation_of)).items():
+            per_key[key][generation] = count
+        for key in set(per_key) | {key for d, key in shared if d == dim}:
+            groups[dim][key] = {"sharingInvitees": len(shared.get((dim, key), ())),
+                                "generations": dict(sorted(per_key.get(key, {}).items(), key=lambda i: int(i[0])))}
     return dict(groups)
 
 
 def time_histogram(delays: Iterable[float]) -> List[int]:
-    """Converters per TIME_BUCKETS bucket (the last one open-ended)."""
+    """Converters per TIME_BUCKETS bucket (a delay equal to a bound falls in the next bucket; the last is open)."""
     counts = [0] * (len(TIME_BUCKETS) + 1)
     for delay in delays:
-        counts[next((i for i, bound in enumerate(TIME_BUCKETS) if delay < bound), len(TIME_BUCKETS))] += 1
+        counts[bisect.bisect_right(TIME_BUCKETS, delay)] += 1
     return counts
 
 

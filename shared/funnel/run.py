@@ -107,7 +107,8 @@ def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.date
     window = dt.timedelta(days=settings.window_days)
     by_invitee: Dict[str, List[Landing]] = {}
     landing_groups = group_landings(store.day_landings(start, end), by_invitee)
-    intent_groups = group_intents(store.day_intents(start, end))
+    intents = list(store.intents_between(start, end + window))  # the day's, and the window's sharers
+    intent_groups = group_intents(intent for intent in intents if intent.at < end)
     credits: List[Any] = []
     orders = store.orders_of(by_invitee.keys(), start, end + window) if by_invitee else []
     buyers = sorted({order.user for order in orders})
@@ -124,16 +125,21 @@ def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.date
         credits = [(order, landing) for order, landing in credit_orders(orders, landings, touches, settings.model, window)
                    if start <= landing.at < end]
     return build_rows(day, landing_groups, intent_groups, credits, settings.model, settings.window_days, now,
-                      viral_loop(store, by_invitee, start, end + window))
+                      viral_loop(store, by_invitee, intents))
 
 
-def viral_loop(store: Any, by_invitee: Dict[str, List[Landing]], start: dt.datetime, until: dt.datetime) -> Any:
-    """The day's viral-loop groups: which invitees shared within the window (through the sharers' codes, far
-    fewer than the invitees), and each new user's inviter's generation (one lookup per generation)."""
+def viral_loop(store: Any, by_invitee: Dict[str, List[Landing]], intents: Sequence[Any]) -> Any:
+    """The day's viral-loop groups: which invitees shared within the window (the openids their share intents
+    carry), and each new user's inviter's generation (one batched lookup per generation)."""
     if not by_invitee:
         return {}
-    owners = store.users_by_code(store.sharers_between(start, until))
-    sharing = [user["openid"] for user in owners.values() if user["openid"] in by_invitee]
+    sharers: Dict[str, Optional[str]] = {}
+    for intent in intents:
+        sharers[intent.sharer] = intent.sharer_openid or sharers.get(intent.sharer)
+    unnamed = [code for code, openid in sharers.items() if openid is None]  # intents older than sharerOpenid
+    owners = store.users_by_code(unnamed) if unnamed else {}
+    openids = {openid for openid in sharers.values() if openid} | {user["openid"] for user in owners.values()}
+    sharing = [openid for openid in openids if openid in by_invitee]
     inviters = {landing.inviter for own in by_invitee.values() for landing in own if landing.new_user}
     known = {code: user["inviter"] for code, user in owners.items()}
 

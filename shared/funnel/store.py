@@ -16,11 +16,11 @@ from pymongo import DeleteMany, ReplaceOne
 from shared.platform.config import Collections
 from shared.funnel.definition import Intent, Landing, Order
 from shared.funnel.settings import OrderMapping
-from shared.platform.db import aware, driver_errors, field_at
+from shared.platform.db import aware, code_matches, driver_errors, field_at
 
 ORDERS_TIME_INDEX = "share_funnel_time"
 IN_LIMIT = 2000  # up to this many users the server filters orders with $in
-_INTENT_FIELDS = {"_id": 0, "sharer": 1, "productId": 1, "channel": 1}
+_INTENT_FIELDS = {"_id": 0, "sharer": 1, "sharerOpenid": 1, "productId": 1, "channel": 1, "at": 1}
 _LANDING_FIELDS = {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "channel": 1, "entry": 1, "enteredAt": 1,
                    "newUser": 1, "group.alias": 1, "group.chatType": 1}
 
@@ -62,10 +62,13 @@ class MongoFunnelStore:
             for d in self._landings.find({"enteredAt": {"$gte": start, "$lt": end}}, _LANDING_FIELDS):
                 yield _landing(d)
 
-    def day_intents(self, start: dt.datetime, end: dt.datetime) -> Iterator[Intent]:
-        with driver_errors("read the day's share intents"):
-            for d in self._intents.find({"at": {"$gte": start, "$lt": end}}, _INTENT_FIELDS):
-                yield Intent(sharer=d["sharer"], product=d["productId"], channel=d.get("channel"))
+    def intents_between(self, start: dt.datetime, until: dt.datetime) -> Iterator[Intent]:
+        """Share intents in [start, until), streamed through the time index: the day's for its rows and the
+        window's for the viral loop, in one read."""
+        with driver_errors("read the share intents"):
+            for d in self._intents.find({"at": {"$gte": start, "$lt": until}}, _INTENT_FIELDS):
+                yield Intent(sharer=d["sharer"], product=d["productId"], channel=d.get("channel"), at=aware(d["at"]),
+                             sharer_openid=d.get("sharerOpenid"))
 
     def _order_query(self, users: Optional[List[str]], start: dt.datetime, until: dt.datetime) -> Dict[str, Any]:
         query: Dict[str, Any] = {self._mapping.time_field: {"$gte": start, "$lte": until}}
@@ -94,19 +97,13 @@ class MongoFunnelStore:
                                 else 0.0))
         return orders
 
-    def sharers_between(self, start: dt.datetime, until: dt.datetime) -> set:
-        """Inviter codes with a share intent in [start, until), streamed through the time index."""
-        with driver_errors("read the sharers"):
-            return {d["sharer"] for d in self._intents.find({"at": {"$gte": start, "$lt": until}},
-                                                             {"_id": 0, "sharer": 1})}
-
     def users_by_code(self, codes: Iterable[str]) -> Dict[str, Dict[str, Any]]:
         """code → {openid, inviter}: the code's owner and the code that invited them (None for a seed), through
         the unique index on ``code``, in chunks of IN_LIMIT."""
         wanted, found = sorted(set(codes)), {}
         with driver_errors("read the inviters"):
             for first in range(0, len(wanted), IN_LIMIT):
-                for d in self._users.find({"code": {"$in": wanted[first:first + IN_LIMIT]}},
+                for d in self._users.find({"code": code_matches(wanted[first:first + IN_LIMIT])},
                                           {"code": 1, "binding.inviter": 1}):
                     found[d["code"]] = {"openid": d["_id"], "inviter": (d.get("binding") or {}).get("inviter")}
         return found
@@ -134,7 +131,7 @@ class MongoFunnelStore:
         wanted, names = sorted(set(codes)), {}
         with driver_errors("read inviter names"):
             for first in range(0, len(wanted), IN_LIMIT):
-                for d in self._users.find({"code": {"$in": wanted[first:first + IN_LIMIT]}}, {"code": 1, field: 1}):
+                for d in self._users.find({"code": code_matches(wanted[first:first + IN_LIMIT])}, {"code": 1, field: 1}):
                     name = field_at(d, field)
                     if isinstance(name, str) and name.strip():
                         names[d["code"]] = name.strip()[:40]

@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
 import pymongo
@@ -89,12 +89,24 @@ _client: Any = None
 _database: Any = None
 
 
+# The users' inviter-code index is partial (organic users have no code). FerretDB/DocumentDB uses a partial index
+# only when the query repeats its filter: a bare {"code": x} scans every user (31 ms against 2 ms at 60 000 users).
+_CODE_INDEXED = {"$type": "string"}
+
+
+def code_matches(codes: Union[str, Iterable[str]]) -> Dict[str, Any]:
+    """The ``code`` condition for one inviter code or several that the partial unique index serves on both engines."""
+    if isinstance(codes, str):
+        return {**_CODE_INDEXED, "$eq": codes}
+    return {**_CODE_INDEXED, "$in": list(codes)}
+
+
 def _index_specs(names: Collections):
     """(collection, keys, options). Listed in the README's data model; change both together."""
     return [
         # Inviter codes are unique among users that have one (organic users have none).
         (names.users, [("code", 1)], {"name": "code_unique", "unique": True,
-                                      "partialFilterExpression": {"code": {"$type": "string"}}}),
+                                      "partialFilterExpression": {"code": _CODE_INDEXED}}),
         (names.users, [("firstSeenAt", 1)], {"name": "firstSeenAt"}),
         (names.users, [("binding.inviter", 1), ("binding.at", 1)], {"name": "binding_inviter_at"}),
         # One landing record per (inviter, invitee, product): the dedup rule itself.

@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
-from shared.platform.db import aware, driver_errors, field_at
+from shared.platform.db import aware, code_matches, driver_errors, field_at
 from shared.platform.errors import Unavailable
 from shared.funnel import Landing, OrderMapping
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, REVERSED, TRANSITIONS
@@ -102,7 +102,7 @@ class MongoRewardStore:
 
     def inviter_openids(self, codes: Iterable[str]) -> Dict[str, str]:
         with driver_errors("look up inviters"):
-            return {d["code"]: d["_id"] for d in self._users.find({"code": {"$in": sorted(set(codes))}}, {"code": 1})}
+            return {d["code"]: d["_id"] for d in self._users.find({"code": code_matches(sorted(set(codes)))}, {"code": 1})}
 
     def still_paid(self, order_keys: List[Any]) -> set:
         """Which of these orders still exist with a paid status (the rest were refunded or cancelled)."""

@@ -4,6 +4,6 @@ Other wings use it only through these names (codes draws a sharer's code and sto
 """
 from shared.sharing.scene import ShareClaim, require_channel
 from shared.sharing.store import MongoShareStore
-from shared.sharing.use_cases import ensure_inviter_code, scene_for
+from shared.sharing.use_cases import ensure_inviter_code, scene_for, share_intent
 
-__all__ = ["MongoShareStore", "ShareClaim", "ensure_inviter_code", "require_channel", "scene_for"]
+__all__ = ["MongoShareStore", "ShareClaim", "ensure_inviter_code", "require_channel", "scene_for", "share_intent"]

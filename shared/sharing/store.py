@@ -14,7 +14,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
-from shared.platform.db import driver_errors
+from shared.platform.db import code_matches, driver_errors
 from shared.platform.errors import Unavailable
 from shared.sharing.scene import ShareClaim
 
@@ -58,7 +58,7 @@ class MongoShareStore:
         if cached is not None:
             return cached
         with driver_errors("look up an inviter code"):
-            doc = self._users.find_one({"code": code}, {"_id": 1})
+            doc = self._users.find_one({"code": code_matches(code)}, {"_id": 1})
         if doc is None:
             return None
         self._codes.put(code, doc["_id"])
@@ -68,7 +68,7 @@ class MongoShareStore:
         """Which of ``codes`` belong to a sharer (one query, for a batch's up-front check)."""
         wanted = sorted(set(codes))
         with driver_errors("look up inviter codes"):
-            return {doc["code"] for doc in self._users.find({"code": {"$in": wanted}}, {"code": 1, "_id": 0})}
+            return {doc["code"] for doc in self._users.find({"code": code_matches(wanted)}, {"code": 1, "_id": 0})}
 
     def inviter_code_of(self, openid: str) -> Optional[str]:
         with driver_errors("read the caller's inviter code"):

@@ -124,10 +124,18 @@ def ensure_inviter_code(store: ShareStore, openid: str, clock: Clock, length: in
     raise ShareFunnelError("could not allocate a unique inviter code")
 
 
+def share_intent(code: str, openid: str, product_id: str, channel: Optional[str], page: str, at: Any,
+                 source: Optional[str] = None) -> Dict[str, Any]:
+    """A share intent as stored: the sharer's code, and their openid so the funnel can tell which invitees went on
+    to share without looking codes up (the viral loop)."""
+    return {"sharer": code, "sharerOpenid": openid, "productId": product_id, "channel": channel, "page": page,
+            "at": at, **({"source": source} if source else {})}
+
+
 def start_share(store: ShareStore, clock: Clock, caller: Caller, request: ShareRequest, code_length: int) -> ShareResult:
     code = ensure_inviter_code(store, caller.openid, clock, code_length)
-    store.add_share_intent({"sharer": code, "productId": request.product_id, "channel": request.channel,
-                            "page": request.page, "at": clock.now()})
+    store.add_share_intent(share_intent(code, caller.openid, request.product_id, request.channel, request.page,
+                                        clock.now()))
     log.event("share_intent", sharer=code, productId=request.product_id, channel=request.channel)
     return ShareResult(
         inviter_code=code,

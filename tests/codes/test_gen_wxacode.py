@@ -144,8 +144,8 @@ def test_a_sharers_own_poster_code_is_a_share_intent(gen, emulator, database):
     gen({"productId": "sku-42"}, as_user="alice")  # fetched again from the cache: shown again, shared again
     code = database.users.find_one({"_id": openid_for("alice")})["code"]
     intents = list(database.share_intents.find({}, {"_id": 0, "at": 0}))
-    assert intents == [{"sharer": code, "productId": "sku-42", "channel": "poster", "page": "pages/product/product",
-                        "source": "genWxacode"}] * 2
+    assert intents == [{"sharer": code, "sharerOpenid": openid_for("alice"), "productId": "sku-42", "channel": "poster",
+                        "page": "pages/product/product", "source": "genWxacode"}] * 2
     gen({"productId": "sku-9", "inviter": code}, as_user="admin")  # an admin's code for alice is not alice sharing
     emulator.fail_next("rate_limited")
     assert gen({"productId": "sku-10"}, as_user="alice")["ok"] is False  # no code, no intent

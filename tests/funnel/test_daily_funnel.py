@@ -186,6 +186,10 @@ def test_a_share_cascade_gives_generations_k_factor_and_reproduction(first_touch
     total2 = day2["total|*"]
     assert (total2["sharers"], total2["newUsers"], total2["generations"], total2["cascadeDepth"]) == (1, 1, {"3": 1}, 3)
     assert (total2["rates"]["kFactor"], total2["rates"]["gen2PlusShare"], total2["rates"]["reproductionRate"]) == (1.0, 1.0, 0.0)
+    # Intents stored before they carried the sharer's openid: the codes are looked up instead, same numbers.
+    before = stable_rows(database)
+    database.share_intents.update_many({}, {"$unset": {"sharerOpenid": ""}})
+    assert admin_run(first_touch, {"from": D1, "to": D2})["ok"] and stable_rows(database) == before
 
 
 def test_generations_follow_the_inviter_chain_and_stop_at_a_loop():
