@@ -331,13 +331,24 @@ class WeChatEmulator:
             self.messages.append(request)
         return self._json({"errcode": 0, "errmsg": "ok"})
 
-    def _uploadfile(self, query, body):
+    @property
+    def tcb_bucket(self) -> str:
+        return f"7465-{self.tcb_env}-1250000000"
+
+    def _tcb_request(self, query, body):
+        """(request, None) for a tcb/* call with a valid token and our environment, or (None, the error reply)."""
         failure = self._check_token(query)
         if failure:
-            return failure
+            return None, failure
         request = json.loads(body or b"{}")
         if request.get("env") != self.tcb_env:
-            return self._error(-501000, "env not found")
+            return None, self._error(-501000, "env not found")
+        return request, None
+
+    def _uploadfile(self, query, body):
+        request, failure = self._tcb_request(query, body)
+        if failure:
+            return failure
         path = request.get("path")
         if not isinstance(path, str) or not path:
             return self._error(-501001, "invalid path")
@@ -345,20 +356,17 @@ class WeChatEmulator:
                   "cos_file_id": secrets.token_hex(12), "path": path}
         with self._lock:
             self._tickets[ticket["authorization"]] = ticket
-        bucket = f"7465-{self.tcb_env}-1250000000"
+        bucket = self.tcb_bucket
         return self._json({"errcode": 0, "errmsg": "ok", "url": f"{self.base_url}/cos/{bucket}",
                            "token": ticket["token"], "authorization": ticket["authorization"],
                            "file_id": f"cloud://{self.tcb_env}.{bucket}/{path}", "cos_file_id": ticket["cos_file_id"]})
 
     def _batchdownloadfile(self, query, body):
         """Temporary links for stored files: ``{env, file_list: [{fileid, max_age}]}``."""
-        failure = self._check_token(query)
+        request, failure = self._tcb_request(query, body)
         if failure:
             return failure
-        request = json.loads(body or b"{}")
-        if request.get("env") != self.tcb_env:
-            return self._error(-501000, "env not found")
-        prefix = f"cloud://{self.tcb_env}.7465-{self.tcb_env}-1250000000/"
+        prefix = f"cloud://{self.tcb_env}.{self.tcb_bucket}/"
         answers = []
         for item in request.get("file_list") or []:
             fileid = item.get("fileid", "")

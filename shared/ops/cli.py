@@ -106,6 +106,14 @@ def _smoke(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _day_count(value: str) -> int:
+    from shared.funnel.settings import MAX_BACKFILL_DAYS
+
+    if not value.isdigit() or not 1 <= int(value) <= MAX_BACKFILL_DAYS:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to {MAX_BACKFILL_DAYS}")
+    return int(value)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.ops.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -121,7 +129,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     dashboard = commands.add_parser("dashboard", help="write the multi-day dashboard page")
     dashboard.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
     dashboard.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
-    dashboard.add_argument("--days", type=int, default=14, help="without --from/--to: the last N days (default 14)")
+    dashboard.add_argument("--days", type=_day_count, default=14, help="without --from/--to: the last N days (default 14)")
     dashboard.add_argument("--lang", choices=("zh", "en"), default="zh")
     dashboard.add_argument("--out", default="dashboard.html")
     dashboard.set_defaults(run=_dashboard)

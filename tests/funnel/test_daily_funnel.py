@@ -390,3 +390,19 @@ def test_cli_backfills_and_writes_an_html_report_with_one_bar_per_step(database,
     import json
     rows = json.loads(capsys.readouterr().out)
     assert {r["_id"] for r in rows} == {r["_id"] for r in database.funnel_daily.find({"date": D1})}
+
+
+def test_cli_writes_the_multi_day_dashboard_in_either_language(database, campaign, tmp_path, monkeypatch):
+    from shared.ops import cli
+
+    for key, value in ORDER_ENV.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["funnel", "--from", D1, "--to", D2]) == 0
+    zh, en = tmp_path / "zh.html", tmp_path / "en.html"
+    assert cli.main(["dashboard", "--from", D1, "--to", D2, "--out", str(zh)]) == 0
+    assert cli.main(["dashboard", "--from", D1, "--to", D2, "--lang", "en", "--out", str(en)]) == 0
+    page = zh.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and '<html lang="en">' in en.read_text(encoding="utf-8")
+    assert campaign["alice"] in page and "¥150.00" in page  # the leaderboard, and the range's revenue (100 + 50)
+    with pytest.raises(SystemExit):
+        cli.main(["dashboard", "--days", "0"])
