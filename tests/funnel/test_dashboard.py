@@ -61,6 +61,7 @@ def test_english_is_a_toggle_and_a_flag_away():
 
 needs_chromium = pytest.mark.skipif(page_check.chromium() is None,
                                     reason="chromium is not installed (Debian: apt install chromium); CI installs it")
+pytestmark = pytest.mark.no_database
 
 
 def _check_both_widths(page, screenshots_to):

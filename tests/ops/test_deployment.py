@@ -112,6 +112,7 @@ NOT_FOR = {"recordShare": ("boto3/", "botocore/", "tencentcloud/", "shared/codes
            "rewards": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/")}
 
 
+@pytest.mark.no_database
 @pytest.mark.parametrize("name", [f.name for f in deployment.FUNCTIONS])
 def test_each_zip_has_its_entry_at_the_root_and_only_what_it_needs(packaged, name, tmp_path):
     archive = packaged["dir"] / f"{name}.zip"
@@ -132,6 +133,7 @@ def test_each_zip_has_its_entry_at_the_root_and_only_what_it_needs(packaged, nam
     assert "mongomock_ng" not in result.stdout and "boto3" not in result.stdout
 
 
+@pytest.mark.no_database
 def test_the_cos_build_adds_boto3_to_genwxacode_only(packaged):
     names = zipfile.ZipFile(packaged["cos"]).namelist()
     assert any(n.startswith("boto3/") for n in names) and any(n.startswith("botocore/") for n in names)
@@ -163,6 +165,7 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
         api.stop()
 
 
+@pytest.mark.no_database
 def test_rebuilding_unchanged_sources_gives_the_same_bytes(built, tmp_path):
     """What makes a second deploy upload nothing: the deployer compares the package's SHA-256 with SCF's."""
     again = subprocess.run([sys.executable, "tools/build.py", "--only", "dailyFunnel", "--out", str(tmp_path)],

@@ -22,6 +22,7 @@ SECRET_ID, SECRET_KEY, ENV_ID = "AKIDdeployer", "deployer-key", "prod-1a2b3c"
 GUARD = ROOT / "tests" / "ops" / "network_guard"
 FUNCTION_VALUES = {"MONGODB_URI": "mongodb://10.0.0.8:27017/?replicaSet=cmgo", "WECHAT_APPID": "wx3c5e7a9b1d2f4a6c",
                    "WECHAT_APPSECRET": "app-secret", "REWARD_FIXED": "5", "LOG_LEVEL": "INFO"}
+pytestmark = pytest.mark.no_database
 needs_node = pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "serverless").exists(),
                                 reason="node_modules missing: `make test` installs the Serverless CLI first")
 
