@@ -353,6 +353,7 @@ th,td{{padding:4px 6px;text-align:left;border-bottom:1px solid #eef0f2;white-spa
 .line{{fill:none;stroke:#07c160;stroke-width:2;vector-effect:non-scaling-stroke}} .maturing{{fill:#e9ebee}}
 .hist{{display:flex;align-items:flex-end;gap:6px;height:160px}} .col{{flex:1;display:flex;flex-direction:column;justify-content:flex-end;height:100%;min-width:0;text-align:center}}
 .colbar{{background:#07c160;border-radius:3px 3px 0 0;min-height:1px}} .col .n{{font-size:12px}} .tick{{font-size:11px;color:#8a8f99;overflow-wrap:anywhere}}
+@media (max-width:480px){{th,td{{padding:3px 4px;font-size:12px}} .barcell{{width:25%;min-width:36px}} main{{padding:4px}} section{{padding:10px}}}}
 html[lang=en] .zh{{display:none}} html:not([lang=en]) .en{{display:none}}
 </style></head>
 <body>
