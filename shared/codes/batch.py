@@ -30,6 +30,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Protocol
 
 from shared.platform import log
 from shared.platform.clock import Clock
+from shared.platform.db import time_limit_ms
 from shared.platform.errors import BadInput, Forbidden, NotFound, RateLimited, ShareFunnelError, UnknownInviter
 from shared.sharing import ShareClaim
 from shared.platform.validation import check_document, require_id, required
@@ -386,9 +387,6 @@ def _job_response(job: Mapping[str, Any]) -> Dict[str, Any]:
 def deadline_for(context: Any, monotonic: Callable[[], float] = time.monotonic, default_ms: int = 3000) -> float:
     """When this invocation must stop taking new items: its time limit less a reserve for the requests in
     flight (a getUnlimited can take ~10 s) and for saving progress."""
-    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
-    if isinstance(limit_ms, bool) or not isinstance(limit_ms, (int, float)) or limit_ms <= 0:
-        limit_ms = default_ms
-    budget = limit_ms / 1000.0
+    budget = (time_limit_ms(context) or default_ms) / 1000.0
     reserve = min(30.0, budget * 0.25)
     return monotonic() + budget - reserve

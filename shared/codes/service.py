@@ -107,12 +107,11 @@ def wxacode_service(wx: WxacodeSettings) -> WxacodeService:
         from shared.codes.generator import CodeGenerator
         from shared.platform.storage import open_storage
         from shared.codes.store import MongoCodeCache, MongoJobStore
-        from shared.wechat import WeChatClient, MongoTokenStore
+        from shared.wechat import client_with_shared_token
 
         settings = config.settings()
         database = db.database(settings)
-        wechat = WeChatClient(wx.appid, wx.appsecret, wx.api_base, clock(),
-                              token_store=MongoTokenStore(database, settings.collections))
+        wechat = client_with_shared_token(wx, database, settings.collections, clock())
         share_store = MongoShareStore(database, settings.collections)
         generator = CodeGenerator(appid=wx.appid, wechat=wechat, storage=open_storage(wx.storage, wechat),
                                   cache=MongoCodeCache(database, settings.collections),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Mapping, NamedTuple, Optional
+from typing import Any, Dict, NamedTuple, Optional
 
 from shared.platform import config, db, log
 from shared.platform.clock import Clock
@@ -31,10 +31,8 @@ def parse_event(event: Any, context: Any, settings: FunnelConfig) -> FunnelReque
     started = time.monotonic()
     timer = authorize_funnel_call(invoker_of(event, context), event, settings.funnel)
     request = parse_funnel_request(event, timer, clock().now(), settings.funnel)
-    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
-    if isinstance(limit_ms, (int, float)) and not isinstance(limit_ms, bool) and limit_ms > 0:
-        request = request._replace(deadline=started + limit_ms / 1000)
-    return request
+    limit_ms = db.time_limit_ms(context)
+    return request._replace(deadline=started + limit_ms / 1000) if limit_ms else request
 
 
 class FunnelService:
@@ -89,11 +87,11 @@ def dashboard_publisher(store: Any, funnel_settings: FunnelSettings) -> Optional
 
         wechat = None
         if funnel_settings.dashboard_storage.backend == "tcb" and funnel_settings.wechat is not None:
-            from shared.wechat import MongoTokenStore, WeChatClient
+            from shared.wechat import client_with_shared_token
 
-            settings, wx = config.settings(), funnel_settings.wechat
-            wechat = WeChatClient(wx.appid, wx.appsecret, wx.api_base, clock(),
-                                  token_store=MongoTokenStore(db.database(settings), settings.collections))
+            settings = config.settings()
+            wechat = client_with_shared_token(funnel_settings.wechat, db.database(settings), settings.collections,
+                                              clock())
         return open_storage(funnel_settings.dashboard_storage, wechat)
     return DashboardPublisher(store, funnel_settings, storage)
 

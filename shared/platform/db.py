@@ -31,12 +31,17 @@ MAX_SOCKET_MS = 120_000
 _time_limit_ms: ContextVar[Optional[float]] = ContextVar("share_funnel_time_limit_ms", default=None)
 
 
+def time_limit_ms(context: Any) -> Optional[float]:
+    """The invocation's time limit from SCF's context (``time_limit_in_ms``), or None when absent or malformed."""
+    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
+    valid = not isinstance(limit_ms, bool) and isinstance(limit_ms, (int, float)) and limit_ms > 0
+    return float(limit_ms) if valid else None
+
+
 @contextmanager
 def invocation_deadline(context: Any) -> Iterator[None]:
     """Make this invocation's time limit known to the connection made during it (if any)."""
-    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
-    valid = not isinstance(limit_ms, bool) and isinstance(limit_ms, (int, float)) and limit_ms > 0
-    token = _time_limit_ms.set(float(limit_ms) if valid else None)
+    token = _time_limit_ms.set(time_limit_ms(context))
     try:
         yield
     finally:

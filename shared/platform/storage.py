@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional, Protocol, Tuple
 
 from shared.platform.errors import StorageError
-from shared.platform.storage_settings import (BACKENDS, ENV_COS_BUCKET, ENV_COS_ENDPOINT, ENV_COS_REGION,  # noqa: F401
-                                              ENV_LOCAL_STORAGE_DIR, ENV_STORAGE_BACKEND, ENV_TCB_ENV, VARIABLES,
-                                              StorageSettings, read_storage_settings)
+from shared.platform.storage_settings import StorageSettings
 
 TEMPORARY_URL_SECONDS = 2 * 3600  # how long a link handed to an operator stays valid
 

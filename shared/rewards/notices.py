@@ -19,13 +19,11 @@ def notice_payload(reward: Mapping[str, Any], openid: str, template: str) -> Dic
 
 
 def subscribe_notifier(store: Any, settings: Any, clock: Clock) -> Callable[[Mapping[str, Any]], bool]:
-    from shared.wechat import MongoTokenStore, SubscribeRefused, WeChatClient
+    from shared.wechat import SubscribeRefused, client_with_shared_token
     from shared.platform import db
 
-    wechat = settings.wechat
     template = settings.rewards.notice_template
-    client = WeChatClient(wechat.appid, wechat.appsecret, wechat.api_base, clock,
-                          token_store=MongoTokenStore(db.database(settings.common), settings.common.collections))
+    client = client_with_shared_token(settings.wechat, db.database(settings.common), settings.common.collections, clock)
 
     def notify(reward: Mapping[str, Any]) -> bool:
         openid = reward.get("inviterOpenid")

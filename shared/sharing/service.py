@@ -75,11 +75,10 @@ def lazy_group_resolver(wechat: WeChatSettings, database: Any, collections: conf
 
     def resolve(cloud_id: str, openid: str) -> Any:
         if not built:
-            from shared.wechat import MongoTokenStore, WeChatClient
+            from shared.wechat import client_with_shared_token
 
-            client = WeChatClient(wechat.appid, wechat.appsecret, wechat.api_base, clock(),
-                                  token_store=MongoTokenStore(database, collections), attempts=GROUP_ATTEMPTS,
-                                  timeout=GROUP_TIMEOUT)
+            client = client_with_shared_token(wechat, database, collections, clock(), attempts=GROUP_ATTEMPTS,
+                                              timeout=GROUP_TIMEOUT)
             # The watermark is checked against wall time (a cloudID lives 5 real minutes), not the business clock.
             built.append(wechat_resolver(wechat.appid, client.open_data, SystemClock().now))
         return built[0](cloud_id, openid)

@@ -7,6 +7,7 @@ client and ``requests``: recordShare loads them only when a landing carries a gr
 from typing import Any
 
 _NAMES = {"WeChatClient": "client", "OpenDataError": "client", "SubscribeRefused": "client", "MongoTokenStore": "token_store",
+          "client_with_shared_token": "token_store",
           "WeChatSettings": "settings", "read_wechat_settings": "settings", "VARIABLES": "settings", "ENV_APPID": "settings",
           "ENV_APPSECRET": "settings"}
 __all__ = sorted(_NAMES)

@@ -11,6 +11,15 @@ from shared.platform.db import driver_errors
 from shared.platform.errors import Unavailable
 
 
+def client_with_shared_token(wechat: Any, database: Any, names: Collections, clock: Any, **options: Any) -> Any:
+    """A WeChat client for the app's credentials (``WeChatSettings``) that shares its access token with every
+    other function through ``wechat_tokens``; ``options`` as WeChatClient takes them (attempts, timeout)."""
+    from shared.wechat.client import WeChatClient
+
+    return WeChatClient(wechat.appid, wechat.appsecret, wechat.api_base, clock,
+                        token_store=MongoTokenStore(database, names), **options)
+
+
 class MongoTokenStore:
     """Shared access-token cache: one document per appid, replaced only by a token that lives longer."""
 
