@@ -7,12 +7,14 @@ NODE_STAMP := node_modules/.deps-stamp
 STAGE  ?= dev
 STORAGE_BACKEND ?= tcb
 
-.PHONY: test test-python demo bench compat build deploy-config deploy deploy-cloudbase smoke funnel report rewards dashboard clean
+.PHONY: test test-python lint format demo bench compat build deploy-config deploy deploy-cloudbase smoke funnel report rewards dashboard clean
 REGION ?=
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The project installs itself (editable) with its pinned dev extra: tests, tools, benches and the ops CLI import
+# `shared` and `tools` as installed packages (the built function zips keep their own layout).
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 # Deploy tooling (Serverless Framework v3; our provider plugin is tools/serverless/), pinned by package-lock.json.
@@ -22,10 +24,24 @@ $(NODE_STAMP): package.json package-lock.json
 
 ## make test: every test (Python 3.10 compatibility, generated deploy files, the pytest suite — including
 ## `make build` + the real serverless CLI deploying every function to the SCF API emulator — and the kit on node).
-test: $(STAMP) $(NODE_STAMP) compat
+test: $(STAMP) $(NODE_STAMP) lint compat
 	$(PY) tools/deploy_config.py --check
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 	cd miniprogram && SHARE_FUNNEL_PYTHON=$(abspath $(PY)) node --test test/
+
+## make lint: ruff (lint + format check) and mypy, strict on the product package (configured in pyproject.toml).
+## Part of make test, so CI fails on a lint error, a format difference or a type error.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@# Each entry is a module named `index` (as SCF loads it): one mypy run per function.
+	@for entry in functions/*/index.py; do $(VENV)/bin/mypy --no-error-summary $$entry || exit 1; done
+
+## make format: apply ruff's fixes and formatting.
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 ## make test-python: the pytest suite alone (e.g. MONGODB_URI=mongodb://… make test-python against a real server;
 ## PYTEST_ARGS='-m "not no_database"' leaves out what runs the same on any engine).

@@ -8,6 +8,7 @@ built entry (``import index``: config validated, handler ready) against the cold
 third-party packages the function vendors, side by side, alternating, in one run. Goal: entry ≤ 1.10× its
 packages; zips ≤ 3 MB (recordShare, dailyFunnel) and ≤ 5 MB (genWxacode, tcb). Appends to bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,37 +22,50 @@ import sys
 import tempfile
 import zipfile
 
+from shared.ops.deployment import FUNCTIONS
+from tools.build import probe_environment, python310
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
 
-from build import probe_environment, python310  # noqa: E402
-from shared.ops.deployment import FUNCTIONS  # noqa: E402
-
-PACKAGE_IMPORTS = {"pymongo": "pymongo", "requests": "requests",
-                   "tencentcloud-sdk-python-common": "tencentcloud.common.credential",
-                   "tencentcloud-sdk-python-scf": "tencentcloud.scf.v20180416.scf_client", "boto3": "boto3"}
-TIMER = ("import sys, time; sys.path.insert(0, sys.argv[1]); t, c = time.perf_counter(), time.process_time(); {stmt}; "
-         "print(time.perf_counter() - t, time.process_time() - c)")
+PACKAGE_IMPORTS = {
+    "pymongo": "pymongo",
+    "requests": "requests",
+    "tencentcloud-sdk-python-common": "tencentcloud.common.credential",
+    "tencentcloud-sdk-python-scf": "tencentcloud.scf.v20180416.scf_client",
+    "boto3": "boto3",
+}
+TIMER = (
+    "import sys, time; t, c = time.perf_counter(), time.process_time(); {stmt}; "
+    "print(time.perf_counter() - t, time.process_time() - c)"
+)
 
 
 def timed(python: str, tree: pathlib.Path, statement: str, env: dict) -> tuple:
     """(wall, CPU) seconds of one cold import in a fresh interpreter. CPU time is the steadier measure on a
     shared 2-core VM, where wall time of a 200 ms import swings by ±50 %."""
-    result = subprocess.run([python, "-I", "-S", "-c", TIMER.format(stmt=statement), str(tree)], env=env,
-                            capture_output=True, text=True, check=True)
+    # -E -s -S: no site-packages, no PYTHONPATH; the current folder (the built package) first, as SCF loads it.
+    result = subprocess.run(
+        [python, "-E", "-s", "-S", "-c", TIMER.format(stmt=statement)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall, cpu = result.stdout.strip().splitlines()[-1].split()
     return float(wall), float(cpu)
 
 
-MODULES = ("import sys; sys.path.insert(0, sys.argv[1]); import index; "
-           "print(' '.join(sorted(m for m in sys.modules if m == 'shared' or m.startswith('shared.'))))")
+MODULES = (
+    "import sys, index; print(' '.join(sorted(m for m in sys.modules if m == 'shared' or m.startswith('shared.'))))"
+)
 
 
 def our_modules(python: str, tree: pathlib.Path, env: dict) -> list:
     """The product's modules a cold start of the built entry loads."""
-    result = subprocess.run([python, "-I", "-S", "-c", MODULES, str(tree)], env=env, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [python, "-E", "-s", "-S", "-c", MODULES], cwd=tree, env=env, capture_output=True, text=True, check=True
+    )
     return result.stdout.split()
 
 
@@ -65,11 +79,25 @@ def main() -> None:
         sys.exit("needs a Python 3.10 (set PYTHON310)")
     subprocess.run([sys.executable, "tools/build.py", "--require-py310"], cwd=ROOT, check=True)
     cos_dir = pathlib.Path(tempfile.mkdtemp(prefix="build-cos-"))
-    subprocess.run([sys.executable, "tools/build.py", "--require-py310", "--storage", "cos", "--only", "genWxacode",
-                    "--out", str(cos_dir)], cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "tools/build.py",
+            "--require-py310",
+            "--storage",
+            "cos",
+            "--only",
+            "genWxacode",
+            "--out",
+            str(cos_dir),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     rows, failures, modules = [], [], []
     for function, archive, label in [(f, ROOT / "build" / f"{f.name}.zip", f.name) for f in FUNCTIONS] + [
-            (next(f for f in FUNCTIONS if f.name == "genWxacode"), cos_dir / "genWxacode.zip", "genWxacode (cos)")]:
+        (next(f for f in FUNCTIONS if f.name == "genWxacode"), cos_dir / "genWxacode.zip", "genWxacode (cos)")
+    ]:
         tree = pathlib.Path(tempfile.mkdtemp(prefix="unzipped-"))
         zipfile.ZipFile(archive).extractall(tree)
         packages = list(function.packages) + (list(function.cos_packages) if "cos" in label else [])
@@ -89,21 +117,33 @@ def main() -> None:
         modules.append((label, our_modules(python, tree, env)))
         if (budget and size > budget) or ratio > 1.10:
             failures.append(label)
-    lines = [f"## Deploy packages and cold imports — {dt.date.today().isoformat()}", "",
-             f"Command: `python bench/deploy.py` · build host Python {platform.python_version()} · imports timed with "
-             f"{subprocess.run([python, '-V'], capture_output=True, text=True).stdout.strip()} (`-I -S`, unzipped "
-             f"tree, unchecked-hash .pyc) · median of {args.runs} alternating runs · {os.cpu_count()} cores", "",
-             "| function | zip | budget | cold import of the entry (CPU) | of its packages only (CPU) | ratio (CPU) | ratio (wall) | packages |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## Deploy packages and cold imports — {dt.date.today().isoformat()}",
+        "",
+        f"Command: `python bench/deploy.py` · build host Python {platform.python_version()} · imports timed with "
+        f"{subprocess.run([python, '-V'], capture_output=True, text=True).stdout.strip()} (`-I -S`, unzipped "
+        f"tree, unchecked-hash .pyc) · median of {args.runs} alternating runs · {os.cpu_count()} cores",
+        "",
+        "| function | zip | budget | cold import of the entry (CPU) | of its packages only (CPU) | ratio (CPU) | ratio (wall) | packages |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for label, size, budget, entry_ms, base_ms, ratio, wall, packages in rows:
-        lines.append(f"| {label} | {size:.2f} MB | {f'{budget:.0f} MB' if budget else '—'} | {entry_ms:.1f} ms | "
-                     f"{base_ms:.1f} ms | {ratio:.2f} | {wall:.2f} | {packages} |")
+        lines.append(
+            f"| {label} | {size:.2f} MB | {f'{budget:.0f} MB' if budget else '—'} | {entry_ms:.1f} ms | "
+            f"{base_ms:.1f} ms | {ratio:.2f} | {wall:.2f} | {packages} |"
+        )
     lines += ["", "Modules of ours loaded by the cold start of each built entry:", ""]
-    lines += [f"- {label}: {len(names)} — {', '.join(n[len('shared.'):] if n != 'shared' else n for n in names)}"
-              for label, names in modules]
-    lines += ["", "Goals: entry ≤ 1.10× its packages (CPU time medians; wall-time ratio shown for reference); "
-              "recordShare and dailyFunnel ≤ 3 MB, genWxacode (tcb) ≤ 5 MB. The entry of genWxacode imports the "
-              "SCF SDK only when a batch continues, so its packages-only import includes more than the entry's.", ""]
+    lines += [
+        f"- {label}: {len(names)} — {', '.join(n[len('shared.') :] if n != 'shared' else n for n in names)}"
+        for label, names in modules
+    ]
+    lines += [
+        "",
+        "Goals: entry ≤ 1.10× its packages (CPU time medians; wall-time ratio shown for reference); "
+        "recordShare and dailyFunnel ≤ 3 MB, genWxacode (tcb) ≤ 5 MB. The entry of genWxacode imports the "
+        "SCF SDK only when a batch continues, so its packages-only import includes more than the entry's.",
+        "",
+    ]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

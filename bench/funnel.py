@@ -8,6 +8,7 @@ older history spread over the previous 60 days. For each, compute the target day
 engine) and the documents shipped to the function for that day. Runs on the embedded engine, or on a
 throwaway database of MONGODB_URI when set. Results are appended to bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,17 +24,19 @@ import time
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
-from bench.metering import Meter, MeteredDatabase  # noqa: E402
-from shared.platform import db  # noqa: E402
-from shared.platform.config import Settings  # noqa: E402
-from shared.funnel.definition import SHANGHAI, day_bounds  # noqa: E402
-from shared.funnel.settings import FunnelSettings  # noqa: E402
-from shared.funnel.definition import rows_checksum  # noqa: E402
-from shared.funnel.run import compute_day  # noqa: E402
-from shared.funnel.store import MongoFunnelStore  # noqa: E402
+from bench.metering import Meter, MeteredDatabase
+from shared.funnel.definition import (
+    SHANGHAI,
+    day_bounds,
+    rows_checksum,
+)
+from shared.funnel.run import compute_day
+from shared.funnel.settings import FunnelSettings
+from shared.funnel.store import MongoFunnelStore
+from shared.platform import db
+from shared.platform.config import Settings
 
 TARGET = dt.date(2026, 11, 10)
 SHARING = [0.1]  # share of the target day's new users who share in turn (--sharing)
@@ -66,9 +69,20 @@ def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Ran
         scene = rng.choice(list(SCENES))
         at = start + dt.timedelta(seconds=rng.randrange(86400))
         new = rng.random() < 0.7
-        events.append({"inviter": inviter, "invitee": invitee, "productId": product, "channel": rng.choice(CHANNELS),
-                       "entry": SCENES[scene], "launchScene": scene, "page": "pages/product/product", "form": "query",
-                       "enteredAt": at, "newUser": new})
+        events.append(
+            {
+                "inviter": inviter,
+                "invitee": invitee,
+                "productId": product,
+                "channel": rng.choice(CHANNELS),
+                "entry": SCENES[scene],
+                "launchScene": scene,
+                "page": "pages/product/product",
+                "form": "query",
+                "enteredAt": at,
+                "newUser": new,
+            }
+        )
         user = {"_id": invitee, "firstSeenAt": at}
         if new:
             user["binding"] = {"inviter": inviter, "productId": product, "channel": "chat", "at": at}
@@ -76,19 +90,45 @@ def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Ran
                 # only: older history must not reach into the target day, so its rows stay comparable)
                 user["code"] = f"c{prefix}{n:07d}"
                 sharing_codes.append(user["code"])
-                intents.append({"sharer": user["code"], "sharerOpenid": invitee, "productId": product, "channel": "chat",
-                                "page": "pages/product/product", "at": at + dt.timedelta(hours=rng.randrange(1, 48))})
+                intents.append(
+                    {
+                        "sharer": user["code"],
+                        "sharerOpenid": invitee,
+                        "productId": product,
+                        "channel": "chat",
+                        "page": "pages/product/product",
+                        "at": at + dt.timedelta(hours=rng.randrange(1, 48)),
+                    }
+                )
         users.append(user)
         if rng.random() < 0.2:
-            orders.append({"_id": f"ord-{prefix}-{n}", "_openid": invitee, "amount": rng.choice((88, 128, 288)),
-                           "createdAt": at + dt.timedelta(hours=rng.randrange(1, 240)), "status": "paid"})
-    for n in range(landings * 3 // 10):
-        intents.append({"sharer": f"inv{rng.randrange(200):03d}", "productId": f"sku-{rng.randrange(50)}",
-                        "channel": rng.choice(CHANNELS), "page": "pages/product/product",
-                        "at": start + dt.timedelta(seconds=rng.randrange(86400))})
-    for collection, docs in (("share_events", events), ("users", users), ("orders", orders), ("share_intents", intents)):
+            orders.append(
+                {
+                    "_id": f"ord-{prefix}-{n}",
+                    "_openid": invitee,
+                    "amount": rng.choice((88, 128, 288)),
+                    "createdAt": at + dt.timedelta(hours=rng.randrange(1, 240)),
+                    "status": "paid",
+                }
+            )
+    for _ in range(landings * 3 // 10):
+        intents.append(
+            {
+                "sharer": f"inv{rng.randrange(200):03d}",
+                "productId": f"sku-{rng.randrange(50)}",
+                "channel": rng.choice(CHANNELS),
+                "page": "pages/product/product",
+                "at": start + dt.timedelta(seconds=rng.randrange(86400)),
+            }
+        )
+    for collection, docs in (
+        ("share_events", events),
+        ("users", users),
+        ("orders", orders),
+        ("share_intents", intents),
+    ):
         for offset in range(0, len(docs), 10000):  # FerretDB refuses write batches over 25 000 operations
-            database[collection].insert_many(docs[offset:offset + 10000])
+            database[collection].insert_many(docs[offset : offset + 10000])
 
 
 def prepared_store(database, meter=None):
@@ -104,9 +144,10 @@ def indexed_fetch(database) -> float:
     """The floor: one indexed fetch of the target day's landings (the fields the funnel reads), fully drained."""
     start, end = day_bounds(TARGET)
     started = time.perf_counter()
-    for _ in database["share_events"].find({"enteredAt": {"$gte": start, "$lt": end}},
-                                           {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "channel": 1,
-                                            "entry": 1, "newUser": 1, "enteredAt": 1}):
+    for _ in database["share_events"].find(
+        {"enteredAt": {"$gte": start, "$lt": end}},
+        {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "channel": 1, "entry": 1, "newUser": 1, "enteredAt": 1},
+    ):
         pass
     return time.perf_counter() - started
 
@@ -136,12 +177,19 @@ def measure(landings: int, factor: int, repeat: int) -> dict:
             times.append(time.perf_counter() - started)
             fetches.append(indexed_fetch(database))
         total = next(r for r in rows if r["dim"] == "total")
-        result = {"factor": factor, "documents": sum(database[c].estimated_document_count()
-                                                     for c in ("share_events", "users", "orders", "share_intents")),
-                  "seconds": statistics.median(times), "fetch_seconds": statistics.median(fetches),
-                  "documents_read": meter.documents, "rows": len(rows),
-                  "landings": total["landings"], "converters": total["converters"],
-                  "checksum": rows_checksum(rows)}
+        result = {
+            "factor": factor,
+            "documents": sum(
+                database[c].estimated_document_count() for c in ("share_events", "users", "orders", "share_intents")
+            ),
+            "seconds": statistics.median(times),
+            "fetch_seconds": statistics.median(fetches),
+            "documents_read": meter.documents,
+            "rows": len(rows),
+            "landings": total["landings"],
+            "converters": total["converters"],
+            "checksum": rows_checksum(rows),
+        }
         if real:
             result["peak_mb"] = function_peak_mb(database.name)
         return result
@@ -153,10 +201,17 @@ def measure(landings: int, factor: int, repeat: int) -> dict:
 def function_peak_mb(database_name: str) -> float:
     """Peak resident memory of a fresh process that does what the function does for one day: import, connect,
     compute the day (as a 512 MB SCF function would hold it)."""
-    code = ("import resource, sys; sys.argv = ['x', '--peak-of', sys.argv[1]]; sys.path.insert(0, sys.argv[0]); "
-            "import runpy; runpy.run_path(" + repr(str(pathlib.Path(__file__))) + ", run_name='__main__')")
-    result = subprocess.run([sys.executable, "-c", code, database_name], capture_output=True, text=True, check=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        "import resource, sys; sys.argv = ['x', '--peak-of', sys.argv[1]]; "
+        "import runpy; runpy.run_path(" + repr(str(pathlib.Path(__file__))) + ", run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, database_name],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return float(result.stdout.strip().splitlines()[-1])
 
 
@@ -175,33 +230,49 @@ def engine_name(database) -> str:
     if not os.environ.get("MONGODB_URI"):
         return "embedded (mongomock-ng with shared/dev/embedded_engine.py)"
     info = database.client.server_info()
-    return ("FerretDB " + info["ferretdb"]["version"] if "ferretdb" in info else "MongoDB " + info["version"]) + \
-        " at MONGODB_URI"
+    return (
+        "FerretDB " + info["ferretdb"]["version"] if "ferretdb" in info else "MongoDB " + info["version"]
+    ) + " at MONGODB_URI"
 
 
 def report(results: list, landings: int, repeat: int, engine: str, scale: list) -> str:
     ratio = results[1]["seconds"] / results[0]["seconds"]
-    lines = [f"## dailyFunnel: one day against growing history — {dt.date.today().isoformat()}", "",
-             f"Command: `python bench/funnel.py` · Python {platform.python_version()} · engine: {engine} · "
-             f"{os.cpu_count()} cores · target day {landings} landings ({SHARING[0]:.0%} of its new users share in turn: "
-             f"generation 2 and a reproduction rate to compute), median of {repeat} runs", "",
-             "| older history | documents in the database | compute_day time | one indexed fetch of the day's landings | ratio | documents shipped to the function | report rows |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## dailyFunnel: one day against growing history — {dt.date.today().isoformat()}",
+        "",
+        f"Command: `python bench/funnel.py` · Python {platform.python_version()} · engine: {engine} · "
+        f"{os.cpu_count()} cores · target day {landings} landings ({SHARING[0]:.0%} of its new users share in turn: "
+        f"generation 2 and a reproduction rate to compute), median of {repeat} runs",
+        "",
+        "| older history | documents in the database | compute_day time | one indexed fetch of the day's landings | ratio | documents shipped to the function | report rows |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r['factor']}× | {r['documents']} | {r['seconds'] * 1000:.0f} ms | {r['fetch_seconds'] * 1000:.0f} ms "
-                     f"| {r['seconds'] / r['fetch_seconds']:.2f} | {r['documents_read']} | {r['rows']} |")
-    lines += ["", f"Time ratio 10× / 1×: **{ratio:.2f}** (goal ≤ 1.2). Documents shipped per day: "
-              f"{results[1]['documents_read']} for {results[1]['landings']} landings and {results[1]['converters']} "
-              "converters — the day's landings and intents, and the orders in the window (a day with over 2 000 invitees reads "
-              "the window's orders through the time index and filters them in the function, so other users' orders in "
-              "the window are read too).", ""]
+        lines.append(
+            f"| {r['factor']}× | {r['documents']} | {r['seconds'] * 1000:.0f} ms | {r['fetch_seconds'] * 1000:.0f} ms "
+            f"| {r['seconds'] / r['fetch_seconds']:.2f} | {r['documents_read']} | {r['rows']} |"
+        )
+    lines += [
+        "",
+        f"Time ratio 10× / 1×: **{ratio:.2f}** (goal ≤ 1.2). Documents shipped per day: "
+        f"{results[1]['documents_read']} for {results[1]['landings']} landings and {results[1]['converters']} "
+        "converters — the day's landings and intents, and the orders in the window (a day with over 2 000 invitees reads "
+        "the window's orders through the time index and filters them in the function, so other users' orders in "
+        "the window are read too).",
+        "",
+    ]
     if scale:
-        lines += ["| landings that day | compute_day | indexed fetch of the day | ratio (goal ≤ 3) | peak memory of a fresh "
-                  "process computing the day (512 MB function) |", "|---|---|---|---|---|"]
+        lines += [
+            "| landings that day | compute_day | indexed fetch of the day | ratio (goal ≤ 3) | peak memory of a fresh "
+            "process computing the day (512 MB function) |",
+            "|---|---|---|---|---|",
+        ]
         for r in scale:
             peak = f"{r['peak_mb']:.0f} MB" if "peak_mb" in r else "— (real server only)"
-            lines.append(f"| {r['landings']} | {r['seconds'] * 1000:.0f} ms | {r['fetch_seconds'] * 1000:.0f} ms | "
-                         f"{r['seconds'] / r['fetch_seconds']:.2f} | {peak} |")
+            lines.append(
+                f"| {r['landings']} | {r['seconds'] * 1000:.0f} ms | {r['fetch_seconds'] * 1000:.0f} ms | "
+                f"{r['seconds'] / r['fetch_seconds']:.2f} | {peak} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -210,10 +281,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--landings", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--sharing", type=float, default=0.1,
-                        help="share of the target day's new users who share in turn (0: no viral loop, as before)")
-    parser.add_argument("--scale", type=int, action="append", default=[],
-                        help="also measure a day of this many landings (1x history): time, floor ratio, peak memory")
+    parser.add_argument(
+        "--sharing",
+        type=float,
+        default=0.1,
+        help="share of the target day's new users who share in turn (0: no viral loop, as before)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        action="append",
+        default=[],
+        help="also measure a day of this many landings (1x history): time, floor ratio, peak memory",
+    )
     parser.add_argument("--peak-of", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
     args = parser.parse_args()
@@ -231,8 +311,11 @@ def main() -> None:
     if results[0]["checksum"] != results[1]["checksum"]:
         sys.exit("the target day's rows differ between histories")
     ratios = [r["seconds"] / r["fetch_seconds"] for r in [results[0]] + scale] if os.environ.get("MONGODB_URI") else []
-    if results[1]["seconds"] / results[0]["seconds"] > 1.2 or results[1]["documents_read"] > 1.2 * results[0]["documents_read"] \
-            or any(ratio > 3 for ratio in ratios):
+    if (
+        results[1]["seconds"] / results[0]["seconds"] > 1.2
+        or results[1]["documents_read"] > 1.2 * results[0]["documents_read"]
+        or any(ratio > 3 for ratio in ratios)
+    ):
         sys.exit("funnel benchmark missed its goals")
 
 

@@ -7,6 +7,7 @@ pymongo CommandListener when MONGODB_URI points at a real server. The landing's 
 database operations issued alone on the same server in the same run. Always a throwaway database (random name,
 dropped at the end), and the engine is named in the results, appended to bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +22,11 @@ import uuid
 from collections import Counter
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 # Never a database this benchmark did not create: a throwaway one, dropped at the end.
 os.environ["MONGODB_DB"] = f"share_funnel_bench_{uuid.uuid4().hex[:10]}"
 
-from pymongo import ReturnDocument, monitoring  # noqa: E402
+from pymongo import ReturnDocument, monitoring
 
 
 class CommandCounter(monitoring.CommandListener):
@@ -46,11 +46,11 @@ class CommandCounter(monitoring.CommandListener):
 COUNTER = CommandCounter()
 monitoring.register(COUNTER)  # must precede client creation
 
-from bench.metering import Meter, MeteredDatabase  # noqa: E402
-from shared.platform import config, db, instance, log  # noqa: E402
-from shared.sharing.service import share_service  # noqa: E402
-from shared.sharing.store import MongoShareStore  # noqa: E402
-from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402
+from bench.metering import Meter, MeteredDatabase
+from shared.platform import config, db, instance, log
+from shared.sharing.service import share_service
+from shared.sharing.store import MongoShareStore
+from tools.wxclient import load_handler, openid_for, scf_context
 
 
 def engine_label() -> str:
@@ -65,13 +65,32 @@ def two_operations_alone(database, openid: str, inviter: str, now: dt.datetime) 
     """The landing's own two database operations, as the store issues them, timed without our code around them."""
     started = time.perf_counter()
     database.users.find_one_and_update(
-        {"_id": openid}, {"$setOnInsert": {"firstSeenAt": now, "binding": {"inviter": inviter, "productId": "sku-1",
-                                                                          "channel": "chat", "at": now}}},
-        upsert=True, return_document=ReturnDocument.BEFORE, projection={"binding": 1, "code": 1, "firstSeenAt": 1})
+        {"_id": openid},
+        {
+            "$setOnInsert": {
+                "firstSeenAt": now,
+                "binding": {"inviter": inviter, "productId": "sku-1", "channel": "chat", "at": now},
+            }
+        },
+        upsert=True,
+        return_document=ReturnDocument.BEFORE,
+        projection={"binding": 1, "code": 1, "firstSeenAt": 1},
+    )
     database.share_events.update_one(
         {"inviter": inviter, "invitee": openid, "productId": "sku-1"},
-        {"$setOnInsert": {"channel": "chat", "entry": "chat", "launchScene": 1007, "page": "pages/product/product",
-                          "form": "query", "enteredAt": now, "newUser": True}}, upsert=True)
+        {
+            "$setOnInsert": {
+                "channel": "chat",
+                "entry": "chat",
+                "launchScene": 1007,
+                "page": "pages/product/product",
+                "form": "query",
+                "enteredAt": now,
+                "newUser": True,
+            }
+        },
+        upsert=True,
+    )
     return time.perf_counter() - started
 
 
@@ -83,16 +102,21 @@ def group_landing_cost(sharers: list, count: int) -> dict:
     emulator = WeChatEmulator()
     emulator.start()
     saved = {k: os.environ.get(k) for k in ("WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_API_BASE")}
-    os.environ.update({"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret,
-                       "WECHAT_API_BASE": emulator.base_url})
+    os.environ.update(
+        {"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret, "WECHAT_API_BASE": emulator.base_url}
+    )
     try:
         handler = load_handler("recordShare")
         meter = Meter()
         service = share_service(handler.SETTINGS)
         service.store = MongoShareStore(MeteredDatabase(db.database(), meter), config.settings().collections)
-        handler.main_handler({"query": {"id": "sku-9", "i": sharers[0]},
-                              "groupCloudID": emulator.issue_group_cloud_id(openid_for("g-warm"), opengid="G0")},
-                             scf_context(openid_for("g-warm")))  # the WeChat client and its token, once
+        handler.main_handler(
+            {
+                "query": {"id": "sku-9", "i": sharers[0]},
+                "groupCloudID": emulator.issue_group_cloud_id(openid_for("g-warm"), opengid="G0"),
+            },
+            scf_context(openid_for("g-warm")),
+        )  # the WeChat client and its token, once
         timings = {"with": [], "without": []}
         trips = {"with": Counter(), "without": Counter()}
         calls_before = sum(emulator.calls.values())
@@ -116,9 +140,12 @@ def group_landing_cost(sharers: list, count: int) -> dict:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return {"group_count": count, "group_wechat_calls": wechat_calls,
-            "group_trips": {k: {kind: n / count for kind, n in v.items()} for k, v in trips.items()},
-            "group_ms": {k: statistics.median(v) * 1000 for k, v in timings.items()}}
+    return {
+        "group_count": count,
+        "group_wechat_calls": wechat_calls,
+        "group_trips": {k: {kind: n / count for kind, n in v.items()} for k, v in trips.items()},
+        "group_ms": {k: statistics.median(v) * 1000 for k, v in timings.items()},
+    }
 
 
 def measure(landings: int) -> dict:
@@ -142,8 +169,12 @@ def _measure(database, landings: int) -> dict:
         return service.store
 
     metered_store()
-    sharers = [handler.main_handler({"action": "share", "productId": "sku-1", "channel": "chat"},
-                                    scf_context(openid_for(f"sharer{i}")))["inviterCode"] for i in range(10)]
+    sharers = [
+        handler.main_handler(
+            {"action": "share", "productId": "sku-1", "channel": "chat"}, scf_context(openid_for(f"sharer{i}"))
+        )["inviterCode"]
+        for i in range(10)
+    ]
 
     def path_cost(event, user):
         meter.clear()
@@ -160,8 +191,17 @@ def _measure(database, landings: int) -> dict:
     common = path_cost({"query": {"id": "sku-1", "i": sharers[1]}, "launchScene": 1007}, "probe-c")
     duplicate = path_cost({"query": {"id": "sku-1", "i": sharers[1]}, "launchScene": 1007}, "probe-c")
 
-    events = [({"query": {"id": "sku-1", "i": sharers[i % 10], "c": "chat"}, "launchScene": 1007,
-                "page": "pages/product/product"}, scf_context(openid_for(f"guest{i}"))) for i in range(landings)]
+    events = [
+        (
+            {
+                "query": {"id": "sku-1", "i": sharers[i % 10], "c": "chat"},
+                "launchScene": 1007,
+                "page": "pages/product/product",
+            },
+            scf_context(openid_for(f"guest{i}")),
+        )
+        for i in range(landings)
+    ]
     meter.clear()
     started = time.perf_counter()
     per_call, overhead = [], []
@@ -186,8 +226,11 @@ def _measure(database, landings: int) -> dict:
     now = dt.datetime.now(dt.timezone.utc)
     ours, floor = [], []
     for i in range(landings):
-        event = {"query": {"id": "sku-1", "i": sharers[i % 10], "c": "chat"}, "launchScene": 1007,
-                 "page": "pages/product/product"}
+        event = {
+            "query": {"id": "sku-1", "i": sharers[i % 10], "c": "chat"},
+            "launchScene": 1007,
+            "page": "pages/product/product",
+        }
         context = scf_context(openid_for(f"timed{i}"))
         t0 = time.perf_counter()
         handler.main_handler(event, context)
@@ -224,46 +267,48 @@ def report(result: dict, command: str) -> str:
             text += f"; server commands: {', '.join(commands)}"
         return text
 
-    return "\n".join([
-        f"## Landing path — {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"Command: `{command}` · Python {platform.python_version()} · engine: {result['engine']} · "
-        f"{os.cpu_count()} cores",
-        "",
-        "| path | database round trips per landing |",
-        "|---|---|",
-        f"| common: known inviter, new landing (warm instance) | {trips(result['common_path'])} |",
-        f"| duplicate landing | {trips(result['duplicate'])} |",
-        f"| inviter not yet seen by this instance (cold cache) | {trips(result['first_landing_cold_cache'])} |",
-        f"| {result['landings']} landings over 10 inviters, average | "
-        f"{result['bulk_writes_per_landing']:.2f} writes, {result['bulk_reads_per_landing']:.2f} reads |",
-        "",
-        "Goal: ≤ 2 writes and 0 reads in the common path.",
-        "",
-        "| warm timing per call | median | p90 |",
-        "|---|---|---|",
-        f"| main_handler (end to end, metered store) | {result['handler_ms_median']:.3f} ms | {result['handler_ms_p90']:.3f} ms |",
-        f"| handler overhead: everything outside database calls (identity, parsing, validation, rules, "
-        f"response, JSON log lines) | {result['overhead_ms_median']:.3f} ms | {result['overhead_ms_p90']:.3f} ms |",
-        "",
-        "End-to-end time on the embedded engine grows with the collection size (mongomock-ng scans instead "
-        "of using indexes), so it says nothing about a real server; the overhead row is engine-independent.",
-        "",
-        f"Throughput through main_handler: {result['throughput_per_s']:.0f} landings/s on one thread.",
-        "",
-        f"Group attribution ({result['group_count']} landings each, WeChat emulator over local HTTP): with a "
-        f"`groupCloudID` {result['group_trips']['with'].get('writes', 0):.0f} writes, "
-        f"{result['group_trips']['with'].get('reads', 0):.2f} reads and {result['group_wechat_calls']:.2f} WeChat "
-        f"request per landing (getopendata; the token comes from the instance), median "
-        f"{result['group_ms']['with']:.2f} ms; without: {result['group_trips']['without'].get('writes', 0):.0f} writes, "
-        f"{result['group_trips']['without'].get('reads', 0):.2f} reads, 0 WeChat requests, median "
-        f"{result['group_ms']['without']:.2f} ms.",
-        "",
-        f"A landing through main_handler against its own two database operations issued alone (same server, "
-        f"same run, alternating, {result['landings']} each, medians): {result['landing_ms_median']:.3f} ms vs "
-        f"{result['floor_ms_median']:.3f} ms = **{result['ratio_to_floor']:.2f}×** (goal ≤ 1.15× on a real server).",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"## Landing path — {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+            "",
+            f"Command: `{command}` · Python {platform.python_version()} · engine: {result['engine']} · "
+            f"{os.cpu_count()} cores",
+            "",
+            "| path | database round trips per landing |",
+            "|---|---|",
+            f"| common: known inviter, new landing (warm instance) | {trips(result['common_path'])} |",
+            f"| duplicate landing | {trips(result['duplicate'])} |",
+            f"| inviter not yet seen by this instance (cold cache) | {trips(result['first_landing_cold_cache'])} |",
+            f"| {result['landings']} landings over 10 inviters, average | "
+            f"{result['bulk_writes_per_landing']:.2f} writes, {result['bulk_reads_per_landing']:.2f} reads |",
+            "",
+            "Goal: ≤ 2 writes and 0 reads in the common path.",
+            "",
+            "| warm timing per call | median | p90 |",
+            "|---|---|---|",
+            f"| main_handler (end to end, metered store) | {result['handler_ms_median']:.3f} ms | {result['handler_ms_p90']:.3f} ms |",
+            f"| handler overhead: everything outside database calls (identity, parsing, validation, rules, "
+            f"response, JSON log lines) | {result['overhead_ms_median']:.3f} ms | {result['overhead_ms_p90']:.3f} ms |",
+            "",
+            "End-to-end time on the embedded engine grows with the collection size (mongomock-ng scans instead "
+            "of using indexes), so it says nothing about a real server; the overhead row is engine-independent.",
+            "",
+            f"Throughput through main_handler: {result['throughput_per_s']:.0f} landings/s on one thread.",
+            "",
+            f"Group attribution ({result['group_count']} landings each, WeChat emulator over local HTTP): with a "
+            f"`groupCloudID` {result['group_trips']['with'].get('writes', 0):.0f} writes, "
+            f"{result['group_trips']['with'].get('reads', 0):.2f} reads and {result['group_wechat_calls']:.2f} WeChat "
+            f"request per landing (getopendata; the token comes from the instance), median "
+            f"{result['group_ms']['with']:.2f} ms; without: {result['group_trips']['without'].get('writes', 0):.0f} writes, "
+            f"{result['group_trips']['without'].get('reads', 0):.2f} reads, 0 WeChat requests, median "
+            f"{result['group_ms']['without']:.2f} ms.",
+            "",
+            f"A landing through main_handler against its own two database operations issued alone (same server, "
+            f"same run, alternating, {result['landings']} each, medians): {result['landing_ms_median']:.3f} ms vs "
+            f"{result['floor_ms_median']:.3f} ms = **{result['ratio_to_floor']:.2f}×** (goal ≤ 1.15× on a real server).",
+            "",
+        ]
+    )
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Bench-only instrumentation: a database wrapper that counts the round trips, time and documents of every
 collection call an adapter makes, so production adapters carry no counters. Works on either engine."""
+
 from __future__ import annotations
 
 import time
@@ -7,8 +8,17 @@ from collections import Counter
 from typing import Any
 
 READS = {"find_one", "find", "distinct", "aggregate", "count_documents"}
-WRITES = {"insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one", "delete_many",
-          "find_one_and_update", "bulk_write"}
+WRITES = {
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "find_one_and_update",
+    "bulk_write",
+}
 
 
 class Meter:
@@ -55,6 +65,7 @@ class MeteredCollection:
                 return result
             finally:
                 self._meter.seconds += time.perf_counter() - started
+
         return call
 
 
@@ -70,6 +81,7 @@ class MeteredCursor:
         def chained(*args: Any, **kwargs: Any) -> Any:
             result = attr(*args, **kwargs)
             return MeteredCursor(result, self._meter) if result is self._cursor else result
+
         return chained if callable(attr) else attr
 
     def __iter__(self):

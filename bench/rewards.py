@@ -7,6 +7,7 @@ and one paid order; settlement runs repeatedly (each run bounded by ``--batch``)
 once more after the holding period (approvals). Reports documents written per order (goal: one insert per new
 reward, one update per transition), run time per 10 000 orders, and the largest run. Appends to bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,23 +15,21 @@ import datetime as dt
 import os
 import pathlib
 import platform
-import sys
 import time
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
-from bench.metering import Meter, MeteredDatabase  # noqa: E402
-from shared.platform import log  # noqa: E402
-from shared.platform.clock import FixedClock  # noqa: E402
-from shared.platform.config import Settings  # noqa: E402
-from shared.platform.db import ensure_indexes  # noqa: E402
-from shared.funnel import SHANGHAI, FunnelSettings, OrderMapping  # noqa: E402
-from shared.rewards.settings import RewardSettings  # noqa: E402
-from shared.rewards.settle import settle  # noqa: E402
-from shared.rewards.store import MongoRewardStore  # noqa: E402
+from bench.metering import Meter, MeteredDatabase
+from shared.funnel import SHANGHAI, FunnelSettings, OrderMapping
+from shared.platform import log
+from shared.platform.clock import FixedClock
+from shared.platform.config import Settings
+from shared.platform.db import ensure_indexes
+from shared.rewards.settings import RewardSettings
+from shared.rewards.settle import settle
+from shared.rewards.store import MongoRewardStore
 
 START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=SHANGHAI)
 
@@ -57,10 +56,26 @@ def populate(database, orders: int) -> None:
         for n in range(offset, min(orders, offset + 10000)):
             at = START + dt.timedelta(seconds=n * 3)
             invitee = f"o-invitee-{n:07d}"
-            landings.append({"inviter": inviters[n % 500], "invitee": invitee, "productId": "sku-1", "channel": "chat",
-                             "entry": "chat", "enteredAt": at, "newUser": True})
-            buyers.append({"_id": f"order-{n:07d}", "_openid": invitee, "amount": 100, "status": "paid",
-                           "createdAt": at + dt.timedelta(hours=1)})
+            landings.append(
+                {
+                    "inviter": inviters[n % 500],
+                    "invitee": invitee,
+                    "productId": "sku-1",
+                    "channel": "chat",
+                    "entry": "chat",
+                    "enteredAt": at,
+                    "newUser": True,
+                }
+            )
+            buyers.append(
+                {
+                    "_id": f"order-{n:07d}",
+                    "_openid": invitee,
+                    "amount": 100,
+                    "status": "paid",
+                    "createdAt": at + dt.timedelta(hours=1),
+                }
+            )
         database.share_events.insert_many(landings)
         database.orders.insert_many(buyers)
 
@@ -79,8 +94,9 @@ def main() -> None:
         ensure_indexes(database, names)  # before the data: DocumentDB builds an index over 100 000 documents slowly
         MongoRewardStore(database, names, mapping).ensure_indexes()
         populate(database, args.orders)
-        settings = RewardSettings(fixed=5.0, percent=10.0, holding_days=7, batch=args.batch,
-                                  funnel=FunnelSettings(orders=mapping))
+        settings = RewardSettings(
+            fixed=5.0, percent=10.0, holding_days=7, batch=args.batch, funnel=FunnelSettings(orders=mapping)
+        )
         meter = Meter()
         store = MongoRewardStore(MeteredDatabase(database, meter), names, mapping)
         store.ensure_indexes()
@@ -109,20 +125,27 @@ def main() -> None:
         approve_writes = meter.round_trips["writes"]
     finally:
         database.client.drop_database(database.name)
-    text = "\n".join([
-        f"## Reward settlement of a backlog — {dt.date.today().isoformat()}", "",
-        f"Command: `python bench/rewards.py --orders {args.orders} --batch {args.batch}` · Python "
-        f"{platform.python_version()} · engine: {engine} · {os.cpu_count()} cores", "",
-        "| phase | orders / rewards | runs (each ≤ batch) | largest run | time | per 10 000 | writes |",
-        "|---|---|---|---|---|---|---|",
-        f"| create pending rewards | {args.orders} orders → {created} rewards | {runs} | {largest} orders | "
-        f"{settle_seconds:.1f} s | {settle_seconds / args.orders * 10000:.2f} s | {writes_create} "
-        f"({writes_create / max(created, 1):.3f} per reward, incl. {2 * runs} lease/cursor updates) |",
-        f"| approve after the holding period | {approvals} transitions | {approve_runs} | — | {approve_seconds:.1f} s | "
-        f"{approve_seconds / max(approvals, 1) * 10000:.2f} s | {approve_writes} "
-        f"({approve_writes / max(approvals, 1):.3f} per transition, incl. lease/cursor updates) |",
-        "", "Goal: one insert per new reward and one update per transition (plus the run's lease and cursor), work per "
-        "run bounded by the batch.", ""])
+    text = "\n".join(
+        [
+            f"## Reward settlement of a backlog — {dt.date.today().isoformat()}",
+            "",
+            f"Command: `python bench/rewards.py --orders {args.orders} --batch {args.batch}` · Python "
+            f"{platform.python_version()} · engine: {engine} · {os.cpu_count()} cores",
+            "",
+            "| phase | orders / rewards | runs (each ≤ batch) | largest run | time | per 10 000 | writes |",
+            "|---|---|---|---|---|---|---|",
+            f"| create pending rewards | {args.orders} orders → {created} rewards | {runs} | {largest} orders | "
+            f"{settle_seconds:.1f} s | {settle_seconds / args.orders * 10000:.2f} s | {writes_create} "
+            f"({writes_create / max(created, 1):.3f} per reward, incl. {2 * runs} lease/cursor updates) |",
+            f"| approve after the holding period | {approvals} transitions | {approve_runs} | — | {approve_seconds:.1f} s | "
+            f"{approve_seconds / max(approvals, 1) * 10000:.2f} s | {approve_writes} "
+            f"({approve_writes / max(approvals, 1):.3f} per transition, incl. lease/cursor updates) |",
+            "",
+            "Goal: one insert per new reward and one update per transition (plus the run's lease and cursor), work per "
+            "run bounded by the batch.",
+            "",
+        ]
+    )
     print(text)
     if not args.no_write:
         with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:

@@ -3,6 +3,7 @@ second one with nothing changed — wall time and the SCF API calls each makes. 
 
     python bench/scf_deploy.py
 """
+
 from __future__ import annotations
 
 import collections
@@ -14,47 +15,73 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from shared.ops.deployment import FUNCTIONS
+from tools.scf_api_emulator import ScfApiEmulator
 
-from shared.ops.deployment import FUNCTIONS  # noqa: E402
-from tools.scf_api_emulator import ScfApiEmulator  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
 
 
 def main() -> int:
-    api = ScfApiEmulator(secret_id="AKIDbench", secret_key="bench-key", session_token=None,
-                         namespaces=("default", "bench-env"))
+    api = ScfApiEmulator(
+        secret_id="AKIDbench", secret_key="bench-key", session_token=None, namespaces=("default", "bench-env")
+    )
     api.start()
     lines = []
     try:
         with tempfile.TemporaryDirectory() as home:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "MONGODB_"))}
-            env.update({"HOME": home, "SHARE_FUNNEL_PYTHON": sys.executable, "SCF_API_ENDPOINT": api.endpoint,
-                        "TENCENTCLOUD_SECRET_ID": "AKIDbench", "TENCENTCLOUD_SECRET_KEY": "bench-key",
-                        "TCB_ENV": "bench-env", "MONGODB_URI": "mongodb://10.0.0.8:27017/"})
+            env.update(
+                {
+                    "HOME": home,
+                    "SHARE_FUNNEL_PYTHON": sys.executable,
+                    "SCF_API_ENDPOINT": api.endpoint,
+                    "TENCENTCLOUD_SECRET_ID": "AKIDbench",
+                    "TENCENTCLOUD_SECRET_KEY": "bench-key",
+                    "TCB_ENV": "bench-env",
+                    "MONGODB_URI": "mongodb://10.0.0.8:27017/",
+                }
+            )
             for function in FUNCTIONS:
                 for attempt in ("first (create)", "second (unchanged)"):
                     before = len(api.actions)
                     started = time.perf_counter()
-                    result = subprocess.run([str(ROOT / "node_modules" / ".bin" / "serverless"), "deploy", "function",
-                                             "-f", function.name, "--stage", "bench"], cwd=ROOT, env=env,
-                                            capture_output=True, text=True, timeout=300)
+                    result = subprocess.run(
+                        [
+                            str(ROOT / "node_modules" / ".bin" / "serverless"),
+                            "deploy",
+                            "function",
+                            "-f",
+                            function.name,
+                            "--stage",
+                            "bench",
+                        ],
+                        cwd=ROOT,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=300,
+                    )
                     seconds = time.perf_counter() - started
                     if result.returncode != 0:
                         print(result.stdout + result.stderr)
                         return 1
                     calls = collections.Counter(action for action, _ in api.actions[before:])
-                    lines.append(f"| {function.name} | {attempt} | {seconds:.1f} s | "
-                                 + ", ".join(f"{name} {n}" for name, n in sorted(calls.items())) + " |")
+                    lines.append(
+                        f"| {function.name} | {attempt} | {seconds:.1f} s | "
+                        + ", ".join(f"{name} {n}" for name, n in sorted(calls.items()))
+                        + " |"
+                    )
     finally:
         api.stop()
     table = "\n".join(lines)
     print(table)
     with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(f"\n## Deploy through the SCF API emulator ({dt.date.today().isoformat()}; real Serverless CLI, "
-                  f"no database)\n\n| function | deploy | wall time | SCF API calls |\n|---|---|---|---|\n{table}\n")
+        out.write(
+            f"\n## Deploy through the SCF API emulator ({dt.date.today().isoformat()}; real Serverless CLI, "
+            f"no database)\n\n| function | deploy | wall time | SCF API calls |\n|---|---|---|---|\n{table}\n"
+        )
     return 0
 
 

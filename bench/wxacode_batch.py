@@ -7,6 +7,7 @@ calls of a second run of the same batch (goal 0: every code is a cache hit). Eve
 genWxacode's main_handler, the emulator over real HTTP, and the embedded engine (or MONGODB_URI).
 Results are appended to bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,9 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
-import requests  # noqa: E402
+import requests
 
 
 def _free_port() -> int:
@@ -43,22 +43,39 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int) -> dict:
 
     # The emulator runs in its own process, like WeChat: drawing QR codes must not compete for our GIL.
     port = _free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "tools" / "wechat_emulator.py"), "--port", str(port),
-                               "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "wechat_emulator.py"),
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.PIPE,
+    )
     server.stdout.readline()  # the "WeChat emulator at ..." line: it is listening
     emulator = WeChatEmulator()
     base_url = f"http://127.0.0.1:{port}"
-    os.environ.update({"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret,
-                       "WECHAT_API_BASE": base_url, "STORAGE_BACKEND": "local",
-                       "LOCAL_STORAGE_DIR": tempfile.mkdtemp(prefix="wxacode-bench-"),
-                       "ADMIN_OPENIDS": openid_for("ops"), "WXACODE_RATE_PER_MIN": str(rate),
-                       "WXACODE_CONCURRENCY": str(concurrency)})
+    os.environ.update(
+        {
+            "WECHAT_APPID": emulator.appid,
+            "WECHAT_APPSECRET": emulator.secret,
+            "WECHAT_API_BASE": base_url,
+            "STORAGE_BACKEND": "local",
+            "LOCAL_STORAGE_DIR": tempfile.mkdtemp(prefix="wxacode-bench-"),
+            "ADMIN_OPENIDS": openid_for("ops"),
+            "WXACODE_RATE_PER_MIN": str(rate),
+            "WXACODE_CONCURRENCY": str(concurrency),
+        }
+    )
     record_share = load_handler("recordShare")
     gen = load_handler("genWxacode")
     codes = []
     for n in range(20):
-        shared = record_share.main_handler({"action": "share", "productId": "sku-1", "channel": "poster"},
-                                           scf_context(openid_for(f"sharer{n}")))
+        shared = record_share.main_handler(
+            {"action": "share", "productId": "sku-1", "channel": "poster"}, scf_context(openid_for(f"sharer{n}"))
+        )
         codes.append(shared["inviterCode"])
     batch = [{"inviter": codes[i % len(codes)], "productId": f"sku-{i}"} for i in range(items)]
     context = scf_context(openid_for("ops"), function_name="genWxacode", time_limit_in_ms=900_000)
@@ -76,31 +93,42 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int) -> dict:
         server.wait()
     assert first["status"] == "done" and second["status"] == "done", (first, second)
     achieved = first_calls / first_seconds * 60
-    return {"items": items, "latency_ms": latency_ms, "rate": rate, "concurrency": concurrency,
-            "first_seconds": first_seconds, "first_calls": first_calls, "achieved_per_min": achieved,
-            "fraction": achieved / rate, "second_seconds": second_seconds,
-            "second_calls": second_calls, "second_cached": second["cached"]}
+    return {
+        "items": items,
+        "latency_ms": latency_ms,
+        "rate": rate,
+        "concurrency": concurrency,
+        "first_seconds": first_seconds,
+        "first_calls": first_calls,
+        "achieved_per_min": achieved,
+        "fraction": achieved / rate,
+        "second_seconds": second_seconds,
+        "second_calls": second_calls,
+        "second_cached": second["cached"],
+    }
 
 
 def report(r: dict, command: str) -> str:
     engine = "mongodb" if os.environ.get("MONGODB_URI") else "embedded (mongomock-ng)"
-    return "\n".join([
-        f"## genWxacode batch — {dt.date.today().isoformat()}",
-        "",
-        f"Command: `{command}` · Python {platform.python_version()} · engine: {engine} · "
-        f"{os.cpu_count()} cores · WeChat emulator over HTTP with {r['latency_ms']} ms latency per request",
-        "",
-        "| run | items | WeChat getUnlimited calls | wall time | rate |",
-        "|---|---|---|---|---|",
-        f"| first | {r['items']} | {r['first_calls']} | {r['first_seconds']:.1f} s | "
-        f"{r['achieved_per_min']:.0f}/min = {r['fraction']:.3f} of the {r['rate']}/min cap "
-        f"(concurrency {r['concurrency']}) |",
-        f"| second (same batch) | {r['items']} | {r['second_calls']} | {r['second_seconds']:.1f} s | "
-        f"{r['second_cached']} cache hits |",
-        "",
-        "Goals: achieved rate ≥ 0.9 of the cap; a second run makes 0 WeChat calls.",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"## genWxacode batch — {dt.date.today().isoformat()}",
+            "",
+            f"Command: `{command}` · Python {platform.python_version()} · engine: {engine} · "
+            f"{os.cpu_count()} cores · WeChat emulator over HTTP with {r['latency_ms']} ms latency per request",
+            "",
+            "| run | items | WeChat getUnlimited calls | wall time | rate |",
+            "|---|---|---|---|---|",
+            f"| first | {r['items']} | {r['first_calls']} | {r['first_seconds']:.1f} s | "
+            f"{r['achieved_per_min']:.0f}/min = {r['fraction']:.3f} of the {r['rate']}/min cap "
+            f"(concurrency {r['concurrency']}) |",
+            f"| second (same batch) | {r['items']} | {r['second_calls']} | {r['second_seconds']:.1f} s | "
+            f"{r['second_cached']} cache hits |",
+            "",
+            "Goals: achieved rate ≥ 0.9 of the cap; a second run makes 0 WeChat calls.",
+            "",
+        ]
+    )
 
 
 def main() -> None:

@@ -1,19 +1,18 @@
 """Test harness: the same suite runs on the embedded engine (MONGODB_URI unset) and, unchanged,
 against a real MongoDB (MONGODB_URI set; a throwaway database per session is dropped at the end)."""
+
 from __future__ import annotations
 
 import contextlib
 import json
 import os
 import pathlib
-import sys
 import threading
 import uuid
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 os.environ.pop("TENCENTCLOUD_RUNENV", None)
 os.environ.pop("WX_CONTEXT_KEYS", None)
@@ -22,9 +21,12 @@ REAL_SERVER = bool(os.environ.get("MONGODB_URI"))
 if REAL_SERVER:
     os.environ["MONGODB_DB"] = f"share_funnel_test_{uuid.uuid4().hex[:10]}"
 
-from shared.platform import config, db
-from shared.platform import instance  # noqa: E402
-from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402,F401
+from shared.platform import (
+    config,
+    db,
+    instance,
+)
+from tools.wxclient import load_handler, openid_for, scf_context
 
 EVENTS = ROOT / "tests" / "events"
 
@@ -32,9 +34,10 @@ EVENTS = ROOT / "tests" / "events"
 def _fill(value, values):
     if isinstance(value, str):
         for key, replacement in values.items():
-            if value == "{{%s}}" % key:
+            placeholder = "{{" + key + "}}"
+            if value == placeholder:
                 return replacement  # keep non-string substitutions (e.g. None) as they are
-            value = value.replace("{{%s}}" % key, str(replacement))
+            value = value.replace(placeholder, str(replacement))
         return value
     if isinstance(value, dict):
         return {k: _fill(v, values) for k, v in value.items()}
@@ -67,8 +70,10 @@ def load_event(name: str, **values):
 
 def snapshot(database):
     """Every document of every collection, for 'nothing was written' assertions."""
-    snap = {name: sorted((repr(sorted(doc.items())) for doc in database[name].find({})))
-            for name in sorted(database.list_collection_names())}
+    snap = {
+        name: sorted(repr(sorted(doc.items())) for doc in database[name].find({}))
+        for name in sorted(database.list_collection_names())
+    }
     return {name: docs for name, docs in snap.items() if docs}  # an index build on first use writes no data
 
 
@@ -105,9 +110,15 @@ def configured_handler(function, **values):
 
 def gen_wxacode_handler(emulator, **overrides):
     """genWxacode configured for the emulator (plus ``overrides``) at its cold start."""
-    return configured_handler("genWxacode", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret,
-                              WECHAT_API_BASE=emulator.base_url, STORAGE_BACKEND="tcb", TCB_ENV=emulator.tcb_env,
-                              **overrides)
+    return configured_handler(
+        "genWxacode",
+        WECHAT_APPID=emulator.appid,
+        WECHAT_APPSECRET=emulator.secret,
+        WECHAT_API_BASE=emulator.base_url,
+        STORAGE_BACKEND="tcb",
+        TCB_ENV=emulator.tcb_env,
+        **overrides,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -140,20 +151,25 @@ def database():
 @pytest.fixture
 def invoke(record_share, database):
     """Call recordShare as the mini program would: ``invoke(event, as_user="alice")``."""
+
     def call(event, as_user=None, **context_options):
         openid = openid_for(as_user) if as_user else None
         return record_share.main_handler(event, scf_context(openid, **context_options))
+
     return call
 
 
 @pytest.fixture
 def sharer_code(invoke):
     """Have ``name`` share product sku-42 and return their inviter code."""
+
     def share(name, product="sku-42", channel="chat"):
-        response = invoke({"action": "share", "productId": product, "channel": channel,
-                           "page": "pages/product/product"}, as_user=name)
+        response = invoke(
+            {"action": "share", "productId": product, "channel": channel, "page": "pages/product/product"}, as_user=name
+        )
         assert response["ok"], response
         return response["inviterCode"]
+
     return share
 
 
@@ -177,7 +193,10 @@ def pytest_report_header(config):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """How many tests this engine skipped, and why: every engine-specific skip names its engine in its reason."""
     skipped = terminalreporter.stats.get("skipped", [])
-    reasons = sorted({str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
-                      for report in skipped})
-    terminalreporter.write_line(f"engine-specific tests skipped on the {ENGINE}: {len(skipped)}"
-                                + "".join(f"\n  - {reason}" for reason in reasons))
+    reasons = sorted(
+        {str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr) for report in skipped}
+    )
+    terminalreporter.write_line(
+        f"engine-specific tests skipped on the {ENGINE}: {len(skipped)}"
+        + "".join(f"\n  - {reason}" for reason in reasons)
+    )

@@ -9,6 +9,7 @@ error), byte-compiled by a Python 3.10 with ``--invalidation-mode unchecked-hash
 times, so timestamp-checked .pyc files would be ignored and every cold start would recompile).
 ``build/<fn>.zip`` is the same tree, deterministic, entry at the zip root: serverless.yml ships it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,31 +22,51 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from typing import Dict, List, Optional
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from shared.ops.deployment import FUNCTIONS, Function
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from packaging.requirements import Requirement  # noqa: E402
-from packaging.utils import canonicalize_name  # noqa: E402
-
-from shared.ops.deployment import FUNCTIONS, Function  # noqa: E402
-
-TARGET_ENVIRONMENT = {"python_version": "3.10", "python_full_version": "3.10.13", "sys_platform": "linux",
-                      "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
-                      "implementation_name": "cpython", "platform_python_implementation": "CPython"}
-PIP_TARGET = ["--platform", "manylinux2014_x86_64", "--python-version", "3.10", "--implementation", "cp",
-              "--abi", "cp310", "--only-binary=:all:"]
+TARGET_ENVIRONMENT = {
+    "python_version": "3.10",
+    "python_full_version": "3.10.13",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+}
+PIP_TARGET = [
+    "--platform",
+    "manylinux2014_x86_64",
+    "--python-version",
+    "3.10",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp310",
+    "--only-binary=:all:",
+]
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SCF_CODE_DIR = "/var/user"  # where SCF unpacks a function's code
 
 
-def probe_environment(function_name: str) -> Dict[str, str]:
+def probe_environment(function_name: str) -> dict[str, str]:
     """A minimal SCF-like environment in which a built entry passes its cold-start configuration check
     without touching the network (nothing connects at import), for import checks and benchmarks."""
-    env = {"PATH": os.environ.get("PATH", ""), "TENCENTCLOUD_RUNENV": "SCF", "MONGODB_URI": "mongodb://127.0.0.1:9/x",
-           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "PYTHONDONTWRITEBYTECODE": "x",
-           "LOG_LEVEL": "ERROR"}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TENCENTCLOUD_RUNENV": "SCF",
+        "MONGODB_URI": "mongodb://127.0.0.1:9/x",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "PYTHONDONTWRITEBYTECODE": "x",
+        "LOG_LEVEL": "ERROR",
+    }
     if function_name == "rewards":
         env["REWARD_FIXED"] = "5"
     if function_name == "genWxacode":
@@ -57,9 +78,9 @@ def canonical(name: str) -> str:
     return str(canonicalize_name(name))  # PEP 503 names, as pip compares them
 
 
-def runtime_pins(path: pathlib.Path = ROOT / "requirements.txt") -> Dict[str, str]:
+def runtime_pins(path: pathlib.Path = ROOT / "requirements.txt") -> dict[str, str]:
     """name → version from requirements.txt, with environment markers evaluated for SCF's Python 3.10."""
-    pins: Dict[str, str] = {}
+    pins: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
@@ -74,33 +95,49 @@ def runtime_pins(path: pathlib.Path = ROOT / "requirements.txt") -> Dict[str, st
     return pins
 
 
-def python310() -> Optional[str]:
+def python310() -> str | None:
     candidates = [os.environ.get("PYTHON310"), shutil.which("python3.10")]
     candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10*/bin/python")), reverse=True)
     for candidate in candidates:
         if candidate and os.path.exists(candidate):
-            version = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 10))"],
-                                     capture_output=True, text=True)
+            version = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 10))"], capture_output=True, text=True
+            )
             if version.stdout.strip() == "True":
                 return candidate
     return None
 
 
-def vendor(target: pathlib.Path, packages: List[str], pins: Dict[str, str]) -> List[str]:
+def vendor(target: pathlib.Path, packages: list[str], pins: dict[str, str]) -> list[str]:
     missing = [p for p in packages if canonical(p) not in pins]
     if missing:
         raise SystemExit(f"not pinned in requirements.txt: {', '.join(missing)}")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         constraints.write("\n".join(f"{name}=={version}" for name, version in sorted(pins.items())) + "\n")
     try:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-compile", "--target", str(target), *PIP_TARGET, "-c", constraints.name,
-                        *[f"{p}=={pins[canonical(p)]}" for p in packages]], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+                "--target",
+                str(target),
+                *PIP_TARGET,
+                "-c",
+                constraints.name,
+                *[f"{p}=={pins[canonical(p)]}" for p in packages],
+            ],
+            check=True,
+        )
     finally:
         os.unlink(constraints.name)
     installed = []
     for info in sorted(target.glob("*.dist-info")):
-        name, version = info.name[:-len(".dist-info")].rsplit("-", 1)
+        name, version = info.name[: -len(".dist-info")].rsplit("-", 1)
         if pins.get(canonical(name)) != version:
             raise SystemExit(f"{name} {version} was vendored but requirements.txt does not pin it")
         installed.append(f"{canonical(name)}=={version}")
@@ -120,17 +157,21 @@ def write_zip(source: pathlib.Path, destination: pathlib.Path) -> None:
             archive.writestr(info, path.read_bytes(), compresslevel=9)
 
 
-def build(function: Function, out: pathlib.Path, storage: str, pins: Dict[str, str], compiler: Optional[str]) -> dict:
+def build(function: Function, out: pathlib.Path, storage: str, pins: dict[str, str], compiler: str | None) -> dict:
     target = out / function.name
     shutil.rmtree(target, ignore_errors=True)
     (target / "shared").mkdir(parents=True)
     shutil.copy2(ROOT / "functions" / function.name / "index.py", target / "index.py")
     shutil.copy2(ROOT / "shared" / "__init__.py", target / "shared" / "__init__.py")
     for wing in function.wings:  # whole wings, by folder: what a function ships follows what it imports
-        shutil.copytree(ROOT / "shared" / wing, target / "shared" / wing,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    packages = list(function.packages) + list(function.lazy_packages) + (
-        list(function.cos_packages) if storage == "cos" else [])
+        shutil.copytree(
+            ROOT / "shared" / wing, target / "shared" / wing, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    packages = (
+        list(function.packages)
+        + list(function.lazy_packages)
+        + (list(function.cos_packages) if storage == "cos" else [])
+    )
     vendored = vendor(target, packages, pins)
     for cache in target.rglob("__pycache__"):
         shutil.rmtree(cache)
@@ -140,25 +181,52 @@ def build(function: Function, out: pathlib.Path, storage: str, pins: Dict[str, s
         # (/var/user, where it unpacks the code) instead of this machine's build folder, compiled in one process in
         # a fixed order (marshal's back-reference flags depend on what that process compiled before).
         # The compiler runs without site and with a fixed, minimal environment for the same reason.
-        subprocess.run([compiler, "-s", "-S", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
-                        "-s", str(target), "-p", SCF_CODE_DIR, str(target)], check=True,
-                       env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"})
+        subprocess.run(
+            [
+                compiler,
+                "-s",
+                "-S",
+                "-m",
+                "compileall",
+                "-q",
+                "--invalidation-mode",
+                "unchecked-hash",
+                "-s",
+                str(target),
+                "-p",
+                SCF_CODE_DIR,
+                str(target),
+            ],
+            check=True,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"},
+        )
     write_zip(target, out / f"{function.name}.zip")
-    manifest = {"function": function.name, "storage": storage if function.cos_packages else None,
-                "packages": vendored, "bytecode": "cpython-310 unchecked-hash" if compiler else None,
-                "zip_bytes": (out / f"{function.name}.zip").stat().st_size}
+    manifest = {
+        "function": function.name,
+        "storage": storage if function.cos_packages else None,
+        "packages": vendored,
+        "bytecode": "cpython-310 unchecked-hash" if compiler else None,
+        "zip_bytes": (out / f"{function.name}.zip").stat().st_size,
+    }
     (out / f"{function.name}.manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--storage", choices=("tcb", "cos", "local"), default=os.environ.get("STORAGE_BACKEND") or "tcb",
-                        help="genWxacode's storage backend: boto3 is vendored only for cos")
+    parser.add_argument(
+        "--storage",
+        choices=("tcb", "cos", "local"),
+        default=os.environ.get("STORAGE_BACKEND") or "tcb",
+        help="genWxacode's storage backend: boto3 is vendored only for cos",
+    )
     parser.add_argument("--only", action="append", help="build only this function (repeatable)")
     parser.add_argument("--out", default=str(ROOT / "build"))
-    parser.add_argument("--require-py310", action="store_true",
-                        help="fail instead of shipping without bytecode when no Python 3.10 is found")
+    parser.add_argument(
+        "--require-py310",
+        action="store_true",
+        help="fail instead of shipping without bytecode when no Python 3.10 is found",
+    )
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

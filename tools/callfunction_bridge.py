@@ -4,6 +4,7 @@ Each input line is ``{"name": "recordShare", "openid": "o..." | null, "data": {.
 the function's response. Used by the mini program kit's end-to-end test (and handy for poking the API).
 Runs on the embedded engine unless MONGODB_URI is set.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,11 +12,10 @@ import logging
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from shared.platform import log
+from tools.wxclient import load_handler, scf_context
 
-from shared.platform import log  # noqa: E402
-from tools.wxclient import load_handler, scf_context  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

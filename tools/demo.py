@@ -8,29 +8,31 @@ WeChat emulator), and the daily funnel over the campaign with orders (dailyFunne
 
 Everything goes to ``demo-output/`` (or ``DEMO_OUTPUT``): the function logs, the codes and the report pages.
 """
+
 from __future__ import annotations
 
 import collections
-import logging
 import datetime as dt
+import logging
 import os
 import pathlib
 import random
-import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.pop("MONGODB_URI", None)  # the demo always runs on the embedded engine
 
-from shared.platform import db, log
-from shared.platform import instance  # noqa: E402
-from shared.platform.clock import FixedClock  # noqa: E402
-from shared.sharing.scene import encode_scene  # noqa: E402
-from tools.wxclient import load_handler, openid_for, scf_context  # noqa: E402
+from shared.platform import (
+    db,
+    instance,
+    log,
+)
+from shared.platform.clock import FixedClock
+from shared.sharing.scene import encode_scene
+from tools.wxclient import load_handler, openid_for, scf_context
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 PRODUCT = "tea-gift-box"
-outcomes: "collections.Counter[str]" = collections.Counter()
+outcomes: collections.Counter[str] = collections.Counter()
 
 
 def shown(path: pathlib.Path) -> str:
@@ -65,8 +67,9 @@ def main() -> None:
 
     emulator = WeChatEmulator()  # WeChat for group cloudIDs (recordShare) and Mini Program Codes (genWxacode)
     emulator.start()
-    os.environ.update({"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret,
-                       "WECHAT_API_BASE": emulator.base_url})
+    os.environ.update(
+        {"WECHAT_APPID": emulator.appid, "WECHAT_APPSECRET": emulator.secret, "WECHAT_API_BASE": emulator.base_url}
+    )
     try:
         campaign(emulator, clock, rng, out_dir, log_file)
     finally:
@@ -80,8 +83,11 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
     codes = {}
     start = dt.datetime(2026, 11, 18, 10, 0, tzinfo=SHANGHAI)
     for sharer, channel in (("alice", "chat"), ("bob", "poster"), ("carol", "timeline"), ("dave", "share")):
-        shared = call(handler, {"action": "share", "productId": PRODUCT, "channel": channel,
-                                "page": "pages/product/product"}, sharer)
+        shared = call(
+            handler,
+            {"action": "share", "productId": PRODUCT, "channel": channel, "page": "pages/product/product"},
+            sharer,
+        )
         codes[sharer] = shared["inviterCode"]
         where = shared["path"] if channel != "timeline" else "timeline query " + shared["query"]
         print(f"  {sharer:<6} shares via {channel:<8} code {shared['inviterCode']}  {where}")
@@ -106,8 +112,9 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
         landings.append((None, {"query": {"id": PRODUCT, "i": codes["carol"], "c": "timeline"}, "launchScene": 1154}))
         landings.append((guest, {"query": {"id": PRODUCT, "i": codes["carol"], "c": "timeline"}, "launchScene": 1155}))
     for guest in [f"reader{i}" for i in range(5)]:  # dave follows the tutorial: its own link, channel=share
-        landings.append((guest, {"query": {"id": PRODUCT, "inviter": codes["dave"], "channel": "share"},
-                                 "launchScene": 1007}))
+        landings.append(
+            (guest, {"query": {"id": PRODUCT, "inviter": codes["dave"], "channel": "share"}, "launchScene": 1007})
+        )
     organic = [f"walkin{i}" for i in range(4)]
     for visitor in organic:  # organic visitors first, invited by alice later: landings, but not new users
         landings.insert(0, (visitor, {"query": {"id": PRODUCT}, "launchScene": 1001}))
@@ -120,14 +127,24 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
     sharers = list(codes)
     step = dt.timedelta(minutes=97)
     days = (start + step * (len(landings) - 1)).date() - start.date()
-    print(f"A {days.days + 1}-day campaign: {len(landings)} landings "
-          f"from {start:%Y-%m-%d} to {start + step * (len(landings) - 1):%Y-%m-%d} (Asia/Shanghai)\n")
+    print(
+        f"A {days.days + 1}-day campaign: {len(landings)} landings "
+        f"from {start:%Y-%m-%d} to {start + step * (len(landings) - 1):%Y-%m-%d} (Asia/Shanghai)\n"
+    )
     for position, (user, event) in enumerate(landings):
         clock.set(start + step * position)
         if position % 6 == 5:  # sharers keep sharing during the campaign: share intents on every day
             sharer = sharers[position % len(sharers)]
-            call(handler, {"action": "share", "productId": PRODUCT, "channel": ("chat", "poster", "timeline", "share")[
-                sharers.index(sharer)], "page": "pages/product/product"}, sharer)
+            call(
+                handler,
+                {
+                    "action": "share",
+                    "productId": PRODUCT,
+                    "channel": ("chat", "poster", "timeline", "share")[sharers.index(sharer)],
+                    "page": "pages/product/product",
+                },
+                sharer,
+            )
         if isinstance(event.get("groupCloudID"), tuple):  # issued now: a cloudID lives five minutes
             _, guest, group = event["groupCloudID"]
             event = dict(event, groupCloudID=emulator.issue_group_cloud_id(openid_for(guest), opengid=f"demo-{group}"))
@@ -140,9 +157,17 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
         assert new_users[code] == database.share_events.count_documents({"inviter": code, "newUser": True})
 
     print("Attacks and mistakes:")
-    forged = call(handler, {"query": {"id": PRODUCT, "i": codes["alice"]}, "launchScene": 1007,
-                            "openid": openid_for("victim"), "invitee": openid_for("victim"),
-                            "userInfo": {"openId": openid_for("victim")}}, "mallory")
+    forged = call(
+        handler,
+        {
+            "query": {"id": PRODUCT, "i": codes["alice"]},
+            "launchScene": 1007,
+            "openid": openid_for("victim"),
+            "invitee": openid_for("victim"),
+            "userInfo": {"openId": openid_for("victim")},
+        },
+        "mallory",
+    )
     print(f"  forged invitee in client data       -> recorded for the real caller only: recorded={forged['recorded']}")
     unknown = call(handler, {"query": {"id": PRODUCT, "i": "Zz9Yy8"}, "launchScene": 1007}, "mallory")
     print(f"  made-up inviter code                 -> {unknown['error']['code']}")
@@ -152,21 +177,29 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
     print(f"  call without platform identity       -> {no_identity['error']['code']}\n")
 
     print("Per sharer (from the database):")
-    print(f"  {'sharer':<7}{'code':<9}{'landings':>9}{'new users':>11}{'by chat':>9}{'group':>7}{'scan':>6}{'moments':>9}")
+    print(
+        f"  {'sharer':<7}{'code':<9}{'landings':>9}{'new users':>11}{'by chat':>9}{'group':>7}{'scan':>6}{'moments':>9}"
+    )
     for sharer, code in codes.items():
         records = list(database.share_events.find({"inviter": code}))
         entries = collections.Counter(r["entry"] for r in records)
-        print(f"  {sharer:<7}{code:<9}{len(records):>9}{sum(r['newUser'] for r in records):>11}"
-              f"{entries['chat']:>9}{entries['group']:>7}{entries['scan']:>6}{entries['timeline']:>9}")
+        print(
+            f"  {sharer:<7}{code:<9}{len(records):>9}{sum(r['newUser'] for r in records):>11}"
+            f"{entries['chat']:>9}{entries['group']:>7}{entries['scan']:>6}{entries['timeline']:>9}"
+        )
 
     print("\nResponses:", ", ".join(f"{key} {count}" for key, count in sorted(outcomes.items())))
-    print(f"Database: {database.users.count_documents({})} users, {database.share_events.count_documents({})} landing "
-          f"records, {database.share_intents.count_documents({})} share intents "
-          f"(engine: embedded, database {database.name!r})")
+    print(
+        f"Database: {database.users.count_documents({})} users, {database.share_events.count_documents({})} landing "
+        f"records, {database.share_intents.count_documents({})} share intents "
+        f"(engine: embedded, database {database.name!r})"
+    )
     print(f"Function logs (one JSON object per line): {shown(log_file)}")
     grouped = database.share_events.count_documents({"group": {"$exists": True}})
-    print(f"Groups: {grouped} landings opened from {len(database.share_events.distinct('group.alias'))} WeChat groups "
-          f"(resolved server-side through getopendata; shown by alias)")
+    print(
+        f"Groups: {grouped} landings opened from {len(database.share_events.distinct('group.alias'))} WeChat groups "
+        f"(resolved server-side through getopendata; shown by alias)"
+    )
     generate_codes(codes, out_dir, emulator)
     daily_funnel(database, clock, rng, out_dir)
     db.reset()
@@ -178,15 +211,21 @@ def generate_codes(codes, out_dir, emulator) -> None:
     handler = load_handler("genWxacode")
     print("\nMini Program Codes (genWxacode against the local WeChat emulator):")
     for sharer in codes:
-        first = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
-                                     scf_context(openid_for(sharer), function_name="genWxacode"))
-        again = handler.main_handler({"productId": PRODUCT, "page": "pages/product/product"},
-                                     scf_context(openid_for(sharer), function_name="genWxacode"))
+        first = handler.main_handler(
+            {"productId": PRODUCT, "page": "pages/product/product"},
+            scf_context(openid_for(sharer), function_name="genWxacode"),
+        )
+        again = handler.main_handler(
+            {"productId": PRODUCT, "page": "pages/product/product"},
+            scf_context(openid_for(sharer), function_name="genWxacode"),
+        )
         assert first["ok"] and again["cached"], (first, again)
         print(f"  {sharer:<6} scene {first['scene']:<24} {first['contentType']:<11} {first['fileID']}")
-    print(f"  WeChat calls: {emulator.calls['getwxacodeunlimit']} codes, {emulator.calls['stable_token']} token "
-          f"request(s); the second request per sharer was served from the cache. Files: "
-          f"{shown(out_dir / 'codes')}/")
+    print(
+        f"  WeChat calls: {emulator.calls['getwxacodeunlimit']} codes, {emulator.calls['stable_token']} token "
+        f"request(s); the second request per sharer was served from the cache. Files: "
+        f"{shown(out_dir / 'codes')}/"
+    )
 
 
 def daily_funnel(database, clock, rng, out_dir) -> None:
@@ -198,33 +237,49 @@ def daily_funnel(database, clock, rng, out_dir) -> None:
     landings = list(database.share_events.find({}, {"invitee": 1, "enteredAt": 1}))
     buyers = rng.sample(landings, k=len(landings) // 3)
     for number, landing in enumerate(buyers):
-        database.orders.insert_one({
-            "_id": f"demo-order-{number:03d}", "_openid": landing["invitee"],
-            "createdAt": landing["enteredAt"] + dt.timedelta(hours=rng.choice((1, 5, 30, 100, 200))),
-            "amount": rng.choice((88, 128, 168, 288)), "status": "refunded" if number % 7 == 0 else "paid"})
-    os.environ.update({"ORDER_STATUS_FIELD": "status", "ORDER_PAID_VALUES": "paid", "ADMIN_OPENIDS": openid_for("ops-admin")})
-    first = min(shanghai_date(l["enteredAt"]) for l in landings)
-    last = max(shanghai_date(l["enteredAt"]) for l in landings)
+        database.orders.insert_one(
+            {
+                "_id": f"demo-order-{number:03d}",
+                "_openid": landing["invitee"],
+                "createdAt": landing["enteredAt"] + dt.timedelta(hours=rng.choice((1, 5, 30, 100, 200))),
+                "amount": rng.choice((88, 128, 168, 288)),
+                "status": "refunded" if number % 7 == 0 else "paid",
+            }
+        )
+    os.environ.update(
+        {"ORDER_STATUS_FIELD": "status", "ORDER_PAID_VALUES": "paid", "ADMIN_OPENIDS": openid_for("ops-admin")}
+    )
+    first = min(shanghai_date(landing["enteredAt"]) for landing in landings)
+    last = max(shanghai_date(landing["enteredAt"]) for landing in landings)
     clock.set(dt.datetime.combine(last + dt.timedelta(days=9), dt.time(2, 17), SHANGHAI))
     handler = load_handler("dailyFunnel")
-    result = handler.main_handler({"from": first.isoformat(), "to": last.isoformat()},
-                                  scf_context(openid_for("ops-admin"), function_name="dailyFunnel"))
+    result = handler.main_handler(
+        {"from": first.isoformat(), "to": last.isoformat()},
+        scf_context(openid_for("ops-admin"), function_name="dailyFunnel"),
+    )
     assert result["ok"], result
-    print(f"\nDaily funnel (dailyFunnel backfill {result['from']} … {result['to']}, first touch, 7-day window; "
-          f"{len(buyers)} orders, every 7th refunded):")
+    print(
+        f"\nDaily funnel (dailyFunnel backfill {result['from']} … {result['to']}, first touch, 7-day window; "
+        f"{len(buyers)} orders, every 7th refunded):"
+    )
     print(f"  {'day':<12}{'intents':>8}{'landings':>9}{'invitees':>9}{'new':>6}{'converters':>11}{'revenue':>9}")
     busiest, most = None, -1
     for row in database.funnel_daily.find({"dim": "total"}).sort("date", 1):
-        print(f"  {row['date']:<12}{row['intents']:>8}{row['landings']:>9}{row['invitees']:>9}{row['newUsers']:>6}"
-              f"{row['converters']:>11}{row['revenue']:>9.0f}")
+        print(
+            f"  {row['date']:<12}{row['intents']:>8}{row['landings']:>9}{row['invitees']:>9}{row['newUsers']:>6}"
+            f"{row['converters']:>11}{row['revenue']:>9.0f}"
+        )
         # The demo's database lives in memory and is gone when it exits: it writes every day's page itself.
         page = out_dir / f"funnel-{row['date']}.html"
-        page.write_text(html_report(row["date"], list(database.funnel_daily.find({"date": row["date"]}))),
-                        encoding="utf-8")
+        page.write_text(
+            html_report(row["date"], list(database.funnel_daily.find({"date": row["date"]}))), encoding="utf-8"
+        )
         if row["landings"] > most:
             busiest, most = row["date"], row["landings"]
-    print(f"  HTML report of the busiest day: {shown(out_dir / f'funnel-{busiest}.html')} (every day's page is beside it;"
-          f" on your own database: MONGODB_URI=… make report DATE={busiest})")
+    print(
+        f"  HTML report of the busiest day: {shown(out_dir / f'funnel-{busiest}.html')} (every day's page is beside it;"
+        f" on your own database: MONGODB_URI=… make report DATE={busiest})"
+    )
     from shared.funnel.dashboard import build_dashboard
     from shared.funnel.service import funnel_store
     from shared.funnel.settings import FunnelSettings
@@ -232,13 +287,17 @@ def daily_funnel(database, clock, rng, out_dir) -> None:
     settings = FunnelSettings.from_env()
     page, _ = build_dashboard(funnel_store(settings), settings, first, last)
     (out_dir / "dashboard.html").write_text(page, encoding="utf-8")
-    print(f"  Dashboard of the whole campaign (phone-ready, 中文/English): {shown(out_dir / 'dashboard.html')}"
-          f" (on your own database: MONGODB_URI=… make dashboard)")
+    print(
+        f"  Dashboard of the whole campaign (phone-ready, 中文/English): {shown(out_dir / 'dashboard.html')}"
+        f" (on your own database: MONGODB_URI=… make dashboard)"
+    )
     from tools import page_check
 
     if page_check.chromium():  # what a reviewer looks at: the page at a phone's and a desktop's width
-        shots = [page_check.screenshot(out_dir / "dashboard.html", out_dir / f"dashboard-{name}.png", size)
-                 for name, size in (("phone", page_check.PHONE), ("desktop", page_check.DESKTOP))]
+        shots = [
+            page_check.screenshot(out_dir / "dashboard.html", out_dir / f"dashboard-{name}.png", size)
+            for name, size in (("phone", page_check.PHONE), ("desktop", page_check.DESKTOP))
+        ]
         print(f"  Screenshots: {', '.join(shown(shot) for shot in shots)}")
 
 

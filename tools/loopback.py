@@ -1,11 +1,11 @@
 """A small HTTP server on 127.0.0.1 for the product's test doubles (WeChat emulator, SCF API emulator, the
 Serverless CLI's telemetry sink): threaded, quiet, keep-alive with Content-Length, TCP_NODELAY."""
+
 from __future__ import annotations
 
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, Optional, Type
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -22,7 +22,7 @@ class QuietHandler(BaseHTTPRequestHandler):
     def read_body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def reply(self, status: int, payload: bytes, headers: Optional[Dict[str, str]] = None) -> None:
+    def reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -32,7 +32,7 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 class LoopbackServer:
-    def __init__(self, handler: Type[BaseHTTPRequestHandler], port: int = 0) -> None:
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"

@@ -3,6 +3,7 @@ and the page's own check (``#check``: console errors, horizontal overflow, which
 
     python tools/page_check.py demo-output/dashboard.html   # screenshots beside it, problems on stdout
 """
+
 from __future__ import annotations
 
 import html
@@ -13,12 +14,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, Optional
+from typing import Any
 
 PHONE, DESKTOP = (390, 844), (1280, 900)
 
 
-def chromium() -> Optional[str]:
+def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
@@ -37,9 +38,22 @@ document.getElementById('page').addEventListener('load', function () {{
 
 def _run(args, timeout: int = 120) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        return subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                               "--no-first-run", "--allow-file-access-from-files", f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--no-first-run",
+                "--allow-file-access-from-files",
+                f"--user-data-dir={profile}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 def _framed(page: pathlib.Path, width: int, height: int, fragment: str, folder: str) -> str:
@@ -48,11 +62,17 @@ def _framed(page: pathlib.Path, width: int, height: int, fragment: str, folder: 
     return frame.as_uri()
 
 
-def check(page: pathlib.Path, size=PHONE) -> Dict[str, Any]:
+def check(page: pathlib.Path, size=PHONE) -> dict[str, Any]:
     """The page's self-check at a width: {problems, width, overflow, sections}."""
     with tempfile.TemporaryDirectory(prefix="page-check-") as folder:
-        result = _run([f"--window-size={max(size[0], 500) + 20},{size[1]}", "--virtual-time-budget=5000", "--dump-dom",
-                       _framed(page, size[0], size[1], "#check", folder)])
+        result = _run(
+            [
+                f"--window-size={max(size[0], 500) + 20},{size[1]}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                _framed(page, size[0], size[1], "#check", folder),
+            ]
+        )
     found = re.search(r'<pre id="check"[^>]*>(.*?)</pre>', result.stdout, re.S)
     if not found:
         raise RuntimeError(f"no self-check in the page (chromium said: {result.stderr[-500:]})")
@@ -62,12 +82,24 @@ def check(page: pathlib.Path, size=PHONE) -> Dict[str, Any]:
 def screenshot(page: pathlib.Path, target: pathlib.Path, size=PHONE, height: int = 3000) -> pathlib.Path:
     """The top ``height`` px of the page at the width, as a PNG."""
     if size[0] >= 500:
-        _run([f"--window-size={size[0]},{height}", "--virtual-time-budget=3000", f"--screenshot={target.resolve()}",
-              page.resolve().as_uri()])
+        _run(
+            [
+                f"--window-size={size[0]},{height}",
+                "--virtual-time-budget=3000",
+                f"--screenshot={target.resolve()}",
+                page.resolve().as_uri(),
+            ]
+        )
         return target
     with tempfile.TemporaryDirectory(prefix="page-shot-") as folder:
-        _run([f"--window-size={size[0]},{height}", "--virtual-time-budget=3000", f"--screenshot={target.resolve()}",
-              _framed(page, size[0], height, "", folder)])
+        _run(
+            [
+                f"--window-size={size[0]},{height}",
+                "--virtual-time-budget=3000",
+                f"--screenshot={target.resolve()}",
+                _framed(page, size[0], height, "", folder),
+            ]
+        )
     return target
 
 
@@ -80,8 +112,10 @@ def main(argv=None) -> int:
     for name, size in (("phone", PHONE), ("desktop", DESKTOP)):
         found = check(page, size)
         shot = screenshot(page, page.with_name(f"{page.stem}-{name}.png"), size)
-        print(f"{name} {size[0]}px: overflow {found['overflow']} px, problems {found['problems']}, "
-              f"sections {', '.join(found['sections'])}; screenshot {shot}")
+        print(
+            f"{name} {size[0]}px: overflow {found['overflow']} px, problems {found['problems']}, "
+            f"sections {', '.join(found['sections'])}; screenshot {shot}"
+        )
         bad += bool(found["problems"]) or found["overflow"] > 0
     return 1 if bad else 0
 

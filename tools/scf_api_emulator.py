@@ -15,6 +15,7 @@ the session token of temporary credentials, action, version and region — then 
 
 Point ``SCF_API_ENDPOINT`` at it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,22 +26,19 @@ import json
 import threading
 import uuid
 import zipfile
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from collections.abc import Callable
+from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make the repository's `tools` package importable
-    import pathlib as _pathlib
-    import sys as _sys
-
-    _sys.path.insert(0, str(_pathlib.Path(__file__).resolve().parents[1]))
-from tools.loopback import LoopbackServer, QuietHandler  # noqa: E402
+from tools.loopback import LoopbackServer, QuietHandler
 
 
 def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode(), hashlib.sha256).digest()
 
 
-def tc3_signature(secret_key: str, service: str, headers: Dict[str, str], body: bytes, signed: List[str],
-                  timestamp: int, date: str) -> str:
+def tc3_signature(
+    secret_key: str, service: str, headers: dict[str, str], body: bytes, signed: list[str], timestamp: int, date: str
+) -> str:
     canonical_headers = "".join(f"{name}:{headers[name].strip()}\n" for name in signed)
     canonical = "\n".join(["POST", "/", "", canonical_headers, ";".join(signed), hashlib.sha256(body).hexdigest()])
     scope = f"{date}/{service}/tc3_request"
@@ -49,8 +47,16 @@ def tc3_signature(secret_key: str, service: str, headers: Dict[str, str], body: 
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-DEPLOY_ACTIONS = {"GetFunction", "CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration",
-                  "GetFunctionAddress", "ListTriggers", "CreateTrigger", "UpdateTrigger"}
+DEPLOY_ACTIONS = {
+    "GetFunction",
+    "CreateFunction",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "GetFunctionAddress",
+    "ListTriggers",
+    "CreateTrigger",
+    "UpdateTrigger",
+}
 RUNTIMES = {"Python3.6", "Python3.7", "Python3.9", "Python3.10"}
 MEMORY_SIZES = {64, *range(128, 3073, 128)}
 
@@ -68,8 +74,9 @@ def _configuration_faults(request: dict) -> None:
     if "Timeout" in request and not (isinstance(request["Timeout"], int) and 1 <= request["Timeout"] <= 900):
         raise _ApiFault("InvalidParameterValue.Timeout", "Timeout must be 1-900")
     variables = (request.get("Environment") or {}).get("Variables", [])
-    if not isinstance(variables, list) or not all(isinstance(v, dict) and set(v) <= {"Key", "Value"} and v.get("Key")
-                                                  for v in variables):
+    if not isinstance(variables, list) or not all(
+        isinstance(v, dict) and set(v) <= {"Key", "Value"} and v.get("Key") for v in variables
+    ):
         raise _ApiFault("InvalidParameterValue.Environment", "Environment.Variables must be [{Key, Value}]")
     if sum(len(v["Key"]) + len(v.get("Value", "")) for v in variables) > 4096:
         raise _ApiFault("InvalidParameterValue.Environment", "environment variables exceed 4 KB")
@@ -85,14 +92,16 @@ def _install(state: dict, request: dict) -> None:
     if "Environment" in request:
         state["Environment"] = {"Variables": list(request["Environment"].get("Variables", []))}
     if "VpcConfig" in request:
-        state["VpcConfig"] = {"VpcId": request["VpcConfig"].get("VpcId", ""),
-                              "SubnetId": request["VpcConfig"].get("SubnetId", "")}
+        state["VpcConfig"] = {
+            "VpcId": request["VpcConfig"].get("VpcId", ""),
+            "SubnetId": request["VpcConfig"].get("SubnetId", ""),
+        }
 
 
 class _DeployActions:
     """The deploy side of the emulator (mixed into ScfApiEmulator; runs under its lock)."""
 
-    def _function(self, request: dict, must_exist: bool = True) -> Tuple[Tuple[str, str], Optional[dict]]:
+    def _function(self, request: dict, must_exist: bool = True) -> tuple[tuple[str, str], dict | None]:
         name, namespace = request.get("FunctionName"), request.get("Namespace") or "default"
         if not isinstance(name, str) or not name:
             raise _ApiFault("MissingParameter", "FunctionName is required")
@@ -123,14 +132,19 @@ class _DeployActions:
             raise _ApiFault("InvalidParameterValue.Handler", f"{handler_file} is not at the package root")
         return data
 
-    def _cos_object(self, bucket: str, key: str, region: Optional[str]) -> bytes:
+    def _cos_object(self, bucket: str, key: str, region: str | None) -> bytes:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
         if not self.cos_endpoint:
             raise _ApiFault("FailedOperation.Cos", "this emulator has no COS endpoint")
-        s3 = boto3.client("s3", endpoint_url=self.cos_endpoint, region_name=region or "ap-shanghai",
-                          aws_access_key_id="emulator", aws_secret_access_key="emulator")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.cos_endpoint,
+            region_name=region or "ap-shanghai",
+            aws_access_key_id="emulator",
+            aws_secret_access_key="emulator",
+        )
         try:
             return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except (BotoCoreError, ClientError):
@@ -138,8 +152,9 @@ class _DeployActions:
 
     def _require_active(self, action: str, state: dict) -> None:
         if state["Status"] != "Active":
-            raise _ApiFault(f"FailedOperation.{action}",
-                            f"当前函数处于{state['Status']}状态,无法进行此操作,请稍后重试。")
+            raise _ApiFault(
+                f"FailedOperation.{action}", f"当前函数处于{state['Status']}状态,无法进行此操作,请稍后重试。"
+            )
 
     def _changing(self, state: dict, status: str) -> None:
         state["Status"], state["_polls"] = status, self.settle_polls
@@ -160,10 +175,22 @@ class _DeployActions:
             raise _ApiFault("InvalidParameterValue.Runtime", f"Runtime {request.get('Runtime')} is not supported")
         _configuration_faults(request)
         data = self._package(request, request.get("Code") or {})
-        state = {"FunctionName": key[1], "Namespace": key[0], "Runtime": request["Runtime"],
-                 "Handler": request.get("Handler"), "Description": "", "MemorySize": 128, "Timeout": 3,
-                 "Environment": {"Variables": []}, "VpcConfig": {"VpcId": "", "SubnetId": ""}, "Type": "Event",
-                 "StatusReasons": [], "_code": data, "_sha256": hashlib.sha256(data).hexdigest(), "_triggers": []}
+        state = {
+            "FunctionName": key[1],
+            "Namespace": key[0],
+            "Runtime": request["Runtime"],
+            "Handler": request.get("Handler"),
+            "Description": "",
+            "MemorySize": 128,
+            "Timeout": 3,
+            "Environment": {"Variables": []},
+            "VpcConfig": {"VpcId": "", "SubnetId": ""},
+            "Type": "Event",
+            "StatusReasons": [],
+            "_code": data,
+            "_sha256": hashlib.sha256(data).hexdigest(),
+            "_triggers": [],
+        }
         _install(state, request)
         self.deployed[key] = state
         self._changing(state, "Creating")
@@ -176,7 +203,9 @@ class _DeployActions:
             self._changing(state, "Updating")
         self._require_active("UpdateFunctionCode", state)
         data = self._package(request, request)
-        state.update(_code=data, _sha256=hashlib.sha256(data).hexdigest(), Handler=request.get("Handler", state["Handler"]))
+        state.update(
+            _code=data, _sha256=hashlib.sha256(data).hexdigest(), Handler=request.get("Handler", state["Handler"])
+        )
         self._changing(state, "Updating")
         return {}
 
@@ -207,48 +236,60 @@ class _DeployActions:
         _, state = self._function(request)
         if any(t["TriggerName"] == request.get("TriggerName") for t in state["_triggers"]):
             raise _ApiFault("ResourceInUse.Trigger", f"trigger {request.get('TriggerName')} already exists")
-        state["_triggers"].append({"TriggerName": request.get("TriggerName"), "Type": request.get("Type"),
-                                   "TriggerDesc": self._timer_desc(request),
-                                   "Enable": 1 if request.get("Enable", "OPEN") == "OPEN" else 0,
-                                   "Qualifier": request.get("Qualifier") or "$DEFAULT"})
+        state["_triggers"].append(
+            {
+                "TriggerName": request.get("TriggerName"),
+                "Type": request.get("Type"),
+                "TriggerDesc": self._timer_desc(request),
+                "Enable": 1 if request.get("Enable", "OPEN") == "OPEN" else 0,
+                "Qualifier": request.get("Qualifier") or "$DEFAULT",
+            }
+        )
         return {"TriggerInfo": dict(state["_triggers"][-1])}
 
     def _UpdateTrigger(self, request: dict) -> dict:
         _, state = self._function(request)
         for trigger in state["_triggers"]:
             if trigger["TriggerName"] == request.get("TriggerName") and trigger["Type"] == request.get("Type"):
-                trigger.update(TriggerDesc=self._timer_desc(request),
-                               Enable=1 if request.get("Enable", "OPEN") == "OPEN" else 0)
+                trigger.update(
+                    TriggerDesc=self._timer_desc(request), Enable=1 if request.get("Enable", "OPEN") == "OPEN" else 0
+                )
                 return {}
         raise _ApiFault("ResourceNotFound.Trigger", f"trigger {request.get('TriggerName')} does not exist")
 
     # --- what tests read ---
-    def count(self, action: str, function: Optional[str] = None) -> int:
+    def count(self, action: str, function: str | None = None) -> int:
         return sum(1 for a, f in self.actions if a == action and (function is None or f == function))
 
 
 class ScfApiEmulator(_DeployActions):
-    def __init__(self, secret_id: str = "AKIDemulator", secret_key: str = "emulator-secret-key",
-                 session_token: Optional[str] = "emulator-session-token", fail_with: Optional[str] = None,
-                 functions: Optional[Dict[str, Callable[[dict, dict], Any]]] = None,
-                 namespaces: Tuple[str, ...] = ("default",), settle_polls: int = 1,
-                 cos_endpoint: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        secret_id: str = "AKIDemulator",
+        secret_key: str = "emulator-secret-key",
+        session_token: str | None = "emulator-session-token",
+        fail_with: str | None = None,
+        functions: dict[str, Callable[[dict, dict], Any]] | None = None,
+        namespaces: tuple[str, ...] = ("default",),
+        settle_polls: int = 1,
+        cos_endpoint: str | None = None,
+    ) -> None:
         self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
         self.fail_with = fail_with  # an error Code to answer Invoke with, e.g. "ResourceNotFound.Function"
         self.functions = functions or {}  # name -> handler, run for RequestResponse invocations
-        self.invocations: List[dict] = []
-        self.rejections: List[str] = []
+        self.invocations: list[dict] = []
+        self.rejections: list[str] = []
         # deploy side
-        self.namespaces: Set[str] = set(namespaces)
-        self.deployed: Dict[Tuple[str, str], dict] = {}  # (namespace, name) -> function state
-        self.actions: List[Tuple[str, str]] = []  # (action, function) of every authenticated request
-        self.fail_actions: Dict[str, str] = {}
+        self.namespaces: set[str] = set(namespaces)
+        self.deployed: dict[tuple[str, str], dict] = {}  # (namespace, name) -> function state
+        self.actions: list[tuple[str, str]] = []  # (action, function) of every authenticated request
+        self.fail_actions: dict[str, str] = {}
         self.busy_once = False
         self.stuck = False
         self.settle_polls = settle_polls
         self.cos_endpoint = cos_endpoint
         self._lock = threading.RLock()
-        self._server: Optional[LoopbackServer] = None
+        self._server: LoopbackServer | None = None
         self.endpoint = ""
 
     def start(self) -> str:
@@ -274,7 +315,7 @@ class ScfApiEmulator(_DeployActions):
             self.rejections.append(code)
         return {"Error": {"Code": code, "Message": message}, "RequestId": request_id}
 
-    def handle(self, headers: Dict[str, str], body: bytes) -> dict:
+    def handle(self, headers: dict[str, str], body: bytes) -> dict:
         request_id = str(uuid.uuid4())
         auth = headers.get("authorization", "")
         try:
@@ -317,18 +358,39 @@ class ScfApiEmulator(_DeployActions):
             if handler is None:
                 return self._reject("ResourceNotFound.Function", "no such function", request_id)
             event = json.loads(request.get("ClientContext") or "{}")
-            context = {"function_name": request.get("FunctionName"), "request_id": request_id,
-                       "namespace": request.get("Namespace") or "default", "time_limit_in_ms": 3000,
-                       "tencentcloud_region": headers.get("x-tc-region"), "environment": "{}"}
+            context = {
+                "function_name": request.get("FunctionName"),
+                "request_id": request_id,
+                "namespace": request.get("Namespace") or "default",
+                "time_limit_in_ms": 3000,
+                "tencentcloud_region": headers.get("x-tc-region"),
+                "environment": "{}",
+            }
             try:
                 response, outcome, error = handler(event, context), 0, ""
             except Exception as exc:  # the platform reports a crashed invocation, it does not raise
                 response, outcome, error = None, 1, f"{type(exc).__name__}: {exc}"
-            return {"Result": {"FunctionRequestId": request_id, "InvokeResult": outcome, "ErrMsg": error,
-                               "RetMsg": json.dumps(response), "Duration": 1.0, "BillDuration": 1, "MemUsage": 0,
-                               "Log": ""}, "RequestId": request_id}
+            return {
+                "Result": {
+                    "FunctionRequestId": request_id,
+                    "InvokeResult": outcome,
+                    "ErrMsg": error,
+                    "RetMsg": json.dumps(response),
+                    "Duration": 1.0,
+                    "BillDuration": 1,
+                    "MemUsage": 0,
+                    "Log": "",
+                },
+                "RequestId": request_id,
+            }
         with self._lock:
-            self.invocations.append({"region": headers.get("x-tc-region"), "function": request.get("FunctionName"),
-                                     "namespace": request.get("Namespace"), "type": request.get("InvocationType"),
-                                     "event": json.loads(request.get("ClientContext") or "{}")})
+            self.invocations.append(
+                {
+                    "region": headers.get("x-tc-region"),
+                    "function": request.get("FunctionName"),
+                    "namespace": request.get("Namespace"),
+                    "type": request.get("InvocationType"),
+                    "event": json.loads(request.get("ClientContext") or "{}"),
+                }
+            )
         return {"Result": {"FunctionRequestId": str(uuid.uuid4()), "InvokeResult": 0}, "RequestId": request_id}

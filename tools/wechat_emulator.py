@@ -22,6 +22,7 @@ Faults are switchable (``expire_token()`` / ``expire_token_after(n)`` end the cu
     python tools/wechat_emulator.py --port 8089     # run it by hand; WECHAT_API_BASE=http://127.0.0.1:8089
     curl http://127.0.0.1:8089/__emulator/calls     # call counters
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,15 +34,9 @@ import time
 from collections import Counter, defaultdict
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Dict, Optional
 from urllib.parse import parse_qs, urlparse
 
-if __package__ in (None, ""):  # run as a script: make the repository's `tools` package importable
-    import pathlib as _pathlib
-    import sys as _sys
-
-    _sys.path.insert(0, str(_pathlib.Path(__file__).resolve().parents[1]))
-from tools.loopback import LoopbackServer, QuietHandler  # noqa: E402
+from tools.loopback import LoopbackServer, QuietHandler
 
 WECHAT_SCENE_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&'()*+,/:;=?@-._~")
 
@@ -65,29 +60,34 @@ def render_code(page: str, scene: str, width: int, png: bool) -> bytes:
 
 
 class WeChatEmulator:
-    def __init__(self, appid: str = "wx3c5e7a9b1d2f4a6c", secret: str = "emulator-secret",
-                 tcb_env: str = "prod-4g8x2k1d9e0f3a5b", token_ttl: int = 7200,
-                 published_pages=("pages/product/product", "pages/index/index")) -> None:
+    def __init__(
+        self,
+        appid: str = "wx3c5e7a9b1d2f4a6c",
+        secret: str = "emulator-secret",
+        tcb_env: str = "prod-4g8x2k1d9e0f3a5b",
+        token_ttl: int = 7200,
+        published_pages=("pages/product/product", "pages/index/index"),
+    ) -> None:
         self.appid, self.secret, self.tcb_env = appid, secret, tcb_env
         self.token_ttl = token_ttl
         self.published_pages = set(published_pages)
         self.latency = 0.0
         self.calls: Counter = Counter()
         self.forced_refreshes = 0
-        self.files: Dict[str, bytes] = {}
-        self.file_meta: Dict[str, dict] = {}
-        self._faults: Dict[str, int] = defaultdict(int)
+        self.files: dict[str, bytes] = {}
+        self.file_meta: dict[str, dict] = {}
+        self._faults: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
-        self._token: Optional[str] = None
+        self._token: str | None = None
         self._token_expires = 0.0
-        self._expire_after: Optional[int] = None
-        self._tickets: Dict[str, dict] = {}
-        self._downloads: Dict[str, str] = {}  # sign -> path of a temporary link
-        self._cloud_ids: Dict[str, dict] = {}
+        self._expire_after: int | None = None
+        self._tickets: dict[str, dict] = {}
+        self._downloads: dict[str, str] = {}  # sign -> path of a temporary link
+        self._cloud_ids: dict[str, dict] = {}
         self.json_as_object = False  # getopendata's ``json`` as an object instead of a JSON string (both documented)
         self.refusing_users: set = set()  # subscribe/send answers 43101 for these openids
-        self.messages: list = []          # subscribe messages delivered
-        self._server: Optional[LoopbackServer] = None
+        self.messages: list = []  # subscribe messages delivered
+        self._server: LoopbackServer | None = None
         self.base_url = ""
 
     # --- control -------------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ class WeChatEmulator:
             self.refusing_users.clear()
             self.messages.clear()
 
-    def _take_fault(self, *kinds: str) -> Optional[str]:
+    def _take_fault(self, *kinds: str) -> str | None:
         with self._lock:
             for kind in kinds:
                 if self._faults[kind] > 0:
@@ -158,10 +158,14 @@ class WeChatEmulator:
             time.sleep(self.latency)
         url = urlparse(raw_path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        route = {"/cgi-bin/stable_token": self._stable_token, "/wxa/getwxacodeunlimit": self._unlimited,
-                 "/tcb/uploadfile": self._uploadfile, "/tcb/batchdownloadfile": self._batchdownloadfile,
-                 "/wxa/getopendata": self._getopendata,
-                 "/cgi-bin/message/subscribe/send": self._subscribe_send}.get(url.path)
+        route = {
+            "/cgi-bin/stable_token": self._stable_token,
+            "/wxa/getwxacodeunlimit": self._unlimited,
+            "/tcb/uploadfile": self._uploadfile,
+            "/tcb/batchdownloadfile": self._batchdownloadfile,
+            "/wxa/getopendata": self._getopendata,
+            "/cgi-bin/message/subscribe/send": self._subscribe_send,
+        }.get(url.path)
         if route is not None:
             self.calls[url.path.rsplit("/", 1)[-1]] += 1
             return route(query, body)
@@ -175,7 +179,9 @@ class WeChatEmulator:
         return status, {"Content-Type": "application/json; encoding=utf-8"}, json.dumps(payload).encode()
 
     def _error(self, errcode: int, errmsg: str):
-        return self._json({"errcode": errcode, "errmsg": f"{errmsg} rid: {secrets.token_hex(4)}-{secrets.token_hex(4)}"})
+        return self._json(
+            {"errcode": errcode, "errmsg": f"{errmsg} rid: {secrets.token_hex(4)}-{secrets.token_hex(4)}"}
+        )
 
     def _stable_token(self, query, body):
         try:
@@ -252,9 +258,16 @@ class WeChatEmulator:
         return 200, {"Content-Type": "image/jpeg"}, data  # image/jpeg even for PNG, as WeChat does
 
     # --- open data (group attribution) ----------------------------------------------------------------
-    def issue_group_cloud_id(self, openid: str, opengid: Optional[str] = None, chat_type: int = 3,
-                             api: str = "getGroupEnterInfo", single_roomid: Optional[str] = None,
-                             age_seconds: float = 0, appid: Optional[str] = None) -> str:
+    def issue_group_cloud_id(
+        self,
+        openid: str,
+        opengid: str | None = None,
+        chat_type: int = 3,
+        api: str = "getGroupEnterInfo",
+        single_roomid: str | None = None,
+        age_seconds: float = 0,
+        appid: str | None = None,
+    ) -> str:
         """The cloudID a user's ``wx.getGroupEnterInfo`` / ``wx.getShareInfo`` would return for a card opened in a
         group (``opengid``) or a single chat (``single_roomid``), ``age_seconds`` ago, for ``appid`` (ours)."""
         cloud_id = "11_" + secrets.token_urlsafe(30)
@@ -280,7 +293,7 @@ class WeChatEmulator:
         if fault == "opendata_500":
             return 500, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway</html>"
         if fault == "opendata_garbage":
-            return 200, {"Content-Type": "application/json"}, b"{\"data_list\": [{\"cloud_id\""
+            return 200, {"Content-Type": "application/json"}, b'{"data_list": [{"cloud_id"'
         if fault == "opendata_system_error":
             return self._error(-1, "system error")
         try:
@@ -323,9 +336,14 @@ class WeChatEmulator:
         if request["touser"] in self.refusing_users:
             return self._error(43101, "user refuse to accept the msg")
         data = request.get("data")
-        if not isinstance(data, dict) or not data or any(
+        if (
+            not isinstance(data, dict)
+            or not data
+            or any(
                 not isinstance(v, dict) or not isinstance(v.get("value"), str) or not v["value"] or len(v["value"]) > 20
-                for v in data.values()):
+                for v in data.values()
+            )
+        ):
             return self._error(47003, "argument invalid! data.amount1.value invalid")
         with self._lock:
             self.messages.append(request)
@@ -352,14 +370,26 @@ class WeChatEmulator:
         path = request.get("path")
         if not isinstance(path, str) or not path:
             return self._error(-501001, "invalid path")
-        ticket = {"authorization": "q-sign-algorithm=sha1&" + secrets.token_hex(8), "token": secrets.token_hex(16),
-                  "cos_file_id": secrets.token_hex(12), "path": path}
+        ticket = {
+            "authorization": "q-sign-algorithm=sha1&" + secrets.token_hex(8),
+            "token": secrets.token_hex(16),
+            "cos_file_id": secrets.token_hex(12),
+            "path": path,
+        }
         with self._lock:
             self._tickets[ticket["authorization"]] = ticket
         bucket = self.tcb_bucket
-        return self._json({"errcode": 0, "errmsg": "ok", "url": f"{self.base_url}/cos/{bucket}",
-                           "token": ticket["token"], "authorization": ticket["authorization"],
-                           "file_id": f"cloud://{self.tcb_env}.{bucket}/{path}", "cos_file_id": ticket["cos_file_id"]})
+        return self._json(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "url": f"{self.base_url}/cos/{bucket}",
+                "token": ticket["token"],
+                "authorization": ticket["authorization"],
+                "file_id": f"cloud://{self.tcb_env}.{bucket}/{path}",
+                "cos_file_id": ticket["cos_file_id"],
+            }
+        )
 
     def _batchdownloadfile(self, query, body):
         """Temporary links for stored files: ``{env, file_list: [{fileid, max_age}]}``."""
@@ -370,15 +400,22 @@ class WeChatEmulator:
         answers = []
         for item in request.get("file_list") or []:
             fileid = item.get("fileid", "")
-            path = fileid[len(prefix):] if fileid.startswith(prefix) else None
+            path = fileid[len(prefix) :] if fileid.startswith(prefix) else None
             with self._lock:
                 known = path is not None and path in self.files
                 if known:
                     sign = secrets.token_hex(8)
                     self._downloads[sign] = path
-            answers.append({"fileid": fileid, "download_url": f"{self.base_url}/download/{path}?sign={sign}",
-                            "status": 0, "errmsg": "ok"} if known else
-                           {"fileid": fileid, "download_url": "", "status": -503003, "errmsg": "file not exist"})
+            answers.append(
+                {
+                    "fileid": fileid,
+                    "download_url": f"{self.base_url}/download/{path}?sign={sign}",
+                    "status": 0,
+                    "errmsg": "ok",
+                }
+                if known
+                else {"fileid": fileid, "download_url": "", "status": -503003, "errmsg": "file not exist"}
+            )
         return self._json({"errcode": 0, "errmsg": "ok", "file_list": answers})
 
     def download(self, raw_path: str):
@@ -386,7 +423,7 @@ class WeChatEmulator:
         sign = parse_qs(url.query).get("sign", [""])[0]
         with self._lock:
             path = self._downloads.get(sign)
-            data = self.files.get(path) if path == url.path[len("/download/"):] else None
+            data = self.files.get(path) if path == url.path[len("/download/") :] else None
             meta = self.file_meta.get(path, {})
         if data is None:
             return 403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code></Error>"
@@ -396,8 +433,7 @@ class WeChatEmulator:
         if self._take_fault("storage_500"):
             return 503, {"Content-Type": "application/xml"}, b"<Error><Code>ServiceUnavailable</Code></Error>"
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        message = BytesParser(policy=HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
         fields, file_bytes, file_type = {}, None, None
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
@@ -407,8 +443,13 @@ class WeChatEmulator:
                 fields[name] = part.get_payload(decode=True).decode()
         with self._lock:
             ticket = self._tickets.get(fields.get("Signature", ""))
-        if (ticket is None or fields.get("key") != ticket["path"] or fields.get("x-cos-security-token") != ticket["token"]
-                or fields.get("x-cos-meta-fileid") != ticket["cos_file_id"] or file_bytes is None):
+        if (
+            ticket is None
+            or fields.get("key") != ticket["path"]
+            or fields.get("x-cos-security-token") != ticket["token"]
+            or fields.get("x-cos-meta-fileid") != ticket["cos_file_id"]
+            or file_bytes is None
+        ):
             return 403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code></Error>"
         with self._lock:
             self.files[ticket["path"]] = file_bytes
@@ -424,8 +465,11 @@ def main() -> None:
     emulator = WeChatEmulator()
     emulator.latency = args.latency_ms / 1000
     emulator.start(args.port)
-    print(f"WeChat emulator at {emulator.base_url} (appid {emulator.appid}, secret {emulator.secret}, "
-          f"env {emulator.tcb_env}); Ctrl-C to stop", flush=True)
+    print(
+        f"WeChat emulator at {emulator.base_url} (appid {emulator.appid}, secret {emulator.secret}, "
+        f"env {emulator.tcb_env}); Ctrl-C to stop",
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)

@@ -1,6 +1,7 @@
 """A simulated mini program client: builds the SCF context a CloudBase function receives when a
 user's mini program calls it through ``wx.cloud.callFunction``, from the recorded fixture in
 ``tests/events/callfunction_context.json`` (one source of truth for tests, the demo and benchmarks)."""
+
 from __future__ import annotations
 
 import copy
@@ -8,14 +9,20 @@ import importlib.util
 import json
 import pathlib
 import uuid
-from typing import Any, Dict, Optional
+from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _TEMPLATE = json.loads((ROOT / "tests" / "events" / "callfunction_context.json").read_text(encoding="utf-8"))
 
 
-def scf_context(openid: Optional[str], *, architecture: str = "new", request_id: Optional[str] = None,
-                function_name: str = "recordShare", time_limit_in_ms: Optional[int] = None) -> Dict[str, Any]:
+def scf_context(
+    openid: str | None,
+    *,
+    architecture: str = "new",
+    request_id: str | None = None,
+    function_name: str = "recordShare",
+    time_limit_in_ms: int | None = None,
+) -> dict[str, Any]:
     """The context for a call by ``openid`` (None: the platform supplied no identity, as in 1154).
 
     ``architecture``: "new" (``environment`` JSON string), "old" (``environ`` k=v string) or "none".

@@ -3,8 +3,9 @@
 Thin glue: who started it (the platform's timer or an admin) and the event parsed into a typed request, then
 one service call. A failed timer run raises (in ``handle``), so SCF records the failure and retries it.
 """
-from shared.platform.invocation import handle
+
 from shared.funnel.service import configure, funnel_service, parse_event
+from shared.platform.invocation import handle
 
 SETTINGS = configure()  # cold start: a bad configuration fails the init, naming the variable
 

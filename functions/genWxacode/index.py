@@ -4,8 +4,9 @@ of codes for admins (a resumable job that continues itself in follow-up invocati
 Thin glue: identity from the platform (optional for admin-token calls) and the event parsed into a typed call,
 then one service call.
 """
-from shared.platform.invocation import handle
+
 from shared.codes.service import configure, parse_event, wxacode_service
+from shared.platform.invocation import handle
 
 SETTINGS = configure()  # cold start: a bad configuration fails the init, naming the variable
 

@@ -2,6 +2,7 @@
 
 Thin glue: identity from the platform and the event parsed into a typed call, then one service call.
 """
+
 from shared.platform.invocation import handle
 from shared.sharing.service import configure, parse_event, share_service
 

@@ -4,6 +4,7 @@ rewards and record subscribe-message accepts (the mini program).
 Thin glue: who started it and the event parsed into a typed call, then one service call. A failed timer run raises
 (in ``handle``), so SCF records the failure and retries it.
 """
+
 from shared.platform.invocation import handle
 from shared.rewards.service import configure, parse_event, reward_service
 

@@ -13,6 +13,7 @@ rerun cost one cache read per finished item and no WeChat call.
 * Time: the run stops taking new items when the invocation's budget (``time_limit_in_ms``) runs low,
   saves progress and hands the job to a fresh asynchronous invocation (``Continuation``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,16 +26,17 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Protocol, Tuple
+from typing import Any, Protocol
 
+from shared.codes.generator import CodeGenerator, CodeRequest, parse_code_request
 from shared.platform import log
 from shared.platform.clock import Clock
 from shared.platform.db import time_limit_ms
 from shared.platform.errors import BadInput, Forbidden, NotFound, RateLimited, ShareFunnelError, UnknownInviter
-from shared.sharing import ShareClaim
 from shared.platform.validation import check_document, require_id, required
-from shared.codes.generator import CodeGenerator, CodeRequest, parse_code_request
+from shared.sharing import ShareClaim
 
 MAX_BATCH_ITEMS = 10_000
 RESUME_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")  # secrets.token_urlsafe; checked before it is hashed
@@ -44,10 +46,11 @@ SAVE_EVERY_SECONDS = 2.0
 MIN_RUN_SECONDS = 0.25
 FINISHED = ("done", "done_with_errors")
 
+
 # --- requests --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BatchRequest:
-    items: Tuple[Dict[str, Any], ...]  # normalised item documents, as stored in the job
+    items: tuple[dict[str, Any], ...]  # normalised item documents, as stored in the job
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class JobRequest:
 
     job_id: str
     resume: bool = False
-    resume_key: Optional[str] = None
+    resume_key: str | None = None
 
 
 def parse_gen_event(event: Any, default_page: str) -> Any:
@@ -104,17 +107,25 @@ def parse_job_request(event: Mapping[str, Any]) -> JobRequest:
     return JobRequest(require_id(event.get("jobId"), "jobId"), resume=resume)
 
 
-def item_document(request: CodeRequest) -> Dict[str, Any]:
+def item_document(request: CodeRequest) -> dict[str, Any]:
     look = request.look
-    doc: Dict[str, Any] = {"inviter": request.inviter, "productId": request.product_id, "channel": request.channel,
-                           "page": look.page, "width": look.width, "envVersion": look.env_version,
-                           "isHyaline": look.is_hyaline, "autoColor": look.auto_color, "checkPath": look.check_path}
+    doc: dict[str, Any] = {
+        "inviter": request.inviter,
+        "productId": request.product_id,
+        "channel": request.channel,
+        "page": look.page,
+        "width": look.width,
+        "envVersion": look.env_version,
+        "isHyaline": look.is_hyaline,
+        "autoColor": look.auto_color,
+        "checkPath": look.check_path,
+    }
     if look.line_color is not None:
-        doc["lineColor"] = dict(zip("rgb", look.line_color))
+        doc["lineColor"] = dict(zip("rgb", look.line_color, strict=True))
     return doc
 
 
-def job_id_for(items: Tuple[Dict[str, Any], ...]) -> str:
+def job_id_for(items: tuple[dict[str, Any], ...]) -> str:
     """The same batch always maps to the same job, so submitting it twice resumes rather than duplicates."""
     canonical = json.dumps(items, sort_keys=True, separators=(",", ":"))
     return "job-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
@@ -129,8 +140,12 @@ class Pacer:
     """Spaces WeChat calls evenly at ``rate_per_min`` across threads (no bursts, so the per-minute cap
     holds over any window). ``slow_down`` (on 45009) halves the pace; successes win it back gradually."""
 
-    def __init__(self, rate_per_min: int, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate_per_min: int,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.cap = rate_per_min / 60.0
         self.rate = self.cap
         self._next_slot = 0.0
@@ -166,7 +181,7 @@ class _PacedWeChat:
     def __init__(self, wechat: Any, pacer: Pacer, deadline: float) -> None:
         self._wechat, self._pacer, self._deadline = wechat, pacer, deadline
 
-    def get_unlimited(self, payload: Dict[str, Any]) -> Any:
+    def get_unlimited(self, payload: dict[str, Any]) -> Any:
         self._pacer.acquire(self._deadline)
         image = self._wechat.get_unlimited(payload)
         self._pacer.succeeded()
@@ -178,20 +193,29 @@ class _PacedWeChat:
 
 # --- continuation ----------------------------------------------------------------------------------------
 class Continuation(Protocol):
-    def continue_job(self, event: Dict[str, Any]) -> None:
+    def continue_job(self, event: dict[str, Any]) -> None:
         """Start an asynchronous invocation of this function with ``event``."""
 
 
 class JobStore(Protocol):
-    def get(self, job_id: str, with_items: bool = False) -> Optional[Dict[str, Any]]: ...
+    def get(self, job_id: str, with_items: bool = False) -> dict[str, Any] | None: ...
 
-    def create(self, job: Dict[str, Any]) -> bool: ...
+    def create(self, job: dict[str, Any]) -> bool: ...
 
-    def take_lease(self, job_id: str, owner: str, now: dt.datetime, until: dt.datetime,
-                   restart: bool = False) -> Optional[Dict[str, Any]]: ...
+    def take_lease(
+        self, job_id: str, owner: str, now: dt.datetime, until: dt.datetime, restart: bool = False
+    ) -> dict[str, Any] | None: ...
 
-    def save_progress(self, job_id: str, owner: str, next_index: int, counts: Dict[str, int], failures: Any,
-                      now: dt.datetime, until: dt.datetime) -> None: ...
+    def save_progress(
+        self,
+        job_id: str,
+        owner: str,
+        next_index: int,
+        counts: dict[str, int],
+        failures: Any,
+        now: dt.datetime,
+        until: dt.datetime,
+    ) -> None: ...
 
     def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None: ...
 
@@ -209,44 +233,61 @@ class BatchRunner:
     clock: Clock
     rate_per_min: int
     concurrency: int
-    continuation: Optional[Continuation] = None
+    continuation: Continuation | None = None
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
-    def submit(self, request: BatchRequest, deadline: float) -> Dict[str, Any]:
+    def submit(self, request: BatchRequest, deadline: float) -> dict[str, Any]:
         """Create the job (or find the same batch's job) and run it within ``deadline`` (monotonic)."""
-        missing = sorted({item["inviter"] for item in request.items}
-                         - self.share_store.known_inviter_codes(item["inviter"] for item in request.items))
+        missing = sorted(
+            {item["inviter"] for item in request.items}
+            - self.share_store.known_inviter_codes(item["inviter"] for item in request.items)
+        )
         if missing:
             raise UnknownInviter(f"{len(missing)} inviter code(s) belong to no sharer", inviters=missing[:20])
         job_id = job_id_for(request.items)
         now = self.clock.now()
-        created = self.jobs.create({"_id": job_id, "items": list(request.items), "total": len(request.items),
-                                    "status": "queued", "next": 0, "generated": 0, "cached": 0, "failed": 0,
-                                    "failures": [], "runs": 1, "invocations": 0, "createdAt": now,
-                                    "startedAt": now, "updatedAt": now})
+        created = self.jobs.create(
+            {
+                "_id": job_id,
+                "items": list(request.items),
+                "total": len(request.items),
+                "status": "queued",
+                "next": 0,
+                "generated": 0,
+                "cached": 0,
+                "failed": 0,
+                "failures": [],
+                "runs": 1,
+                "invocations": 0,
+                "createdAt": now,
+                "startedAt": now,
+                "updatedAt": now,
+            }
+        )
         finished = not created and (self.jobs.get(job_id) or {}).get("status") in FINISHED
         return self._run(job_id, deadline, restart=finished)
 
-    def status(self, request: JobRequest) -> Dict[str, Any]:
+    def status(self, request: JobRequest) -> dict[str, Any]:
         job = self.jobs.get(request.job_id)
         if job is None:
             raise NotFound(f"no batch job {request.job_id!r}")
         return _job_response(job)
 
-    def resume(self, request: JobRequest, deadline: float) -> Dict[str, Any]:
+    def resume(self, request: JobRequest, deadline: float) -> dict[str, Any]:
         job = self.jobs.get(request.job_id)
         if job is None:
             raise NotFound(f"no batch job {request.job_id!r}")
         if request.resume_key is not None and not secrets.compare_digest(
-                _key_hash(request.resume_key), job.get("resumeKeyHash", "")):
+            _key_hash(request.resume_key), job.get("resumeKeyHash", "")
+        ):
             raise Forbidden("resumeKey does not match the job")
         if job["status"] in FINISHED:
             return _job_response(job)
         return self._run(request.job_id, deadline, restart=False)
 
     # ---------------------------------------------------------------------------------------------------
-    def _run(self, job_id: str, deadline: float, restart: bool) -> Dict[str, Any]:
+    def _run(self, job_id: str, deadline: float, restart: bool) -> dict[str, Any]:
         """Run the job under its lease; ``restart`` walks a finished job again from its first item."""
         owner = uuid.uuid4().hex
         job = self.jobs.take_lease(job_id, owner, self.clock.now(), self._lease_until(), restart=restart)
@@ -263,31 +304,37 @@ class BatchRunner:
 class _Run:
     """One invocation's share of a job: items from ``next`` until done, out of time, or interrupted."""
 
-    def __init__(self, runner: BatchRunner, job: Dict[str, Any], owner: str, deadline: float) -> None:
+    def __init__(self, runner: BatchRunner, job: dict[str, Any], owner: str, deadline: float) -> None:
         # Every invocation gets at least MIN_RUN_SECONDS of work (the deadline already holds a reserve), so a
         # chain of continuations always makes progress even when setup ate the budget.
         deadline = max(deadline, runner.monotonic() + MIN_RUN_SECONDS)
         self.runner, self.job, self.owner, self.deadline = runner, job, owner, deadline
-        self.items: List[Dict[str, Any]] = job["items"]
+        self.items: list[dict[str, Any]] = job["items"]
         self.pacer = Pacer(runner.rate_per_min, runner.monotonic, runner.sleep)
-        self.generator = dataclasses.replace(runner.generator, wechat=_PacedWeChat(runner.generator.wechat,
-                                                                                   self.pacer, deadline))
+        self.generator = dataclasses.replace(
+            runner.generator, wechat=_PacedWeChat(runner.generator.wechat, self.pacer, deadline)
+        )
         self.saved_next = job["next"]
-        self.outcomes: Dict[int, Tuple[str, Optional[Dict[str, Any]]]] = {}
-        self.attempts: Dict[int, int] = {}
-        self.interrupted: Optional[ShareFunnelError] = None
+        self.outcomes: dict[int, tuple[str, dict[str, Any] | None]] = {}
+        self.attempts: dict[int, int] = {}
+        self.interrupted: ShareFunnelError | None = None
         self.out_of_time = False
 
     def execute(self) -> str:
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # batches only, not cold start
 
-        pending: Deque[int] = deque(range(self.saved_next, len(self.items)))
-        in_flight: Dict[Any, int] = {}
+        pending: deque[int] = deque(range(self.saved_next, len(self.items)))
+        in_flight: dict[Any, int] = {}
         last_save = self.runner.monotonic()
         with ThreadPoolExecutor(max_workers=self.runner.concurrency, thread_name_prefix="wxacode-batch") as pool:
             while pending or in_flight:
-                while (pending and len(in_flight) < self.runner.concurrency and self.interrupted is None
-                       and not self.out_of_time and self.runner.monotonic() < self.deadline):
+                while (
+                    pending
+                    and len(in_flight) < self.runner.concurrency
+                    and self.interrupted is None
+                    and not self.out_of_time
+                    and self.runner.monotonic() < self.deadline
+                ):
                     index = pending.popleft()
                     in_flight[pool.submit(self._one, index)] = index
                 if not in_flight:
@@ -307,8 +354,9 @@ class _Run:
         """Process one item; "again" puts it back in the queue (rate limit, transient failure, no time)."""
         item = self.items[index]
         request = parse_code_request(item, item["page"])
-        claim = ShareClaim(inviter=item["inviter"], product_id=request.product_id, channel=request.channel,
-                           form="inline")
+        claim = ShareClaim(
+            inviter=item["inviter"], product_id=request.product_id, channel=request.channel, form="inline"
+        )
         try:
             response = self.generator.generate(claim, request.look)
         except OutOfTime:
@@ -342,8 +390,15 @@ class _Run:
             next_index += 1
         if next_index == self.saved_next:
             return
-        self.runner.jobs.save_progress(self.job["_id"], self.owner, next_index, counts, failures,
-                                       self.runner.clock.now(), self.runner._lease_until())
+        self.runner.jobs.save_progress(
+            self.job["_id"],
+            self.owner,
+            next_index,
+            counts,
+            failures,
+            self.runner.clock.now(),
+            self.runner._lease_until(),
+        )
         self.saved_next = next_index
 
     def _close(self) -> str:
@@ -352,12 +407,22 @@ class _Run:
             done = jobs.get(job_id) or {}
             status = "done_with_errors" if done.get("failed") else "done"
             jobs.finish(job_id, self.owner, status, now, finishedAt=now, lastRunSlowdowns=self.pacer.slowdowns)
-            log.event("wxacode_batch_done", job=job_id, total=len(self.items), failed=done.get("failed", 0),
-                      slowdowns=self.pacer.slowdowns)
+            log.event(
+                "wxacode_batch_done",
+                job=job_id,
+                total=len(self.items),
+                failed=done.get("failed", 0),
+                slowdowns=self.pacer.slowdowns,
+            )
             return status
         if self.interrupted is not None:
-            jobs.finish(job_id, self.owner, "interrupted", now,
-                        lastError={"code": self.interrupted.code, "message": self.interrupted.message})
+            jobs.finish(
+                job_id,
+                self.owner,
+                "interrupted",
+                now,
+                lastError={"code": self.interrupted.code, "message": self.interrupted.message},
+            )
             log.event("wxacode_batch_interrupted", job=job_id, next=self.saved_next, code=self.interrupted.code)
             return "interrupted"
         if self.runner.continuation is None:
@@ -375,10 +440,18 @@ class _Run:
         return "continuing"
 
 
-def _job_response(job: Mapping[str, Any]) -> Dict[str, Any]:
-    response = {"ok": True, "jobId": job["_id"], "status": job.get("status", "unknown"), "total": job.get("total", 0),
-                "processed": job.get("next", 0), "generated": job.get("generated", 0), "cached": job.get("cached", 0),
-                "failed": job.get("failed", 0), "failures": list(job.get("failures", []))[:20]}
+def _job_response(job: Mapping[str, Any]) -> dict[str, Any]:
+    response = {
+        "ok": True,
+        "jobId": job["_id"],
+        "status": job.get("status", "unknown"),
+        "total": job.get("total", 0),
+        "processed": job.get("next", 0),
+        "generated": job.get("generated", 0),
+        "cached": job.get("cached", 0),
+        "failed": job.get("failed", 0),
+        "failures": list(job.get("failures", []))[:20],
+    }
     if job.get("lastError"):
         response["lastError"] = job["lastError"]
     return response

@@ -3,6 +3,7 @@
 Order of effects: claim the cache key → WeChat → upload → record. A failed WeChat call or upload releases
 the claim and leaves no record; a failed record after upload is retried, and never reported as success.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,16 +11,23 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any
 
 from shared.platform import log
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, Unavailable
-from shared.sharing import ShareClaim, require_channel, scene_for
 from shared.platform.storage import Storage
-from shared.platform.validation import (check_document, check_field_names, require_id, require_page,
-                                       require_product_id, required)
+from shared.platform.validation import (
+    check_document,
+    check_field_names,
+    require_id,
+    require_page,
+    require_product_id,
+    required,
+)
+from shared.sharing import ShareClaim, require_channel, scene_for
 
 ENV_VERSIONS = ("release", "trial", "develop")
 CLAIM_SECONDS = 60
@@ -35,7 +43,7 @@ class CodeLook:
     env_version: str = "release"
     is_hyaline: bool = False
     auto_color: bool = False
-    line_color: Optional[Tuple[int, int, int]] = None
+    line_color: tuple[int, int, int] | None = None
     check_path: bool = True
 
 
@@ -44,7 +52,7 @@ class CodeRequest:
     product_id: str
     channel: str
     look: CodeLook
-    inviter: Optional[str] = None  # another sharer's code: admin only
+    inviter: str | None = None  # another sharer's code: admin only
 
 
 def _bool(event: Mapping[str, Any], name: str, default: bool) -> bool:
@@ -54,8 +62,24 @@ def _bool(event: Mapping[str, Any], name: str, default: bool) -> bool:
     return value
 
 
-CODE_FIELDS = ("productId", "page", "channel", "inviter", "width", "envVersion", "isHyaline", "autoColor", "lineColor",
-               "checkPath", "adminToken", "batch", "jobId", "continueJob", "resumeKey", "resume")
+CODE_FIELDS = (
+    "productId",
+    "page",
+    "channel",
+    "inviter",
+    "width",
+    "envVersion",
+    "isHyaline",
+    "autoColor",
+    "lineColor",
+    "checkPath",
+    "adminToken",
+    "batch",
+    "jobId",
+    "continueJob",
+    "resumeKey",
+    "resume",
+)
 
 
 def parse_code_request(event: Any, default_page: str) -> CodeRequest:
@@ -76,35 +100,59 @@ def parse_code_request(event: Any, default_page: str) -> CodeRequest:
     channel = require_channel(event.get("channel", "poster"))
     line_color = event.get("lineColor")
     if line_color is not None:
-        if not isinstance(line_color, Mapping) or set(line_color) != {"r", "g", "b"} or not all(
+        if (
+            not isinstance(line_color, Mapping)
+            or set(line_color) != {"r", "g", "b"}
+            or not all(
                 isinstance(line_color[c], int) and not isinstance(line_color[c], bool) and 0 <= line_color[c] <= 255
-                for c in "rgb"):
+                for c in "rgb"
+            )
+        ):
             raise BadInput("lineColor must be {r, g, b} with integers 0-255", field="lineColor")
         line_color = (line_color["r"], line_color["g"], line_color["b"])
     inviter = event.get("inviter")
     return CodeRequest(
         product_id=product_id,
         channel=channel,
-        look=CodeLook(page=require_page(page), width=width, env_version=env_version,
-                      is_hyaline=_bool(event, "isHyaline", False), auto_color=_bool(event, "autoColor", False),
-                      line_color=line_color, check_path=_bool(event, "checkPath", True)),
+        look=CodeLook(
+            page=require_page(page),
+            width=width,
+            env_version=env_version,
+            is_hyaline=_bool(event, "isHyaline", False),
+            auto_color=_bool(event, "autoColor", False),
+            line_color=line_color,
+            check_path=_bool(event, "checkPath", True),
+        ),
         inviter=None if inviter is None else require_id(inviter, "inviter"),
     )
 
 
 def cache_key(appid: str, scene: str, look: CodeLook) -> str:
-    identity = {"appid": appid, "scene": scene, "page": look.page, "envVersion": look.env_version,
-                "width": look.width, "autoColor": look.auto_color, "lineColor": look.line_color,
-                "isHyaline": look.is_hyaline}
+    identity = {
+        "appid": appid,
+        "scene": scene,
+        "page": look.page,
+        "envVersion": look.env_version,
+        "width": look.width,
+        "autoColor": look.auto_color,
+        "lineColor": look.line_color,
+        "isHyaline": look.is_hyaline,
+    }
     return hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def wechat_payload(scene: str, look: CodeLook) -> Dict[str, Any]:
-    payload: Dict[str, Any] = {"scene": scene, "page": look.page, "width": look.width,
-                               "env_version": look.env_version, "check_path": look.check_path,
-                               "is_hyaline": look.is_hyaline, "auto_color": look.auto_color}
+def wechat_payload(scene: str, look: CodeLook) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "scene": scene,
+        "page": look.page,
+        "width": look.width,
+        "env_version": look.env_version,
+        "check_path": look.check_path,
+        "is_hyaline": look.is_hyaline,
+        "auto_color": look.auto_color,
+    }
     if look.line_color is not None:
-        payload["line_color"] = dict(zip("rgb", look.line_color))
+        payload["line_color"] = dict(zip("rgb", look.line_color, strict=True))
     return payload
 
 
@@ -118,12 +166,12 @@ class CodeGenerator:
     clock: Clock
     wait_for_other_seconds: float = 8.0
     sleep: Callable[[float], None] = time.sleep
-    counters: Dict[str, int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
 
     def _count(self, name: str) -> None:
         self.counters[name] = self.counters.get(name, 0) + 1
 
-    def generate(self, claim: ShareClaim, look: CodeLook) -> Dict[str, Any]:
+    def generate(self, claim: ShareClaim, look: CodeLook) -> dict[str, Any]:
         scene = scene_for(self.share_store, self.clock, claim)
         key = cache_key(self.appid, scene, look)
         cached = self.cache.get(key)
@@ -132,8 +180,14 @@ class CodeGenerator:
             return _response(cached, cached=True)
         owner = uuid.uuid4().hex
         now = self.clock.now()
-        info = {"scene": scene, "page": look.page, "inviter": claim.inviter, "productId": claim.product_id,
-                "channel": claim.channel, "createdAt": now}
+        info = {
+            "scene": scene,
+            "page": look.page,
+            "inviter": claim.inviter,
+            "productId": claim.product_id,
+            "channel": claim.channel,
+            "createdAt": now,
+        }
         if not self.cache.claim(key, owner, now, now + dt.timedelta(seconds=CLAIM_SECONDS), info):
             return self._wait_for_other(key)
         try:
@@ -144,14 +198,26 @@ class CodeGenerator:
         except BaseException:
             self.cache.release(key, owner)
             raise
-        fields = {"fileID": stored.file_id, "url": stored.url, "key": stored.key, "contentType": stored.content_type,
-                  "bytes": len(image.data), "completedAt": self.clock.now()}
+        fields = {
+            "fileID": stored.file_id,
+            "url": stored.url,
+            "key": stored.key,
+            "contentType": stored.content_type,
+            "bytes": len(image.data),
+            "completedAt": self.clock.now(),
+        }
         self._record(key, owner, fields)
-        log.event("wxacode_generated", scene=scene, page=look.page, inviter=claim.inviter, key=key[:12],
-                  contentType=stored.content_type)
+        log.event(
+            "wxacode_generated",
+            scene=scene,
+            page=look.page,
+            inviter=claim.inviter,
+            key=key[:12],
+            contentType=stored.content_type,
+        )
         return _response({**info, **fields}, cached=False)
 
-    def _record(self, key: str, owner: str, fields: Dict[str, Any]) -> None:
+    def _record(self, key: str, owner: str, fields: dict[str, Any]) -> None:
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
                 if self.cache.complete(key, owner, fields):
@@ -162,7 +228,7 @@ class CodeGenerator:
                     raise
                 self.sleep(0.2 * attempt)
 
-    def _wait_for_other(self, key: str) -> Dict[str, Any]:
+    def _wait_for_other(self, key: str) -> dict[str, Any]:
         """Another invocation holds the claim: wait briefly for its result instead of generating twice."""
         deadline = time.monotonic() + self.wait_for_other_seconds
         while True:
@@ -175,9 +241,15 @@ class CodeGenerator:
             self.sleep(0.1)
 
 
-def _response(doc: Mapping[str, Any], cached: bool) -> Dict[str, Any]:
-    response = {"ok": True, "fileID": doc["fileID"], "scene": doc["scene"], "page": doc["page"],
-                "contentType": doc["contentType"], "cached": cached}
+def _response(doc: Mapping[str, Any], cached: bool) -> dict[str, Any]:
+    response = {
+        "ok": True,
+        "fileID": doc["fileID"],
+        "scene": doc["scene"],
+        "page": doc["page"],
+        "contentType": doc["contentType"],
+        "cached": cached,
+    }
     if doc.get("url"):
         response["url"] = doc["url"]
     return response

@@ -1,21 +1,26 @@
 """genWxacode's own configuration (validated at its cold start; other functions never need it)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import FrozenSet, Mapping, Optional
 
-from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings  # noqa: F401 (re-exported names)
+from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
-from shared.wechat import VARIABLES as WECHAT_VARIABLES, read_wechat_settings
-
-from shared.platform.storage_settings import VARIABLES as STORAGE_VARIABLES, StorageSettings, read_storage_settings
+from shared.platform.storage_settings import VARIABLES as STORAGE_VARIABLES
+from shared.platform.storage_settings import StorageSettings, read_storage_settings
+from shared.wechat import VARIABLES as WECHAT_VARIABLES
+from shared.wechat import read_wechat_settings
 
 ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"
 
 ENV_SCF_API_ENDPOINT = "SCF_API_ENDPOINT"  # read by shared.codes.continuation when a batch continues
-VARIABLES = WECHAT_VARIABLES + STORAGE_VARIABLES + (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN,
-                                                    ENV_CONCURRENCY, ENV_SCF_API_ENDPOINT)
+VARIABLES = (
+    WECHAT_VARIABLES
+    + STORAGE_VARIABLES
+    + (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN, ENV_CONCURRENCY, ENV_SCF_API_ENDPOINT)
+)
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,13 @@ class WxacodeSettings:
     appsecret: str
     api_base: str
     storage: StorageSettings
-    admin_openids: FrozenSet[str]
-    admin_token_secret: Optional[str]
+    admin_openids: frozenset[str]
+    admin_token_secret: str | None
     rate_per_min: int
     concurrency: int
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "WxacodeSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WxacodeSettings:
         read = EnvReader(env)
 
         wechat = read_wechat_settings(read, required=True)
@@ -41,9 +46,15 @@ class WxacodeSettings:
 
         integer = read.integer
         admins, secret_for_tokens = admin_settings(read)
-        settings = cls(appid=appid, appsecret=secret, api_base=api_base, storage=storage,
-                       admin_openids=admins, admin_token_secret=secret_for_tokens,
-                       rate_per_min=integer(ENV_RATE_PER_MIN, 4500, 1, 5000),
-                       concurrency=integer(ENV_CONCURRENCY, 8, 1, 64))
+        settings = cls(
+            appid=appid,
+            appsecret=secret,
+            api_base=api_base,
+            storage=storage,
+            admin_openids=admins,
+            admin_token_secret=secret_for_tokens,
+            rate_per_min=integer(ENV_RATE_PER_MIN, 4500, 1, 5000),
+            concurrency=integer(ENV_CONCURRENCY, 8, 1, 64),
+        )
         read.check("genWxacode configuration")
         return settings

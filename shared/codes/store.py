@@ -1,8 +1,9 @@
 """genWxacode's MongoDB adapters: the code cache with its atomic claim, and batch jobs with their lease."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Optional
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -22,26 +23,29 @@ class MongoCodeCache:
     def __init__(self, database: Any, names: Collections) -> None:
         self._codes = database[names.wxacodes]
 
-    def get(self, key: str) -> Optional[Dict[str, Any]]:
+    def get(self, key: str) -> dict[str, Any] | None:
         with driver_errors("read the code cache"):
             return self._codes.find_one({"_id": key})
 
-    def claim(self, key: str, owner: str, now: dt.datetime, until: dt.datetime, info: Dict[str, Any]) -> bool:
+    def claim(self, key: str, owner: str, now: dt.datetime, until: dt.datetime, info: dict[str, Any]) -> bool:
         """True when this owner now holds the claim; False when a live claim or a finished code exists."""
         try:
             with driver_errors("claim a code"):
                 self._codes.update_one(
                     {"_id": key, "status": "in_progress", "claimedUntil": {"$lt": now}},
                     {"$set": {"status": "in_progress", "owner": owner, "claimedUntil": until, **info}},
-                    upsert=True)
+                    upsert=True,
+                )
             return True
         except DuplicateKeyError:
             return False
 
-    def complete(self, key: str, owner: str, fields: Dict[str, Any]) -> bool:
+    def complete(self, key: str, owner: str, fields: dict[str, Any]) -> bool:
         with driver_errors("record the generated code"):
-            result = self._codes.update_one({"_id": key, "owner": owner, "status": "in_progress"},
-                                            {"$set": {"status": "done", **fields}, "$unset": {"claimedUntil": ""}})
+            result = self._codes.update_one(
+                {"_id": key, "owner": owner, "status": "in_progress"},
+                {"$set": {"status": "done", **fields}, "$unset": {"claimedUntil": ""}},
+            )
         return result.matched_count == 1
 
     def release(self, key: str, owner: str) -> None:
@@ -63,11 +67,11 @@ class MongoJobStore:
     def __init__(self, database: Any, names: Collections) -> None:
         self._jobs = database[names.wxacode_jobs]
 
-    def get(self, job_id: str, with_items: bool = False) -> Optional[Dict[str, Any]]:
+    def get(self, job_id: str, with_items: bool = False) -> dict[str, Any] | None:
         with driver_errors("read a batch job"):
             return self._jobs.find_one({"_id": job_id}, None if with_items else {"items": 0})
 
-    def create(self, job: Dict[str, Any]) -> bool:
+    def create(self, job: dict[str, Any]) -> bool:
         """Insert a new job; False when a job with that id already exists."""
         try:
             with driver_errors("create a batch job"):
@@ -76,24 +80,36 @@ class MongoJobStore:
         except DuplicateKeyError:
             return False
 
-    def take_lease(self, job_id: str, owner: str, now: dt.datetime, until: dt.datetime,
-                   restart: bool = False) -> Optional[Dict[str, Any]]:
+    def take_lease(
+        self, job_id: str, owner: str, now: dt.datetime, until: dt.datetime, restart: bool = False
+    ) -> dict[str, Any] | None:
         """The job with its items if this owner now holds its lease, else None (another invocation runs it).
         ``restart``: a finished job runs again from its first item (every code is then a cache hit)."""
-        update: Dict[str, Any] = {"$set": {"leaseOwner": owner, "leaseUntil": until, "status": "running",
-                                           "updatedAt": now}, "$inc": {"invocations": 1}}
+        update: dict[str, Any] = {
+            "$set": {"leaseOwner": owner, "leaseUntil": until, "status": "running", "updatedAt": now},
+            "$inc": {"invocations": 1},
+        }
         if restart:
-            update["$set"].update({"next": 0, "generated": 0, "cached": 0, "failed": 0, "failures": [],
-                                   "startedAt": now})
+            update["$set"].update(
+                {"next": 0, "generated": 0, "cached": 0, "failed": 0, "failures": [], "startedAt": now}
+            )
             update["$inc"]["runs"] = 1
         with driver_errors("lease a batch job"):
-            return self._jobs.find_one_and_update({"_id": job_id, "leaseUntil": {"$lt": now}}, update,
-                                                  return_document=ReturnDocument.AFTER)
+            return self._jobs.find_one_and_update(
+                {"_id": job_id, "leaseUntil": {"$lt": now}}, update, return_document=ReturnDocument.AFTER
+            )
 
-    def save_progress(self, job_id: str, owner: str, next_index: int, counts: Dict[str, int],
-                      failures: Any, now: dt.datetime, until: dt.datetime) -> None:
-        update: Dict[str, Any] = {"$set": {"next": next_index, "updatedAt": now, "leaseUntil": until},
-                                  "$inc": counts}
+    def save_progress(
+        self,
+        job_id: str,
+        owner: str,
+        next_index: int,
+        counts: dict[str, int],
+        failures: Any,
+        now: dt.datetime,
+        until: dt.datetime,
+    ) -> None:
+        update: dict[str, Any] = {"$set": {"next": next_index, "updatedAt": now, "leaseUntil": until}, "$inc": counts}
         if failures:
             update["$push"] = {"failures": {"$each": list(failures), "$slice": FAILURES_KEPT}}
         with driver_errors("save batch progress"):
@@ -104,5 +120,7 @@ class MongoJobStore:
     def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None:
         """Set the job's status and give up the lease (a continuation or a resume can take it at once)."""
         with driver_errors("finish a batch run"):
-            self._jobs.update_one({"_id": job_id, "leaseOwner": owner},
-                                  {"$set": {"status": status, "updatedAt": now, "leaseUntil": EPOCH, **fields}})
+            self._jobs.update_one(
+                {"_id": job_id, "leaseOwner": owner},
+                {"$set": {"status": status, "updatedAt": now, "leaseUntil": EPOCH, **fields}},
+            )

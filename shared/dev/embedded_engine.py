@@ -15,12 +15,14 @@ grow with all history. Here:
 Every candidate is still checked with the engine's own ``filter_applies``, so answers are the same as a
 scan (tests compare both on random data); results keep insertion order. A real MongoDB needs none of this.
 """
+
 from __future__ import annotations
 
 import bisect
 import datetime as dt
 import threading
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any
 
 _RANGE_OPERATORS = {"$gt", "$gte", "$lt", "$lte"}
 _lock = threading.Lock()
@@ -31,7 +33,7 @@ def _normalised(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
 
-def _range_field(filter: Mapping[str, Any], indexed: set) -> Optional[Tuple[str, Optional[dt.datetime], Optional[dt.datetime]]]:
+def _range_field(filter: Mapping[str, Any], indexed: set) -> tuple[str, dt.datetime | None, dt.datetime | None] | None:
     for field, condition in filter.items():
         if field.startswith("$") or "." in field or field not in indexed:
             continue
@@ -45,7 +47,7 @@ def _range_field(filter: Mapping[str, Any], indexed: set) -> Optional[Tuple[str,
     return None
 
 
-def _indexed_fields(store: Any) -> Tuple[set, set]:
+def _indexed_fields(store: Any) -> tuple[set, set]:
     """(fields in any index, fields leading an index)."""
     fields, leading = set(), set()
     for index in store.indexes.values():
@@ -56,7 +58,7 @@ def _indexed_fields(store: Any) -> Tuple[set, set]:
     return fields, leading
 
 
-def _equality_field(filter: Mapping[str, Any], leading: set) -> Optional[Tuple[str, set]]:
+def _equality_field(filter: Mapping[str, Any], leading: set) -> tuple[str, set] | None:
     for field, condition in filter.items():
         if field.startswith("$") or "." in field or field == "_id" or field not in leading:
             continue
@@ -65,25 +67,29 @@ def _equality_field(filter: Mapping[str, Any], leading: set) -> Optional[Tuple[s
         if not isinstance(condition, Mapping) or condition.get("$type", "string") != "string":
             continue  # ($type "string" beside the equality is what a partial index on strings needs; it narrows nothing)
         rest = {k: v for k, v in condition.items() if k != "$type"}
-        if set(rest) == {"$in"} and isinstance(rest["$in"], (list, tuple)) and all(isinstance(v, str) for v in rest["$in"]):
+        if (
+            set(rest) == {"$in"}
+            and isinstance(rest["$in"], (list, tuple))
+            and all(isinstance(v, str) for v in rest["$in"])
+        ):
             return field, set(rest["$in"])
         if set(rest) == {"$eq"} and isinstance(rest["$eq"], str):
             return field, {rest["$eq"]}
     return None
 
 
-def _version(store: Any) -> Tuple[int, int]:
+def _version(store: Any) -> tuple[int, int]:
     return id(store._documents), getattr(store, "_share_funnel_version", 0)
 
 
-def _keys_by_value(store: Any, field: str) -> Optional[Dict[str, List[Tuple[int, Any]]]]:
+def _keys_by_value(store: Any, field: str) -> dict[str, list[tuple[int, Any]]] | None:
     """value → [(insertion position, store key)] for string values of ``field``; None when some document
     holds an array there."""
-    cache: Dict[str, Any] = store.__dict__.setdefault("_share_funnel_hashed", {})
+    cache: dict[str, Any] = store.__dict__.setdefault("_share_funnel_hashed", {})
     entry = cache.get(field)
     if entry is not None and entry[0] == _version(store):
         return entry[1]
-    table: Dict[str, List[Tuple[int, Any]]] = {}
+    table: dict[str, list[tuple[int, Any]]] = {}
     for position, (key, document) in enumerate(list(store._documents.items())):
         value = document.get(field)
         if isinstance(value, list):
@@ -95,11 +101,11 @@ def _keys_by_value(store: Any, field: str) -> Optional[Dict[str, List[Tuple[int,
     return table
 
 
-def _sorted_keys(store: Any, field: str) -> Optional[Tuple[List[dt.datetime], List[Tuple[int, Any]]]]:
+def _sorted_keys(store: Any, field: str) -> tuple[list[dt.datetime], list[tuple[int, Any]]] | None:
     """(sorted values, matching (insertion position, store key)) for ``field``; None when some document
     holds an array there (an array can match a range through any element: scan instead)."""
     version = _version(store)
-    cache: Dict[str, Any] = store.__dict__.setdefault("_share_funnel_sorted", {})
+    cache: dict[str, Any] = store.__dict__.setdefault("_share_funnel_sorted", {})
     entry = cache.get(field)
     if entry is not None and entry[0] == version:
         return entry[1]
@@ -134,6 +140,7 @@ def install() -> None:
             def wrapper(self: Any, *args: Any) -> Any:
                 self._share_funnel_version = getattr(self, "_share_funnel_version", 0) + 1
                 return method(self, *args)
+
             return wrapper
 
         for name in ("__setitem__", "__delitem__", "drop", "abort_transaction"):
@@ -143,8 +150,12 @@ def install() -> None:
             if not enabled or not isinstance(filter, Mapping):
                 return scan(self, filter)
             key = filter.get("_id")
-            if isinstance(key, Mapping) and set(key) == {"$in"} and isinstance(key["$in"], (list, tuple)) \
-                    and all(isinstance(k, str) for k in key["$in"]):
+            if (
+                isinstance(key, Mapping)
+                and set(key) == {"$in"}
+                and isinstance(key["$in"], (list, tuple))
+                and all(isinstance(k, str) for k in key["$in"])
+            ):
                 wanted = set(key["$in"])
             elif isinstance(key, str):
                 wanted = {key}
@@ -181,7 +192,13 @@ def install() -> None:
             return (document for document in candidates if filter_applies(filter, document))
 
         def aggregate(self: Any, pipeline: Any, session: Any = None, **options: Any) -> Any:
-            if not enabled or options or not pipeline or not isinstance(pipeline[0], Mapping) or set(pipeline[0]) != {"$match"}:
+            if (
+                not enabled
+                or options
+                or not pipeline
+                or not isinstance(pipeline[0], Mapping)
+                or set(pipeline[0]) != {"$match"}
+            ):
                 return full_aggregate(self, pipeline, session=session, **options)
             matched = list(self.find(pipeline[0]["$match"]))
             return aggregation.process_pipeline(matched, self.database, list(pipeline[1:]), session)

@@ -3,8 +3,18 @@
 Other wings use it through these names: the rewards ledger credits orders with the funnel's own attribution
 (one definition of model, window and which orders are paid).
 """
+
 from shared.funnel.definition import SHANGHAI, Landing, Order, credit_orders, day_bounds, first_touches_of, parse_date
 from shared.funnel.settings import FunnelSettings, OrderMapping
 
-__all__ = ["SHANGHAI", "FunnelSettings", "Landing", "Order", "OrderMapping", "credit_orders", "day_bounds",
-           "first_touches_of", "parse_date"]
+__all__ = [
+    "SHANGHAI",
+    "FunnelSettings",
+    "Landing",
+    "Order",
+    "OrderMapping",
+    "credit_orders",
+    "day_bounds",
+    "first_touches_of",
+    "parse_date",
+]

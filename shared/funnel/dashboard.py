@@ -5,61 +5,112 @@ Everything on it is read from the report rows dailyFunnel wrote (the funnel defi
 including the viral loop); this module only sums days, compares periods and draws. ``dashboard_model`` gives the
 same numbers as JSON for an app's own admin page.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import html
 import json
 from collections import defaultdict
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from shared.funnel.definition import STEPS, TIME_BUCKETS, TOTAL_KEY, dates_between
 
-MIN_SAMPLE = 20          # below this many converters a median says more about chance than about the campaign
+MIN_SAMPLE = 20  # below this many converters a median says more about chance than about the campaign
 LEADERBOARD_SIZE = 50
 BREAKDOWN_SIZE = 20
-SUMMED = ("intents", "sharers", "landings", "invitees", "newUsers", "converters", "conversions", "revenue",
-          "sharingInvitees")
+SUMMED = (
+    "intents",
+    "sharers",
+    "landings",
+    "invitees",
+    "newUsers",
+    "converters",
+    "conversions",
+    "revenue",
+    "sharingInvitees",
+)
 BREAKDOWNS = ("channel", "entry", "product", "group")
 SECTIONS = ("summary", "funnel", "trend", "viral", "breakdowns", "leaderboard", "time-to-convert")
 
 # (zh, en) for every label on the page.
 T = {
     "title": ("分享裂变看板", "Share funnel dashboard"),
-    "range": ("统计区间", "Range"), "vs": ("对比上一周期", "vs the previous period"),
-    "intents": ("分享次数", "Shares"), "sharers": ("分享人数", "Sharers"), "landings": ("打开次数", "Opens"),
-    "invitees": ("被邀请人数", "Invitees"), "newUsers": ("新用户", "New users"), "converters": ("下单人数", "Buyers"),
-    "revenue": ("成交金额", "Revenue"), "conversions": ("订单数", "Orders"), "rewards": ("邀请奖励", "Rewards"),
-    "summary": ("概览", "Summary"), "funnel": ("转化漏斗", "Funnel"), "trend": ("每日趋势", "Daily trend"),
-    "viral": ("裂变效果", "Viral loop"), "breakdowns": ("分维度", "Breakdowns"),
-    "leaderboard": ("邀请人排行", "Top inviters"), "time-to-convert": ("从打开到下单用时", "Time to first order"),
-    "step": ("环节", "Step"), "count": ("数量", "Count"), "conv": ("环节转化率", "Step conversion"),
-    "drop": ("流失", "Drop-off"), "perShare": ("每次分享带来打开", "opens per share"),
-    "maturing": ("最近 {n} 天的订单窗口（{w} 天）还没结束：这些天的下单和金额还会增长，灰色标出。",
-                 "The last {n} days are still inside the {w}-day order window: their buyers and revenue will "
-                 "still grow (shaded grey)."),
-    "allMatured": ("区间内每一天的订单窗口（{w} 天）都已结束，数字不会再变。",
-                   "Every day in the range is past its {w}-day order window: these numbers are final."),
+    "range": ("统计区间", "Range"),
+    "vs": ("对比上一周期", "vs the previous period"),
+    "intents": ("分享次数", "Shares"),
+    "sharers": ("分享人数", "Sharers"),
+    "landings": ("打开次数", "Opens"),
+    "invitees": ("被邀请人数", "Invitees"),
+    "newUsers": ("新用户", "New users"),
+    "converters": ("下单人数", "Buyers"),
+    "revenue": ("成交金额", "Revenue"),
+    "conversions": ("订单数", "Orders"),
+    "rewards": ("邀请奖励", "Rewards"),
+    "summary": ("概览", "Summary"),
+    "funnel": ("转化漏斗", "Funnel"),
+    "trend": ("每日趋势", "Daily trend"),
+    "viral": ("裂变效果", "Viral loop"),
+    "breakdowns": ("分维度", "Breakdowns"),
+    "leaderboard": ("邀请人排行", "Top inviters"),
+    "time-to-convert": ("从打开到下单用时", "Time to first order"),
+    "step": ("环节", "Step"),
+    "count": ("数量", "Count"),
+    "conv": ("环节转化率", "Step conversion"),
+    "drop": ("流失", "Drop-off"),
+    "perShare": ("每次分享带来打开", "opens per share"),
+    "maturing": (
+        "最近 {n} 天的订单窗口（{w} 天）还没结束：这些天的下单和金额还会增长，灰色标出。",
+        "The last {n} days are still inside the {w}-day order window: their buyers and revenue will "
+        "still grow (shaded grey).",
+    ),
+    "allMatured": (
+        "区间内每一天的订单窗口（{w} 天）都已结束，数字不会再变。",
+        "Every day in the range is past its {w}-day order window: these numbers are final.",
+    ),
     "kFactor": ("K 因子（每位分享者带来的新用户）", "K-factor (new users per sharer)"),
-    "reproduction": ("分享者再生率（被邀请后又去分享的人 / 分享者）", "Sharer reproduction (invitees who shared / sharers)"),
-    "depth": ("最深传播层级", "Deepest cascade"), "gen2": ("来自第 2 层及以后的新用户占比", "New users from generation ≥ 2"),
-    "generation": ("层级", "Generation"), "genNote": ("第 1 层 = 种子用户直接邀请的新用户；被邀请者再分享带来的是第 2 层。",
-                                                    "Generation 1 = new users invited by seed users; invitees who share bring generation 2."),
-    "key": ("名称", "Name"), "rate": ("下单率", "Buyer rate"), "inviter": ("邀请人", "Inviter"),
-    "channel": ("渠道 / 活动", "Channel / campaign"), "entry": ("进入场景", "Entry"), "product": ("商品", "Product"),
-    "group": ("群", "Group"), "none": ("（无）", "(none)"),
-    "median": ("一半的人在 {m} 内下单，九成在 {p} 内（{n} 位下单用户）",
-               "Half the buyers ordered within {m}, nine in ten within {p} ({n} buyers)"),
+    "reproduction": (
+        "分享者再生率（被邀请后又去分享的人 / 分享者）",
+        "Sharer reproduction (invitees who shared / sharers)",
+    ),
+    "depth": ("最深传播层级", "Deepest cascade"),
+    "gen2": ("来自第 2 层及以后的新用户占比", "New users from generation ≥ 2"),
+    "generation": ("层级", "Generation"),
+    "genNote": (
+        "第 1 层 = 种子用户直接邀请的新用户；被邀请者再分享带来的是第 2 层。",
+        "Generation 1 = new users invited by seed users; invitees who share bring generation 2.",
+    ),
+    "key": ("名称", "Name"),
+    "rate": ("下单率", "Buyer rate"),
+    "inviter": ("邀请人", "Inviter"),
+    "channel": ("渠道 / 活动", "Channel / campaign"),
+    "entry": ("进入场景", "Entry"),
+    "product": ("商品", "Product"),
+    "group": ("群", "Group"),
+    "none": ("（无）", "(none)"),
+    "median": (
+        "一半的人在 {m} 内下单，九成在 {p} 内（{n} 位下单用户）",
+        "Half the buyers ordered within {m}, nine in ten within {p} ({n} buyers)",
+    ),
     "small": ("只有 {n} 位下单用户，少于 {k} 位时不显示中位数。", "Only {n} buyers: no median below {k}."),
-    "buckets": (("<1小时", "1–6小时", "6–24小时", "1–3天", "3–7天", ">7天"),
-                ("<1 h", "1–6 h", "6–24 h", "1–3 d", "3–7 d", "> 7 d")),
+    "buckets": (
+        ("<1小时", "1–6小时", "6–24小时", "1–3天", "3–7天", ">7天"),
+        ("<1 h", "1–6 h", "6–24 h", "1–3 d", "3–7 d", "> 7 d"),
+    ),
     "empty": ("这个区间还没有数据。", "No data in this range yet."),
-    "lang": ("English", "中文"), "day": ("日期", "Day"),
+    "lang": ("English", "中文"),
+    "day": ("日期", "Day"),
 }
 # The entry classes recordShare derives from launch scenes (shared/sharing/attribution.py), in plain words.
-ENTRY_NAMES = {"chat": ("单聊分享卡片", "chat card"), "group": ("群聊分享卡片", "group chat card"),
-               "scan": ("扫码", "scanned code"), "timeline": ("朋友圈", "Moments"), "other": ("其他", "other"),
-               "(none)": ("（无）", "(none)")}
+ENTRY_NAMES = {
+    "chat": ("单聊分享卡片", "chat card"),
+    "group": ("群聊分享卡片", "group chat card"),
+    "scan": ("扫码", "scanned code"),
+    "timeline": ("朋友圈", "Moments"),
+    "other": ("其他", "other"),
+    "(none)": ("（无）", "(none)"),
+}
 
 
 class Money(NamedTuple):
@@ -70,9 +121,9 @@ class Money(NamedTuple):
         return f"{self.symbol}{amount / self.scale:,.2f}"
 
 
-def _sum(rows: Iterable[Mapping[str, Any]]) -> Dict[str, float]:
-    total: Dict[str, float] = defaultdict(float)
-    gens: Dict[str, int] = defaultdict(int)
+def _sum(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    total: dict[str, float] = defaultdict(float)
+    gens: dict[str, int] = defaultdict(int)
     hist = [0] * (len(TIME_BUCKETS) + 1)
     depth = 0
     for row in rows:
@@ -84,7 +135,7 @@ def _sum(rows: Iterable[Mapping[str, Any]]) -> Dict[str, float]:
             hist[i] += count
         depth = max(depth, row.get("cascadeDepth") or 0)
     total["revenue"] = round(total["revenue"], 2)
-    out: Dict[str, Any] = dict(total)
+    out: dict[str, Any] = dict(total)
     out.update(generations=dict(sorted(gens.items(), key=lambda i: int(i[0]))), histogram=hist, cascadeDepth=depth)
     later = sum(c for g, c in gens.items() if int(g) >= 2)
     out["kFactor"] = _ratio(out.get("newUsers", 0), out.get("sharers", 0))
@@ -94,11 +145,11 @@ def _sum(rows: Iterable[Mapping[str, Any]]) -> Dict[str, float]:
     return out
 
 
-def _ratio(numerator: float, denominator: float) -> Optional[float]:
+def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _bucket_at(histogram: Sequence[int], fraction: float) -> Optional[int]:
+def _bucket_at(histogram: Sequence[int], fraction: float) -> int | None:
     """The bucket holding the given share of converters (nearest rank), or None below MIN_SAMPLE converters."""
     n = sum(histogram)
     if n < MIN_SAMPLE:
@@ -111,16 +162,17 @@ def _bucket_at(histogram: Sequence[int], fraction: float) -> Optional[int]:
     return None
 
 
-def dashboard_model(rows: Iterable[Mapping[str, Any]], first: dt.date, last: dt.date,
-                    names: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+def dashboard_model(
+    rows: Iterable[Mapping[str, Any]], first: dt.date, last: dt.date, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The dashboard's numbers for [first, last] (rows of the previous period of the same length give the
     change): daily totals, period sums, breakdowns, leaderboard, time to convert and the viral loop."""
     span = (last - first).days + 1
     previous_first = first - dt.timedelta(days=span)
     days = [d.isoformat() for d in dates_between(first, last)]
-    by_day: Dict[str, Mapping[str, Any]] = {}
-    previous: List[Mapping[str, Any]] = []
-    grouped: Dict[str, Dict[str, List[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    by_day: dict[str, Mapping[str, Any]] = {}
+    previous: list[Mapping[str, Any]] = []
+    grouped: dict[str, dict[str, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     window = None
     for row in rows:
         date = row["date"]
@@ -132,41 +184,77 @@ def dashboard_model(rows: Iterable[Mapping[str, Any]], first: dt.date, last: dt.
                 previous.append(row)
         elif first.isoformat() <= date <= last.isoformat() and row["dim"] in BREAKDOWNS + ("inviter",):
             grouped[row["dim"]][row["key"]].append(row)
-    daily = [{"date": d, **{f: (by_day.get(d) or {}).get(f, 0) for f in SUMMED},
-              "kFactor": ((by_day.get(d) or {}).get("rates") or {}).get("kFactor"),
-              "matured": (by_day.get(d) or {}).get("matured", True)} for d in days]
+    daily = [
+        {
+            "date": d,
+            **{f: (by_day.get(d) or {}).get(f, 0) for f in SUMMED},
+            "kFactor": ((by_day.get(d) or {}).get("rates") or {}).get("kFactor"),
+            "matured": (by_day.get(d) or {}).get("matured", True),
+        }
+        for d in days
+    ]
     period = _sum(by_day.values())
     before = _sum(previous) if previous else None
-    change = {f: (_ratio(period.get(f, 0) - before.get(f, 0), before.get(f, 0)) if before else None)
-              for f in ("intents", "landings", "invitees", "newUsers", "converters", "revenue")}
+    change = {
+        f: (_ratio(period.get(f, 0) - before.get(f, 0), before.get(f, 0)) if before else None)
+        for f in ("intents", "landings", "invitees", "newUsers", "converters", "revenue")
+    }
 
-    def table(dim: str, limit: int) -> List[Dict[str, Any]]:
+    def table(dim: str, limit: int) -> list[dict[str, Any]]:
         entries = [{"key": key, **_sum(rs)} for key, rs in grouped.get(dim, {}).items()]
         entries.sort(key=lambda e: (-e.get("newUsers", 0), -e.get("revenue", 0), -e.get("landings", 0), e["key"]))
         return entries[:limit]
+
     leaderboard = table("inviter", LEADERBOARD_SIZE)
     for entry in leaderboard:
         entry["name"] = (names or {}).get(entry["key"]) or entry["key"]
     histogram = period["histogram"]
     median, p90 = _bucket_at(histogram, 0.5), _bucket_at(histogram, 0.9)
-    return {"from": first.isoformat(), "to": last.isoformat(), "window": window, "daily": daily, "period": period,
-            "previous": before, "change": change, "maturingDays": [d["date"] for d in daily if not d["matured"]],
-            "breakdowns": {dim: table(dim, BREAKDOWN_SIZE) for dim in BREAKDOWNS}, "leaderboard": leaderboard,
-            "timeToConvert": {"histogram": histogram, "converters": sum(histogram), "medianBucket": median,
-                              "p90Bucket": p90, "minSample": MIN_SAMPLE},
-            "viral": {"kFactor": period["kFactor"], "reproductionRate": period["reproductionRate"],
-                      "cascadeDepth": period["cascadeDepth"], "gen2PlusShare": period["gen2PlusShare"],
-                      "generations": period["generations"],
-                      "byCampaign": [{"key": e["key"], "kFactor": e["kFactor"], "reproductionRate": e["reproductionRate"],
-                                      "newUsers": e.get("newUsers", 0), "sharers": e.get("sharers", 0)}
-                                     for e in table("channel", BREAKDOWN_SIZE)]}}
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "window": window,
+        "daily": daily,
+        "period": period,
+        "previous": before,
+        "change": change,
+        "maturingDays": [d["date"] for d in daily if not d["matured"]],
+        "breakdowns": {dim: table(dim, BREAKDOWN_SIZE) for dim in BREAKDOWNS},
+        "leaderboard": leaderboard,
+        "timeToConvert": {
+            "histogram": histogram,
+            "converters": sum(histogram),
+            "medianBucket": median,
+            "p90Bucket": p90,
+            "minSample": MIN_SAMPLE,
+        },
+        "viral": {
+            "kFactor": period["kFactor"],
+            "reproductionRate": period["reproductionRate"],
+            "cascadeDepth": period["cascadeDepth"],
+            "gen2PlusShare": period["gen2PlusShare"],
+            "generations": period["generations"],
+            "byCampaign": [
+                {
+                    "key": e["key"],
+                    "kFactor": e["kFactor"],
+                    "reproductionRate": e["reproductionRate"],
+                    "newUsers": e.get("newUsers", 0),
+                    "sharers": e.get("sharers", 0),
+                }
+                for e in table("channel", BREAKDOWN_SIZE)
+            ],
+        },
+    }
 
 
 # --- HTML ------------------------------------------------------------------------------------------------------
 def _t(key: str, **values: Any) -> str:
     zh, en = T[key]
-    return (f'<span class="zh">{html.escape(zh.format(**values))}</span>'
-            f'<span class="en">{html.escape(en.format(**values))}</span>')
+    return (
+        f'<span class="zh">{html.escape(zh.format(**values))}</span>'
+        f'<span class="en">{html.escape(en.format(**values))}</span>'
+    )
 
 
 def _pair(zh: str, en: str) -> str:
@@ -177,11 +265,11 @@ def _num(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _pct(value: Optional[float]) -> str:
+def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
-def _change(value: Optional[float]) -> str:
+def _change(value: float | None) -> str:
     if value is None:
         return '<span class="chg">–</span>'
     arrow, cls = ("▲", "up") if value > 0 else ("▼", "down") if value < 0 else ("＝", "flat")
@@ -201,14 +289,16 @@ def _upper(bucket: str) -> str:
     return bucket.split("–")[-1].lstrip("<").strip() if "–" in bucket or bucket.startswith("<") else bucket
 
 
-def _trend_svg(daily: Sequence[Mapping[str, Any]], field: str, money: Optional[Money]) -> str:
+def _trend_svg(daily: Sequence[Mapping[str, Any]], field: str, money: Money | None) -> str:
     """One small line chart: the day's values, maturing days shaded."""
     width, height, pad = 320, 90, 4
     values = [float(d.get(field) or 0) for d in daily]
     top = max(values) or 1.0
     n = len(values)
     step = (width - 2 * pad) / max(n - 1, 1)
-    points = " ".join(f"{pad + i * step:.1f},{height - pad - v / top * (height - 2 * pad):.1f}" for i, v in enumerate(values))
+    points = " ".join(
+        f"{pad + i * step:.1f},{height - pad - v / top * (height - 2 * pad):.1f}" for i, v in enumerate(values)
+    )
     shade = ""
     maturing = [i for i, d in enumerate(daily) if not d.get("matured", True)]
     if maturing:
@@ -216,23 +306,28 @@ def _trend_svg(daily: Sequence[Mapping[str, Any]], field: str, money: Optional[M
         shade = f'<rect x="{max(x, 0):.1f}" y="0" width="{width - max(x, 0):.1f}" height="{height}" class="maturing"/>'
     last_value = values[-1] if values else 0.0
     latest = money.show(last_value) if money else (f"{last_value:.2f}" if field == "kFactor" else _num(last_value))
-    return (f'<figure class="spark"><figcaption>{_t(field)} <b>{latest}</b></figcaption>'
-            f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">{shade}'
-            f'<polyline points="{points}" class="line"/></svg></figure>')
+    return (
+        f'<figure class="spark"><figcaption>{_t(field)} <b>{latest}</b></figcaption>'
+        f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">{shade}'
+        f'<polyline points="{points}" class="line"/></svg></figure>'
+    )
 
 
 def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str = "zh") -> str:
     p, daily = model["period"], model["daily"]
     window = model.get("window") or 0
-    parts: List[str] = []
+    parts: list[str] = []
     cards = "".join(
         f'<div class="card"><div class="label">{_t(f)}</div><div class="value">'
-        f'{money.show(p.get(f, 0)) if f == "revenue" else _num(p.get(f, 0))}</div>{_change(model["change"][f])}</div>'
-        for f in ("intents", "landings", "newUsers", "converters", "revenue"))
+        f"{money.show(p.get(f, 0)) if f == 'revenue' else _num(p.get(f, 0))}</div>{_change(model['change'][f])}</div>"
+        for f in ("intents", "landings", "newUsers", "converters", "revenue")
+    )
     maturing = model["maturingDays"]
     note = _t("maturing", n=len(maturing), w=window) if maturing else _t("allMatured", w=window)
-    parts.append(f'<section id="summary"><h2>{_t("summary")}</h2><p class="muted">{_t("vs")}</p>'
-                 f'<div class="cards">{cards}</div><p class="note">{note}</p></section>')
+    parts.append(
+        f'<section id="summary"><h2>{_t("summary")}</h2><p class="muted">{_t("vs")}</p>'
+        f'<div class="cards">{cards}</div><p class="note">{note}</p></section>'
+    )
 
     counts = [p.get(step, 0) for step in STEPS]
     widest = max(counts) or 1
@@ -242,87 +337,121 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
         if i == 0:
             conv = drop = ""
         elif step == "landings":
-            conv, drop = f'{(counts[i] / counts[i - 1]) if counts[i - 1] else 0:.1f}× {_t("perShare")}', ""
+            conv, drop = f"{(counts[i] / counts[i - 1]) if counts[i - 1] else 0:.1f}× {_t('perShare')}", ""
         else:
             ratio = counts[i] / counts[i - 1] if counts[i - 1] else None
             conv, drop = _pct(ratio), _pct(None if ratio is None else 1 - ratio)
-        rows.append(f'<tr><th>{_t(step)}</th><td class="n">{_num(counts[i])}</td><td class="barcell">{bar}</td>'
-                    f'<td class="n">{conv}</td><td class="n drop">{drop}</td></tr>')
-    parts.append(f'<section id="funnel"><h2>{_t("funnel")}</h2><div class="scroll"><table><thead><tr>'
-                 f'<th>{_t("step")}</th><th>{_t("count")}</th><th></th><th>{_t("conv")}</th><th>{_t("drop")}</th>'
-                 f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div></section>')
+        rows.append(
+            f'<tr><th>{_t(step)}</th><td class="n">{_num(counts[i])}</td><td class="barcell">{bar}</td>'
+            f'<td class="n">{conv}</td><td class="n drop">{drop}</td></tr>'
+        )
+    parts.append(
+        f'<section id="funnel"><h2>{_t("funnel")}</h2><div class="scroll"><table><thead><tr>'
+        f"<th>{_t('step')}</th><th>{_t('count')}</th><th></th><th>{_t('conv')}</th><th>{_t('drop')}</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
 
-    charts = "".join(_trend_svg(daily, f, money if f == "revenue" else None)
-                     for f in ("intents", "landings", "invitees", "newUsers", "converters", "revenue"))
-    parts.append(f'<section id="trend"><h2>{_t("trend")}</h2><p class="muted">{html.escape(model["from"])} – '
-                 f'{html.escape(model["to"])}</p><div class="charts">{charts}</div></section>')
+    charts = "".join(
+        _trend_svg(daily, f, money if f == "revenue" else None)
+        for f in ("intents", "landings", "invitees", "newUsers", "converters", "revenue")
+    )
+    parts.append(
+        f'<section id="trend"><h2>{_t("trend")}</h2><p class="muted">{html.escape(model["from"])} – '
+        f'{html.escape(model["to"])}</p><div class="charts">{charts}</div></section>'
+    )
 
     v = model["viral"]
     gens = v["generations"]
     most = max(gens.values(), default=0) or 1
-    gen_rows = "".join(f'<tr><th>{html.escape(g)}</th><td class="n">{_num(c)}</td><td class="barcell">'
-                       f'<div class="bar" style="width:{c / most * 100:.1f}%"></div></td></tr>' for g, c in gens.items())
+    gen_rows = "".join(
+        f'<tr><th>{html.escape(g)}</th><td class="n">{_num(c)}</td><td class="barcell">'
+        f'<div class="bar" style="width:{c / most * 100:.1f}%"></div></td></tr>'
+        for g, c in gens.items()
+    )
     campaigns = ""
     for c in v["byCampaign"]:
-        k_value = "–" if c["kFactor"] is None else f'{c["kFactor"]:.2f}'
-        campaigns += (f'<tr><td>{_key_label("channel", c["key"])}</td><td class="n">{k_value}</td>'
-                      f'<td class="n">{_pct(c["reproductionRate"])}</td></tr>')
-    k = "–" if v["kFactor"] is None else f'{v["kFactor"]:.2f}'
+        k_value = "–" if c["kFactor"] is None else f"{c['kFactor']:.2f}"
+        campaigns += (
+            f'<tr><td>{_key_label("channel", c["key"])}</td><td class="n">{k_value}</td>'
+            f'<td class="n">{_pct(c["reproductionRate"])}</td></tr>'
+        )
+    k = "–" if v["kFactor"] is None else f"{v['kFactor']:.2f}"
     parts.append(
         f'<section id="viral"><h2>{_t("viral")}</h2><div class="cards">'
         f'<div class="card"><div class="label">{_t("kFactor")}</div><div class="value">{k}</div></div>'
         f'<div class="card"><div class="label">{_t("reproduction")}</div><div class="value">{_pct(v["reproductionRate"])}</div></div>'
         f'<div class="card"><div class="label">{_t("depth")}</div><div class="value">{v["cascadeDepth"]}</div></div>'
         f'<div class="card"><div class="label">{_t("gen2")}</div><div class="value">{_pct(v["gen2PlusShare"])}</div></div>'
-        f'</div>{_trend_svg([{"kFactor": d["kFactor"] or 0, "matured": d["matured"]} for d in daily], "kFactor", None) if daily else ""}'
+        f"</div>{_trend_svg([{'kFactor': d['kFactor'] or 0, 'matured': d['matured']} for d in daily], 'kFactor', None) if daily else ''}"
         f'<p class="muted">{_t("genNote")}</p><div class="scroll"><table><thead><tr><th>{_t("generation")}</th>'
-        f'<th>{_t("newUsers")}</th><th></th></tr></thead><tbody>{gen_rows}</tbody></table></div>'
+        f"<th>{_t('newUsers')}</th><th></th></tr></thead><tbody>{gen_rows}</tbody></table></div>"
         f'<div class="scroll"><table><thead><tr><th>{_t("channel")}</th><th>K</th><th>{_t("reproduction")}</th></tr>'
-        f'</thead><tbody>{campaigns}</tbody></table></div></section>')
+        f"</thead><tbody>{campaigns}</tbody></table></div></section>"
+    )
 
     tables = []
     for dim in BREAKDOWNS:
         entries = model["breakdowns"].get(dim) or []
         if not entries or all(e["key"] == "(none)" for e in entries):
             continue
-        body = "".join(f'<tr><td>{_key_label(dim, e["key"])}</td><td class="n">{_num(e.get("landings", 0))}</td>'
-                       f'<td class="n">{_num(e.get("newUsers", 0))}</td><td class="n">{_num(e.get("converters", 0))}</td>'
-                       f'<td class="n">{_pct(e["buyerRate"])}</td><td class="n">{money.show(e.get("revenue", 0))}</td></tr>'
-                       for e in entries)
-        tables.append(f'<h3>{_t(dim)}</h3><div class="scroll"><table><thead><tr><th>{_t("key")}</th>'
-                      f'<th>{_t("landings")}</th><th>{_t("newUsers")}</th><th>{_t("converters")}</th><th>{_t("rate")}</th>'
-                      f'<th>{_t("revenue")}</th></tr></thead><tbody>{body}</tbody></table></div>')
+        body = "".join(
+            f'<tr><td>{_key_label(dim, e["key"])}</td><td class="n">{_num(e.get("landings", 0))}</td>'
+            f'<td class="n">{_num(e.get("newUsers", 0))}</td><td class="n">{_num(e.get("converters", 0))}</td>'
+            f'<td class="n">{_pct(e["buyerRate"])}</td><td class="n">{money.show(e.get("revenue", 0))}</td></tr>'
+            for e in entries
+        )
+        tables.append(
+            f'<h3>{_t(dim)}</h3><div class="scroll"><table><thead><tr><th>{_t("key")}</th>'
+            f"<th>{_t('landings')}</th><th>{_t('newUsers')}</th><th>{_t('converters')}</th><th>{_t('rate')}</th>"
+            f"<th>{_t('revenue')}</th></tr></thead><tbody>{body}</tbody></table></div>"
+        )
     parts.append(f'<section id="breakdowns"><h2>{_t("breakdowns")}</h2>{"".join(tables) or _t("empty")}</section>')
 
-    board = "".join(f'<tr><td>{i}</td><td>{html.escape(e["name"])}</td><td class="n">{_num(e.get("invitees", 0))}</td>'
-                    f'<td class="n">{_num(e.get("newUsers", 0))}</td><td class="n">{_num(e.get("converters", 0))}</td>'
-                    f'<td class="n">{money.show(e.get("revenue", 0))}</td>'
-                    f'<td class="n">{money.show(e["rewards"]) if "rewards" in e else "–"}</td></tr>'
-                    for i, e in enumerate(model["leaderboard"], 1))
-    parts.append(f'<section id="leaderboard"><h2>{_t("leaderboard")}</h2><div class="scroll"><table><thead><tr><th>#</th>'
-                 f'<th>{_t("inviter")}</th><th>{_t("invitees")}</th><th>{_t("newUsers")}</th><th>{_t("converters")}</th>'
-                 f'<th>{_t("revenue")}</th><th>{_t("rewards")}</th></tr></thead><tbody>{board}</tbody></table></div></section>')
+    board = "".join(
+        f'<tr><td>{i}</td><td>{html.escape(e["name"])}</td><td class="n">{_num(e.get("invitees", 0))}</td>'
+        f'<td class="n">{_num(e.get("newUsers", 0))}</td><td class="n">{_num(e.get("converters", 0))}</td>'
+        f'<td class="n">{money.show(e.get("revenue", 0))}</td>'
+        f'<td class="n">{money.show(e["rewards"]) if "rewards" in e else "–"}</td></tr>'
+        for i, e in enumerate(model["leaderboard"], 1)
+    )
+    parts.append(
+        f'<section id="leaderboard"><h2>{_t("leaderboard")}</h2><div class="scroll"><table><thead><tr><th>#</th>'
+        f"<th>{_t('inviter')}</th><th>{_t('invitees')}</th><th>{_t('newUsers')}</th><th>{_t('converters')}</th>"
+        f"<th>{_t('revenue')}</th><th>{_t('rewards')}</th></tr></thead><tbody>{board}</tbody></table></div></section>"
+    )
 
     ttc = model["timeToConvert"]
     hist = ttc["histogram"]
     tallest = max(hist) or 1
     zh_b, en_b = T["buckets"]
-    bars = "".join(f'<div class="col"><div class="colbar" style="height:{c / tallest * 100:.0f}%"></div>'
-                   f'<div class="n">{c}</div><div class="tick">{_pair(zh_b[i], en_b[i])}</div></div>'
-                   for i, c in enumerate(hist))
+    bars = "".join(
+        f'<div class="col"><div class="colbar" style="height:{c / tallest * 100:.0f}%"></div>'
+        f'<div class="n">{c}</div><div class="tick">{_pair(zh_b[i], en_b[i])}</div></div>'
+        for i, c in enumerate(hist)
+    )
     if ttc["medianBucket"] is None:
         summary = _t("small", n=ttc["converters"], k=ttc["minSample"])
     else:
         summary = "".join(
             f'<span class="{lang_class}">{html.escape(T["median"][i].format(m=_upper(names[ttc["medianBucket"]]), p=_upper(names[ttc["p90Bucket"]]), n=ttc["converters"]))}</span>'
-            for i, (lang_class, names) in enumerate((("zh", zh_b), ("en", en_b))))
-    parts.append(f'<section id="time-to-convert"><h2>{_t("time-to-convert")}</h2><div class="hist">{bars}</div>'
-                 f'<p class="muted">{summary}</p></section>')
+            for i, (lang_class, names) in enumerate((("zh", zh_b), ("en", en_b)))
+        )
+    parts.append(
+        f'<section id="time-to-convert"><h2>{_t("time-to-convert")}</h2><div class="hist">{bars}</div>'
+        f'<p class="muted">{summary}</p></section>'
+    )
 
     data = json.dumps({"from": model["from"], "to": model["to"]})
-    return PAGE.format(lang="en" if lang == "en" else "zh-CN", title=_t("title"), range=_t("range"),
-                       start=html.escape(model["from"]), end=html.escape(model["to"]), toggle=_t("lang"),
-                       body="\n".join(parts), data=html.escape(data))
+    return PAGE.format(
+        lang="en" if lang == "en" else "zh-CN",
+        title=_t("title"),
+        range=_t("range"),
+        start=html.escape(model["from"]),
+        end=html.escape(model["to"]),
+        toggle=_t("lang"),
+        body="\n".join(parts),
+        data=html.escape(data),
+    )
 
 
 PAGE = """<!doctype html>
@@ -381,7 +510,7 @@ if (location.hash === '#check') {{ window.addEventListener('load', function () {
 DEFAULT_DAYS = 14
 
 
-def default_range(now: dt.datetime, days: int = DEFAULT_DAYS) -> Tuple[dt.date, dt.date]:
+def default_range(now: dt.datetime, days: int = DEFAULT_DAYS) -> tuple[dt.date, dt.date]:
     """The last ``days`` Shanghai days, ending yesterday (today has no report rows yet)."""
     from shared.funnel.definition import shanghai_date
 
@@ -389,7 +518,7 @@ def default_range(now: dt.datetime, days: int = DEFAULT_DAYS) -> Tuple[dt.date, 
     return last - dt.timedelta(days=days - 1), last
 
 
-def load_model(store: Any, settings: Any, first: dt.date, last: dt.date) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+def load_model(store: Any, settings: Any, first: dt.date, last: dt.date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The model for [first, last] and the rows it was made from (that range and the one before it)."""
     span = (last - first).days + 1
     rows = store.rows_between((first - dt.timedelta(days=span)).isoformat(), last.isoformat())
@@ -406,7 +535,9 @@ def load_model(store: Any, settings: Any, first: dt.date, last: dt.date) -> Tupl
     return model, rows
 
 
-def build_dashboard(store: Any, settings: Any, first: dt.date, last: dt.date, lang: str = "zh") -> Tuple[str, Dict[str, Any]]:
+def build_dashboard(
+    store: Any, settings: Any, first: dt.date, last: dt.date, lang: str = "zh"
+) -> tuple[str, dict[str, Any]]:
     """The page and its model for [first, last]."""
     model, _ = load_model(store, settings, first, last)
     return render_dashboard(model, Money(settings.currency, settings.amount_scale), lang), model

@@ -35,6 +35,7 @@ The viral loop (what none of the usual funnel tools measure):
 * ``timeToConvert.histogram`` — converters per delay bucket (``TIME_BUCKETS``), so a range's distribution is
   the sum of its days'.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -44,7 +45,8 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from shared.platform.errors import BadInput
 
@@ -61,7 +63,7 @@ TIME_BUCKETS = (3600, 6 * 3600, 24 * 3600, 3 * 86400, 7 * 86400)
 
 
 # --- days ------------------------------------------------------------------------------------------------
-def day_bounds(day: dt.date) -> Tuple[dt.datetime, dt.datetime]:
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of a Shanghai calendar day, in UTC (what the database stores and is queried with)."""
     start = dt.datetime.combine(day, dt.time(), SHANGHAI)
     return start.astimezone(dt.timezone.utc), (start + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
@@ -92,11 +94,11 @@ def parse_date(value: Any, field: str) -> dt.date:
     return parsed
 
 
-def dates_between(first: dt.date, last: dt.date) -> List[dt.date]:
+def dates_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def trailing_dates(now: dt.datetime, window_days: int, late_days: int) -> List[dt.date]:
+def trailing_dates(now: dt.datetime, window_days: int, late_days: int) -> list[dt.date]:
     """The days a daily run recomputes: window + late tolerance, ending yesterday (Shanghai)."""
     yesterday = shanghai_date(now) - dt.timedelta(days=1)
     return dates_between(yesterday - dt.timedelta(days=window_days + late_days - 1), yesterday)
@@ -107,37 +109,47 @@ class Landing(NamedTuple):
     inviter: str
     invitee: str
     product: str
-    channel: Optional[str]
-    entry: Optional[str]
+    channel: str | None
+    entry: str | None
     at: dt.datetime
     new_user: bool = False
-    group: Optional[str] = None      # the group's alias (never the raw openGId)
-    chat_type: Optional[str] = None  # "group", "single", … as WeChat reported it
+    group: str | None = None  # the group's alias (never the raw openGId)
+    chat_type: str | None = None  # "group", "single", … as WeChat reported it
 
-    def keys(self) -> Dict[str, str]:
-        return {"total": TOTAL_KEY, "inviter": self.inviter, "channel": self.channel or NONE_KEY,
-                "entry": self.entry or NONE_KEY, "product": self.product, "group": self.group or NONE_KEY,
-                "chatType": self.chat_type or NONE_KEY}
+    def keys(self) -> dict[str, str]:
+        return {
+            "total": TOTAL_KEY,
+            "inviter": self.inviter,
+            "channel": self.channel or NONE_KEY,
+            "entry": self.entry or NONE_KEY,
+            "product": self.product,
+            "group": self.group or NONE_KEY,
+            "chatType": self.chat_type or NONE_KEY,
+        }
 
     @property
-    def sort_key(self) -> Tuple[Any, ...]:
+    def sort_key(self) -> tuple[Any, ...]:
         return (self.at, self.inviter, self.product)
 
 
 class Intent(NamedTuple):
     sharer: str
     product: str
-    channel: Optional[str]
-    at: Optional[dt.datetime] = None
-    sharer_openid: Optional[str] = None  # carried since the viral loop; None on older intents
+    channel: str | None
+    at: dt.datetime | None = None
+    sharer_openid: str | None = None  # carried since the viral loop; None on older intents
 
-    def keys(self) -> Dict[str, str]:
+    def keys(self) -> dict[str, str]:
         # Intents carry no launch scene, so they have no ``entry`` rows.
-        return {"total": TOTAL_KEY, "inviter": self.sharer, "channel": self.channel or NONE_KEY,
-                "product": self.product}
+        return {
+            "total": TOTAL_KEY,
+            "inviter": self.sharer,
+            "channel": self.channel or NONE_KEY,
+            "product": self.product,
+        }
 
 
-Groups = Dict[str, Dict[str, Dict[str, int]]]
+Groups = dict[str, dict[str, dict[str, int]]]
 
 
 _LANDING_KEY = {
@@ -151,7 +163,7 @@ _LANDING_KEY = {
 }
 
 
-def group_landings(landings: Iterable[Landing], by_invitee: Dict[str, List[Landing]]) -> Groups:
+def group_landings(landings: Iterable[Landing], by_invitee: dict[str, list[Landing]]) -> Groups:
     """``[dim][key]`` → {landings, invitees, newUsers, groupsReached}: landing records, unique invitees, invitees
     with a ``newUser`` landing, and distinct groups (group chats only) — over one pass of the day's landings,
     filling ``by_invitee`` with each invitee's landings of the day (the candidates for credited orders).
@@ -162,27 +174,35 @@ def group_landings(landings: Iterable[Landing], by_invitee: Dict[str, List[Landi
         by_invitee.setdefault(landing.invitee, []).append(landing)
     singles = [own[0] for own in by_invitee.values() if len(own) == 1]
     repeats = [own for own in by_invitee.values() if len(own) > 1]
-    in_groups = [landing for own in by_invitee.values() for landing in own
-                 if landing.group and landing.chat_type in GROUP_CHATS]
+    in_groups = [
+        landing for own in by_invitee.values() for landing in own if landing.group and landing.chat_type in GROUP_CHATS
+    ]
     groups: Groups = {}
     for dim, key_of in _LANDING_KEY.items():
         keys = [key_of(landing) for landing in singles]
         landed = Counter(keys)
         invitees = Counter(landed)
-        new = Counter(key for key, landing in zip(keys, singles) if landing.new_user)
+        new = Counter(key for key, landing in zip(keys, singles, strict=True) if landing.new_user)
         for own in repeats:
             landed.update(key_of(landing) for landing in own)
             invitees.update({key_of(landing) for landing in own})
             new.update({key_of(landing) for landing in own if landing.new_user})
-        reached: Dict[str, set] = defaultdict(set)
+        reached: dict[str, set] = defaultdict(set)
         for landing in in_groups:
             reached[key_of(landing)].add(landing.group)
-        groups[dim] = {key: {"landings": count, "invitees": invitees[key], "newUsers": new[key],
-                             "groupsReached": len(reached.get(key, ()))} for key, count in landed.items()}
+        groups[dim] = {
+            key: {
+                "landings": count,
+                "invitees": invitees[key],
+                "newUsers": new[key],
+                "groupsReached": len(reached.get(key, ())),
+            }
+            for key, count in landed.items()
+        }
     return groups
 
 
-def first_touches_of(landings: Iterable[Landing]) -> Dict[str, FirstTouch]:
+def first_touches_of(landings: Iterable[Landing]) -> dict[str, FirstTouch]:
     """Each buyer's first touch, from their landings: the landing marked ``newUser`` is the one written together
     with the user's binding (``attribution.landing_is_first_sighting``; at most one per invitee, the landing key
     being unique), so it names the binding's (inviter, product) without reading the users collection. A buyer
@@ -192,7 +212,7 @@ def first_touches_of(landings: Iterable[Landing]) -> Dict[str, FirstTouch]:
 
 def group_intents(intents: Iterable[Intent]) -> Groups:
     """``[dim][key]`` → {intents, sharers}: share intents and unique sharers, over one pass of the day's intents."""
-    counts: Dict[Tuple[str, str], List[Any]] = {}
+    counts: dict[tuple[str, str], list[Any]] = {}
     for intent in intents:
         for dim, key in intent.keys().items():
             bucket = counts.get((dim, key))
@@ -218,13 +238,18 @@ class FirstTouch(NamedTuple):
     product: str
 
 
-def credit_orders(orders: Iterable[Order], landings: Iterable[Landing], first_touch: Mapping[str, FirstTouch],
-                  model: str, window: dt.timedelta) -> List[Tuple[Order, Landing]]:
+def credit_orders(
+    orders: Iterable[Order],
+    landings: Iterable[Landing],
+    first_touch: Mapping[str, FirstTouch],
+    model: str,
+    window: dt.timedelta,
+) -> list[tuple[Order, Landing]]:
     """Which landing each order is credited to (orders credited to none are left out).
 
     ``landings`` must include every landing of the buyers that could be credited (for ``last_touch``:
     all of theirs up to the latest order). Ties at the same instant break by (inviter, product)."""
-    by_user: Dict[str, List[Landing]] = defaultdict(list)
+    by_user: dict[str, list[Landing]] = defaultdict(list)
     for landing in landings:
         by_user[landing.invitee].append(landing)
     for user_landings in by_user.values():
@@ -234,8 +259,9 @@ def credit_orders(orders: Iterable[Order], landings: Iterable[Landing], first_to
         candidates = by_user.get(order.user, [])
         if model == "first_touch":
             touch = first_touch.get(order.user)
-            chosen = next((c for c in candidates if touch and (c.inviter, c.product) == (touch.inviter, touch.product)),
-                          None)
+            chosen = next(
+                (c for c in candidates if touch and (c.inviter, c.product) == (touch.inviter, touch.product)), None
+            )
         else:
             before = [c for c in candidates if c.at <= order.at]
             chosen = before[-1] if before else None
@@ -245,10 +271,10 @@ def credit_orders(orders: Iterable[Order], landings: Iterable[Landing], first_to
 
 
 # --- the viral loop ----------------------------------------------------------------------------------------
-def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> Dict[str, int]:
+def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> dict[str, int]:
     """Each inviter code's generation: 0 for a seed (a user nobody invited), else 1 + their inviter's.
     ``inviter_of(codes)`` → {code: the code that invited its owner, or None} (one batched lookup per level)."""
-    parent: Dict[str, Optional[str]] = {}
+    parent: dict[str, str | None] = {}
     frontier = set(inviter_codes)
     for _ in range(MAX_GENERATION):
         frontier -= set(parent)
@@ -258,7 +284,7 @@ def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> Dict[str, i
         for code in frontier:
             parent[code] = found.get(code)
         frontier = {code for code in parent.values() if code}
-    generation: Dict[str, int] = {}
+    generation: dict[str, int] = {}
     for code in parent:
         chain, cursor = [], code
         while cursor and cursor not in generation and len(chain) < MAX_GENERATION:
@@ -271,12 +297,13 @@ def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> Dict[str, i
     return generation
 
 
-def group_viral(by_invitee: Mapping[str, List[Landing]], sharing_invitees: Iterable[str],
-                inviter_generation: Mapping[str, int]) -> Groups:
+def group_viral(
+    by_invitee: Mapping[str, list[Landing]], sharing_invitees: Iterable[str], inviter_generation: Mapping[str, int]
+) -> Groups:
     """``[dim][key]`` → {sharingInvitees, generations}: invitees who went on to share, and new users per
     generation (1 + their inviter's), over the day's landings grouped by invitee (counted with ``Counter``, as
     group_landings does: a new user has one newUser landing)."""
-    shared: Dict[Tuple[str, str], set] = defaultdict(set)
+    shared: dict[tuple[str, str], set] = defaultdict(set)
     for invitee in sharing_invitees:
         for landing in by_invitee.get(invitee, ()):
             for dim, key_of in _LANDING_KEY.items():
@@ -285,16 +312,18 @@ def group_viral(by_invitee: Mapping[str, List[Landing]], sharing_invitees: Itera
     generation_of = [str(inviter_generation.get(landing.inviter, 0) + 1) for landing in new]
     groups: Groups = defaultdict(dict)
     for dim, key_of in _LANDING_KEY.items():
-        per_key: Dict[str, Dict[str, int]] = defaultdict(dict)
-        for (key, generation), count in Counter(zip(map(key_of, new), generation_of)).items():
+        per_key: dict[str, dict[str, int]] = defaultdict(dict)
+        for (key, generation), count in Counter(zip(map(key_of, new), generation_of, strict=True)).items():
             per_key[key][generation] = count
         for key in set(per_key) | {key for d, key in shared if d == dim}:
-            groups[dim][key] = {"sharingInvitees": len(shared.get((dim, key), ())),
-                                "generations": dict(sorted(per_key.get(key, {}).items(), key=lambda i: int(i[0])))}
+            groups[dim][key] = {
+                "sharingInvitees": len(shared.get((dim, key), ())),
+                "generations": dict(sorted(per_key.get(key, {}).items(), key=lambda i: int(i[0]))),
+            }
     return dict(groups)
 
 
-def time_histogram(delays: Iterable[float]) -> List[int]:
+def time_histogram(delays: Iterable[float]) -> list[int]:
     """Converters per TIME_BUCKETS bucket (a delay equal to a bound falls in the next bucket; the last is open)."""
     counts = [0] * (len(TIME_BUCKETS) + 1)
     for delay in delays:
@@ -303,27 +332,33 @@ def time_histogram(delays: Iterable[float]) -> List[int]:
 
 
 # --- rows ------------------------------------------------------------------------------------------------
-def _ratio(numerator: float, denominator: float) -> Optional[float]:
+def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _nearest_rank(sorted_values: Sequence[float], fraction: float) -> Optional[float]:
+def _nearest_rank(sorted_values: Sequence[float], fraction: float) -> float | None:
     if not sorted_values:
         return None
     return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
 
 
-def build_rows(day: dt.date, landing_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
-               intent_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
-               credits: Iterable[Tuple[Order, Landing]], model: str, window_days: int,
-               now: dt.datetime, viral_groups: Optional[Mapping[str, Mapping[str, Mapping[str, Any]]]] = None
-               ) -> List[Dict[str, Any]]:
+def build_rows(
+    day: dt.date,
+    landing_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
+    intent_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
+    credits: Iterable[tuple[Order, Landing]],
+    model: str,
+    window_days: int,
+    now: dt.datetime,
+    viral_groups: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
     """The day's report rows (without ``computedAt``/``runId``), sorted by ``_id``.
 
     ``landing_groups[dim][key]`` = {landings, invitees, newUsers}; ``intent_groups[dim][key]`` =
     {intents, sharers} — from ``group_landings`` and ``group_intents``."""
-    conversions: Dict[Tuple[str, str], Dict[str, Any]] = defaultdict(
-        lambda: {"orders": set(), "revenue": 0.0, "first": {}})
+    conversions: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"orders": set(), "revenue": 0.0, "first": {}}
+    )
     for order, landing in credits:
         delay = (order.at - landing.at).total_seconds()
         for dim, key in landing.keys().items():
@@ -346,23 +381,38 @@ def build_rows(day: dt.date, landing_groups: Mapping[str, Mapping[str, Mapping[s
             viral = (viral_groups or {}).get(dim, {}).get(key, {})
             generations = dict(viral.get("generations", {}))
             delays = sorted(converted["first"].values())
-            row = {"_id": f"{day.isoformat()}|{dim}|{key}", "date": day.isoformat(), "dim": dim, "key": key,
-                   "intents": intended.get("intents", 0), "sharers": intended.get("sharers", 0),
-                   "landings": landed.get("landings", 0), "invitees": landed.get("invitees", 0),
-                   "newUsers": landed.get("newUsers", 0), "groupsReached": landed.get("groupsReached", 0),
-                   "converters": len(converted["first"]),
-                   "conversions": len(converted["orders"]), "revenue": round(converted["revenue"], 2),
-                   "sharingInvitees": viral.get("sharingInvitees", 0), "generations": generations,
-                   "cascadeDepth": max((int(g) for g in generations), default=0)}
+            row = {
+                "_id": f"{day.isoformat()}|{dim}|{key}",
+                "date": day.isoformat(),
+                "dim": dim,
+                "key": key,
+                "intents": intended.get("intents", 0),
+                "sharers": intended.get("sharers", 0),
+                "landings": landed.get("landings", 0),
+                "invitees": landed.get("invitees", 0),
+                "newUsers": landed.get("newUsers", 0),
+                "groupsReached": landed.get("groupsReached", 0),
+                "converters": len(converted["first"]),
+                "conversions": len(converted["orders"]),
+                "revenue": round(converted["revenue"], 2),
+                "sharingInvitees": viral.get("sharingInvitees", 0),
+                "generations": generations,
+                "cascadeDepth": max((int(g) for g in generations), default=0),
+            }
             later = sum(count for generation, count in generations.items() if int(generation) >= 2)
-            row["rates"] = {"landingsPerIntent": _ratio(row["landings"], row["intents"]),
-                            "newUserRate": _ratio(row["newUsers"], row["invitees"]),
-                            "conversionRate": _ratio(row["converters"], row["invitees"]),
-                            "kFactor": _ratio(row["newUsers"], row["sharers"]),
-                            "reproductionRate": _ratio(row["sharingInvitees"], row["sharers"]),
-                            "gen2PlusShare": _ratio(later, row["newUsers"])}
-            row["timeToConvert"] = {"medianSeconds": _nearest_rank(delays, 0.5),
-                                    "p90Seconds": _nearest_rank(delays, 0.9), "histogram": time_histogram(delays)}
+            row["rates"] = {
+                "landingsPerIntent": _ratio(row["landings"], row["intents"]),
+                "newUserRate": _ratio(row["newUsers"], row["invitees"]),
+                "conversionRate": _ratio(row["converters"], row["invitees"]),
+                "kFactor": _ratio(row["newUsers"], row["sharers"]),
+                "reproductionRate": _ratio(row["sharingInvitees"], row["sharers"]),
+                "gen2PlusShare": _ratio(later, row["newUsers"]),
+            }
+            row["timeToConvert"] = {
+                "medianSeconds": _nearest_rank(delays, 0.5),
+                "p90Seconds": _nearest_rank(delays, 0.9),
+                "histogram": time_histogram(delays),
+            }
             row.update({"window": window_days, "model": model, "matured": matured})
             rows.append(row)
     return sorted(rows, key=lambda r: r["_id"])

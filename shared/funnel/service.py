@@ -1,16 +1,17 @@
 """dailyFunnel's composition: who may run it (the platform's timer or an admin), then one run over the days."""
+
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, NamedTuple
 
+from shared.funnel.run import MAX_VIEW_ROWS, FunnelRequest, authorize_funnel_call, parse_funnel_request, run_funnel
+from shared.funnel.settings import FunnelSettings
 from shared.platform import config, db, log
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput
 from shared.platform.identity import invoker_of
 from shared.platform.instance import PerInstance, clock
-from shared.funnel.run import MAX_VIEW_ROWS, FunnelRequest, authorize_funnel_call, parse_funnel_request, run_funnel
-from shared.funnel.settings import FunnelSettings
 
 
 class FunnelConfig(NamedTuple):
@@ -36,10 +37,10 @@ def parse_event(event: Any, context: Any, settings: FunnelConfig) -> FunnelReque
 
 
 class FunnelService:
-    def __init__(self, store: Any, clock: Clock, settings: FunnelSettings, publisher: Optional[Any] = None) -> None:
+    def __init__(self, store: Any, clock: Clock, settings: FunnelSettings, publisher: Any | None = None) -> None:
         self.store, self.clock, self.settings, self.publisher = store, clock, settings, publisher
 
-    def execute(self, request: FunnelRequest) -> Dict[str, Any]:
+    def execute(self, request: FunnelRequest) -> dict[str, Any]:
         if request.action == "dashboard":
             return self.view(request)
         result = run_funnel(self.store, self.clock, self.settings, request.days, request.trigger)
@@ -47,20 +48,27 @@ class FunnelService:
             result["dashboard"] = self.publisher.publish(result["runId"], self.clock.now(), request.deadline)
         return result
 
-    def view(self, request: FunnelRequest) -> Dict[str, Any]:
+    def view(self, request: FunnelRequest) -> dict[str, Any]:
         """The latest published dashboard and a range's summary and rows, for an app's own admin page."""
         from shared.funnel.dashboard import load_model
 
         first, last = request.days[0], request.days[-1]
         model, rows = load_model(self.store, self.settings, first, last)
-        chosen = sorted((r for r in rows if r["date"] >= first.isoformat() and r["dim"] in request.dims),
-                        key=lambda r: r["_id"])
+        chosen = sorted(
+            (r for r in rows if r["date"] >= first.isoformat() and r["dim"] in request.dims), key=lambda r: r["_id"]
+        )
         if len(chosen) > MAX_VIEW_ROWS:
-            raise BadInput(f"{len(chosen)} rows: at most {MAX_VIEW_ROWS} per call; narrow the range or the dims",
-                           field="dims")
-        return {"ok": True, "from": first.isoformat(), "to": last.isoformat(),
-                "dashboard": self.publisher.latest() if self.publisher is not None else None,
-                "summary": model, "rows": chosen}
+            raise BadInput(
+                f"{len(chosen)} rows: at most {MAX_VIEW_ROWS} per call; narrow the range or the dims", field="dims"
+            )
+        return {
+            "ok": True,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "dashboard": self.publisher.latest() if self.publisher is not None else None,
+            "summary": model,
+            "rows": chosen,
+        }
 
 
 def funnel_store(funnel_settings: FunnelSettings) -> Any:
@@ -75,7 +83,7 @@ def funnel_store(funnel_settings: FunnelSettings) -> Any:
 _service: PerInstance[FunnelService] = PerInstance()
 
 
-def dashboard_publisher(store: Any, funnel_settings: FunnelSettings) -> Optional[Any]:
+def dashboard_publisher(store: Any, funnel_settings: FunnelSettings) -> Any | None:
     """The publisher when a storage is configured; its storage (and, for CloudBase, the WeChat client) is made
     on first use, so a run without publishing loads neither."""
     if funnel_settings.dashboard_storage is None:
@@ -90,9 +98,11 @@ def dashboard_publisher(store: Any, funnel_settings: FunnelSettings) -> Optional
             from shared.wechat import client_with_shared_token
 
             settings = config.settings()
-            wechat = client_with_shared_token(funnel_settings.wechat, db.database(settings), settings.collections,
-                                              clock())
+            wechat = client_with_shared_token(
+                funnel_settings.wechat, db.database(settings), settings.collections, clock()
+            )
         return open_storage(funnel_settings.dashboard_storage, wechat)
+
     return DashboardPublisher(store, funnel_settings, storage)
 
 
@@ -100,4 +110,5 @@ def funnel_service(funnel_settings: FunnelSettings) -> FunnelService:
     def build() -> FunnelService:
         store = funnel_store(funnel_settings)
         return FunnelService(store, clock(), funnel_settings, dashboard_publisher(store, funnel_settings))
+
     return _service.get(build)

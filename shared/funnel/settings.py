@@ -3,16 +3,19 @@
 Conversions come from the app's own orders collection (the client never reports them); the field mapping
 says which fields hold the buyer's openid, the time, the amount and, optionally, a status that must be paid.
 """
+
 from __future__ import annotations
 
 import re
-from typing import FrozenSet, Mapping, NamedTuple, Optional, Tuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
-from shared.platform.storage_settings import (ENV_STORAGE_BACKEND, ENV_TCB_ENV, VARIABLES as STORAGE_VARIABLES, StorageSettings,
-                                     read_storage_settings)
-from shared.wechat import VARIABLES as WECHAT_VARIABLES, WeChatSettings, read_wechat_settings
 from shared.platform.config import EnvReader
+from shared.platform.storage_settings import ENV_STORAGE_BACKEND, ENV_TCB_ENV, StorageSettings, read_storage_settings
+from shared.platform.storage_settings import VARIABLES as STORAGE_VARIABLES
+from shared.wechat import VARIABLES as WECHAT_VARIABLES
+from shared.wechat import WeChatSettings, read_wechat_settings
 
 ENV_MODEL = "FUNNEL_MODEL"
 ENV_WINDOW_DAYS = "FUNNEL_WINDOW_DAYS"
@@ -23,14 +26,30 @@ ENV_ORDER_TIME_FIELD = "ORDER_TIME_FIELD"
 ENV_ORDER_AMOUNT_FIELD = "ORDER_AMOUNT_FIELD"
 ENV_ORDER_STATUS_FIELD = "ORDER_STATUS_FIELD"
 ENV_ORDER_PAID_VALUES = "ORDER_PAID_VALUES"
-ENV_CURRENCY = "REPORT_CURRENCY"              # symbol shown before amounts on the dashboard, e.g. ¥
-ENV_AMOUNT_SCALE = "REPORT_AMOUNT_SCALE"      # stored amount per shown unit: 100 when orders store fen
+ENV_CURRENCY = "REPORT_CURRENCY"  # symbol shown before amounts on the dashboard, e.g. ¥
+ENV_AMOUNT_SCALE = "REPORT_AMOUNT_SCALE"  # stored amount per shown unit: 100 when orders store fen
 ENV_INVITER_NAME_FIELD = "INVITER_NAME_FIELD"  # users' field with the name the dashboard shows for an inviter
 
-VARIABLES = (ENV_MODEL, ENV_WINDOW_DAYS, ENV_LATE_DAYS, ENV_ORDERS_COLLECTION, ENV_ORDER_USER_FIELD, ENV_ORDER_TIME_FIELD,
-             ENV_ORDER_AMOUNT_FIELD, ENV_ORDER_STATUS_FIELD, ENV_ORDER_PAID_VALUES, ENV_ADMIN_OPENIDS,
-             ENV_ADMIN_TOKEN_SECRET, ENV_CURRENCY, ENV_AMOUNT_SCALE, ENV_INVITER_NAME_FIELD) + STORAGE_VARIABLES + \
-    WECHAT_VARIABLES
+VARIABLES = (
+    (
+        ENV_MODEL,
+        ENV_WINDOW_DAYS,
+        ENV_LATE_DAYS,
+        ENV_ORDERS_COLLECTION,
+        ENV_ORDER_USER_FIELD,
+        ENV_ORDER_TIME_FIELD,
+        ENV_ORDER_AMOUNT_FIELD,
+        ENV_ORDER_STATUS_FIELD,
+        ENV_ORDER_PAID_VALUES,
+        ENV_ADMIN_OPENIDS,
+        ENV_ADMIN_TOKEN_SECRET,
+        ENV_CURRENCY,
+        ENV_AMOUNT_SCALE,
+        ENV_INVITER_NAME_FIELD,
+    )
+    + STORAGE_VARIABLES
+    + WECHAT_VARIABLES
+)
 
 MODELS = ("first_touch", "last_touch")
 MAX_BACKFILL_DAYS = 400
@@ -43,8 +62,8 @@ class OrderMapping(NamedTuple):
     user_field: str = "_openid"
     time_field: str = "createdAt"
     amount_field: str = "amount"
-    status_field: Optional[str] = None
-    paid_values: Tuple[str, ...] = ()
+    status_field: str | None = None
+    paid_values: tuple[str, ...] = ()
 
 
 class FunnelSettings(NamedTuple):
@@ -52,23 +71,23 @@ class FunnelSettings(NamedTuple):
     window_days: int = 7
     late_days: int = 1
     orders: OrderMapping = OrderMapping()
-    admin_openids: FrozenSet[str] = frozenset()
-    admin_token_secret: Optional[str] = None
+    admin_openids: frozenset[str] = frozenset()
+    admin_token_secret: str | None = None
     currency: str = "¥"
     amount_scale: int = 1
-    inviter_name_field: Optional[str] = None
+    inviter_name_field: str | None = None
     # Where the timer publishes the dashboard (None: not published; the CLI still writes it locally).
-    dashboard_storage: Optional[StorageSettings] = None
-    wechat: Optional[WeChatSettings] = None  # CloudBase storage uploads through the WeChat API
+    dashboard_storage: StorageSettings | None = None
+    wechat: WeChatSettings | None = None  # CloudBase storage uploads through the WeChat API
 
     @property
-    def publishing_off_because(self) -> Optional[str]:
+    def publishing_off_because(self) -> str | None:
         if self.dashboard_storage is None:
             return f"no storage: set {ENV_STORAGE_BACKEND}, or {ENV_TCB_ENV} with the WeChat credentials"
         return None
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "FunnelSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FunnelSettings:
         read = EnvReader(env)
         text = read.text
         problems = read.problems
@@ -80,10 +99,12 @@ class FunnelSettings(NamedTuple):
         if not _COLLECTION.fullmatch(collection):
             problems.append(f"{ENV_ORDERS_COLLECTION} is not a valid collection name: {collection!r}")
         fields = {}
-        for key, name, default in (("user_field", ENV_ORDER_USER_FIELD, "_openid"),
-                                   ("time_field", ENV_ORDER_TIME_FIELD, "createdAt"),
-                                   ("amount_field", ENV_ORDER_AMOUNT_FIELD, "amount"),
-                                   ("status_field", ENV_ORDER_STATUS_FIELD, None)):
+        for key, name, default in (
+            ("user_field", ENV_ORDER_USER_FIELD, "_openid"),
+            ("time_field", ENV_ORDER_TIME_FIELD, "createdAt"),
+            ("amount_field", ENV_ORDER_AMOUNT_FIELD, "amount"),
+            ("status_field", ENV_ORDER_STATUS_FIELD, None),
+        ):
             value = text(name, default)
             if value is not None and not _FIELD.fullmatch(value):
                 problems.append(f"{name} is not a valid field path: {value!r}")
@@ -104,13 +125,22 @@ class FunnelSettings(NamedTuple):
         explicit = read.text(ENV_STORAGE_BACKEND) is not None
         storage = read_storage_settings(read, None if explicit or not (read.text(ENV_TCB_ENV) and wechat) else "tcb")
         if storage is not None and storage.backend == "tcb" and wechat is None:
-            problems.append(f"the WeChat credentials (WECHAT_APPID, WECHAT_APPSECRET) are required with "
-                            f"{ENV_STORAGE_BACKEND}=tcb: CloudBase storage uploads through the WeChat API")
-        settings = cls(model=model or "", window_days=read.integer(ENV_WINDOW_DAYS, 7, 1, 90),
-                       late_days=read.integer(ENV_LATE_DAYS, 1, 0, 30),
-                       orders=OrderMapping(collection=collection, paid_values=paid, **fields),
-                       admin_openids=admins, admin_token_secret=secret, currency=currency,
-                       amount_scale=read.integer(ENV_AMOUNT_SCALE, 1, 1, 10000), inviter_name_field=name_field,
-                       dashboard_storage=storage, wechat=wechat)
+            problems.append(
+                f"the WeChat credentials (WECHAT_APPID, WECHAT_APPSECRET) are required with "
+                f"{ENV_STORAGE_BACKEND}=tcb: CloudBase storage uploads through the WeChat API"
+            )
+        settings = cls(
+            model=model or "",
+            window_days=read.integer(ENV_WINDOW_DAYS, 7, 1, 90),
+            late_days=read.integer(ENV_LATE_DAYS, 1, 0, 30),
+            orders=OrderMapping(collection=collection, paid_values=paid, **fields),
+            admin_openids=admins,
+            admin_token_secret=secret,
+            currency=currency,
+            amount_scale=read.integer(ENV_AMOUNT_SCALE, 1, 1, 10000),
+            inviter_name_field=name_field,
+            dashboard_storage=storage,
+            wechat=wechat,
+        )
         read.check("dailyFunnel configuration")
         return settings

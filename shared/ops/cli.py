@@ -1,20 +1,20 @@
 """Ops CLI: ``python -m shared.ops.cli funnel --from D --to D`` (backfill against MONGODB_URI, or the embedded
 engine), ``report --date D [--json] [--html FILE]``, ``smoke --stage prod --region ap-shanghai`` (post-deploy
 check of every deployed function through the SCF Invoke API)."""
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import List, Optional
 
-from shared.platform.clock import SystemClock
-from shared.platform.errors import ShareFunnelError
 from shared.funnel.definition import parse_date
-from shared.funnel.settings import FunnelSettings
 from shared.funnel.report import html_report, json_rows, text_report
 from shared.funnel.run import requested_days, run_funnel
 from shared.funnel.service import funnel_store
+from shared.funnel.settings import FunnelSettings
+from shared.platform.clock import SystemClock
+from shared.platform.errors import ShareFunnelError
 
 
 def _funnel(args: argparse.Namespace) -> int:
@@ -22,8 +22,10 @@ def _funnel(args: argparse.Namespace) -> int:
     days = requested_days(args.date_from, args.date_to, clock.now(), ("--from", "--to"))  # the handler's rule
     settings = FunnelSettings.from_env()
     result = run_funnel(funnel_store(settings), clock, settings, days, "cli")
-    print(f"funnel {result['from']} … {result['to']}: {result['rows']} rows in {result['durationMs']} ms "
-          f"(run {result['runId']}, checksum {result['checksum'][:12]})")
+    print(
+        f"funnel {result['from']} … {result['to']}: {result['rows']} rows in {result['durationMs']} ms "
+        f"(run {result['runId']}, checksum {result['checksum'][:12]})"
+    )
     return 0
 
 
@@ -48,8 +50,9 @@ def _dashboard(args: argparse.Namespace) -> int:
     clock = SystemClock()
     first, last = default_range(clock.now(), args.days)
     if args.date_from or args.date_to:
-        days = requested_days(args.date_from or first.isoformat(), args.date_to or last.isoformat(), clock.now(),
-                              ("--from", "--to"))
+        days = requested_days(
+            args.date_from or first.isoformat(), args.date_to or last.isoformat(), clock.now(), ("--from", "--to")
+        )
         first, last = days[0], days[-1]
     settings = FunnelSettings.from_env()
     page, model = build_dashboard(funnel_store(settings), settings, first, last, args.lang)
@@ -72,9 +75,11 @@ def _rewards(args: argparse.Namespace) -> int:
     for row in store.totals_by_inviter():
         table.setdefault(row["_id"]["inviter"], dict.fromkeys(states, 0.0))[row["_id"]["state"]] += row["amount"]
     total = {state: round(sum(r[state] for r in table.values()), 2) for state in states}
-    print(f"Rewards ({settings.programme}): liability {total['pending'] + total['approved']:.2f} "
-          f"(pending {total['pending']:.2f}, approved {total['approved']:.2f}), paid {total['paid']:.2f}, "
-          f"reversed {total['reversed']:.2f}, clawbacks {total['clawback']:.2f}")
+    print(
+        f"Rewards ({settings.programme}): liability {total['pending'] + total['approved']:.2f} "
+        f"(pending {total['pending']:.2f}, approved {total['approved']:.2f}), paid {total['paid']:.2f}, "
+        f"reversed {total['reversed']:.2f}, clawbacks {total['clawback']:.2f}"
+    )
     print("  " + f"{'inviter':<10}" + "".join(f"{s:>11}" for s in states))
     for inviter, row in sorted(table.items(), key=lambda item: -(item[1]["approved"] + item[1]["pending"])):
         print("  " + f"{inviter:<10}" + "".join(f"{row[s]:>11.2f}" for s in states))
@@ -89,14 +94,17 @@ def _smoke(args: argparse.Namespace) -> int:
     env = deploy_environment(args.stage)  # the deploy's own values: environment, .env.<stage>, .env
     namespace = args.namespace or env.get(CLOUDBASE_ENV)
     if not namespace:
-        print(f"set {CLOUDBASE_ENV} (the CloudBase environment the functions were deployed to) or --namespace",
-              file=sys.stderr)
+        print(
+            f"set {CLOUDBASE_ENV} (the CloudBase environment the functions were deployed to) or --namespace",
+            file=sys.stderr,
+        )
         return 2
     names = {f.name: f.name for f in FUNCTIONS}  # plain names in the environment, as cloudbaserc.json has them
     region = args.region or env.get("TENCENTCLOUD_REGION") or "ap-shanghai"
     try:
-        results = run_smoke(names, region, namespace, args.endpoint or env.get(ENV_ENDPOINT) or None,
-                            args.admin_token, env)
+        results = run_smoke(
+            names, region, namespace, args.endpoint or env.get(ENV_ENDPOINT) or None, args.admin_token, env
+        )
     except DeployError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -114,7 +122,7 @@ def _day_count(value: str) -> int:
     return int(value)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.ops.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     funnel = commands.add_parser("funnel", help="compute report rows for a range of days (idempotent)")
@@ -129,7 +137,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     dashboard = commands.add_parser("dashboard", help="write the multi-day dashboard page")
     dashboard.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
     dashboard.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
-    dashboard.add_argument("--days", type=_day_count, default=14, help="without --from/--to: the last N days (default 14)")
+    dashboard.add_argument(
+        "--days", type=_day_count, default=14, help="without --from/--to: the last N days (default 14)"
+    )
     dashboard.add_argument("--lang", choices=("zh", "en"), default="zh")
     dashboard.add_argument("--out", default="dashboard.html")
     dashboard.set_defaults(run=_dashboard)
@@ -144,8 +154,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     smoke.set_defaults(run=_smoke)
     args = parser.parse_args(argv)
     if args.command != "smoke" and not os.environ.get("MONGODB_URI"):
-        print("note: MONGODB_URI is not set, so this runs on a new, empty in-memory database (the demo's is gone "
-              "when it exits; its report pages are in demo-output/)", file=sys.stderr)
+        print(
+            "note: MONGODB_URI is not set, so this runs on a new, empty in-memory database (the demo's is gone "
+            "when it exits; its report pages are in demo-output/)",
+            file=sys.stderr,
+        )
     try:
         return args.run(args)
     except ShareFunnelError as err:

@@ -6,24 +6,24 @@ deploys it, so none of them can drift apart.
 Every function lives in the CloudBase environment (SCF namespace = environment id, plain function names):
 ``wx.cloud.callFunction`` reaches only functions there — recordShare, genWxacode and rewards from the kit,
 dailyFunnel from an operator's admin page."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
 
-from shared.platform import config
-from shared.funnel import settings as funnel_config
 from shared.codes import settings as wxacode_config
-from shared.wechat import settings as wechat
+from shared.funnel import settings as funnel_config
+from shared.platform import config
 from shared.rewards import settings as rewards
+from shared.wechat import settings as wechat
 
 RUNTIME = "Python3.10"
-CLOUDBASE_ENV = "TCB_ENV"                # the CloudBase environment id: the functions' SCF namespace
-HANDLER = "index.main_handler"          # the entry module sits at the zip root: the one layout SCF documents
-CLOUDBASE_MAX_TIMEOUT = 60              # CloudBase caps function timeouts at 60 s
+CLOUDBASE_ENV = "TCB_ENV"  # the CloudBase environment id: the functions' SCF namespace
+HANDLER = "index.main_handler"  # the entry module sits at the zip root: the one layout SCF documents
+CLOUDBASE_MAX_TIMEOUT = 60  # CloudBase caps function timeouts at 60 s
 TIMER_NAME = "daily"
-TIMER_CRON = "0 17 2 * * * *"           # 7-field cron, 02:17 Beijing time: after midnight, not on the hour
-REWARDS_TIMER_CRON = "0 47 2 * * * *"   # 02:47: settlement after the funnel
+TIMER_CRON = "0 17 2 * * * *"  # 7-field cron, 02:17 Beijing time: after midnight, not on the hour
+REWARDS_TIMER_CRON = "0 47 2 * * * *"  # 02:47: settlement after the funnel
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,14 @@ class Function:
     name: str
     memory_mb: int
     timeout_s: int
-    packages: Tuple[str, ...]                 # top-level runtime packages (pins come from requirements.txt)
-    variables: Tuple[str, ...]                # environment variables the deployer sets
-    cos_packages: Tuple[str, ...] = ()        # added when built for STORAGE_BACKEND=cos
-    lazy_packages: Tuple[str, ...] = ()       # shipped, but imported only on a rarer path (never at cold start)
-    wings: Tuple[str, ...] = ("platform",)    # the folders of shared/ it ships (shared/__init__.py lists the arrows)
-    timer: Optional[str] = None               # cron of its timer trigger
+    packages: tuple[str, ...]  # top-level runtime packages (pins come from requirements.txt)
+    variables: tuple[str, ...]  # environment variables the deployer sets
+    cos_packages: tuple[str, ...] = ()  # added when built for STORAGE_BACKEND=cos
+    lazy_packages: tuple[str, ...] = ()  # shipped, but imported only on a rarer path (never at cold start)
+    wings: tuple[str, ...] = ("platform",)  # the folders of shared/ it ships (shared/__init__.py lists the arrows)
+    timer: str | None = None  # cron of its timer trigger
     zip_budget_mb: float = 3.0
-    waits_on: Tuple[str, ...] = ("mongodb",)  # dependencies whose failure it must answer (dependency_waits)
+    waits_on: tuple[str, ...] = ("mongodb",)  # dependencies whose failure it must answer (dependency_waits)
     description: str = ""
 
 
@@ -47,49 +47,84 @@ ANSWER_MARGIN_S = 1.0  # what a function needs, after its slowest dependency gav
 
 FUNCTIONS = (
     # requests ships for group resolution only (imported on a landing's first group cloudID, not at cold start).
-    Function("recordShare", description="Share links and landing attribution (wx.cloud.callFunction)",
-             memory_mb=256, timeout_s=5, packages=("pymongo",), lazy_packages=("requests",),
-             variables=config.VARIABLES + wechat.VARIABLES, wings=("platform", "sharing", "wechat"), zip_budget_mb=4.0,
-             waits_on=("mongodb", "wechat-groups")),
+    Function(
+        "recordShare",
+        description="Share links and landing attribution (wx.cloud.callFunction)",
+        memory_mb=256,
+        timeout_s=5,
+        packages=("pymongo",),
+        lazy_packages=("requests",),
+        variables=config.VARIABLES + wechat.VARIABLES,
+        wings=("platform", "sharing", "wechat"),
+        zip_budget_mb=4.0,
+        waits_on=("mongodb", "wechat-groups"),
+    ),
     # A batch longer than one invocation continues in a fresh one (SCF Invoke), so CloudBase's 60 s is enough.
-    Function("genWxacode", description="Unlimited Mini Program Codes: cached, stored, batched at the rate cap",
-             memory_mb=512, timeout_s=60, waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
-             packages=("pymongo", "requests", "tencentcloud-sdk-python-common", "tencentcloud-sdk-python-scf"),
-             variables=config.VARIABLES + wxacode_config.VARIABLES, cos_packages=("boto3",), zip_budget_mb=5.0,
-             wings=("platform", "sharing", "wechat", "codes")),
-    Function("dailyFunnel", description="Daily funnel report rows (timer) and admin backfills",
-             memory_mb=512, timeout_s=CLOUDBASE_MAX_TIMEOUT, packages=("pymongo",), lazy_packages=("requests",),
-             cos_packages=("boto3",), variables=tuple(dict.fromkeys(config.VARIABLES + funnel_config.VARIABLES)),
-             wings=("platform", "funnel", "wechat"), timer=TIMER_CRON, waits_on=("mongodb", "wechat", "storage"),
-             zip_budget_mb=4.0),
+    Function(
+        "genWxacode",
+        description="Unlimited Mini Program Codes: cached, stored, batched at the rate cap",
+        memory_mb=512,
+        timeout_s=60,
+        waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
+        packages=("pymongo", "requests", "tencentcloud-sdk-python-common", "tencentcloud-sdk-python-scf"),
+        variables=config.VARIABLES + wxacode_config.VARIABLES,
+        cos_packages=("boto3",),
+        zip_budget_mb=5.0,
+        wings=("platform", "sharing", "wechat", "codes"),
+    ),
+    Function(
+        "dailyFunnel",
+        description="Daily funnel report rows (timer) and admin backfills",
+        memory_mb=512,
+        timeout_s=CLOUDBASE_MAX_TIMEOUT,
+        packages=("pymongo",),
+        lazy_packages=("requests",),
+        cos_packages=("boto3",),
+        variables=tuple(dict.fromkeys(config.VARIABLES + funnel_config.VARIABLES)),
+        wings=("platform", "funnel", "wechat"),
+        timer=TIMER_CRON,
+        waits_on=("mongodb", "wechat", "storage"),
+        zip_budget_mb=4.0,
+    ),
     # Settlement runs daily after dailyFunnel; the mini program calls it too (myRewards, subscribe), so it lives in
     # the CloudBase environment like recordShare.
-    Function("rewards", description="Invitation reward ledger: settlement (timer), payouts, inviter summaries",
-             memory_mb=256, timeout_s=60, packages=("pymongo",), lazy_packages=("requests",),
-             variables=tuple(dict.fromkeys(config.VARIABLES + rewards.VARIABLES + funnel_config.VARIABLES
-                                           + wechat.VARIABLES)),
-             wings=("platform", "funnel", "rewards", "wechat"), timer=REWARDS_TIMER_CRON, zip_budget_mb=4.0,
-             waits_on=("mongodb", "wechat")),
+    Function(
+        "rewards",
+        description="Invitation reward ledger: settlement (timer), payouts, inviter summaries",
+        memory_mb=256,
+        timeout_s=60,
+        packages=("pymongo",),
+        lazy_packages=("requests",),
+        variables=tuple(
+            dict.fromkeys(config.VARIABLES + rewards.VARIABLES + funnel_config.VARIABLES + wechat.VARIABLES)
+        ),
+        wings=("platform", "funnel", "rewards", "wechat"),
+        timer=REWARDS_TIMER_CRON,
+        zip_budget_mb=4.0,
+        waits_on=("mongodb", "wechat"),
+    ),
 )
 
 
-def dependency_waits(function: Function) -> Dict[str, float]:
+def dependency_waits(function: Function) -> dict[str, float]:
     """How long each dependency of ``function`` may take to fail, in seconds, from the constants its wings use."""
     from shared.codes.continuation import INVOKE_TIMEOUT_S
-    from shared.platform.storage import UPLOAD_WORST_S
     from shared.platform.db import SHARE_OF_INVOCATION
+    from shared.platform.storage import UPLOAD_WORST_S
     from shared.sharing.service import GROUP_ATTEMPTS, GROUP_TIMEOUT
     from shared.wechat.client import worst_failure_s
 
-    table = {"mongodb": SHARE_OF_INVOCATION * function.timeout_s,  # server selection: a share of the time limit
-             "wechat": worst_failure_s(),
-             "wechat-groups": worst_failure_s(GROUP_ATTEMPTS, GROUP_TIMEOUT),
-             "storage": UPLOAD_WORST_S,
-             "scf-invoke": float(INVOKE_TIMEOUT_S)}
+    table = {
+        "mongodb": SHARE_OF_INVOCATION * function.timeout_s,  # server selection: a share of the time limit
+        "wechat": worst_failure_s(),
+        "wechat-groups": worst_failure_s(GROUP_ATTEMPTS, GROUP_TIMEOUT),
+        "storage": UPLOAD_WORST_S,
+        "scf-invoke": float(INVOKE_TIMEOUT_S),
+    }
     return {name: table[name] for name in function.waits_on}
 
 
-def timeout_problems(functions: Tuple[Function, ...] = FUNCTIONS) -> List[str]:
+def timeout_problems(functions: tuple[Function, ...] = FUNCTIONS) -> list[str]:
     """Functions whose time limit cannot hold their slowest dependency's failure plus the answer, and limits
     CloudBase would not accept. Empty when coherent (tests and the deployer check this)."""
     problems = []
@@ -97,11 +132,14 @@ def timeout_problems(functions: Tuple[Function, ...] = FUNCTIONS) -> List[str]:
         waits = dependency_waits(function)
         slowest = max(waits, key=waits.__getitem__)
         if waits[slowest] + ANSWER_MARGIN_S > function.timeout_s:
-            problems.append(f"{function.name}: timeout {function.timeout_s} s cannot answer a failing {slowest} "
-                            f"({waits[slowest]:.1f} s + {ANSWER_MARGIN_S:.0f} s to answer)")
+            problems.append(
+                f"{function.name}: timeout {function.timeout_s} s cannot answer a failing {slowest} "
+                f"({waits[slowest]:.1f} s + {ANSWER_MARGIN_S:.0f} s to answer)"
+            )
         if function.timeout_s > CLOUDBASE_MAX_TIMEOUT:
-            problems.append(f"{function.name}: timeout {function.timeout_s} s is above CloudBase's "
-                            f"{CLOUDBASE_MAX_TIMEOUT} s")
+            problems.append(
+                f"{function.name}: timeout {function.timeout_s} s is above CloudBase's {CLOUDBASE_MAX_TIMEOUT} s"
+            )
     return problems
 
 

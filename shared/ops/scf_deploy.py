@@ -16,6 +16,7 @@ Steps, each waiting for the function to be ``Active`` first (SCF refuses changes
 
 Any failed step stops the deploy with the API's code, message and request id, and a non-zero exit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,22 +27,31 @@ import os
 import pathlib
 import sys
 import time
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
-from shared.ops.deployment import (CLOUDBASE_ENV, FUNCTIONS, HANDLER, RUNTIME, TIMER_NAME, Function, function,
-                                   timeout_problems)
+from shared.ops.deployment import (
+    CLOUDBASE_ENV,
+    FUNCTIONS,
+    HANDLER,
+    RUNTIME,
+    TIMER_NAME,
+    Function,
+    function,
+    timeout_problems,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENV_ENDPOINT = "SCF_API_ENDPOINT"
 ENV_VPC_ID, ENV_SUBNET_ID = "VPC_ID", "SUBNET_ID"
-ENV_DEPLOY_BUCKET = "DEPLOY_COS_BUCKET"        # for packages above the inline limit (e.g. genWxacode with boto3)
+ENV_DEPLOY_BUCKET = "DEPLOY_COS_BUCKET"  # for packages above the inline limit (e.g. genWxacode with boto3)
 ENV_DEPLOY_COS_ENDPOINT = "DEPLOY_COS_ENDPOINT"  # override of https://cos.<region>.myqcloud.com (tests: moto)
 CREDENTIAL_VARIABLES = ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN")
 DEPLOY_VARIABLES = CREDENTIAL_VARIABLES + (CLOUDBASE_ENV, ENV_VPC_ID, ENV_SUBNET_ID, ENV_ENDPOINT, ENV_DEPLOY_BUCKET)
 # A TC3-signed POST may carry at most 10 MB (the API's request limit, tighter than ZipFile's documented 20 MB):
 # larger packages go through COS.
 INLINE_REQUEST_LIMIT = 10 * 1024 * 1024
-ENVIRONMENT_LIMIT = 4096                         # SCF: all of a function's variables together, in bytes
+ENVIRONMENT_LIMIT = 4096  # SCF: all of a function's variables together, in bytes
 FAILED_STATES = {"CreateFailed", "UpdateFailed", "PublishFailed", "DeleteFailed", "Deleting"}
 
 
@@ -55,9 +65,9 @@ class Desired(NamedTuple):
     description: str
     memory_mb: int
     timeout_s: int
-    variables: Dict[str, str]
-    vpc: Optional[Dict[str, str]]
-    timer: Optional[str]
+    variables: dict[str, str]
+    vpc: dict[str, str] | None
+    timer: str | None
 
 
 class Report(NamedTuple):
@@ -67,9 +77,9 @@ class Report(NamedTuple):
     timer: str  # "created" | "updated" | "unchanged" | "none"
 
 
-def read_dotenv(path: pathlib.Path) -> Dict[str, str]:
+def read_dotenv(path: pathlib.Path) -> dict[str, str]:
     """``KEY=value`` lines of a .env file (``#`` comments, optional quotes, ``export`` prefix), as dotenv reads them."""
-    values: Dict[str, str] = {}
+    values: dict[str, str] = {}
     if not path.is_file():
         return values
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -79,14 +89,14 @@ def read_dotenv(path: pathlib.Path) -> Dict[str, str]:
         key, value = line.split("=", 1)
         key, value = key.strip(), value.strip()
         if key.startswith("export "):
-            key = key[len("export "):].strip()
+            key = key[len("export ") :].strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         values[key] = value
     return values
 
 
-def deploy_environment(stage: str, env: Optional[Mapping[str, str]] = None, root: pathlib.Path = ROOT) -> Dict[str, str]:
+def deploy_environment(stage: str, env: Mapping[str, str] | None = None, root: pathlib.Path = ROOT) -> dict[str, str]:
     """The process environment over ``.env.<stage>`` over ``.env`` (what the Serverless Framework's useDotenv and
     CloudBase's CLI read), so ``make smoke`` sees the same values as the deploy."""
     merged = {**read_dotenv(root / ".env"), **read_dotenv(root / f".env.{stage}")}
@@ -101,8 +111,10 @@ def credential(env: Mapping[str, str]) -> Any:
 
     secret_id, secret_key = env.get("TENCENTCLOUD_SECRET_ID"), env.get("TENCENTCLOUD_SECRET_KEY")
     if not secret_id or not secret_key:
-        raise DeployError("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (an API key of the account; "
-                          "TENCENTCLOUD_SESSION_TOKEN too for temporary keys), e.g. in .env")
+        raise DeployError(
+            "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (an API key of the account; "
+            "TENCENTCLOUD_SESSION_TOKEN too for temporary keys), e.g. in .env"
+        )
     return Credential(secret_id, secret_key, env.get("TENCENTCLOUD_SESSION_TOKEN") or None)
 
 
@@ -110,8 +122,10 @@ def desired_state(fn: Function, env: Mapping[str, str]) -> Desired:
     """What the deployed function must look like: shared/ops/deployment.py plus the deployer's environment."""
     namespace = env.get(CLOUDBASE_ENV, "").strip()
     if not namespace:
-        raise DeployError(f"set {CLOUDBASE_ENV} to your CloudBase environment id: {fn.name} must live in it, "
-                          "because wx.cloud.callFunction reaches only functions there")
+        raise DeployError(
+            f"set {CLOUDBASE_ENV} to your CloudBase environment id: {fn.name} must live in it, "
+            "because wx.cloud.callFunction reaches only functions there"
+        )
     variables = {name: env[name] for name in fn.variables if env.get(name)}  # unset: the function's default
     size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
     if size > ENVIRONMENT_LIMIT:
@@ -119,11 +133,19 @@ def desired_state(fn: Function, env: Mapping[str, str]) -> Desired:
     vpc_id, subnet_id = env.get(ENV_VPC_ID, "").strip(), env.get(ENV_SUBNET_ID, "").strip()
     if bool(vpc_id) != bool(subnet_id):
         raise DeployError(f"set both {ENV_VPC_ID} and {ENV_SUBNET_ID} (the VPC of your MongoDB), or neither")
-    return Desired(fn.name, namespace, fn.description, fn.memory_mb, fn.timeout_s, variables,
-                   {"VpcId": vpc_id, "SubnetId": subnet_id} if vpc_id else None, fn.timer)
+    return Desired(
+        fn.name,
+        namespace,
+        fn.description,
+        fn.memory_mb,
+        fn.timeout_s,
+        variables,
+        {"VpcId": vpc_id, "SubnetId": subnet_id} if vpc_id else None,
+        fn.timer,
+    )
 
 
-def _timer_cron(trigger_desc: Any) -> Optional[str]:
+def _timer_cron(trigger_desc: Any) -> str | None:
     """A timer's cron from a trigger description: ``{"cron": "…"}`` as the API reports it, or the bare expression."""
     if not isinstance(trigger_desc, str):
         return None
@@ -141,8 +163,15 @@ def _enabled(value: Any) -> bool:
 class ScfDeployer:
     """Brings one function in line with its definition through the SCF API (an SDK ``ScfClient``)."""
 
-    def __init__(self, client: Any, say: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
-                 wait_s: float = 300.0, poll_s: float = 0.5, cos_uploader: Optional[Callable[..., Any]] = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        say: Callable[[str], None] = print,
+        sleep: Callable[[float], None] = time.sleep,
+        wait_s: float = 300.0,
+        poll_s: float = 0.5,
+        cos_uploader: Callable[..., Any] | None = None,
+    ) -> None:
         from tencentcloud.scf.v20180416 import models
 
         self._client, self._models, self._say, self._sleep = client, models, say, sleep
@@ -160,7 +189,7 @@ class ScfDeployer:
         except TencentCloudSDKException as exc:
             raise _ApiError(action, exc.get_code() or "", exc.get_message() or "", exc.get_request_id() or "") from exc
 
-    def _get(self, desired: Desired) -> Optional[Any]:
+    def _get(self, desired: Desired) -> Any | None:
         try:
             return self._call("GetFunction", FunctionName=desired.name, Namespace=desired.namespace)
         except _ApiError as exc:
@@ -179,45 +208,60 @@ class ScfDeployer:
                 return current
             if current.Status in FAILED_STATES:
                 reasons = "; ".join(f"{r.ErrorCode}: {r.ErrorMessage}" for r in (current.StatusReasons or []))
-                raise DeployError(f"{desired.name} is {current.Status}: {reasons or current.StatusDesc or 'no reason given'}")
+                raise DeployError(
+                    f"{desired.name} is {current.Status}: {reasons or current.StatusDesc or 'no reason given'}"
+                )
             if time.monotonic() - started > self._wait_s:
-                raise DeployError(f"{desired.name} is still {current.Status} after {self._wait_s:.0f} s; another "
-                                  "deploy may be running (SCF refuses changes until it is Active): try again later")
+                raise DeployError(
+                    f"{desired.name} is still {current.Status} after {self._wait_s:.0f} s; another "
+                    "deploy may be running (SCF refuses changes until it is Active): try again later"
+                )
             self._sleep(pause)
             pause = min(pause * 2, 5.0)  # most changes settle within seconds; a long one is polled gently
 
     # --- what the function should be ---------------------------------------------------------------------------
     @staticmethod
-    def _environment(desired: Desired) -> Dict[str, Any]:
+    def _environment(desired: Desired) -> dict[str, Any]:
         return {"Variables": [{"Key": k, "Value": v} for k, v in sorted(desired.variables.items())]}
 
-    def _configuration(self, desired: Desired) -> Dict[str, Any]:
-        return {"Description": desired.description, "MemorySize": desired.memory_mb, "Timeout": desired.timeout_s,
-                "Environment": self._environment(desired),
-                "VpcConfig": desired.vpc or {"VpcId": "", "SubnetId": ""}}
+    def _configuration(self, desired: Desired) -> dict[str, Any]:
+        return {
+            "Description": desired.description,
+            "MemorySize": desired.memory_mb,
+            "Timeout": desired.timeout_s,
+            "Environment": self._environment(desired),
+            "VpcConfig": desired.vpc or {"VpcId": "", "SubnetId": ""},
+        }
 
     @staticmethod
-    def _configuration_differs(current: Any, desired: Desired) -> List[str]:
+    def _configuration_differs(current: Any, desired: Desired) -> list[str]:
         deployed_vars = {v.Key: v.Value for v in ((current.Environment and current.Environment.Variables) or [])}
         vpc = current.VpcConfig
         deployed_vpc = {"VpcId": (vpc and vpc.VpcId) or "", "SubnetId": (vpc and vpc.SubnetId) or ""}
         wanted_vpc = desired.vpc or {"VpcId": "", "SubnetId": ""}
-        changes = [name for name, now, wanted in (
-            ("description", current.Description or "", desired.description),
-            ("memory", current.MemorySize, desired.memory_mb),
-            ("timeout", current.Timeout, desired.timeout_s),
-            ("environment", deployed_vars, desired.variables),
-            ("vpc", deployed_vpc, wanted_vpc)) if now != wanted]
+        changes = [
+            name
+            for name, now, wanted in (
+                ("description", current.Description or "", desired.description),
+                ("memory", current.MemorySize, desired.memory_mb),
+                ("timeout", current.Timeout, desired.timeout_s),
+                ("environment", deployed_vars, desired.variables),
+                ("vpc", deployed_vpc, wanted_vpc),
+            )
+            if now != wanted
+        ]
         return changes
 
-    def _code(self, desired: Desired, package: bytes, digest: str, region: str) -> Dict[str, Any]:
+    def _code(self, desired: Desired, package: bytes, digest: str, region: str) -> dict[str, Any]:
         encoded = base64.b64encode(package).decode()
         if len(encoded) + 4096 <= INLINE_REQUEST_LIMIT:
             return {"ZipFile": encoded}
         if self._cos_uploader is None:
-            raise DeployError(f"{desired.name}'s package is {len(package) / 1e6:.1f} MB, above what one API request "
-                              f"can carry inline ({INLINE_REQUEST_LIMIT // (1024 * 1024)} MB base64): set "
-                              f"{ENV_DEPLOY_BUCKET} to a COS bucket in {region} (name-appid) to upload it there")
+            raise DeployError(
+                f"{desired.name}'s package is {len(package) / 1e6:.1f} MB, above what one API request "
+                f"can carry inline ({INLINE_REQUEST_LIMIT // (1024 * 1024)} MB base64): set "
+                f"{ENV_DEPLOY_BUCKET} to a COS bucket in {region} (name-appid) to upload it there"
+            )
         bucket, key = self._cos_uploader(desired.name, package, digest)
         self._say(f"  uploaded {len(package) / 1e6:.1f} MB to cos://{bucket}/{key}")
         return {"CosBucketName": bucket, "CosObjectName": key, "CosBucketRegion": region}
@@ -227,35 +271,63 @@ class ScfDeployer:
         digest = hashlib.sha256(package).hexdigest()
         current = self._get(desired)
         if current is None:
-            self._say(f"  creating {desired.name} in namespace {desired.namespace} ({len(package) / 1e6:.2f} MB, "
-                      f"sha256 {digest[:12]})")
-            self._call("CreateFunction", FunctionName=desired.name, Namespace=desired.namespace, Handler=HANDLER,
-                       Runtime=RUNTIME, Code=self._code(desired, package, digest, region), Type="Event",
-                       InstallDependency="FALSE", **self._configuration(desired))
+            self._say(
+                f"  creating {desired.name} in namespace {desired.namespace} ({len(package) / 1e6:.2f} MB, "
+                f"sha256 {digest[:12]})"
+            )
+            self._call(
+                "CreateFunction",
+                FunctionName=desired.name,
+                Namespace=desired.namespace,
+                Handler=HANDLER,
+                Runtime=RUNTIME,
+                Code=self._code(desired, package, digest, region),
+                Type="Event",
+                InstallDependency="FALSE",
+                **self._configuration(desired),
+            )
             self._wait_active(desired)
             return Report(True, True, True, self._timer(desired))
         if current.Status != "Active":
             current = self._wait_active(desired)
         if current.Runtime != RUNTIME:
-            raise DeployError(f"{desired.name} runs {current.Runtime}; SCF cannot change a function's runtime in "
-                              f"place to {RUNTIME}: delete it in the console, then deploy again")
+            raise DeployError(
+                f"{desired.name} runs {current.Runtime}; SCF cannot change a function's runtime in "
+                f"place to {RUNTIME}: delete it in the console, then deploy again"
+            )
         deployed = self._call("GetFunctionAddress", FunctionName=desired.name, Namespace=desired.namespace).CodeSha256
         uploaded = force or deployed != digest or current.Handler != HANDLER
         if uploaded:
-            self._say(f"  updating code ({len(package) / 1e6:.2f} MB, sha256 {digest[:12]}, deployed "
-                      f"{(deployed or 'unknown')[:12]})")
-            self._with_retry_when_busy(desired, lambda: self._call(
-                "UpdateFunctionCode", FunctionName=desired.name, Namespace=desired.namespace, Handler=HANDLER,
-                InstallDependency="FALSE", **self._code(desired, package, digest, region)))
+            self._say(
+                f"  updating code ({len(package) / 1e6:.2f} MB, sha256 {digest[:12]}, deployed "
+                f"{(deployed or 'unknown')[:12]})"
+            )
+            self._with_retry_when_busy(
+                desired,
+                lambda: self._call(
+                    "UpdateFunctionCode",
+                    FunctionName=desired.name,
+                    Namespace=desired.namespace,
+                    Handler=HANDLER,
+                    InstallDependency="FALSE",
+                    **self._code(desired, package, digest, region),
+                ),
+            )
             current = self._wait_active(desired)
         else:
             self._say(f"  code unchanged (sha256 {digest[:12]})")
         changes = self._configuration_differs(current, desired)
         if changes:
             self._say(f"  updating configuration: {', '.join(changes)}")
-            self._with_retry_when_busy(desired, lambda: self._call(
-                "UpdateFunctionConfiguration", FunctionName=desired.name, Namespace=desired.namespace,
-                **self._configuration(desired)))
+            self._with_retry_when_busy(
+                desired,
+                lambda: self._call(
+                    "UpdateFunctionConfiguration",
+                    FunctionName=desired.name,
+                    Namespace=desired.namespace,
+                    **self._configuration(desired),
+                ),
+            )
             self._wait_active(desired)
         else:
             self._say("  configuration unchanged")
@@ -279,60 +351,99 @@ class ScfDeployer:
         timers = [t for t in (listed.Triggers or []) if t.Type == "timer" and t.TriggerName == TIMER_NAME]
         if not timers:
             self._say(f"  creating timer {TIMER_NAME} ({desired.timer})")
-            self._call("CreateTrigger", FunctionName=desired.name, Namespace=desired.namespace, TriggerName=TIMER_NAME,
-                       Type="timer", TriggerDesc=desired.timer, Enable="OPEN", Qualifier="$DEFAULT")
+            self._call(
+                "CreateTrigger",
+                FunctionName=desired.name,
+                Namespace=desired.namespace,
+                TriggerName=TIMER_NAME,
+                Type="timer",
+                TriggerDesc=desired.timer,
+                Enable="OPEN",
+                Qualifier="$DEFAULT",
+            )
             return "created"
         timer = timers[0]
         if _timer_cron(timer.TriggerDesc) == desired.timer and _enabled(timer.Enable):
             self._say(f"  timer {TIMER_NAME} unchanged ({desired.timer})")
             return "unchanged"
         self._say(f"  updating timer {TIMER_NAME} to {desired.timer}")
-        self._call("UpdateTrigger", FunctionName=desired.name, Namespace=desired.namespace, TriggerName=TIMER_NAME,
-                   Type="timer", TriggerDesc=desired.timer, Enable="OPEN", Qualifier=timer.Qualifier or "$DEFAULT")
+        self._call(
+            "UpdateTrigger",
+            FunctionName=desired.name,
+            Namespace=desired.namespace,
+            TriggerName=TIMER_NAME,
+            Type="timer",
+            TriggerDesc=desired.timer,
+            Enable="OPEN",
+            Qualifier=timer.Qualifier or "$DEFAULT",
+        )
         return "updated"
 
 
 class _ApiError(DeployError):
-    HINTS = (("AuthFailure", "check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN "
-                             "for temporary keys)"),
-             ("UnauthorizedOperation", "the API key lacks SCF permissions (QcloudSCFFullAccess, or scf:* on "
-                                       "these functions)"),
-             ("LimitExceeded", "an account quota was reached: raise it in the SCF console or remove unused functions"),
-             ("ClientNetworkError", "the SCF API could not be reached: check SCF_API_ENDPOINT and the network"),
-             ("FailedOperation", "another change is still in progress: try again when the function is Active"))
+    HINTS = (
+        (
+            "AuthFailure",
+            "check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN "
+            "for temporary keys)",
+        ),
+        (
+            "UnauthorizedOperation",
+            "the API key lacks SCF permissions (QcloudSCFFullAccess, or scf:* on these functions)",
+        ),
+        ("LimitExceeded", "an account quota was reached: raise it in the SCF console or remove unused functions"),
+        ("ClientNetworkError", "the SCF API could not be reached: check SCF_API_ENDPOINT and the network"),
+        ("FailedOperation", "another change is still in progress: try again when the function is Active"),
+    )
 
     def __init__(self, action: str, code: str, message: str, request_id: str) -> None:
         hint = next((text for prefix, text in self.HINTS if code.startswith(prefix)), "")
-        super().__init__(f"{action} failed: {code}: {message}" + (f" (RequestId {request_id})" if request_id else "")
-                         + (f" — {hint}" if hint else ""))
+        super().__init__(
+            f"{action} failed: {code}: {message}"
+            + (f" (RequestId {request_id})" if request_id else "")
+            + (f" — {hint}" if hint else "")
+        )
         self.action, self.code, self.message = action, code, message
 
 
-def cos_uploader(env: Mapping[str, str], region: str) -> Optional[Callable[[str, bytes, str], Any]]:
+def cos_uploader(env: Mapping[str, str], region: str) -> Callable[[str, bytes, str], Any] | None:
     """Uploads a large package to DEPLOY_COS_BUCKET (S3 protocol, the deployer's own keys), or None if unset."""
     bucket = env.get(ENV_DEPLOY_BUCKET, "").strip()
     if not bucket:
         return None
 
     def upload(name: str, package: bytes, digest: str) -> Any:
-        from shared.platform.storage import CosStorage
         from shared.platform.errors import StorageError
+        from shared.platform.storage import CosStorage
 
-        storage = CosStorage(bucket, region, env.get(ENV_DEPLOY_COS_ENDPOINT) or None,
-                             credentials=(env["TENCENTCLOUD_SECRET_ID"], env["TENCENTCLOUD_SECRET_KEY"],
-                                          env.get("TENCENTCLOUD_SESSION_TOKEN") or None))
+        storage = CosStorage(
+            bucket,
+            region,
+            env.get(ENV_DEPLOY_COS_ENDPOINT) or None,
+            credentials=(
+                env["TENCENTCLOUD_SECRET_ID"],
+                env["TENCENTCLOUD_SECRET_KEY"],
+                env.get("TENCENTCLOUD_SESSION_TOKEN") or None,
+            ),
+        )
         key = f"share-funnel/{name}/{digest}.zip"
         try:
             storage.put(key, package, "application/zip")
         except StorageError as exc:
-            raise DeployError(f"uploading {name}'s package to COS bucket {bucket} failed: {exc.__cause__ or exc}") from exc
+            raise DeployError(
+                f"uploading {name}'s package to COS bucket {bucket} failed: {exc.__cause__ or exc}"
+            ) from exc
         return bucket, key
+
     return upload
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.ops.scf_deploy", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.ops.scf_deploy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--function", required=True, choices=[f.name for f in FUNCTIONS])
     parser.add_argument("--stage", default="dev", help="reads .env.<stage> over .env")
     parser.add_argument("--region", default=None, help="default: TENCENTCLOUD_REGION or ap-shanghai")
@@ -354,17 +465,30 @@ def main(argv: Optional[List[str]] = None) -> int:
         desired = desired_state(fn, env)
         endpoint = env.get(ENV_ENDPOINT) or None
         client = scf_client(credential(env), region, endpoint, timeout=30)
-        print(f"Deploying {fn.name} to namespace {desired.namespace} in {region} through "
-              f"{endpoint or 'scf.tencentcloudapi.com'}")
+        print(
+            f"Deploying {fn.name} to namespace {desired.namespace} in {region} through "
+            f"{endpoint or 'scf.tencentcloudapi.com'}"
+        )
         report = ScfDeployer(client, cos_uploader=cos_uploader(env, region)).deploy(
-            fn, desired, artifact.read_bytes(), region, force=args.force)
+            fn, desired, artifact.read_bytes(), region, force=args.force
+        )
     except DeployError as exc:
         print(f"Deploy of {fn.name} failed: {exc}", file=sys.stderr)
         return 1
-    print(f"Deployed {fn.name}: " + ("created" if report.created else ", ".join((
-        "code uploaded" if report.code_uploaded else "code unchanged",
-        "configuration updated" if report.configuration_updated else "configuration unchanged",
-        f"timer {report.timer}" if report.timer != "none" else "no timer"))))
+    print(
+        f"Deployed {fn.name}: "
+        + (
+            "created"
+            if report.created
+            else ", ".join(
+                (
+                    "code uploaded" if report.code_uploaded else "code unchanged",
+                    "configuration updated" if report.configuration_updated else "configuration unchanged",
+                    f"timer {report.timer}" if report.timer != "none" else "no timer",
+                )
+            )
+        )
+    )
     return 0
 
 

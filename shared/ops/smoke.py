@@ -9,12 +9,14 @@ the expected stable code. Nothing is written by any probe.
 
 ``INTERNAL``/``CONFIG`` or a platform error fails the check.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 PROBES = {
     "recordShare": ({"action": "share", "productId": "smoke-probe"}, {"NO_IDENTITY"}),
@@ -29,12 +31,17 @@ class SmokeResult:
     function: str
     ok: bool
     detail: str
-    duration_ms: Optional[float] = None
+    duration_ms: float | None = None
 
 
-def run_smoke(function_names: Mapping[str, str], region: str, namespace: Optional[str] = None,
-              endpoint: Optional[str] = None, admin_token: Optional[str] = None,
-              env: Optional[Mapping[str, str]] = None) -> List[SmokeResult]:
+def run_smoke(
+    function_names: Mapping[str, str],
+    region: str,
+    namespace: str | None = None,
+    endpoint: str | None = None,
+    admin_token: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[SmokeResult]:
     """Raises ``DeployError`` when the credentials are missing (the deploy's own scheme and message)."""
     from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
     from tencentcloud.scf.v20180416 import models
@@ -46,7 +53,7 @@ def run_smoke(function_names: Mapping[str, str], region: str, namespace: Optiona
     client = scf_client(credential(env), region, endpoint)
     results = []
     for function, (probe, expected) in PROBES.items():
-        event: Dict[str, Any] = dict(probe)
+        event: dict[str, Any] = dict(probe)
         if admin_token and function == "genWxacode":
             event["adminToken"] = admin_token
         request = models.InvokeRequest()
@@ -70,6 +77,12 @@ def run_smoke(function_names: Mapping[str, str], region: str, namespace: Optiona
             continue
         code = (response.get("error") or {}).get("code") if isinstance(response, dict) else None
         good = code in expected
-        results.append(SmokeResult(function, good, f"answered {code or response!r} (expected {' or '.join(sorted(expected))})",
-                                   result.Duration))
+        results.append(
+            SmokeResult(
+                function,
+                good,
+                f"answered {code or response!r} (expected {' or '.join(sorted(expected))})",
+                result.Duration,
+            )
+        )
     return results

@@ -1,5 +1,6 @@
 """The clock port. Times are timezone-aware UTC, truncated to milliseconds (BSON date precision),
 so a value returned to a caller equals the value stored."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -3,11 +3,13 @@
 ``Settings.from_env`` collects every problem and raises one ``ConfigError`` that names each
 offending variable, so a misconfigured deployment fails at init instead of on some later call.
 """
+
 from __future__ import annotations
 
 import os
 import re
-from typing import List, Mapping, NamedTuple, Optional, Tuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from shared.platform.errors import ConfigError
 from shared.platform.validation import PAGE_PATTERN
@@ -31,10 +33,24 @@ ENV_DEFAULT_SHARE_PAGE = "DEFAULT_SHARE_PAGE"
 ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_MONGODB_TIMEOUT_MS = "MONGODB_TIMEOUT_MS"
 # Every variable Settings reads that a deployer sets (TENCENTCLOUD_RUNENV is the platform's own).
-VARIABLES = (ENV_MONGODB_URI, ENV_MONGODB_DB, ENV_MONGODB_TIMEOUT_MS, ENV_USERS_COLLECTION, ENV_SHARE_EVENTS_COLLECTION,
-             ENV_SHARE_INTENTS_COLLECTION, ENV_SCENE_TOKENS_COLLECTION, ENV_WXACODES_COLLECTION,
-             ENV_WECHAT_TOKENS_COLLECTION, ENV_WXACODE_JOBS_COLLECTION, ENV_FUNNEL_DAILY_COLLECTION,
-             ENV_FUNNEL_RUNS_COLLECTION, ENV_REWARDS_COLLECTION, ENV_INVITER_CODE_LENGTH, ENV_DEFAULT_SHARE_PAGE, ENV_LOG_LEVEL)
+VARIABLES = (
+    ENV_MONGODB_URI,
+    ENV_MONGODB_DB,
+    ENV_MONGODB_TIMEOUT_MS,
+    ENV_USERS_COLLECTION,
+    ENV_SHARE_EVENTS_COLLECTION,
+    ENV_SHARE_INTENTS_COLLECTION,
+    ENV_SCENE_TOKENS_COLLECTION,
+    ENV_WXACODES_COLLECTION,
+    ENV_WECHAT_TOKENS_COLLECTION,
+    ENV_WXACODE_JOBS_COLLECTION,
+    ENV_FUNNEL_DAILY_COLLECTION,
+    ENV_FUNNEL_RUNS_COLLECTION,
+    ENV_REWARDS_COLLECTION,
+    ENV_INVITER_CODE_LENGTH,
+    ENV_DEFAULT_SHARE_PAGE,
+    ENV_LOG_LEVEL,
+)
 
 DEFAULT_DB_NAME = "share_funnel"
 DEFAULT_SHARE_PAGE = "pages/product/product"
@@ -48,11 +64,11 @@ class EnvReader:
     """The one way every settings object reads its environment variables: trimmed text, bounded integers and
     comma lists, each problem collected (not raised) so one ``ConfigError`` names every bad variable."""
 
-    def __init__(self, env: Optional[Mapping[str, str]] = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self.env = os.environ if env is None else env
-        self.problems: List[str] = []
+        self.problems: list[str] = []
 
-    def text(self, name: str, default: Optional[str] = None, required: bool = False) -> Optional[str]:
+    def text(self, name: str, default: str | None = None, required: bool = False) -> str | None:
         value = (self.env.get(name) or "").strip() or default
         if required and not value:
             self.problems.append(f"{name} is required")
@@ -72,7 +88,7 @@ class EnvReader:
             return default
         return value
 
-    def items(self, name: str) -> Tuple[str, ...]:
+    def items(self, name: str) -> tuple[str, ...]:
         """A comma-separated variable as its non-empty, trimmed items (unset or empty: none)."""
         return tuple(item.strip() for item in (self.env.get(name) or "").split(",") if item.strip())
 
@@ -98,7 +114,7 @@ class Collections(NamedTuple):
 
 
 class Settings(NamedTuple):
-    mongodb_uri: Optional[str]
+    mongodb_uri: str | None
     mongodb_db: str
     collections: Collections
     inviter_code_length: int = 6
@@ -113,7 +129,7 @@ class Settings(NamedTuple):
         return not self.mongodb_uri
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         read = EnvReader(env)
         env = read.env
         problems = read.problems
@@ -128,8 +144,10 @@ class Settings(NamedTuple):
         uri = (env.get(ENV_MONGODB_URI) or "").strip() or None
         if on_scf and not uri:
             # On SCF the embedded engine would silently lose every record when the instance recycles.
-            problems.append(f"{ENV_MONGODB_URI} is required on SCF ({ENV_RUNENV}=SCF); "
-                            "the in-memory engine is for development and tests only")
+            problems.append(
+                f"{ENV_MONGODB_URI} is required on SCF ({ENV_RUNENV}=SCF); "
+                "the in-memory engine is for development and tests only"
+            )
         if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
             problems.append(f"{ENV_MONGODB_URI} must start with mongodb:// or mongodb+srv://")
 
@@ -138,16 +156,18 @@ class Settings(NamedTuple):
             problems.append(f"{ENV_MONGODB_DB} is not a valid database name: {db_name!r}")
 
         names = {}
-        for field, env_name in (("users", ENV_USERS_COLLECTION),
-                                ("share_events", ENV_SHARE_EVENTS_COLLECTION),
-                                ("share_intents", ENV_SHARE_INTENTS_COLLECTION),
-                                ("scene_tokens", ENV_SCENE_TOKENS_COLLECTION),
-                                ("wxacodes", ENV_WXACODES_COLLECTION),
-                                ("wechat_tokens", ENV_WECHAT_TOKENS_COLLECTION),
-                                ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION),
-                                ("funnel_daily", ENV_FUNNEL_DAILY_COLLECTION),
-                                ("funnel_runs", ENV_FUNNEL_RUNS_COLLECTION),
-                                ("rewards", ENV_REWARDS_COLLECTION)):
+        for field, env_name in (
+            ("users", ENV_USERS_COLLECTION),
+            ("share_events", ENV_SHARE_EVENTS_COLLECTION),
+            ("share_intents", ENV_SHARE_INTENTS_COLLECTION),
+            ("scene_tokens", ENV_SCENE_TOKENS_COLLECTION),
+            ("wxacodes", ENV_WXACODES_COLLECTION),
+            ("wechat_tokens", ENV_WECHAT_TOKENS_COLLECTION),
+            ("wxacode_jobs", ENV_WXACODE_JOBS_COLLECTION),
+            ("funnel_daily", ENV_FUNNEL_DAILY_COLLECTION),
+            ("funnel_runs", ENV_FUNNEL_RUNS_COLLECTION),
+            ("rewards", ENV_REWARDS_COLLECTION),
+        ):
             value = text(env_name, Collections._field_defaults[field])
             if not _COLLECTION_NAME.fullmatch(value):
                 problems.append(f"{env_name} is not a valid collection name: {value!r}")
@@ -177,7 +197,7 @@ class Settings(NamedTuple):
         return settings
 
 
-_cached: Optional[Settings] = None
+_cached: Settings | None = None
 
 
 def settings() -> Settings:

@@ -4,22 +4,24 @@
 engine that speaks the pymongo API (development, the demo and tests only; not shipped in function
 packages, and refused on SCF by ``Settings.from_env``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pymongo
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.platform import log
-from shared.platform.config import Collections, Settings, settings as current_settings
+from shared.platform.config import Collections, Settings
+from shared.platform.config import settings as current_settings
 from shared.platform.errors import ConfigError, Unavailable
-
 
 # The driver's timeouts come from the invocation's time limit (SCF's context ``time_limit_in_ms``, the function's
 # configured timeout): an unreachable server is answered UNAVAILABLE (retryable) after 30 % of it, capped by
@@ -28,10 +30,10 @@ from shared.platform.errors import ConfigError, Unavailable
 # once per instance, and an instance always runs the same function, so its first invocation's limit holds.
 SHARE_OF_INVOCATION = 0.3
 MAX_SOCKET_MS = 120_000
-_time_limit_ms: ContextVar[Optional[float]] = ContextVar("share_funnel_time_limit_ms", default=None)
+_time_limit_ms: ContextVar[float | None] = ContextVar("share_funnel_time_limit_ms", default=None)
 
 
-def time_limit_ms(context: Any) -> Optional[float]:
+def time_limit_ms(context: Any) -> float | None:
     """The invocation's time limit from SCF's context (``time_limit_in_ms``), or None when absent or malformed."""
     limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
     valid = not isinstance(limit_ms, bool) and isinstance(limit_ms, (int, float)) and limit_ms > 0
@@ -48,17 +50,20 @@ def invocation_deadline(context: Any) -> Iterator[None]:
         _time_limit_ms.reset(token)
 
 
-def driver_timeouts(config: Settings, limit_ms: Optional[float]) -> Dict[str, int]:
+def driver_timeouts(config: Settings, limit_ms: float | None) -> dict[str, int]:
     """serverSelection/connect/socket timeouts for the client, from the invocation's time limit when known."""
     wait = config.mongodb_timeout_ms
     if limit_ms is None:
         return {"serverSelectionTimeoutMS": wait, "connectTimeoutMS": wait, "socketTimeoutMS": wait * 2}
     share = int(limit_ms * SHARE_OF_INVOCATION)
-    return {"serverSelectionTimeoutMS": min(wait, share), "connectTimeoutMS": min(wait, share),
-            "socketTimeoutMS": min(MAX_SOCKET_MS, share)}
+    return {
+        "serverSelectionTimeoutMS": min(wait, share),
+        "connectTimeoutMS": min(wait, share),
+        "socketTimeoutMS": min(MAX_SOCKET_MS, share),
+    }
 
 
-def uri_options(uri: Optional[str]) -> Dict[str, str]:
+def uri_options(uri: str | None) -> dict[str, str]:
     """The query options of a ``mongodb://`` URI, names lower-cased (MongoDB's options are case-insensitive)."""
     if not uri:
         return {}
@@ -99,7 +104,7 @@ _database: Any = None
 _CODE_INDEXED = {"$type": "string"}
 
 
-def code_matches(codes: Union[str, Iterable[str]]) -> Dict[str, Any]:
+def code_matches(codes: str | Iterable[str]) -> dict[str, Any]:
     """The ``code`` condition for one inviter code or several that the partial unique index serves on both engines."""
     if isinstance(codes, str):
         return {**_CODE_INDEXED, "$eq": codes}
@@ -110,20 +115,29 @@ def _index_specs(names: Collections):
     """(collection, keys, options). Listed in the README's data model; change both together."""
     return [
         # Inviter codes are unique among users that have one (organic users have none).
-        (names.users, [("code", 1)], {"name": "code_unique", "unique": True,
-                                      "partialFilterExpression": {"code": _CODE_INDEXED}}),
+        (
+            names.users,
+            [("code", 1)],
+            {"name": "code_unique", "unique": True, "partialFilterExpression": {"code": _CODE_INDEXED}},
+        ),
         (names.users, [("firstSeenAt", 1)], {"name": "firstSeenAt"}),
         (names.users, [("binding.inviter", 1), ("binding.at", 1)], {"name": "binding_inviter_at"}),
         # One landing record per (inviter, invitee, product): the dedup rule itself.
-        (names.share_events, [("inviter", 1), ("invitee", 1), ("productId", 1)],
-         {"name": "landing_unique", "unique": True}),
+        (
+            names.share_events,
+            [("inviter", 1), ("invitee", 1), ("productId", 1)],
+            {"name": "landing_unique", "unique": True},
+        ),
         (names.share_events, [("enteredAt", 1)], {"name": "enteredAt"}),
         (names.share_events, [("invitee", 1), ("enteredAt", 1)], {"name": "invitee_enteredAt"}),
         (names.share_intents, [("at", 1)], {"name": "at"}),
         (names.share_intents, [("sharer", 1), ("at", 1)], {"name": "sharer_at"}),
         # One token per (inviter, product, channel), so regenerating a code reuses its token.
-        (names.scene_tokens, [("inviter", 1), ("productId", 1), ("channel", 1)],
-         {"name": "claim_unique", "unique": True}),
+        (
+            names.scene_tokens,
+            [("inviter", 1), ("productId", 1), ("channel", 1)],
+            {"name": "claim_unique", "unique": True},
+        ),
         # Code cache: _id is the hash of everything that changes the image; lookups are by _id.
         (names.wxacodes, [("inviter", 1), ("createdAt", 1)], {"name": "inviter_createdAt"}),
         (names.wxacode_jobs, [("createdAt", 1)], {"name": "createdAt"}),
@@ -140,8 +154,9 @@ def _connect(config: Settings):
         try:
             import mongomock_ng
         except ImportError as exc:  # a function package without MONGODB_URI: a deployment mistake
-            raise ConfigError("MONGODB_URI is not set and the embedded engine (mongomock-ng, a dev "
-                              "dependency) is not installed") from exc
+            raise ConfigError(
+                "MONGODB_URI is not set and the embedded engine (mongomock-ng, a dev dependency) is not installed"
+            ) from exc
         log.event("database_engine", engine="embedded", note="in-memory mongomock-ng; data is lost on exit")
         from shared.dev import embedded_engine
 
@@ -151,11 +166,16 @@ def _connect(config: Settings):
     # Timeouts written in MONGODB_URI win over the ones derived from the invocation.
     given = uri_options(config.mongodb_uri)
     defaults = driver_timeouts(config, _time_limit_ms.get())
-    return pymongo.MongoClient(config.mongodb_uri, tz_aware=True, appname="share-funnel", retryWrites=True,
-                               **{name: value for name, value in defaults.items() if name.lower() not in given})
+    return pymongo.MongoClient(
+        config.mongodb_uri,
+        tz_aware=True,
+        appname="share-funnel",
+        retryWrites=True,
+        **{name: value for name, value in defaults.items() if name.lower() not in given},
+    )
 
 
-def database(config: Optional[Settings] = None) -> Any:
+def database(config: Settings | None = None) -> Any:
     """The configured ``pymongo.database.Database`` (or its embedded equivalent).
 
     Created on first use and kept for the life of the instance; indexes are ensured then, once.
@@ -177,8 +197,6 @@ def database(config: Optional[Settings] = None) -> Any:
                 raise
             _client, _database = client, candidate
     return _database
-
-
 
 
 def reset() -> None:

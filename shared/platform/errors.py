@@ -3,9 +3,10 @@
 Every error a caller can see has a stable ``code``. Foreign exceptions (pymongo, requests, …) are
 wrapped at the adapter boundary with ``raise … from exc`` so handlers only ever map these.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any
 
 
 class ShareFunnelError(Exception):
@@ -19,8 +20,8 @@ class ShareFunnelError(Exception):
         self.message = message
         self.details = details
 
-    def to_response(self) -> Dict[str, Any]:
-        error: Dict[str, Any] = {"code": self.code, "message": self.message}
+    def to_response(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.retryable:
             error["retryable"] = True
         error.update(self.details)
@@ -32,7 +33,7 @@ class BadInput(ShareFunnelError):
 
     code = "BAD_INPUT"
 
-    def __init__(self, message: str, field: Optional[str] = None, **details: Any) -> None:
+    def __init__(self, message: str, field: str | None = None, **details: Any) -> None:
         if field is not None:
             details["field"] = field
         super().__init__(message, **details)
@@ -41,7 +42,7 @@ class BadInput(ShareFunnelError):
 class BadScene(BadInput):
     """A scene (or share-link query) that our decoder does not accept. ``reason`` is stable."""
 
-    def __init__(self, reason: str, message: Optional[str] = None) -> None:
+    def __init__(self, reason: str, message: str | None = None) -> None:
         super().__init__(message or f"scene rejected: {reason}", field="scene", reason=reason)
         self.reason = reason
 
@@ -78,7 +79,7 @@ class WeChatError(ShareFunnelError):
 
     code = "WECHAT_ERROR"
 
-    def __init__(self, message: str, errcode: Optional[int] = None, rid: Optional[str] = None, **details: Any) -> None:
+    def __init__(self, message: str, errcode: int | None = None, rid: str | None = None, **details: Any) -> None:
         if errcode is not None:
             details["errcode"] = errcode
         if rid:

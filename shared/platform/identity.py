@@ -5,13 +5,15 @@ Resolution order (as @cloudbase/node-sdk does it, context before process environ
 old architecture) → ``os.environ`` for keys named in ``WX_CONTEXT_KEYS`` → ``event["userInfo"]["openId"]``.
 Client data fields such as ``openid`` or ``invitee`` are never read.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
 import re
-from typing import Any, Dict, Mapping, NamedTuple, Optional
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from shared.platform import log
 from shared.platform.errors import Forbidden, NoIdentity
@@ -22,12 +24,12 @@ MAX_ENVIRONMENT = 65536  # the platform's context environment is a few hundred b
 
 class Caller(NamedTuple):
     openid: str
-    appid: Optional[str]
-    unionid: Optional[str]
+    appid: str | None
+    unionid: str | None
     source: str  # where the openid was found, for logs
 
 
-def platform_environment(context: Any) -> Dict[str, str]:
+def platform_environment(context: Any) -> dict[str, str]:
     """The per-invocation key/values the platform put in the SCF context (new or old architecture)."""
     if not isinstance(context, Mapping):
         return {}
@@ -47,7 +49,7 @@ def platform_environment(context: Any) -> Dict[str, str]:
     if isinstance(old, Mapping):
         return {str(k): v for k, v in old.items() if isinstance(v, str)}
     if isinstance(old, str) and old:
-        pairs: Dict[str, str] = {}
+        pairs: dict[str, str] = {}
         for part in old.split(";"):
             key, eq, value = part.partition("=")
             if eq and key.strip():
@@ -61,13 +63,13 @@ def _listed_keys(platform: Mapping[str, str], environ: Mapping[str, str]) -> set
     return {key.strip() for key in listed.split(",") if key.strip()}
 
 
-def caller_identity(event: Any, context: Any, environ: Optional[Mapping[str, str]] = None) -> Caller:
+def caller_identity(event: Any, context: Any, environ: Mapping[str, str] | None = None) -> Caller:
     """The caller, or ``NoIdentity`` (e.g. Moments single-page mode, a timer, the HTTP API)."""
     environ = os.environ if environ is None else environ
     platform = platform_environment(context)
     listed = _listed_keys(platform, environ)
 
-    def lookup(key: str) -> Optional[str]:
+    def lookup(key: str) -> str | None:
         if platform.get(key):
             return platform[key]
         if key in listed and environ.get(key):
@@ -89,7 +91,7 @@ def caller_identity(event: Any, context: Any, environ: Optional[Mapping[str, str
     return Caller(openid=openid, appid=lookup("WX_APPID"), unionid=lookup("WX_UNIONID"), source=source)
 
 
-def timer_evidence(context: Any, environ: Optional[Mapping[str, str]] = None) -> bool:
+def timer_evidence(context: Any, environ: Mapping[str, str] | None = None) -> bool:
     """True when the platform says this is a timer invocation: ``TRIGGER_SRC=timer`` (context environment,
     else process environment) and no user identity anywhere. A client can put ``{"Type": "Timer"}`` in
     callFunction data, but its call always carries ``WX_OPENID``."""
@@ -108,15 +110,16 @@ def timer_evidence(context: Any, environ: Optional[Mapping[str, str]] = None) ->
 class Invoker(NamedTuple):
     """Who started an invocation: the platform's timer (``timer``), a mini program user (``caller``), or an ops
     call with neither (an admin token decides what it may do)."""
-    caller: Optional[Caller]
+
+    caller: Caller | None
     timer: bool = False
 
 
-def invoker_of(event: Any, context: Any, environ: Optional[Mapping[str, str]] = None) -> Invoker:
+def invoker_of(event: Any, context: Any, environ: Mapping[str, str] | None = None) -> Invoker:
     """The invocation's origin. A ``{"Type": "Timer"}`` event is a timer run only with the platform's evidence;
     anything else shaped like one is a client forging it (``Forbidden``)."""
     try:
-        caller: Optional[Caller] = caller_identity(event, context, environ)
+        caller: Caller | None = caller_identity(event, context, environ)
     except NoIdentity:
         caller = None
     if not (isinstance(event, Mapping) and event.get("Type") == "Timer"):
@@ -124,9 +127,13 @@ def invoker_of(event: Any, context: Any, environ: Optional[Mapping[str, str]] = 
     if not timer_evidence(context, environ):
         # Either a client forging the event, or a runtime that does not report timers as documented: the
         # names of what the platform sent (never values) tell the two apart on a first deployment.
-        log.event("timer_event_rejected", level=logging.ERROR, openid_present=caller is not None,
-                  context_keys=sorted(map(str, context)) if isinstance(context, dict) else None,
-                  environment_keys=sorted(platform_environment(context)))
+        log.event(
+            "timer_event_rejected",
+            level=logging.ERROR,
+            openid_present=caller is not None,
+            context_keys=sorted(map(str, context)) if isinstance(context, dict) else None,
+            environment_keys=sorted(platform_environment(context)),
+        )
         raise Forbidden("timer events are accepted only from the platform's timer trigger")
     log.event("timer", time=event.get("Time"), trigger=event.get("TriggerName"))
     return Invoker(caller=None, timer=True)

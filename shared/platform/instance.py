@@ -4,10 +4,12 @@ The demo and tests swap the clock (``use_clock``) or forget everything (``reset`
 the new clock. Configuration is validated at cold start by each function's entry; the database is connected on the
 first call that needs it, so a brief outage at init costs one ``UNAVAILABLE``, not a dead instance.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Callable, Generic, List, Optional, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from shared.platform.clock import Clock, SystemClock
 
@@ -19,10 +21,10 @@ _clock: Clock = SystemClock()
 class PerInstance(Generic[T]):
     """One object per warm instance, built by the first caller; ``reset`` forgets every such object."""
 
-    _holders: List["PerInstance"] = []
+    _holders: list[PerInstance] = []
 
     def __init__(self) -> None:
-        self._value: Optional[T] = None
+        self._value: T | None = None
         PerInstance._holders.append(self)
 
     def get(self, build: Callable[[], T]) -> T:

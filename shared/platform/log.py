@@ -1,19 +1,20 @@
 """One JSON object per log line, with per-invocation keys and no openids in clear text."""
+
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import logging
 import sys
-from typing import Any, Dict, Optional
+from typing import Any
 
 _LOGGER_NAME = "share_funnel"
-_context: Dict[str, Any] = {}
+_context: dict[str, Any] = {}
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry: Dict[str, Any] = {
+        entry: dict[str, Any] = {
             "ts": _dt.datetime.fromtimestamp(record.created, _dt.timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "message": record.getMessage(),
@@ -63,7 +64,7 @@ def event(message: str, level: int = logging.INFO, exc_info: Any = None, **field
     logger().log(level, message, extra={"fields": fields}, exc_info=exc_info)
 
 
-def redact(openid: Optional[str]) -> Optional[str]:
+def redact(openid: str | None) -> str | None:
     """A stable, non-reversible tag for an openid, so log lines about one user can be correlated."""
     if not openid:
         return None

@@ -6,9 +6,10 @@
   imported lazily so functions that never upload never load boto3;
 * ``local`` — a directory, for the demo.
 """
+
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Protocol, Tuple
+from typing import Any, NamedTuple, Protocol
 
 from shared.platform.errors import StorageError
 from shared.platform.storage_settings import StorageSettings
@@ -23,7 +24,7 @@ UPLOAD_WORST_S = max(sum(UPLOAD_TIMEOUT), COS_ATTEMPTS * sum(UPLOAD_TIMEOUT))
 
 class StoredObject(NamedTuple):  # a NamedTuple: no dataclasses import at dailyFunnel's cold start
     file_id: str
-    url: Optional[str]
+    url: str | None
     key: str
     content_type: str
 
@@ -34,7 +35,7 @@ class Storage(Protocol):
     def temporary_url(self, stored: StoredObject) -> str: ...
 
 
-def open_storage(settings: StorageSettings, wechat: Any = None) -> "Storage":
+def open_storage(settings: StorageSettings, wechat: Any = None) -> Storage:
     """The adapter for the configured backend (``wechat``: the WeChat client, needed by CloudBase storage)."""
     if settings.backend == "tcb":
         return TcbStorage(wechat, settings.tcb_env)
@@ -71,11 +72,20 @@ class TcbStorage:
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         ticket = self._wechat.tcb_upload_ticket(self._env, key)
-        form = {"key": key, "Signature": ticket["authorization"], "x-cos-security-token": ticket["token"],
-                "x-cos-meta-fileid": ticket["cos_file_id"], "Content-Type": content_type}
+        form = {
+            "key": key,
+            "Signature": ticket["authorization"],
+            "x-cos-security-token": ticket["token"],
+            "x-cos-meta-fileid": ticket["cos_file_id"],
+            "Content-Type": content_type,
+        }
         try:
-            response = self._session.post(ticket["url"], data=form, files={"file": (key.rsplit("/", 1)[-1], data, content_type)},
-                                          timeout=UPLOAD_TIMEOUT)
+            response = self._session.post(
+                ticket["url"],
+                data=form,
+                files={"file": (key.rsplit("/", 1)[-1], data, content_type)},
+                timeout=UPLOAD_TIMEOUT,
+            )
         except Exception as exc:  # requests' errors (requests is imported lazily, so not named here)
             if not _is_requests_error(exc):
                 raise
@@ -96,8 +106,13 @@ def _is_requests_error(exc: Exception) -> bool:
 
 
 class CosStorage:
-    def __init__(self, bucket: str, region: str, endpoint: Optional[str] = None,
-                 credentials: Optional[Tuple[str, str, Optional[str]]] = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        region: str,
+        endpoint: str | None = None,
+        credentials: tuple[str, str, str | None] | None = None,
+    ) -> None:
         self.bucket, self.region = bucket, region
         self.endpoint = endpoint or f"https://cos.{region}.myqcloud.com"
         self._credentials = credentials  # (id, key, token); None: boto3's own chain, as in the function
@@ -108,14 +123,31 @@ class CosStorage:
             import boto3  # lazy: only the cos backend pays boto3's import time
             from botocore.config import Config
 
-            keys = dict(zip(("aws_access_key_id", "aws_secret_access_key", "aws_session_token"),
-                            self._credentials)) if self._credentials else {}
-            self._client = boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region, **keys, config=Config(
-                s3={"addressing_style": "virtual"},  # COS buckets created since 2024 refuse path style
-                request_checksum_calculation="when_required",  # COS supports boto3's default CRC32 only partly
-                response_checksum_validation="when_required",
-                retries={"max_attempts": COS_ATTEMPTS, "mode": "standard"}, connect_timeout=UPLOAD_TIMEOUT[0],
-                read_timeout=UPLOAD_TIMEOUT[1]))
+            keys = (
+                dict(
+                    zip(
+                        ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"),
+                        self._credentials,
+                        strict=True,
+                    )
+                )
+                if self._credentials
+                else {}
+            )
+            self._client = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint,
+                region_name=self.region,
+                **keys,
+                config=Config(
+                    s3={"addressing_style": "virtual"},  # COS buckets created since 2024 refuse path style
+                    request_checksum_calculation="when_required",  # COS supports boto3's default CRC32 only partly
+                    response_checksum_validation="when_required",
+                    retries={"max_attempts": COS_ATTEMPTS, "mode": "standard"},
+                    connect_timeout=UPLOAD_TIMEOUT[0],
+                    read_timeout=UPLOAD_TIMEOUT[1],
+                ),
+            )
         return self._client
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
@@ -137,7 +169,8 @@ class CosStorage:
         except ImportError as exc:
             raise StorageError("the cos storage backend needs boto3 in the function package") from exc
         try:
-            return self._s3().generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": stored.key},
-                                                     ExpiresIn=TEMPORARY_URL_SECONDS)
+            return self._s3().generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": stored.key}, ExpiresIn=TEMPORARY_URL_SECONDS
+            )
         except BotoCoreError as exc:
             raise StorageError(f"no link for {stored.key}") from exc

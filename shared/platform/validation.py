@@ -3,10 +3,12 @@
 Everything a client sends passes through here before any write, so injection shapes such as
 ``{"$gt": ""}`` or dotted keys never reach a query.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from shared.platform.errors import BadInput
 
@@ -76,11 +78,13 @@ def check_field_names(event: Mapping[str, Any], known: Any, prefix: str = "") ->
     should hear about, not a field silently ignored; other extra keys (the platform's own) are left alone."""
     for name in known:
         for key in _case_twins(event, name):
-            raise BadInput(f"unknown field {prefix}{key!r}: did you mean {prefix}{name!r}? (field names are "
-                           "case-sensitive)", field=f"{prefix}{key}")
+            raise BadInput(
+                f"unknown field {prefix}{key!r}: did you mean {prefix}{name!r}? (field names are case-sensitive)",
+                field=f"{prefix}{key}",
+            )
 
 
-def _case_twins(event: Mapping[str, Any], name: str) -> List[str]:
+def _case_twins(event: Mapping[str, Any], name: str) -> list[str]:
     return sorted(key for key in event if isinstance(key, str) and key != name and key.lower() == name.lower())
 
 
@@ -96,7 +100,7 @@ def require_page(value: Any, field: str = "page") -> str:
     return page
 
 
-def optional_int(value: Any, field: str, low: int, high: int) -> Optional[int]:
+def optional_int(value: Any, field: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     # bool is an int subclass; True is not a launch scene.

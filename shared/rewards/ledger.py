@@ -9,29 +9,39 @@ entry: a separate ledger document with the negative amount, netted from the invi
 Every transition is one conditional atomic update from the expected state (``TRANSITIONS``), recording who made it
 and when; nothing relies on multi-document transactions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Iterable, Mapping, NamedTuple, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from shared.funnel import SHANGHAI
 
-PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK = "pending", "approved", "paid", "reversed", "rejected", "clawback"
+PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK = (
+    "pending",
+    "approved",
+    "paid",
+    "reversed",
+    "rejected",
+    "clawback",
+)
 STATES = (PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK)
 TRANSITIONS = {APPROVED: (PENDING,), PAID: (APPROVED,), REVERSED: (PENDING, APPROVED)}
 LIVE = (PENDING, APPROVED, PAID)  # counted against caps
-REFUND_HEAVY_SAMPLE = 5           # an inviter with at least this many settled rewards…
-REFUND_HEAVY_SHARE = 0.5          # …more than half of them reversed: new rewards are rejected
+REFUND_HEAVY_SAMPLE = 5  # an inviter with at least this many settled rewards…
+REFUND_HEAVY_SHARE = 0.5  # …more than half of them reversed: new rewards are rejected
 
 
 class Credit(NamedTuple):
     """A paid order credited to an inviter by the funnel's attribution."""
-    order_key: Any          # the order document's _id as stored (ObjectId or string)
+
+    order_key: Any  # the order document's _id as stored (ObjectId or string)
     order_id: str
     invitee: str
-    inviter: str            # inviter code
-    inviter_openid: Optional[str]
-    amount: float           # the order's amount
+    inviter: str  # inviter code
+    inviter_openid: str | None
+    amount: float  # the order's amount
     at: dt.datetime
 
 
@@ -45,8 +55,9 @@ def reward_amount(fixed: float, percent: float, order_amount: float) -> float:
     return round(fixed + order_amount * percent / 100.0, 2)
 
 
-def rejection(credit: Credit, live_today: int, live_this_month: int, settled: int, reversed_: int,
-              cap_day: int, cap_month: int) -> Optional[str]:
+def rejection(
+    credit: Credit, live_today: int, live_this_month: int, settled: int, reversed_: int, cap_day: int, cap_month: int
+) -> str | None:
     """Why a new reward may not be paid (it is recorded as rejected with this reason), or None."""
     if credit.inviter_openid is not None and credit.inviter_openid == credit.invitee:
         return "self_dealing"
@@ -59,42 +70,82 @@ def rejection(credit: Credit, live_today: int, live_this_month: int, settled: in
     return None
 
 
-def day_and_month(at: dt.datetime) -> Dict[str, str]:
+def day_and_month(at: dt.datetime) -> dict[str, str]:
     local = at.astimezone(SHANGHAI)
     return {"day": local.strftime("%Y-%m-%d"), "month": local.strftime("%Y-%m")}
 
 
-def new_reward(programme: str, credit: Credit, amount: float, reason: Optional[str], now: dt.datetime,
-               holding_days: int, orders: str, by: str) -> Dict[str, Any]:
+def new_reward(
+    programme: str,
+    credit: Credit,
+    amount: float,
+    reason: str | None,
+    now: dt.datetime,
+    holding_days: int,
+    orders: str,
+    by: str,
+) -> dict[str, Any]:
     state = REJECTED if reason else PENDING
-    return {"_id": reward_id(programme, credit, orders), "kind": "reward", "programme": programme, "orderId": credit.order_id,
-            "orderKey": credit.order_key, "invitee": credit.invitee, "inviter": credit.inviter,
-            "inviterOpenid": credit.inviter_openid, "orderAmount": credit.amount, "amount": amount, "state": state,
-            "reason": reason, "orderAt": credit.at, "approveAfter": credit.at + dt.timedelta(days=holding_days),
-            "createdAt": now, "updatedAt": now, **day_and_month(credit.at),
-            "history": [{"state": state, "at": now, "by": by, **({"reason": reason} if reason else {})}]}
+    return {
+        "_id": reward_id(programme, credit, orders),
+        "kind": "reward",
+        "programme": programme,
+        "orderId": credit.order_id,
+        "orderKey": credit.order_key,
+        "invitee": credit.invitee,
+        "inviter": credit.inviter,
+        "inviterOpenid": credit.inviter_openid,
+        "orderAmount": credit.amount,
+        "amount": amount,
+        "state": state,
+        "reason": reason,
+        "orderAt": credit.at,
+        "approveAfter": credit.at + dt.timedelta(days=holding_days),
+        "createdAt": now,
+        "updatedAt": now,
+        **day_and_month(credit.at),
+        "history": [{"state": state, "at": now, "by": by, **({"reason": reason} if reason else {})}],
+    }
 
 
-def clawback_entry(reward: Mapping[str, Any], now: dt.datetime, by: str) -> Dict[str, Any]:
-    return {"_id": f"{reward['_id']}:clawback", "kind": "clawback", "programme": reward["programme"], "orderId": reward["orderId"],
-            "orderKey": reward["orderKey"], "invitee": reward["invitee"], "inviter": reward["inviter"],
-            "inviterOpenid": reward.get("inviterOpenid"), "orderAmount": reward["orderAmount"],
-            "amount": -reward["amount"], "state": CLAWBACK, "reason": "refunded_after_payout",
-            "clawbackOf": reward["_id"], "orderAt": reward["orderAt"], "createdAt": now, "updatedAt": now,
-            "day": reward.get("day"), "month": reward.get("month"),
-            "history": [{"state": CLAWBACK, "at": now, "by": by}]}
+def clawback_entry(reward: Mapping[str, Any], now: dt.datetime, by: str) -> dict[str, Any]:
+    return {
+        "_id": f"{reward['_id']}:clawback",
+        "kind": "clawback",
+        "programme": reward["programme"],
+        "orderId": reward["orderId"],
+        "orderKey": reward["orderKey"],
+        "invitee": reward["invitee"],
+        "inviter": reward["inviter"],
+        "inviterOpenid": reward.get("inviterOpenid"),
+        "orderAmount": reward["orderAmount"],
+        "amount": -reward["amount"],
+        "state": CLAWBACK,
+        "reason": "refunded_after_payout",
+        "clawbackOf": reward["_id"],
+        "orderAt": reward["orderAt"],
+        "createdAt": now,
+        "updatedAt": now,
+        "day": reward.get("day"),
+        "month": reward.get("month"),
+        "history": [{"state": CLAWBACK, "at": now, "by": by}],
+    }
 
 
-def summary(rewards: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
+def summary(rewards: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Amounts per state (clawbacks are negative and owed back) and the count of converted invitees."""
-    totals = {state: 0.0 for state in STATES}
-    counts = {state: 0 for state in STATES}
+    totals = dict.fromkeys(STATES, 0.0)
+    counts = dict.fromkeys(STATES, 0)
     invitees = set()
     for reward in rewards:
         totals[reward["state"]] = round(totals[reward["state"]] + reward["amount"], 2)
         counts[reward["state"]] += 1
         if reward["state"] in LIVE:
             invitees.add(reward["invitee"])
-    return {"amounts": totals, "counts": counts, "convertedInvitees": len(invitees),
-            "liability": round(totals[PENDING] + totals[APPROVED], 2),
-            "toPay": round(totals[APPROVED] + totals[CLAWBACK], 2)}
+    return {
+        "amounts": totals,
+        "counts": counts,
+        "convertedInvitees": len(invitees),
+        "liability": round(totals[PENDING] + totals[APPROVED], 2),
+        "toPay": round(totals[APPROVED] + totals[CLAWBACK], 2),
+    }

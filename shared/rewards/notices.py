@@ -2,25 +2,36 @@
 inviter accepted the template (one accept = one send, counted here: WeChat reports no remaining count), at most
 once per reward. 43101/47003 are terminal and give the accept back; transient failures give it back too and leave
 the notice for the next settlement."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from shared.platform import log
 from shared.platform.clock import Clock
 from shared.platform.errors import ShareFunnelError
 
 
-def notice_payload(reward: Mapping[str, Any], openid: str, template: str) -> Dict[str, Any]:
+def notice_payload(reward: Mapping[str, Any], openid: str, template: str) -> dict[str, Any]:
     # The template's keywords are the app's; these are the common ones for a reward notice (amount, status, note).
-    return {"touser": openid, "template_id": template, "page": "pages/rewards/rewards",
-            "data": {"amount1": {"value": f"{reward['amount']:.2f}"}, "phrase2": {"value": "已到账审核通过"},
-                     "thing3": {"value": "好友下单奖励"}}, "miniprogram_state": "formal", "lang": "zh_CN"}
+    return {
+        "touser": openid,
+        "template_id": template,
+        "page": "pages/rewards/rewards",
+        "data": {
+            "amount1": {"value": f"{reward['amount']:.2f}"},
+            "phrase2": {"value": "已到账审核通过"},
+            "thing3": {"value": "好友下单奖励"},
+        },
+        "miniprogram_state": "formal",
+        "lang": "zh_CN",
+    }
 
 
 def subscribe_notifier(store: Any, settings: Any, clock: Clock) -> Callable[[Mapping[str, Any]], bool]:
-    from shared.wechat import SubscribeRefused, client_with_shared_token
     from shared.platform import db
+    from shared.wechat import SubscribeRefused, client_with_shared_token
 
     template = settings.rewards.notice_template
     client = client_with_shared_token(settings.wechat, db.database(settings.common), settings.common.collections, clock)
@@ -47,4 +58,5 @@ def subscribe_notifier(store: Any, settings: Any, clock: Clock) -> Callable[[Map
         store.finish_notice(reward["_id"], "sent", clock.now())
         log.event("reward_notice", outcome="sent")
         return True
+
     return notify

@@ -1,12 +1,15 @@
 """The rewards function's composition: who may do what (the platform's timer or an admin settles and pays out; a
 mini program user reads their own rewards and records subscribe-message accepts), then one call."""
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from typing import Any, Dict, Mapping, NamedTuple, Optional
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
+from shared.funnel import day_bounds, parse_date
 from shared.platform import config, db, log
 from shared.platform.admin import is_admin
 from shared.platform.clock import Clock
@@ -15,7 +18,6 @@ from shared.platform.errors import BadInput, Forbidden, NoIdentity
 from shared.platform.identity import Invoker, invoker_of
 from shared.platform.instance import PerInstance, clock
 from shared.platform.validation import check_document, check_field_names, require_id
-from shared.funnel import day_bounds, parse_date
 from shared.rewards.ledger import APPROVED, PAID, summary
 from shared.rewards.settings import RewardSettings
 from shared.rewards.settle import settle
@@ -30,17 +32,17 @@ SUBSCRIBE_RESULTS = ("accept", "reject", "ban", "filter")
 class RewardsConfig(NamedTuple):
     common: config.Settings
     rewards: RewardSettings
-    wechat: Optional[WeChatSettings]
+    wechat: WeChatSettings | None
 
 
 class RewardCall(NamedTuple):
     action: str
     invoker: Invoker
     admin: bool
-    params: Dict[str, Any]
+    params: dict[str, Any]
 
 
-def configure(env: Optional[Mapping[str, str]] = None) -> RewardsConfig:
+def configure(env: Mapping[str, str] | None = None) -> RewardsConfig:
     """Cold start: validate the configuration now, naming any bad variable."""
     common = config.settings()
     rewards = RewardSettings.from_env(env)
@@ -49,7 +51,9 @@ def configure(env: Optional[Mapping[str, str]] = None) -> RewardsConfig:
     read.check("rewards configuration")
     log.set_level(common.log_level)
     if rewards.notice_template and wechat is None:
-        log.event("reward_notices_off", reason="REWARD_NOTICE_TEMPLATE is set but WECHAT_APPID/WECHAT_APPSECRET are not")
+        log.event(
+            "reward_notices_off", reason="REWARD_NOTICE_TEMPLATE is set but WECHAT_APPID/WECHAT_APPSECRET are not"
+        )
     return RewardsConfig(common, rewards, wechat)
 
 
@@ -65,13 +69,14 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
     if action not in ACTIONS:
         raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
     openid = invoker.caller.openid if invoker.caller else None
-    admin = is_admin(openid, event.get("adminToken"), settings.rewards.admin_openids,
-                     settings.rewards.admin_token_secret)
+    admin = is_admin(
+        openid, event.get("adminToken"), settings.rewards.admin_openids, settings.rewards.admin_token_secret
+    )
     if action not in CLIENT_ACTIONS and not admin:
         raise Forbidden(f"{action} is for the timer and admins only")
     if action in CLIENT_ACTIONS and invoker.caller is None:
         raise NoIdentity("no caller identity from the platform")
-    params: Dict[str, Any] = {}
+    params: dict[str, Any] = {}
     if action == "markPaid":
         ids, before = event.get("rewardIds"), event.get("approvedBefore")
         if (ids is None) == (before is None):
@@ -90,14 +95,15 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
     elif action == "subscribe":
         templates = event.get("templates")
         if not isinstance(templates, Mapping) or not templates or len(templates) > 5:
-            raise BadInput("templates must be wx.requestSubscribeMessage's result: {templateId: 'accept', …} "
-                           "(at most 5)", field="templates")
+            raise BadInput(
+                "templates must be wx.requestSubscribeMessage's result: {templateId: 'accept', …} (at most 5)",
+                field="templates",
+            )
         accepted = []
         for template, result in templates.items():
             require_id(template, "templates")
             if result not in SUBSCRIBE_RESULTS:
-                raise BadInput(f"templates.{template} must be one of {', '.join(SUBSCRIBE_RESULTS)}",
-                               field="templates")
+                raise BadInput(f"templates.{template} must be one of {', '.join(SUBSCRIBE_RESULTS)}", field="templates")
             if result == "accept":
                 accepted.append(template)
         params["accepted"] = accepted
@@ -114,16 +120,16 @@ class RewardService:
     def __init__(self, store: Any, clock: Clock, settings: RewardsConfig, notify: Any = None) -> None:
         self.store, self.clock, self.settings, self.notify = store, clock, settings, notify
 
-    def execute(self, call: RewardCall) -> Dict[str, Any]:
+    def execute(self, call: RewardCall) -> dict[str, Any]:
         now = self.clock.now()
         if call.action == "settle":
-            return settle(self.store, self.clock, self.settings.rewards, "timer" if call.invoker.timer else "admin",
-                          self.notify)
+            return settle(
+                self.store, self.clock, self.settings.rewards, "timer" if call.invoker.timer else "admin", self.notify
+            )
         if call.action == "myRewards":
             code = self.store.inviter_code_of(call.invoker.caller.openid)
             every, latest = self.store.rewards_of(code) if code else ([], [])
-            return {"ok": True, "inviterCode": code, **summary(every),
-                    "rewards": [_public(r) for r in latest]}
+            return {"ok": True, "inviterCode": code, **summary(every), "rewards": [_public(r) for r in latest]}
         if call.action == "subscribe":
             if self.settings.rewards.notice_template:
                 accepted = [t for t in call.params["accepted"] if t == self.settings.rewards.notice_template]
@@ -136,10 +142,11 @@ class RewardService:
             marked = [i for i in ids if self.store.transition(i, PAID, now, "admin", extra={"paidAt": now})]
             return {"ok": True, "marked": len(marked), "rewardIds": marked}
         rows = self.store.export(APPROVED)
-        per_inviter: Dict[str, Dict[str, Any]] = {}
+        per_inviter: dict[str, dict[str, Any]] = {}
         for row in rows:
-            entry = per_inviter.setdefault(row["inviter"], {"inviter": row["inviter"], "amount": 0.0, "rewards": 0,
-                                                            "clawbacks": 0, "flags": []})
+            entry = per_inviter.setdefault(
+                row["inviter"], {"inviter": row["inviter"], "amount": 0.0, "rewards": 0, "clawbacks": 0, "flags": []}
+            )
             entry["amount"] = round(entry["amount"] + row["amount"], 2)
             entry["clawbacks" if row["amount"] < 0 else "rewards"] += 1
         payout = sorted(per_inviter.values(), key=lambda e: -e["amount"])
@@ -150,14 +157,30 @@ class RewardService:
             for entry in payout:
                 writer.writerow([entry["inviter"], f"{entry['amount']:.2f}", entry["rewards"], entry["clawbacks"]])
             return {"ok": True, "format": "csv", "csv": out.getvalue(), "rewardIds": [r["_id"] for r in rows]}
-        return {"ok": True, "format": "json", "payout": payout,
-                "rewards": [_public(r) for r in rows], "rewardIds": [r["_id"] for r in rows]}
+        return {
+            "ok": True,
+            "format": "json",
+            "payout": payout,
+            "rewards": [_public(r) for r in rows],
+            "rewardIds": [r["_id"] for r in rows],
+        }
 
 
-def _public(reward: Mapping[str, Any]) -> Dict[str, Any]:
+def _public(reward: Mapping[str, Any]) -> dict[str, Any]:
     """A ledger entry as a caller may see it: no openids."""
-    keep = ("_id", "orderId", "inviter", "amount", "orderAmount", "state", "reason", "orderAt", "createdAt",
-            "approvedAt", "paidAt")
+    keep = (
+        "_id",
+        "orderId",
+        "inviter",
+        "amount",
+        "orderAmount",
+        "state",
+        "reason",
+        "orderAt",
+        "createdAt",
+        "approvedAt",
+        "paidAt",
+    )
     return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in reward.items() if k in keep}
 
 
@@ -172,7 +195,11 @@ def reward_service(settings: RewardsConfig) -> RewardService:
         common = settings.common
         store = MongoRewardStore(db.database(common), common.collections, settings.rewards.funnel.orders)
         store.ensure_indexes()
-        notify = subscribe_notifier(store, settings, clock()) if settings.rewards.notice_template and settings.wechat \
+        notify = (
+            subscribe_notifier(store, settings, clock())
+            if settings.rewards.notice_template and settings.wechat
             else None
+        )
         return RewardService(store, clock(), settings, notify)
+
     return _service.get(build)

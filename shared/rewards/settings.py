@@ -1,13 +1,15 @@
 """The reward programme's published, fixed rules (configured once, validated at cold start) and where it keeps
 its ledger. Which orders count, the attribution model and window are dailyFunnel's (FunnelSettings): one definition."""
+
 from __future__ import annotations
 
 import re
-from typing import FrozenSet, Mapping, NamedTuple, Optional
+from collections.abc import Mapping
+from typing import NamedTuple
 
+from shared.funnel import FunnelSettings
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
-from shared.funnel import FunnelSettings
 
 ENV_PROGRAMME = "REWARD_PROGRAMME"
 ENV_FIXED = "REWARD_FIXED"
@@ -19,9 +21,20 @@ ENV_CAP_DAY = "REWARD_CAP_PER_DAY"
 ENV_CAP_MONTH = "REWARD_CAP_PER_MONTH"
 ENV_BATCH = "REWARD_BATCH"
 ENV_NOTICE_TEMPLATE = "REWARD_NOTICE_TEMPLATE"
-VARIABLES = (ENV_PROGRAMME, ENV_FIXED, ENV_PERCENT, ENV_ORDERS, ENV_HOLDING_DAYS, ENV_REFUND_WINDOW_DAYS, ENV_CAP_DAY,
-             ENV_CAP_MONTH, ENV_BATCH, ENV_NOTICE_TEMPLATE, ENV_ADMIN_OPENIDS,
-             ENV_ADMIN_TOKEN_SECRET)
+VARIABLES = (
+    ENV_PROGRAMME,
+    ENV_FIXED,
+    ENV_PERCENT,
+    ENV_ORDERS,
+    ENV_HOLDING_DAYS,
+    ENV_REFUND_WINDOW_DAYS,
+    ENV_CAP_DAY,
+    ENV_CAP_MONTH,
+    ENV_BATCH,
+    ENV_NOTICE_TEMPLATE,
+    ENV_ADMIN_OPENIDS,
+    ENV_ADMIN_TOKEN_SECRET,
+)
 ORDER_RULES = ("first", "every")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
@@ -29,21 +42,21 @@ _AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 
 class RewardSettings(NamedTuple):
     programme: str = "default"
-    fixed: float = 0.0            # per converting invitee (on the credited order), in the orders' amount unit
-    percent: float = 0.0          # of the credited order's amount
-    orders: str = "first"         # "first": only an invitee's first credited paid order earns; "every": each one
-    holding_days: int = 14        # pending → approved after this long (at least the refund window)
+    fixed: float = 0.0  # per converting invitee (on the credited order), in the orders' amount unit
+    percent: float = 0.0  # of the credited order's amount
+    orders: str = "first"  # "first": only an invitee's first credited paid order earns; "every": each one
+    holding_days: int = 14  # pending → approved after this long (at least the refund window)
     refund_window_days: int = 7
-    cap_per_day: int = 0          # rewards per inviter per Shanghai day / month (0: no cap); over it: rejected
+    cap_per_day: int = 0  # rewards per inviter per Shanghai day / month (0: no cap); over it: rejected
     cap_per_month: int = 0
-    batch: int = 2000             # orders (and rewards) looked at per settlement pass: bounded work per run
-    notice_template: Optional[str] = None
-    admin_openids: FrozenSet[str] = frozenset()
-    admin_token_secret: Optional[str] = None
+    batch: int = 2000  # orders (and rewards) looked at per settlement pass: bounded work per run
+    notice_template: str | None = None
+    admin_openids: frozenset[str] = frozenset()
+    admin_token_secret: str | None = None
     funnel: FunnelSettings = FunnelSettings()
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "RewardSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RewardSettings:
         read = EnvReader(env)
 
         def amount(name: str) -> float:
@@ -67,17 +80,27 @@ class RewardSettings(NamedTuple):
         refund_window = read.integer(ENV_REFUND_WINDOW_DAYS, 7, 0, 365)
         holding = read.integer(ENV_HOLDING_DAYS, max(14, refund_window), 0, 365)
         if holding < refund_window:
-            read.problem(f"{ENV_HOLDING_DAYS} ({holding}) must be at least {ENV_REFUND_WINDOW_DAYS} ({refund_window}): "
-                         "a reward is approved only once its order can no longer be refunded")
+            read.problem(
+                f"{ENV_HOLDING_DAYS} ({holding}) must be at least {ENV_REFUND_WINDOW_DAYS} ({refund_window}): "
+                "a reward is approved only once its order can no longer be refunded"
+            )
         template = read.text(ENV_NOTICE_TEMPLATE)
         if template is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", template):
             read.problem(f"{ENV_NOTICE_TEMPLATE} is not a subscribe-message template id")
         admins, secret = admin_settings(read)
-        settings = cls(programme=programme, fixed=fixed, percent=percent, orders=orders or "first",
-                       holding_days=holding, refund_window_days=refund_window,
-                       cap_per_day=read.integer(ENV_CAP_DAY, 0, 0, 100000),
-                       cap_per_month=read.integer(ENV_CAP_MONTH, 0, 0, 1000000),
-                       batch=read.integer(ENV_BATCH, 2000, 10, 50000), notice_template=template,
-                       admin_openids=admins, admin_token_secret=secret)
+        settings = cls(
+            programme=programme,
+            fixed=fixed,
+            percent=percent,
+            orders=orders or "first",
+            holding_days=holding,
+            refund_window_days=refund_window,
+            cap_per_day=read.integer(ENV_CAP_DAY, 0, 0, 100000),
+            cap_per_month=read.integer(ENV_CAP_MONTH, 0, 0, 1000000),
+            batch=read.integer(ENV_BATCH, 2000, 10, 50000),
+            notice_template=template,
+            admin_openids=admins,
+            admin_token_secret=secret,
+        )
         read.check("rewards configuration")
         return settings._replace(funnel=FunnelSettings.from_env(env))

@@ -10,33 +10,48 @@ A run that stops halfway (a crash, a lost lease) leaves every entry in a valid s
 had not finished; the next run redoes it, and inserts on existing keys and transitions from states already left
 change nothing — running settlement twice changes nothing the second time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
+from shared.funnel import Order, credit_orders, first_touches_of
 from shared.platform import log
 from shared.platform.clock import Clock
-from shared.funnel import Order, credit_orders, first_touches_of
-from shared.rewards.ledger import (APPROVED, PAID, PENDING, REVERSED, Credit, clawback_entry, day_and_month,
-                                   new_reward, rejection, reward_amount)
+from shared.rewards.ledger import (
+    APPROVED,
+    PAID,
+    PENDING,
+    REVERSED,
+    Credit,
+    clawback_entry,
+    day_and_month,
+    new_reward,
+    rejection,
+    reward_amount,
+)
 from shared.rewards.settings import RewardSettings
 
 LEASE = dt.timedelta(minutes=10)
 ORDER_LAG = dt.timedelta(minutes=1)  # orders younger than this wait for the next run (their writes may be in flight)
 
-Notify = Callable[[Dict[str, Any]], None]
+Notify = Callable[[dict[str, Any]], None]
 
 
-def credited(store: Any, settings: RewardSettings, orders: List[Dict[str, Any]]) -> List[Credit]:
+def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]]) -> list[Credit]:
     """The batch's orders the funnel's attribution credits to an inviter (others earn nothing)."""
     window = dt.timedelta(days=settings.funnel.window_days)
     parsed = [store.order_fields(doc) + (doc["_id"],) for doc in orders]
     keyed = {order_id: key for order_id, _, _, _, key in parsed}
-    typed = [Order(order_id=order_id, user=user, at=at, amount=amount) for order_id, user, at, amount, _ in parsed
-             if isinstance(user, str)]
+    typed = [
+        Order(order_id=order_id, user=user, at=at, amount=amount)
+        for order_id, user, at, amount, _ in parsed
+        if isinstance(user, str)
+    ]
     if not typed:
         return []
     buyers = sorted({order.user for order in typed})
@@ -44,12 +59,21 @@ def credited(store: Any, settings: RewardSettings, orders: List[Dict[str, Any]])
     touches = first_touches_of(landings) if settings.funnel.model == "first_touch" else {}
     pairs = credit_orders(typed, landings, touches, settings.funnel.model, window)
     owners = store.inviter_openids(landing.inviter for _, landing in pairs)
-    return [Credit(order_key=keyed[order.order_id], order_id=order.order_id, invitee=order.user,
-                   inviter=landing.inviter, inviter_openid=owners.get(landing.inviter), amount=order.amount, at=order.at)
-            for order, landing in pairs]
+    return [
+        Credit(
+            order_key=keyed[order.order_id],
+            order_id=order.order_id,
+            invitee=order.user,
+            inviter=landing.inviter,
+            inviter_openid=owners.get(landing.inviter),
+            amount=order.amount,
+            at=order.at,
+        )
+        for order, landing in pairs
+    ]
 
 
-def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: Optional[Notify] = None) -> Dict[str, Any]:
+def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: Notify | None = None) -> dict[str, Any]:
     began = time.perf_counter()
     owner = uuid.uuid4().hex
     now = clock.now()
@@ -63,7 +87,7 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
         counts["orders"] = len(orders)
         # Per-inviter tallies are read once per run and kept up to date here (a run holds the lease, so nobody
         # else adds rewards meanwhile): a new reward then costs one insert, not a count per order.
-        tallies: Dict[Any, int] = {}
+        tallies: dict[Any, int] = {}
         credits = credited(store, settings, orders)
         history = store.settled_counts({credit.inviter for credit in credits}) if credits else {}
 
@@ -81,7 +105,9 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
             settled, reversed_ = history[credit.inviter]
             reason = rejection(credit, today, month, settled, reversed_, settings.cap_per_day, settings.cap_per_month)
             amount = reward_amount(settings.fixed, settings.percent, credit.amount)
-            doc = new_reward(settings.programme, credit, amount, reason, now, settings.holding_days, settings.orders, by)
+            doc = new_reward(
+                settings.programme, credit, amount, reason, now, settings.holding_days, settings.orders, by
+            )
             if store.insert(doc):
                 counts["rejected" if reason else "created"] += 1
                 if not reason:
@@ -106,8 +132,11 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
                     counts["reversed"] += 1
 
         checked = {reward["_id"] for reward in due}  # their orders were just looked at
-        open_ = [r for r in store.due([PENDING, APPROVED], now, settings.batch, matured_only=False)
-                 if r["_id"] not in checked]
+        open_ = [
+            r
+            for r in store.due([PENDING, APPROVED], now, settings.batch, matured_only=False)
+            if r["_id"] not in checked
+        ]
         paid_recently = store.paid_not_clawed(now - dt.timedelta(days=settings.holding_days * 4 + 30), settings.batch)
         watched = open_ + paid_recently
         if watched:
@@ -122,8 +151,13 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
                 elif store.transition(reward["_id"], REVERSED, now, by, reason="refunded"):
                     counts["reversed"] += 1
         status = "done"
-        return {"ok": True, "settled": True, **counts, "more": more_orders or len(due) == settings.batch,
-                "durationMs": round((time.perf_counter() - began) * 1000, 1)}
+        return {
+            "ok": True,
+            "settled": True,
+            **counts,
+            "more": more_orders or len(due) == settings.batch,
+            "durationMs": round((time.perf_counter() - began) * 1000, 1),
+        }
     finally:
         store.release(settings.programme, owner, {"lastRun": {"status": status, "at": now, "by": by, **counts}})
         log.event("reward_settlement", status=status, by=by, **counts)

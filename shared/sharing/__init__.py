@@ -2,6 +2,7 @@
 
 Other wings use it only through these names (codes draws a sharer's code and stores share intents).
 """
+
 from shared.sharing.scene import ShareClaim, require_channel
 from shared.sharing.store import MongoShareStore
 from shared.sharing.use_cases import ensure_inviter_code, scene_for, share_intent

@@ -8,10 +8,12 @@
   binding is written with the user document, this is decided from the stored binding and stays
   correct when concurrent landings race.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from shared.sharing.scene import ShareClaim
 
@@ -28,11 +30,11 @@ ENTRY_BY_LAUNCH_SCENE = {
 }
 
 
-def entry_for(launch_scene: Optional[int]) -> str:
+def entry_for(launch_scene: int | None) -> str:
     return ENTRY_BY_LAUNCH_SCENE.get(launch_scene, "other") if launch_scene is not None else "other"
 
 
-def first_touch_binding(claim: ShareClaim, now: dt.datetime) -> Dict[str, Any]:
+def first_touch_binding(claim: ShareClaim, now: dt.datetime) -> dict[str, Any]:
     return {"inviter": claim.inviter, "productId": claim.product_id, "channel": claim.channel, "at": now}
 
 
@@ -40,19 +42,19 @@ def is_self_invite(inviter_openid: str, caller_openid: str) -> bool:
     return inviter_openid == caller_openid
 
 
-def bound_inviter(user_before: Optional[Mapping[str, Any]]) -> Optional[str]:
+def bound_inviter(user_before: Mapping[str, Any] | None) -> str | None:
     binding = (user_before or {}).get("binding") or {}
     return binding.get("inviter")
 
 
-def attributed_inviter(user_before: Optional[Mapping[str, Any]], claim: Optional[ShareClaim]) -> Optional[str]:
+def attributed_inviter(user_before: Mapping[str, Any] | None, claim: ShareClaim | None) -> str | None:
     """The first-touch inviter after this landing: the stored binding, or this claim for a new user."""
     if user_before is None:
         return claim.inviter if claim is not None else None
     return bound_inviter(user_before)
 
 
-def landing_is_first_sighting(user_before: Optional[Mapping[str, Any]], claim: ShareClaim) -> bool:
+def landing_is_first_sighting(user_before: Mapping[str, Any] | None, claim: ShareClaim) -> bool:
     """True when the user was first seen through a landing on this (inviter, product).
 
     Either this call created the user, or a concurrent landing for the same key did (its binding

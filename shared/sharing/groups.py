@@ -10,12 +10,14 @@ older than the cloudID's 5-minute life plus slack.
 A landing is never lost to this: any failure records it without a group (``group_unresolved`` is logged with a
 stable reason). Group ids identify private spaces: logs and reports only ever show ``alias``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import re
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from shared.platform import log
 from shared.platform.errors import BadInput
@@ -36,9 +38,9 @@ class GroupUnresolved(Exception):
 
 
 class Group(NamedTuple):
-    open_gid: Optional[str]
-    single_room_id: Optional[str]
-    chat_type: Optional[int]
+    open_gid: str | None
+    single_room_id: str | None
+    chat_type: int | None
     source: str  # "getGroupEnterInfo" | "getShareInfo"
 
     @property
@@ -55,29 +57,30 @@ class Group(NamedTuple):
             return CHAT_TYPES[self.chat_type]
         return "group" if self.open_gid else "single"
 
-    def record(self) -> Dict[str, Any]:
+    def record(self) -> dict[str, Any]:
         """What the landing stores (the raw id stays in the database, for the app's own group features)."""
-        doc: Dict[str, Any] = {"alias": self.alias, "chatType": self.kind, "source": self.source}
+        doc: dict[str, Any] = {"alias": self.alias, "chatType": self.kind, "source": self.source}
         if self.open_gid:
             doc["openGId"] = self.open_gid
         else:
             doc["singleRoomId"] = self.single_room_id
         return doc
 
-    def response(self) -> Dict[str, Any]:
+    def response(self) -> dict[str, Any]:
         return {"alias": self.alias, "chatType": self.kind}
 
 
-def require_cloud_id(value: Any, field: str = "groupCloudID") -> Optional[str]:
+def require_cloud_id(value: Any, field: str = "groupCloudID") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not CLOUD_ID.fullmatch(value):
-        raise BadInput(f"{field} must be the cloudID string wx.getGroupEnterInfo or wx.getShareInfo returned",
-                       field=field)
+        raise BadInput(
+            f"{field} must be the cloudID string wx.getGroupEnterInfo or wx.getShareInfo returned", field=field
+        )
     return value
 
 
-def optional_chat_type(value: Any) -> Optional[int]:
+def optional_chat_type(value: Any) -> int | None:
     """The enter options' ``chatType`` (1-4) as the kit passes it: validated, used for logs only — the stored
     chat type is WeChat's own, from the resolved cloudID."""
     if value is None:
@@ -102,8 +105,8 @@ def group_from_open_data(data: Any, appid: str, now: dt.datetime) -> Group:
             raise GroupUnresolved("garbage")
         try:
             issued = dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            raise GroupUnresolved("garbage")
+        except (OverflowError, OSError, ValueError) as exc:
+            raise GroupUnresolved("garbage") from exc
         if now - issued > CLOUD_ID_LIFE + WATERMARK_SLACK or issued - now > WATERMARK_SLACK:
             raise GroupUnresolved("stale")
     chat_type = data.get("chat_type")
@@ -121,7 +124,7 @@ def group_from_open_data(data: Any, appid: str, now: dt.datetime) -> Group:
 Resolver = Callable[[str, str], Group]  # (cloudID, caller's openid) → Group, or GroupUnresolved
 
 
-def resolve_group(resolver: Optional[Resolver], cloud_id: Optional[str], openid: str) -> Optional[Group]:
+def resolve_group(resolver: Resolver | None, cloud_id: str | None, openid: str) -> Group | None:
     """The landing's group, or None (no cloudID, resolution off, or any failure: the landing goes on without it)."""
     if cloud_id is None:
         return None
@@ -149,8 +152,12 @@ def wechat_resolver(appid: str, open_data: Callable[[str, str], Any], clock: Cal
             data = open_data(cloud_id, openid)
         except ShareFunnelError as err:
             errcode = getattr(err, "errcode", None)
-            reason = "wechat_unavailable" if err.retryable else OPEN_DATA_ERRORS.get(errcode) or (
-                "garbage" if errcode is None else f"wechat_{errcode}")
+            reason = (
+                "wechat_unavailable"
+                if err.retryable
+                else OPEN_DATA_ERRORS.get(errcode) or ("garbage" if errcode is None else f"wechat_{errcode}")
+            )
             raise GroupUnresolved(reason) from err
         return group_from_open_data(data, appid, clock())
+
     return resolve

@@ -3,6 +3,7 @@
 Random, not derived from the openid, so a code reveals nothing about its owner; uniqueness is
 enforced by the database's unique indexes and collisions are retried by the callers.
 """
+
 from __future__ import annotations
 
 from shared.sharing.scene import BASE62, TOKEN_LENGTH

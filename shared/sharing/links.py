@@ -4,13 +4,15 @@ Generated links use short keys (``i`` inviter, ``c`` channel) next to the page's
 parameter ``id`` (as in the seed). Landings accept the short keys, the seed's long keys
 (``inviter``, ``id``, ``channel``) and a scanned code's ``scene``.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any
 
 from shared.platform.errors import BadInput, BadScene
-from shared.sharing.scene import Decoded, ShareClaim, decode_scene, percent_decode_once, require_channel
 from shared.platform.validation import require_id
+from shared.sharing.scene import Decoded, ShareClaim, decode_scene, percent_decode_once, require_channel
 
 INVITER_KEYS = ("i", "inviter")
 PRODUCT_KEYS = ("id", "p", "productId")
@@ -28,7 +30,7 @@ def share_path(page: str, product_id: str, inviter: str, channel: str) -> str:
     return f"/{page}?{share_query(product_id, inviter, channel)}"
 
 
-def _pick(query: Mapping[str, Any], keys: Tuple[str, ...], field: str) -> Optional[str]:
+def _pick(query: Mapping[str, Any], keys: tuple[str, ...], field: str) -> str | None:
     present = [key for key in keys if query.get(key) not in (None, "")]
     if not present:
         return None
@@ -47,7 +49,7 @@ def _query_value(value: Any, key: str) -> str:
         raise BadInput(f"query.{key} has invalid percent-encoding", field=f"query.{key}") from exc
 
 
-def claim_from_query(query: Mapping[str, Any]) -> Optional[Decoded]:
+def claim_from_query(query: Mapping[str, Any]) -> Decoded | None:
     """The attribution claim in a page's onLoad options, or None for an organic open.
 
     A scanned code's ``scene`` wins over link keys: it is what the printed code carries.

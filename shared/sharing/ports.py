@@ -1,35 +1,36 @@
 """The ports the domain talks to. Real adapters live in ``shared.mongo_store``; tests run the same
 adapters against the embedded engine or a real server, not mocks of these methods."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Optional, Protocol
+from typing import Any, Protocol
 
 from shared.sharing.scene import ShareClaim
 
 
 class ShareStore(Protocol):
-    def inviter_openid(self, code: str) -> Optional[str]:
+    def inviter_openid(self, code: str) -> str | None:
         """The openid owning an inviter code, or None."""
 
-    def inviter_code_of(self, openid: str) -> Optional[str]:
+    def inviter_code_of(self, openid: str) -> str | None:
         """The user's inviter code, or None if they never shared."""
 
-    def assign_inviter_code(self, openid: str, code: str, now: dt.datetime) -> Optional[str]:
+    def assign_inviter_code(self, openid: str, code: str, now: dt.datetime) -> str | None:
         """Give the user ``code`` unless they already have one; returns the code they now hold,
         or None when ``code`` belongs to someone else (the caller retries with another)."""
 
-    def register_user(self, openid: str, now: dt.datetime, binding: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    def register_user(self, openid: str, now: dt.datetime, binding: dict[str, Any] | None) -> dict[str, Any] | None:
         """Create the user if absent (first sighting, with a first-touch binding or none) and return
         the user document as it was before this call (None when this call created it)."""
 
-    def insert_landing(self, record: Dict[str, Any]) -> bool:
+    def insert_landing(self, record: dict[str, Any]) -> bool:
         """Insert a landing record; False when one already exists for (inviter, invitee, productId)."""
 
-    def add_share_intent(self, intent: Dict[str, Any]) -> None: ...
+    def add_share_intent(self, intent: dict[str, Any]) -> None: ...
 
-    def resolve_scene_token(self, token: str) -> Optional[ShareClaim]: ...
+    def resolve_scene_token(self, token: str) -> ShareClaim | None: ...
 
-    def scene_token_for(self, claim: ShareClaim, new_token: str, now: dt.datetime) -> Optional[str]:
+    def scene_token_for(self, claim: ShareClaim, new_token: str, now: dt.datetime) -> str | None:
         """The token stored for this claim (created with ``new_token`` if absent); None when
         ``new_token`` collided with another claim's token (the caller retries)."""

@@ -13,11 +13,12 @@ Only RFC 3986 unreserved characters (``A-Za-z0-9._~-``) are produced, so the min
 accepts the seed's legacy ``i=<code>&p=<product>`` form and a URL-encoded form of either, and
 raises only ``BadScene`` (with a stable ``reason``) for anything else.
 """
+
 from __future__ import annotations
 
 import re
 import string
-from typing import Dict, NamedTuple, Optional, Union
+from typing import NamedTuple
 
 from shared.platform.errors import BadInput, BadScene
 from shared.platform.validation import ID_PATTERN
@@ -35,17 +36,17 @@ TOKEN_LENGTH = 10
 # have a one-letter inline scene; any other channel's code uses a stored token scene.
 CHANNELS = ("chat", "timeline", "poster")
 CHANNEL_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
-CHANNEL_LETTER: Dict[Optional[str], str] = {"chat": "c", "timeline": "t", "poster": "p", None: "x"}
+CHANNEL_LETTER: dict[str | None, str] = {"chat": "c", "timeline": "t", "poster": "p", None: "x"}
 LETTER_CHANNEL = {letter: channel for channel, letter in CHANNEL_LETTER.items()}
 
 INVITER_CODE = re.compile(r"^[0-9A-Za-z]{6,8}$")
-_TOKEN = re.compile(r"^[0-9A-Za-z]{%d}$" % TOKEN_LENGTH)
+_TOKEN = re.compile(rf"^[0-9A-Za-z]{{{TOKEN_LENGTH}}}$")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 # An encoded scene can be at most three times the raw limit; the legacy form allows a little more.
 _MAX_RAW_INPUT = 3 * 96
 
 
-def canonical_channel(value: object) -> Optional[str]:
+def canonical_channel(value: object) -> str | None:
     """The stored form of a channel (lower case), or None when ``value`` is not a channel."""
     if isinstance(value, str) and CHANNEL_PATTERN.fullmatch(value):
         return value.lower()
@@ -56,8 +57,11 @@ def require_channel(value: object, field: str = "channel") -> str:
     """The one channel rule, for links, scenes, share requests and code requests."""
     channel = canonical_channel(value)
     if channel is None:
-        raise BadInput(f"{field.rsplit('.', 1)[-1]} must be a campaign tag of 1-24 letters, digits, _ or - "
-                       f"(e.g. {', '.join(CHANNELS)}, share, poster_spring)", field=field)
+        raise BadInput(
+            f"{field.rsplit('.', 1)[-1]} must be a campaign tag of 1-24 letters, digits, _ or - "
+            f"(e.g. {', '.join(CHANNELS)}, share, poster_spring)",
+            field=field,
+        )
     return channel
 
 
@@ -69,7 +73,7 @@ class ShareClaim(NamedTuple):
 
     inviter: str
     product_id: str
-    channel: Optional[str]
+    channel: str | None
     form: str  # "inline" | "legacy" | "query" | "token" — how it arrived, for logs and reports
 
 
@@ -77,7 +81,7 @@ class SceneToken(NamedTuple):
     token: str
 
 
-Decoded = Union[ShareClaim, SceneToken]
+Decoded = ShareClaim | SceneToken
 
 
 class SceneTooLong(ValueError):
@@ -85,7 +89,7 @@ class SceneTooLong(ValueError):
     stored token instead."""
 
 
-def encode_scene(inviter: str, product_id: str, channel: Optional[str] = None) -> str:
+def encode_scene(inviter: str, product_id: str, channel: str | None = None) -> str:
     """The inline v1 scene for a claim, or ``SceneTooLong`` when it would not fit."""
     if channel is not None:
         channel = canonical_channel(channel)
@@ -167,7 +171,7 @@ _LEGACY_KEYS = {"i": "inviter", "p": "product", "c": "channel"}
 
 def _decode_legacy(value: str) -> ShareClaim:
     """The seed's ``i=<code>&p=<product>`` form (an optional ``c=<channel>`` is tolerated)."""
-    fields: Dict[str, str] = {}
+    fields: dict[str, str] = {}
     for pair in value.split("&"):
         key, eq, item = pair.partition("=")
         if not eq or key not in _LEGACY_KEYS:

@@ -1,31 +1,33 @@
 """recordShare's composition: its settings, its store on the configured database, and the one call the
 handler makes (identity from the platform, the event parsed into a typed request, one use case)."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Union
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from shared.platform import config, db, log
 from shared.platform.clock import Clock, SystemClock
+from shared.platform.config import EnvReader
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
-from shared.platform.config import EnvReader
 from shared.sharing.groups import Resolver, wechat_resolver
 from shared.sharing.store import MongoShareStore
-from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_settings
 from shared.sharing.use_cases import LandingRequest, ShareRequest, parse_request, record_landing, start_share
+from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_settings
 
 
 class ShareCall(NamedTuple):
     caller: Caller
-    request: Union[ShareRequest, LandingRequest]
+    request: ShareRequest | LandingRequest
 
 
 class ShareSettings(NamedTuple):
     common: config.Settings
-    wechat: Optional[WeChatSettings]  # only for group resolution; None: landings are recorded without a group
+    wechat: WeChatSettings | None  # only for group resolution; None: landings are recorded without a group
 
 
-def configure(env: Optional[Mapping[str, str]] = None) -> ShareSettings:
+def configure(env: Mapping[str, str] | None = None) -> ShareSettings:
     """Cold start: validate the configuration now so a bad deployment fails its init, naming the variable."""
     common = config.settings()
     read = EnvReader(env)
@@ -33,8 +35,9 @@ def configure(env: Optional[Mapping[str, str]] = None) -> ShareSettings:
     read.check("recordShare configuration")
     log.set_level(common.log_level)
     if wechat is None:
-        log.event("group_resolution_off", reason=f"{ENV_APPID}/{ENV_APPSECRET} not set: landings are recorded "
-                                                 "without a group")
+        log.event(
+            "group_resolution_off", reason=f"{ENV_APPID}/{ENV_APPSECRET} not set: landings are recorded without a group"
+        )
     return ShareSettings(common, wechat)
 
 
@@ -44,17 +47,19 @@ def parse_event(event: Any, context: Any, settings: ShareSettings) -> ShareCall:
 
 
 class ShareService:
-    def __init__(self, store: MongoShareStore, clock: Clock, config: config.Settings,
-                 resolver: Optional[Resolver] = None) -> None:
+    def __init__(
+        self, store: MongoShareStore, clock: Clock, config: config.Settings, resolver: Resolver | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
         self.config = config
         self.resolver = resolver
 
-    def execute(self, call: ShareCall) -> Dict[str, Any]:
+    def execute(self, call: ShareCall) -> dict[str, Any]:
         if isinstance(call.request, ShareRequest):
-            return start_share(self.store, self.clock, call.caller, call.request,
-                               self.config.inviter_code_length).to_response()
+            return start_share(
+                self.store, self.clock, call.caller, call.request, self.config.inviter_code_length
+            ).to_response()
         return record_landing(self.store, self.clock, call.caller, call.request, self.resolver).to_response()
 
 
@@ -65,7 +70,7 @@ GROUP_ATTEMPTS = 1
 
 # One service per configuration (a handler module's SETTINGS), so tests and the demo can run handlers configured
 # differently side by side; a deployed instance has exactly one.
-_services: Dict[Optional[ShareSettings], PerInstance[ShareService]] = {}
+_services: dict[ShareSettings | None, PerInstance[ShareService]] = {}
 
 
 def lazy_group_resolver(wechat: WeChatSettings, database: Any, collections: config.Collections) -> Resolver:
@@ -77,21 +82,24 @@ def lazy_group_resolver(wechat: WeChatSettings, database: Any, collections: conf
         if not built:
             from shared.wechat import client_with_shared_token
 
-            client = client_with_shared_token(wechat, database, collections, clock(), attempts=GROUP_ATTEMPTS,
-                                              timeout=GROUP_TIMEOUT)
+            client = client_with_shared_token(
+                wechat, database, collections, clock(), attempts=GROUP_ATTEMPTS, timeout=GROUP_TIMEOUT
+            )
             # The watermark is checked against wall time (a cloudID lives 5 real minutes), not the business clock.
             built.append(wechat_resolver(wechat.appid, client.open_data, SystemClock().now))
         return built[0](cloud_id, openid)
+
     return resolve
 
 
-def share_service(settings: Optional[ShareSettings] = None) -> ShareService:
+def share_service(settings: ShareSettings | None = None) -> ShareService:
     def build() -> ShareService:
         common = config.settings()
         database = db.database(common)
         wechat = settings.wechat if settings else None
         resolver = lazy_group_resolver(wechat, database, common.collections) if wechat else None
         return ShareService(MongoShareStore(database, common.collections), clock(), common, resolver)
+
     holder = _services.get(settings)
     if holder is None:
         holder = _services.setdefault(settings, PerInstance())

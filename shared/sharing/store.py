@@ -3,12 +3,13 @@
 Every driver error becomes ``Unavailable`` (``raise … from``) except ``DuplicateKeyError``, which is
 how the unique indexes answer "already there" and is interpreted here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 from collections import OrderedDict
-from typing import Any, Dict, Optional
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -26,11 +27,11 @@ class CodeCache:
     is always correct; misses always go to the database (a new code is found on first use)."""
 
     def __init__(self, capacity: int = 10000) -> None:
-        self._items: "OrderedDict[str, str]" = OrderedDict()
+        self._items: OrderedDict[str, str] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
 
-    def get(self, code: str) -> Optional[str]:
+    def get(self, code: str) -> str | None:
         with self._lock:
             openid = self._items.get(code)
             if openid is not None:
@@ -46,14 +47,14 @@ class CodeCache:
 
 
 class MongoShareStore:
-    def __init__(self, database: Any, names: Collections, code_cache: Optional[CodeCache] = None) -> None:
+    def __init__(self, database: Any, names: Collections, code_cache: CodeCache | None = None) -> None:
         self._users = database[names.users]
         self._landings = database[names.share_events]
         self._intents = database[names.share_intents]
         self._tokens = database[names.scene_tokens]
         self._codes = code_cache if code_cache is not None else CodeCache()
 
-    def inviter_openid(self, code: str) -> Optional[str]:
+    def inviter_openid(self, code: str) -> str | None:
         cached = self._codes.get(code)
         if cached is not None:
             return cached
@@ -70,12 +71,12 @@ class MongoShareStore:
         with driver_errors("look up inviter codes"):
             return {doc["code"] for doc in self._users.find({"code": code_matches(wanted)}, {"code": 1, "_id": 0})}
 
-    def inviter_code_of(self, openid: str) -> Optional[str]:
+    def inviter_code_of(self, openid: str) -> str | None:
         with driver_errors("read the caller's inviter code"):
             doc = self._users.find_one({"_id": openid}, {"code": 1})
         return doc.get("code") if doc else None
 
-    def assign_inviter_code(self, openid: str, code: str, now: dt.datetime) -> Optional[str]:
+    def assign_inviter_code(self, openid: str, code: str, now: dt.datetime) -> str | None:
         try:
             with driver_errors("assign an inviter code"):
                 self._users.update_one(
@@ -92,8 +93,8 @@ class MongoShareStore:
         self._codes.put(code, openid)
         return code
 
-    def register_user(self, openid: str, now: dt.datetime, binding: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-        on_insert: Dict[str, Any] = {"firstSeenAt": now}
+    def register_user(self, openid: str, now: dt.datetime, binding: dict[str, Any] | None) -> dict[str, Any] | None:
+        on_insert: dict[str, Any] = {"firstSeenAt": now}
         if binding is not None:
             on_insert["binding"] = binding
         for attempt in (1, 2):
@@ -106,15 +107,15 @@ class MongoShareStore:
                         return_document=ReturnDocument.BEFORE,
                         projection={"binding": 1, "code": 1, "firstSeenAt": 1},
                     )
-            except DuplicateKeyError:
+            except DuplicateKeyError as exc:
                 # Two first sightings raced and the server did not retry the upsert itself (MongoDB ≥ 4.2
                 # retries such upserts; FerretDB answers E11000): the other one created the user, so a second
                 # pass reads it back. Both engines accept this path.
                 if attempt == 2:
-                    raise Unavailable("user registration kept conflicting")
+                    raise Unavailable("user registration kept conflicting") from exc
         return None  # unreachable
 
-    def insert_landing(self, record: Dict[str, Any]) -> bool:
+    def insert_landing(self, record: dict[str, Any]) -> bool:
         key = {field: record[field] for field in LANDING_KEY}
         rest = {field: value for field, value in record.items() if field not in key}
         try:
@@ -124,18 +125,18 @@ class MongoShareStore:
             return False  # a concurrent landing for the same key won; this one is a duplicate
         return result.upserted_id is not None
 
-    def add_share_intent(self, intent: Dict[str, Any]) -> None:
+    def add_share_intent(self, intent: dict[str, Any]) -> None:
         with driver_errors("record the share intent"):
             self._intents.insert_one(dict(intent))
 
-    def resolve_scene_token(self, token: str) -> Optional[ShareClaim]:
+    def resolve_scene_token(self, token: str) -> ShareClaim | None:
         with driver_errors("resolve a scene token"):
             doc = self._tokens.find_one({"_id": token})
         if doc is None:
             return None
         return ShareClaim(inviter=doc["inviter"], product_id=doc["productId"], channel=doc.get("channel"), form="token")
 
-    def scene_token_for(self, claim: ShareClaim, new_token: str, now: dt.datetime) -> Optional[str]:
+    def scene_token_for(self, claim: ShareClaim, new_token: str, now: dt.datetime) -> str | None:
         key = {"inviter": claim.inviter, "productId": claim.product_id, "channel": claim.channel}
         try:
             with driver_errors("store a scene token"):

@@ -3,23 +3,44 @@
 Requests are parsed into typed values before anything touches the store, so a bad request
 writes nothing. The rules themselves live in ``shared.attribution``.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Union
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from shared.platform import log
-from shared.sharing.groups import Group, Resolver, optional_chat_type, require_cloud_id, resolve_group
-from shared.sharing.attribution import (attributed_inviter, entry_for, first_touch_binding, is_self_invite,
-                          landing_is_first_sighting)
 from shared.platform.clock import Clock
-from shared.sharing.ids import new_inviter_code, new_scene_token
 from shared.platform.errors import BadInput, BadScene, ShareFunnelError, UnknownInviter
 from shared.platform.identity import Caller
+from shared.platform.validation import (
+    check_document,
+    check_field_names,
+    optional_int,
+    require_page,
+    require_product_id,
+    required,
+)
+from shared.sharing.attribution import (
+    attributed_inviter,
+    entry_for,
+    first_touch_binding,
+    is_self_invite,
+    landing_is_first_sighting,
+)
+from shared.sharing.groups import Group, Resolver, optional_chat_type, require_cloud_id, resolve_group
+from shared.sharing.ids import new_inviter_code, new_scene_token
 from shared.sharing.links import claim_from_query, share_path, share_query
 from shared.sharing.ports import ShareStore
-from shared.sharing.scene import Decoded, SceneToken, SceneTooLong, ShareClaim, encode_scene, encode_token_scene, require_channel
-from shared.platform.validation import (check_document, check_field_names, optional_int, require_page,
-                                       require_product_id, required)
+from shared.sharing.scene import (
+    Decoded,
+    SceneToken,
+    SceneTooLong,
+    ShareClaim,
+    encode_scene,
+    encode_token_scene,
+    require_channel,
+)
 
 ACTIONS = ("land", "share")
 SHARE_FIELDS = ("action", "productId", "channel", "page")
@@ -34,14 +55,14 @@ class ShareRequest(NamedTuple):
 
 
 class LandingRequest(NamedTuple):
-    claim: Optional[Decoded]
-    page: Optional[str]
-    launch_scene: Optional[int]
-    group_cloud_id: Optional[str] = None
-    chat_type: Optional[int] = None  # the client's word: logged, never stored
+    claim: Decoded | None
+    page: str | None
+    launch_scene: int | None
+    group_cloud_id: str | None = None
+    chat_type: int | None = None  # the client's word: logged, never stored
 
 
-def parse_request(event: Any, default_page: str) -> Union[ShareRequest, LandingRequest]:
+def parse_request(event: Any, default_page: str) -> ShareRequest | LandingRequest:
     """The recordShare event as a typed request; ``BadInput`` for anything malformed."""
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
@@ -82,26 +103,38 @@ class ShareResult(NamedTuple):
     path: str
     query: str
 
-    def to_response(self) -> Dict[str, Any]:
-        return {"ok": True, "inviterCode": self.inviter_code, "productId": self.product_id,
-                "channel": self.channel, "path": self.path, "query": self.query}
+    def to_response(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "inviterCode": self.inviter_code,
+            "productId": self.product_id,
+            "channel": self.channel,
+            "path": self.path,
+            "query": self.query,
+        }
 
 
 class LandingResult(NamedTuple):
     recorded: bool
     duplicate: bool
     new_user: bool
-    attributed_to: Optional[str]
-    channel: Optional[str]
+    attributed_to: str | None
+    channel: str | None
     entry: str
-    reason: Optional[str] = None
-    product_id: Optional[str] = None  # the claim's product (a scanned token scene tells the page which one)
-    group: Optional[Group] = None
+    reason: str | None = None
+    product_id: str | None = None  # the claim's product (a scanned token scene tells the page which one)
+    group: Group | None = None
 
-    def to_response(self) -> Dict[str, Any]:
-        response = {"ok": True, "recorded": self.recorded, "duplicate": self.duplicate,
-                    "newUser": self.new_user, "attributedTo": self.attributed_to,
-                    "channel": self.channel, "entry": self.entry}
+    def to_response(self) -> dict[str, Any]:
+        response = {
+            "ok": True,
+            "recorded": self.recorded,
+            "duplicate": self.duplicate,
+            "newUser": self.new_user,
+            "attributedTo": self.attributed_to,
+            "channel": self.channel,
+            "entry": self.entry,
+        }
         if self.product_id is not None:
             response["productId"] = self.product_id
             response["group"] = self.group.response() if self.group else None
@@ -124,18 +157,29 @@ def ensure_inviter_code(store: ShareStore, openid: str, clock: Clock, length: in
     raise ShareFunnelError("could not allocate a unique inviter code")
 
 
-def share_intent(code: str, openid: str, product_id: str, channel: Optional[str], page: str, at: Any,
-                 source: Optional[str] = None) -> Dict[str, Any]:
+def share_intent(
+    code: str, openid: str, product_id: str, channel: str | None, page: str, at: Any, source: str | None = None
+) -> dict[str, Any]:
     """A share intent as stored: the sharer's code, and their openid so the funnel can tell which invitees went on
     to share without looking codes up (the viral loop)."""
-    return {"sharer": code, "sharerOpenid": openid, "productId": product_id, "channel": channel, "page": page,
-            "at": at, **({"source": source} if source else {})}
+    return {
+        "sharer": code,
+        "sharerOpenid": openid,
+        "productId": product_id,
+        "channel": channel,
+        "page": page,
+        "at": at,
+        **({"source": source} if source else {}),
+    }
 
 
-def start_share(store: ShareStore, clock: Clock, caller: Caller, request: ShareRequest, code_length: int) -> ShareResult:
+def start_share(
+    store: ShareStore, clock: Clock, caller: Caller, request: ShareRequest, code_length: int
+) -> ShareResult:
     code = ensure_inviter_code(store, caller.openid, clock, code_length)
-    store.add_share_intent(share_intent(code, caller.openid, request.product_id, request.channel, request.page,
-                                        clock.now()))
+    store.add_share_intent(
+        share_intent(code, caller.openid, request.product_id, request.channel, request.page, clock.now())
+    )
     log.event("share_intent", sharer=code, productId=request.product_id, channel=request.channel)
     return ShareResult(
         inviter_code=code,
@@ -146,7 +190,7 @@ def start_share(store: ShareStore, clock: Clock, caller: Caller, request: ShareR
     )
 
 
-def resolve_claim(store: ShareStore, claim: Optional[Decoded]) -> Optional[ShareClaim]:
+def resolve_claim(store: ShareStore, claim: Decoded | None) -> ShareClaim | None:
     if isinstance(claim, SceneToken):
         resolved = store.resolve_scene_token(claim.token)
         if resolved is None:
@@ -155,25 +199,39 @@ def resolve_claim(store: ShareStore, claim: Optional[Decoded]) -> Optional[Share
     return claim
 
 
-def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: LandingRequest,
-                   resolver: Optional[Resolver] = None) -> LandingResult:
+def record_landing(
+    store: ShareStore, clock: Clock, caller: Caller, request: LandingRequest, resolver: Resolver | None = None
+) -> LandingResult:
     entry = entry_for(request.launch_scene)
     claim = resolve_claim(store, request.claim)
     if claim is None:
         # Organic open: remember the user as seen so a later invite does not count them as new.
         before = store.register_user(caller.openid, clock.now(), binding=None)
-        return LandingResult(recorded=False, duplicate=False, new_user=before is None,
-                             attributed_to=attributed_inviter(before, None), channel=None,
-                             entry=entry, reason="no_inviter")
+        return LandingResult(
+            recorded=False,
+            duplicate=False,
+            new_user=before is None,
+            attributed_to=attributed_inviter(before, None),
+            channel=None,
+            entry=entry,
+            reason="no_inviter",
+        )
 
     inviter_openid = store.inviter_openid(claim.inviter)
     if inviter_openid is None:
         raise UnknownInviter(f"no sharer has the inviter code {claim.inviter!r}")
     if is_self_invite(inviter_openid, caller.openid):
         before = store.register_user(caller.openid, clock.now(), binding=None)
-        return LandingResult(recorded=False, duplicate=False, new_user=False,
-                             attributed_to=attributed_inviter(before, None), channel=claim.channel,
-                             entry=entry, reason="self_invite", product_id=claim.product_id)
+        return LandingResult(
+            recorded=False,
+            duplicate=False,
+            new_user=False,
+            attributed_to=attributed_inviter(before, None),
+            channel=claim.channel,
+            entry=entry,
+            reason="self_invite",
+            product_id=claim.product_id,
+        )
 
     # The group is read before any write, so the one landing insert carries it (the first landing's group is the
     # one kept: a later landing for the same key, from whatever group, is a duplicate and changes nothing).
@@ -181,26 +239,45 @@ def record_landing(store: ShareStore, clock: Clock, caller: Caller, request: Lan
     now = clock.now()
     before = store.register_user(caller.openid, now, binding=first_touch_binding(claim, now))
     first_sighting = landing_is_first_sighting(before, claim)
-    recorded = store.insert_landing({
-        "inviter": claim.inviter,
-        "invitee": caller.openid,
-        "productId": claim.product_id,
-        "channel": claim.channel,
-        "entry": entry,
-        "launchScene": request.launch_scene,
-        "page": request.page,
-        "form": claim.form,
-        "enteredAt": now,
-        "newUser": first_sighting,
-        **({"group": group.record()} if group else {}),
-    })
-    result = LandingResult(recorded=recorded, duplicate=not recorded, new_user=recorded and first_sighting,
-                           attributed_to=attributed_inviter(before, claim), channel=claim.channel,
-                           entry=entry, reason=None if recorded else "duplicate", product_id=claim.product_id,
-                           group=group)
-    log.event("landing", inviter=claim.inviter, invitee=log.redact(caller.openid), productId=claim.product_id,
-              channel=claim.channel, entry=entry, recorded=recorded, newUser=result.new_user, form=claim.form,
-              group=group.alias if group else None, clientChatType=request.chat_type)
+    recorded = store.insert_landing(
+        {
+            "inviter": claim.inviter,
+            "invitee": caller.openid,
+            "productId": claim.product_id,
+            "channel": claim.channel,
+            "entry": entry,
+            "launchScene": request.launch_scene,
+            "page": request.page,
+            "form": claim.form,
+            "enteredAt": now,
+            "newUser": first_sighting,
+            **({"group": group.record()} if group else {}),
+        }
+    )
+    result = LandingResult(
+        recorded=recorded,
+        duplicate=not recorded,
+        new_user=recorded and first_sighting,
+        attributed_to=attributed_inviter(before, claim),
+        channel=claim.channel,
+        entry=entry,
+        reason=None if recorded else "duplicate",
+        product_id=claim.product_id,
+        group=group,
+    )
+    log.event(
+        "landing",
+        inviter=claim.inviter,
+        invitee=log.redact(caller.openid),
+        productId=claim.product_id,
+        channel=claim.channel,
+        entry=entry,
+        recorded=recorded,
+        newUser=result.new_user,
+        form=claim.form,
+        group=group.alias if group else None,
+        clientChatType=request.chat_type,
+    )
     return result
 
 

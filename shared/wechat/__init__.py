@@ -4,12 +4,21 @@ app's credentials, for every wing that calls WeChat.
 Names resolve on first use (PEP 562), so a wing can read ``WeChatSettings`` at cold start without loading the
 client and ``requests``: recordShare loads them only when a landing carries a group cloudID.
 """
+
 from typing import Any
 
-_NAMES = {"WeChatClient": "client", "OpenDataError": "client", "SubscribeRefused": "client", "MongoTokenStore": "token_store",
-          "client_with_shared_token": "token_store",
-          "WeChatSettings": "settings", "read_wechat_settings": "settings", "VARIABLES": "settings", "ENV_APPID": "settings",
-          "ENV_APPSECRET": "settings"}
+_NAMES = {
+    "WeChatClient": "client",
+    "OpenDataError": "client",
+    "SubscribeRefused": "client",
+    "MongoTokenStore": "token_store",
+    "client_with_shared_token": "token_store",
+    "WeChatSettings": "settings",
+    "read_wechat_settings": "settings",
+    "VARIABLES": "settings",
+    "ENV_APPID": "settings",
+    "ENV_APPSECRET": "settings",
+}
 __all__ = sorted(_NAMES)
 
 

@@ -7,6 +7,7 @@
 * getwxacodeunlimit answers image bytes on success and JSON on error, both with HTTP 200: classified by magic
   bytes. -1, 5xx, timeouts and garbage are retried with backoff and jitter, then ``WECHAT_UNAVAILABLE``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,9 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Protocol, Tuple
+from typing import Any, Protocol
 
 import requests
 
@@ -30,10 +32,14 @@ TIMEOUT = (3.05, 10)
 ATTEMPTS, BACKOFF = 4, 0.25
 
 
-def worst_failure_s(attempts: int = ATTEMPTS, timeout: Tuple[float, float] = TIMEOUT, backoff: float = BACKOFF) -> float:
+def worst_failure_s(
+    attempts: int = ATTEMPTS, timeout: tuple[float, float] = TIMEOUT, backoff: float = BACKOFF
+) -> float:
     """How long one call can take to end in WECHAT_UNAVAILABLE: every attempt times out (connect + read) and every
     pause is its longest (jitter included). Deployment checks each function's timeout against it."""
-    return attempts * sum(timeout) + sum(backoff * 2 ** i * 1.5 for i in range(attempts - 1))
+    return attempts * sum(timeout) + sum(backoff * 2**i * 1.5 for i in range(attempts - 1))
+
+
 _RID = re.compile(r"rid:\s*([0-9a-f-]+)")
 
 
@@ -52,7 +58,7 @@ class CodeImage:
 
 
 class TokenStore(Protocol):
-    def load(self, appid: str) -> Optional[Tuple[str, dt.datetime]]: ...
+    def load(self, appid: str) -> tuple[str, dt.datetime] | None: ...
 
     def save_if_later(self, appid: str, token: str, expires_at: dt.datetime) -> None: ...
 
@@ -67,7 +73,7 @@ def classify(body: bytes) -> str:
     return "unknown"
 
 
-def _rid(errmsg: str) -> Optional[str]:
+def _rid(errmsg: str) -> str | None:
     match = _RID.search(errmsg or "")
     return match.group(1) if match else None
 
@@ -77,24 +83,34 @@ class _Retryable(Exception):
 
 
 class WeChatClient:
-    def __init__(self, appid: str, secret: str, base_url: str, clock: Clock, token_store: Optional[TokenStore] = None,
-                 session: Optional[requests.Session] = None, attempts: int = ATTEMPTS, backoff: float = BACKOFF,
-                 sleep: Callable[[float], None] = time.sleep, timeout: Tuple[float, float] = TIMEOUT) -> None:
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        base_url: str,
+        clock: Clock,
+        token_store: TokenStore | None = None,
+        session: requests.Session | None = None,
+        attempts: int = ATTEMPTS,
+        backoff: float = BACKOFF,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: tuple[float, float] = TIMEOUT,
+    ) -> None:
         self.appid, self._secret = appid, secret
         self.base_url = base_url.rstrip("/")
         self._clock = clock
         self._store = token_store
         self._session = session or requests.Session()
         self._attempts, self._backoff, self._sleep, self._timeout = attempts, backoff, sleep, timeout
-        self._token: Optional[Tuple[str, dt.datetime]] = None
+        self._token: tuple[str, dt.datetime] | None = None
         self._lock = threading.Lock()
-        self.calls: Dict[str, int] = {}
+        self.calls: dict[str, int] = {}
 
     # --- tokens --------------------------------------------------------------------------------------
-    def _fresh(self, cached: Optional[Tuple[str, dt.datetime]]) -> bool:
+    def _fresh(self, cached: tuple[str, dt.datetime] | None) -> bool:
         return cached is not None and cached[1] - self._clock.now() > REFRESH_MARGIN
 
-    def access_token(self, refresh: bool = False, stale: Optional[str] = None) -> str:
+    def access_token(self, refresh: bool = False, stale: str | None = None) -> str:
         """A valid token. ``refresh`` skips caches holding ``stale`` (still normal mode: WeChat may
         legitimately return the same token, which is fine)."""
         with self._lock:
@@ -105,11 +121,17 @@ class WeChatClient:
                 if self._fresh(shared) and shared[0] != stale:
                     self._token = shared
                     return shared[0]
-            payload = self._post_json("cgi-bin/stable_token", None, {
-                "grant_type": "client_credential", "appid": self.appid, "secret": self._secret})
+            payload = self._post_json(
+                "cgi-bin/stable_token",
+                None,
+                {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret},
+            )
             if "access_token" not in payload:
-                raise WeChatError(f"stable_token failed: {payload.get('errmsg')}", payload.get("errcode"),
-                                  _rid(payload.get("errmsg", "")))
+                raise WeChatError(
+                    f"stable_token failed: {payload.get('errmsg')}",
+                    payload.get("errcode"),
+                    _rid(payload.get("errmsg", "")),
+                )
             expires_at = self._clock.now() + dt.timedelta(seconds=int(payload.get("expires_in", 0)))
             self._token = (payload["access_token"], expires_at)
             if self._store is not None:
@@ -121,15 +143,20 @@ class WeChatClient:
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
 
-    def _send(self, path: str, token: Optional[str], body: Dict[str, Any],
-              extra: Optional[Dict[str, str]] = None) -> requests.Response:
+    def _send(
+        self, path: str, token: str | None, body: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> requests.Response:
         """One request. Transport failures and 5xx become ``_Retryable``."""
         self._count(path)
         params = {"access_token": token, **(extra or {})} if token else None
         try:
-            response = self._session.post(f"{self.base_url}/{path}", params=params,
-                                          data=json.dumps(body, ensure_ascii=False).encode(),
-                                          headers={"Content-Type": "application/json"}, timeout=self._timeout)
+            response = self._session.post(
+                f"{self.base_url}/{path}",
+                params=params,
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/json"},
+                timeout=self._timeout,
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Retryable(type(exc).__name__) from exc
         if response.status_code >= 500:
@@ -151,9 +178,10 @@ class WeChatClient:
         delay = self._backoff * (2 ** (attempt - 1))
         self._sleep(delay + random.uniform(0, delay / 2))
 
-    def _post_json(self, path: str, token: Optional[str], body: Dict[str, Any],
-                   extra: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
-        def once() -> Dict[str, Any]:
+    def _post_json(
+        self, path: str, token: str | None, body: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        def once() -> dict[str, Any]:
             response = self._send(path, token, body, extra)
             try:
                 payload = response.json()
@@ -162,6 +190,7 @@ class WeChatClient:
             if not isinstance(payload, dict):
                 raise _Retryable("unexpected JSON")
             return payload
+
         return self._retrying(path, once)
 
     def _with_token(self, call: Callable[[str], Any]) -> Any:
@@ -177,11 +206,11 @@ class WeChatClient:
                 raise WeChatError("WeChat rejected a freshly issued access token", again.errcode, again.rid) from again
 
     # --- APIs ----------------------------------------------------------------------------------------
-    def get_unlimited(self, payload: Dict[str, Any]) -> CodeImage:
+    def get_unlimited(self, payload: dict[str, Any]) -> CodeImage:
         """wxacode.getUnlimited: the code image, or a ``WeChatError`` subclass with a stable code."""
         return self._with_token(lambda token: self._get_unlimited_once(token, payload))
 
-    def _get_unlimited_once(self, token: str, payload: Dict[str, Any]) -> CodeImage:
+    def _get_unlimited_once(self, token: str, payload: dict[str, Any]) -> CodeImage:
         def once() -> CodeImage:
             response = self._send("wxa/getwxacodeunlimit", token, payload)
             kind = classify(response.content)
@@ -198,42 +227,54 @@ class WeChatClient:
             if errcode == -1:
                 raise _Retryable(f"system error (rid {rid})")
             raise _mapped_error(errcode, errmsg, rid)
+
         return self._retrying("getwxacodeunlimit", once)
 
-    def tcb_upload_ticket(self, env: str, path: str) -> Dict[str, Any]:
-        def once(token: str) -> Dict[str, Any]:
+    def tcb_upload_ticket(self, env: str, path: str) -> dict[str, Any]:
+        def once(token: str) -> dict[str, Any]:
             payload = self._post_json("tcb/uploadfile", token, {"env": env, "path": path})
             errcode = payload.get("errcode", 0)
             if errcode in TOKEN_INVALID:
                 raise _TokenRejected(errcode, _rid(str(payload.get("errmsg"))))
             if errcode != 0:
-                raise WeChatError(f"tcb/uploadfile failed: {payload.get('errmsg')}", errcode, _rid(str(payload.get("errmsg"))))
+                raise WeChatError(
+                    f"tcb/uploadfile failed: {payload.get('errmsg')}", errcode, _rid(str(payload.get("errmsg")))
+                )
             return payload
+
         return self._with_token(once)
 
     def tcb_download_url(self, env: str, file_id: str, max_age: int) -> str:
         """``tcb/batchdownloadfile`` for one file: a temporary download link valid ``max_age`` seconds."""
+
         def once(token: str) -> str:
-            payload = self._post_json("tcb/batchdownloadfile", token,
-                                      {"env": env, "file_list": [{"fileid": file_id, "max_age": max_age}]})
+            payload = self._post_json(
+                "tcb/batchdownloadfile", token, {"env": env, "file_list": [{"fileid": file_id, "max_age": max_age}]}
+            )
             errcode = payload.get("errcode", 0)
             if errcode in TOKEN_INVALID:
                 raise _TokenRejected(errcode, _rid(str(payload.get("errmsg"))))
             items = payload.get("file_list")
             item = items[0] if errcode == 0 and isinstance(items, list) and items and isinstance(items[0], dict) else {}
             if not item.get("download_url") or item.get("status", 0) != 0:
-                raise WeChatError(f"tcb/batchdownloadfile failed: {item.get('errmsg') or payload.get('errmsg')}",
-                                  item.get("status") or errcode, _rid(str(payload.get("errmsg"))))
+                raise WeChatError(
+                    f"tcb/batchdownloadfile failed: {item.get('errmsg') or payload.get('errmsg')}",
+                    item.get("status") or errcode,
+                    _rid(str(payload.get("errmsg"))),
+                )
             return str(item["download_url"])
+
         return self._with_token(once)
 
-    def open_data(self, cloud_id: str, openid: Optional[str] = None) -> Any:
+    def open_data(self, cloud_id: str, openid: str | None = None) -> Any:
         """``wxa/getopendata``: the open data a cloudID stands for (``json``, a JSON text or an object — both are
         documented — parsed). A per-item or call error is ``OpenDataError`` with WeChat's errcode (-601006: the
         cloudID expired); transport failures retry as every call does, then ``WECHAT_UNAVAILABLE``."""
+
         def once(token: str) -> Any:
-            payload = self._post_json("wxa/getopendata", token, {"cloudid_list": [cloud_id]},
-                                      {"openid": openid} if openid else None)
+            payload = self._post_json(
+                "wxa/getopendata", token, {"cloudid_list": [cloud_id]}, {"openid": openid} if openid else None
+            )
             errcode = _transient_or_token(payload, "getopendata")
             if errcode != 0:
                 raise OpenDataError(f"getopendata failed: {payload.get('errmsg')}", errcode)
@@ -250,17 +291,21 @@ class WeChatClient:
                 except ValueError as exc:
                     raise OpenDataError("getopendata answered json that is not JSON", None) from exc
             return data
+
         return self._with_token(once)
 
-
-    def send_subscribe_message(self, payload: Dict[str, Any]) -> None:
+    def send_subscribe_message(self, payload: dict[str, Any]) -> None:
         """``cgi-bin/message/subscribe/send``. 43101 (refused, or no accept left) and 47003 (bad data) are
         ``SubscribeRefused`` — terminal; transient failures retry as every call does, then ``WECHAT_UNAVAILABLE``."""
+
         def once(token: str) -> None:
             result = self._post_json("cgi-bin/message/subscribe/send", token, payload)
             errcode = _transient_or_token(result, "subscribe/send")
             if errcode != 0:
-                raise SubscribeRefused(f"subscribe/send: {result.get('errmsg')}", errcode, _rid(str(result.get("errmsg"))))
+                raise SubscribeRefused(
+                    f"subscribe/send: {result.get('errmsg')}", errcode, _rid(str(result.get("errmsg")))
+                )
+
         self._with_token(once)
 
 
@@ -276,7 +321,7 @@ class OpenDataError(WeChatError):
     code = "WECHAT_OPEN_DATA"
 
 
-def _transient_or_token(payload: Dict[str, Any], what: str) -> Any:
+def _transient_or_token(payload: dict[str, Any], what: str) -> Any:
     """A JSON answer's errcode, after raising for the two every API shares: a rejected token (refresh once) and -1
     (WeChat's system error: unavailable, retryable)."""
     errcode = payload.get("errcode", 0)
@@ -288,15 +333,19 @@ def _transient_or_token(payload: Dict[str, Any], what: str) -> Any:
 
 
 class _TokenRejected(Exception):
-    def __init__(self, errcode: int, rid: Optional[str]) -> None:
+    def __init__(self, errcode: int, rid: str | None) -> None:
         super().__init__(f"token rejected ({errcode})")
         self.errcode, self.rid = errcode, rid
 
 
-def _mapped_error(errcode: Optional[int], errmsg: str, rid: Optional[str]) -> WeChatError:
+def _mapped_error(errcode: int | None, errmsg: str, rid: str | None) -> WeChatError:
     if errcode == 41030:
-        return BadPage("WeChat rejected the page: it must exist in the published version (or pass checkPath: "
-                       "false for unpublished pages and trial/develop codes)", errcode, rid)
+        return BadPage(
+            "WeChat rejected the page: it must exist in the published version (or pass checkPath: "
+            "false for unpublished pages and trial/develop codes)",
+            errcode,
+            rid,
+        )
     if errcode in (40129, 40169):
         return BadSceneRejected(f"WeChat rejected the scene: {errmsg}", errcode, rid)
     if errcode == 45009:

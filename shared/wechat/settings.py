@@ -1,9 +1,10 @@
 """The WeChat app's credentials and API base, read the same way by every function that calls WeChat (genWxacode
 needs them; recordShare resolves groups only when they are set)."""
+
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from shared.platform.config import EnvReader
 
@@ -21,7 +22,7 @@ class WeChatSettings(NamedTuple):
     api_base: str = DEFAULT_API_BASE
 
 
-def read_wechat_settings(read: EnvReader, required: bool) -> Optional[WeChatSettings]:
+def read_wechat_settings(read: EnvReader, required: bool) -> WeChatSettings | None:
     """The app's credentials; None when optional and neither is set (a half-set pair is a problem either way)."""
     appid, secret = read.text(ENV_APPID), read.text(ENV_APPSECRET)
     if not required and not appid and not secret:

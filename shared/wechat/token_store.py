@@ -1,4 +1,5 @@
 """The shared WeChat access-token cache in MongoDB (``wechat_tokens``): an optimisation, never required."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,9 @@ def client_with_shared_token(wechat: Any, database: Any, names: Collections, clo
     other function through ``wechat_tokens``; ``options`` as WeChatClient takes them (attempts, timeout)."""
     from shared.wechat.client import WeChatClient
 
-    return WeChatClient(wechat.appid, wechat.appsecret, wechat.api_base, clock,
-                        token_store=MongoTokenStore(database, names), **options)
+    return WeChatClient(
+        wechat.appid, wechat.appsecret, wechat.api_base, clock, token_store=MongoTokenStore(database, names), **options
+    )
 
 
 class MongoTokenStore:
@@ -37,7 +39,10 @@ class MongoTokenStore:
     def save_if_later(self, appid: str, token: str, expires_at: dt.datetime) -> None:
         try:
             with driver_errors("share the access token"):
-                self._tokens.update_one({"_id": appid, "expiresAt": {"$lt": expires_at}},
-                                        {"$set": {"token": token, "expiresAt": expires_at}}, upsert=True)
+                self._tokens.update_one(
+                    {"_id": appid, "expiresAt": {"$lt": expires_at}},
+                    {"$set": {"token": token, "expiresAt": expires_at}},
+                    upsert=True,
+                )
         except (DuplicateKeyError, Unavailable):
             pass  # a token that lives at least as long is already stored, or the cache is down: WeChat decides

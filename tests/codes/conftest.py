@@ -1,4 +1,5 @@
 """genWxacode through its main_handler, configured for the WeChat emulator over real HTTP."""
+
 import pytest
 
 from shared.platform import instance
@@ -13,7 +14,11 @@ def gen(gen_module, emulator, database):
     instance.reset()
 
     def call(event, as_user=None, time_limit_in_ms=60000):
-        return gen_module.main_handler(event, scf_context(openid_for(as_user) if as_user else None,
-                                                          function_name="genWxacode",
-                                                          time_limit_in_ms=time_limit_in_ms))
+        return gen_module.main_handler(
+            event,
+            scf_context(
+                openid_for(as_user) if as_user else None, function_name="genWxacode", time_limit_in_ms=time_limit_in_ms
+            ),
+        )
+
     return call

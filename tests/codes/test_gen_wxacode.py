@@ -1,4 +1,5 @@
 """genWxacode through main_handler, against the WeChat emulator over real HTTP."""
+
 import pytest
 
 from shared.platform.admin import make_admin_token
@@ -27,7 +28,11 @@ def test_cache_hit_makes_no_wechat_call_and_no_upload(gen, emulator):
     emulator.calls.clear()
     second = gen({"productId": "sku-42"}, as_user="alice")
     assert second["cached"] is True and second["fileID"] == first["fileID"]
-    assert emulator.calls["getwxacodeunlimit"] == 0 and emulator.calls["uploadfile"] == 0 and emulator.calls["cos_post"] == 0
+    assert (
+        emulator.calls["getwxacodeunlimit"] == 0
+        and emulator.calls["uploadfile"] == 0
+        and emulator.calls["cos_post"] == 0
+    )
 
 
 def test_hyaline_codes_are_png_despite_the_jpeg_content_type(gen, emulator):
@@ -69,7 +74,9 @@ def test_storage_failure_leaves_no_cache_record(gen, emulator, database):
 def test_unpublished_page_is_bad_page(gen, emulator):
     response = gen({"productId": "sku-1", "page": "pages/new/new"}, as_user="alice")
     assert response["error"]["code"] == "BAD_PAGE" and "check" in response["error"]["message"].lower()
-    assert gen({"productId": "sku-1", "page": "pages/new/new", "checkPath": False, "envVersion": "develop"}, as_user="alice")["ok"]
+    assert gen(
+        {"productId": "sku-1", "page": "pages/new/new", "checkPath": False, "envVersion": "develop"}, as_user="alice"
+    )["ok"]
 
 
 def test_code_for_another_inviter_is_forbidden_for_ordinary_users(gen, emulator, database):
@@ -121,8 +128,11 @@ def test_bad_input_is_rejected_without_writes_or_wechat_calls(gen, emulator, dat
     assert snapshot(database) == before and sum(emulator.calls.values()) == 0
 
 
-@pytest.mark.parametrize("token", ["\ud800.\udc00", "é.x", "токен.подпись", "\x00" * 3, "a" * 600, 12, None, ["x"],
-                                   "eyJ.\ud83d", "%%%.%%%"], ids=repr)
+@pytest.mark.parametrize(
+    "token",
+    ["\ud800.\udc00", "é.x", "токен.подпись", "\x00" * 3, "a" * 600, 12, None, ["x"], "eyJ.\ud83d", "%%%.%%%"],
+    ids=repr,
+)
 def test_any_admin_token_that_is_not_ours_is_forbidden_never_internal(gen, emulator, database, token):
     before = snapshot(database)
     response = gen({"productId": "sku-1", "inviter": "Zz9Yy8", "adminToken": token})
@@ -144,8 +154,20 @@ def test_a_sharers_own_poster_code_is_a_share_intent(gen, emulator, database):
     gen({"productId": "sku-42"}, as_user="alice")  # fetched again from the cache: shown again, shared again
     code = database.users.find_one({"_id": openid_for("alice")})["code"]
     intents = list(database.share_intents.find({}, {"_id": 0, "at": 0}))
-    assert intents == [{"sharer": code, "sharerOpenid": openid_for("alice"), "productId": "sku-42", "channel": "poster",
-                        "page": "pages/product/product", "source": "genWxacode"}] * 2
+    assert (
+        intents
+        == [
+            {
+                "sharer": code,
+                "sharerOpenid": openid_for("alice"),
+                "productId": "sku-42",
+                "channel": "poster",
+                "page": "pages/product/product",
+                "source": "genWxacode",
+            }
+        ]
+        * 2
+    )
     gen({"productId": "sku-9", "inviter": code}, as_user="admin")  # an admin's code for alice is not alice sharing
     emulator.fail_next("rate_limited")
     assert gen({"productId": "sku-10"}, as_user="alice")["ok"] is False  # no code, no intent

@@ -1,5 +1,6 @@
 """genWxacode batches through main_handler: paced, resumable jobs that continue themselves through the
 SCF Invoke API (a local emulator checking the TC3 signature) and the WeChat emulator over real HTTP."""
+
 import pytest
 
 from shared.platform.admin import make_admin_token
@@ -75,7 +76,7 @@ def test_unpublished_page_fails_its_item_only(gen, emulator, items):
 
 
 def test_storage_outage_interrupts_the_job_and_a_resume_finishes_it(gen, emulator, items):
-    emulator.fail_next("storage_500", 10 ** 6)
+    emulator.fail_next("storage_500", 10**6)
     job = gen({"batch": items}, as_user="admin")
     assert job["status"] == "interrupted" and job["lastError"]["code"] == "STORAGE_UNAVAILABLE"
     emulator.reset()
@@ -93,7 +94,11 @@ def test_a_batch_longer_than_the_time_budget_continues_in_async_invocations(gen,
     while scf_api.invocations:
         invocation = scf_api.invocations.pop(0)
         assert (invocation["function"], invocation["type"], invocation["region"], invocation["namespace"]) == (
-            "genWxacode", "Event", "ap-shanghai", "prod-4g8x2k1d9e0f3a5b")
+            "genWxacode",
+            "Event",
+            "ap-shanghai",
+            "prod-4g8x2k1d9e0f3a5b",
+        )
         assert set(invocation["event"]) == {"continueJob", "resumeKey"}
         job = gen(invocation["event"], time_limit_in_ms=600)  # no caller identity: the platform's own call
         hops += 1
@@ -113,7 +118,6 @@ def test_continuation_without_api_access_pauses_the_job(gen, scf_api, items):
     scf_api.fail_with = "ResourceNotFound.Function"
     job = gen({"batch": items}, as_user="admin", time_limit_in_ms=300)
     assert job["status"] == "paused" and job["lastError"]["code"] == "UNAVAILABLE"
-
 
 
 BAD = [

@@ -1,25 +1,30 @@
 """The cos adapter against moto's S3 server on 127.0.0.1, the local adapter, and concurrent identical requests."""
+
 import datetime as dt
 
 import pytest
 
+from shared.codes.generator import CodeGenerator, CodeLook
+from shared.codes.store import MongoCodeCache
 from shared.platform.clock import SystemClock
 from shared.platform.config import settings
 from shared.platform.errors import StorageError
-from shared.codes.store import MongoCodeCache
-from shared.sharing.store import MongoShareStore
-from shared.wechat.token_store import MongoTokenStore
-from shared.sharing.scene import ShareClaim
 from shared.platform.storage import CosStorage, LocalStorage
+from shared.sharing.scene import ShareClaim
+from shared.sharing.store import MongoShareStore
 from shared.wechat.client import WeChatClient
-from shared.codes.generator import CodeGenerator, CodeLook
+from shared.wechat.token_store import MongoTokenStore
 from tests.conftest import run_together
 
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-shanghai"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "ap-shanghai",
+    }.items():
         monkeypatch.setenv(key, value)
 
 
@@ -39,7 +44,8 @@ def test_cos_backend_uploads_through_the_s3_protocol(database, emulator, s3_endp
     s3.create_bucket(Bucket="codes-1250000000", CreateBucketConfiguration={"LocationConstraint": "ap-shanghai"})
     storage = CosStorage("codes-1250000000", "ap-shanghai", s3_endpoint)
     result = generator_for(database, emulator, storage).generate(
-        ShareClaim("Ab3dE9", "sku-42", "poster", "inline"), CodeLook(page="pages/product/product", is_hyaline=True))
+        ShareClaim("Ab3dE9", "sku-42", "poster", "inline"), CodeLook(page="pages/product/product", is_hyaline=True)
+    )
     key = result["fileID"].split("/", 3)[3]
     head = s3.head_object(Bucket="codes-1250000000", Key=key)
     assert key.startswith("wxacodes/") and key.endswith(".png") and head["ContentType"] == "image/png"
@@ -50,13 +56,15 @@ def test_cos_failure_is_a_storage_error_and_leaves_no_record(database, emulator,
     storage = CosStorage("no-such-bucket-1250000000", "ap-shanghai", s3_endpoint)
     with pytest.raises(StorageError):
         generator_for(database, emulator, storage).generate(
-            ShareClaim("Ab3dE9", "sku-42", "poster", "inline"), CodeLook(page="pages/product/product"))
+            ShareClaim("Ab3dE9", "sku-42", "poster", "inline"), CodeLook(page="pages/product/product")
+        )
     assert database.wxacodes.count_documents({}) == 0
 
 
 def test_local_backend_writes_files_for_the_demo(database, emulator, tmp_path):
     result = generator_for(database, emulator, LocalStorage(str(tmp_path))).generate(
-        ShareClaim("Ab3dE9", "sku-42", None, "inline"), CodeLook(page="pages/product/product"))
+        ShareClaim("Ab3dE9", "sku-42", None, "inline"), CodeLook(page="pages/product/product")
+    )
     files = list(tmp_path.rglob("*.jpg"))
     assert len(files) == 1 and files[0].read_bytes()[:3] == b"\xff\xd8\xff" and result["fileID"].startswith("local://")
 

@@ -1,14 +1,15 @@
 """dailyFunnel through main_handler: a small campaign recorded through recordShare at fixed instants, orders
 in the app's own collection, and report rows checked against numbers computed by hand."""
+
 import datetime as dt
 import json
 
 import pytest
 
+from shared.funnel.definition import SHANGHAI, VOLATILE_FIELDS
 from shared.platform import instance
 from shared.platform.admin import make_admin_token
 from shared.platform.clock import FixedClock
-from shared.funnel.definition import SHANGHAI, VOLATILE_FIELDS
 from tests.conftest import ADMIN_SECRET, configured_handler, openid_for, scf_context, snapshot
 
 D1, D2 = "2026-11-10", "2026-11-11"
@@ -50,6 +51,7 @@ def campaign(invoke, database, clock):
     Orders: u3 D1 18:00 100 paid; u4 D1 17:00 20 paid; alice D1 20:00 30 paid (self order);
     u2 D2 01:00 50 paid and D2 02:00 999 refunded; u1 one second after its window closes, 70 paid.
     """
+
     def share(user, product, channel, moment):
         clock.set(moment)
         response = invoke({"action": "share", "productId": product, "channel": channel}, as_user=user)
@@ -75,8 +77,16 @@ def campaign(invoke, database, clock):
     share("alice", "sku-2", "poster", at(D2, 8))
 
     def order(oid, user, moment, amount, status="paid"):
-        database.orders.insert_one({"_id": oid, "_openid": openid_for(user), "createdAt": moment.astimezone(dt.timezone.utc),
-                                    "amount": amount, "status": status})
+        database.orders.insert_one(
+            {
+                "_id": oid,
+                "_openid": openid_for(user),
+                "createdAt": moment.astimezone(dt.timezone.utc),
+                "amount": amount,
+                "status": status,
+            }
+        )
+
     order("o-u3", "u3", at(D1, 18), 100)
     order("o-u4", "u4", at(D1, 17), 20)
     order("o-self", "alice", at(D1, 20), 30)
@@ -88,8 +98,9 @@ def campaign(invoke, database, clock):
 
 
 def admin_run(module, event):
-    return module.main_handler({**event, "adminToken": make_admin_token(ADMIN_SECRET)},
-                               scf_context(None, function_name="dailyFunnel"))
+    return module.main_handler(
+        {**event, "adminToken": make_admin_token(ADMIN_SECRET)}, scf_context(None, function_name="dailyFunnel")
+    )
 
 
 def rows(database, day):
@@ -120,14 +131,33 @@ def test_first_touch_report_matches_the_hand_computed_numbers(first_touch, datab
     assert counts(day1["entry|group"]) == (0, 0, 1, 1, 0, 0, 0, 0)
     assert counts(day1["channel|chat"]) == (2, 2, 4, 3, 2, 1, 1, 100)
     assert counts(day1["product|sku-1"]) == (2, 2, 4, 3, 2, 1, 1, 100)
-    assert set(day1) == {"total|*", f"inviter|{a}", f"inviter|{b}", "entry|chat", "entry|group", "channel|chat",
-                         "product|sku-1", "group|(none)", "chatType|(none)"}  # no landing of this campaign had a group
+    assert set(day1) == {
+        "total|*",
+        f"inviter|{a}",
+        f"inviter|{b}",
+        "entry|chat",
+        "entry|group",
+        "channel|chat",
+        "product|sku-1",
+        "group|(none)",
+        "chatType|(none)",
+    }  # no landing of this campaign had a group
     assert counts(day1["group|(none)"]) == (0, 0, 4, 3, 2, 1, 1, 100) and day1["total|*"]["groupsReached"] == 0
     total = day1["total|*"]
-    assert total["timeToConvert"] == {"medianSeconds": 6 * 3600, "p90Seconds": 6 * 3600, "histogram": [0, 0, 1, 0, 0, 0]}
+    assert total["timeToConvert"] == {
+        "medianSeconds": 6 * 3600,
+        "p90Seconds": 6 * 3600,
+        "histogram": [0, 0, 1, 0, 0, 0],
+    }
     # Viral loop: alice and bob are seeds, so both new users (u3, u1) are generation 1; no invitee shared.
-    assert total["rates"] == {"landingsPerIntent": 2.0, "newUserRate": 0.6667, "conversionRate": 0.3333,
-                              "kFactor": 1.0, "reproductionRate": 0.0, "gen2PlusShare": 0.0}
+    assert total["rates"] == {
+        "landingsPerIntent": 2.0,
+        "newUserRate": 0.6667,
+        "conversionRate": 0.3333,
+        "kFactor": 1.0,
+        "reproductionRate": 0.0,
+        "gen2PlusShare": 0.0,
+    }
     assert (total["generations"], total["cascadeDepth"], total["sharingInvitees"]) == ({"1": 2}, 1, 0)
     assert (total["window"], total["model"], total["matured"]) == (7, "first_touch", True)
     day2 = rows(database, D2)
@@ -146,8 +176,11 @@ def test_last_touch_credits_the_latest_landing_before_the_order(last_touch, data
     assert counts(day1[f"inviter|{a}"]) == (1, 1, 2, 2, 2, 0, 0, 0)
     assert counts(day1[f"inviter|{b}"]) == (1, 1, 2, 2, 0, 2, 2, 120)
     assert counts(day1["entry|group"]) == (0, 0, 1, 1, 0, 1, 1, 100)
-    assert day1["total|*"]["timeToConvert"] == {"medianSeconds": 3600, "p90Seconds": 3 * 3600,
-                                                "histogram": [0, 2, 0, 0, 0, 0]}  # 1 h and 3 h: both in 1–6 h
+    assert day1["total|*"]["timeToConvert"] == {
+        "medianSeconds": 3600,
+        "p90Seconds": 3 * 3600,
+        "histogram": [0, 2, 0, 0, 0, 0],
+    }  # 1 h and 3 h: both in 1–6 h
     assert day1["total|*"]["model"] == "last_touch"
 
 
@@ -155,14 +188,16 @@ def test_a_share_cascade_gives_generations_k_factor_and_reproduction(first_touch
     """seed shares on D1 09:00; u-a lands via seed at 10:00 (new: generation 1) and shares at 11:00; u-b lands via
     u-a at 12:00 (new: generation 2) and shares on D2 09:00 (within the window); u-c lands via u-b on D2 10:00
     (new: generation 3); u-d, already seen organically, lands via seed on D1 13:00 (not new)."""
+
     def share(user, moment):
         clock.set(moment)
         return invoke({"action": "share", "productId": "sku-9", "channel": "chat"}, as_user=user)["inviterCode"]
 
     def land(user, code, moment):
         clock.set(moment)
-        assert invoke({"action": "land", "query": {"id": "sku-9", "i": code, "c": "chat"}, "launchScene": 1007},
-                      as_user=user)["ok"]
+        assert invoke(
+            {"action": "land", "query": {"id": "sku-9", "i": code, "c": "chat"}, "launchScene": 1007}, as_user=user
+        )["ok"]
 
     land("u-d", None, at(D1, 8))
     seed = share("seed", at(D1, 9))
@@ -179,13 +214,21 @@ def test_a_share_cascade_gives_generations_k_factor_and_reproduction(first_touch
     # D1: sharers seed, u-a (2); new users u-a (gen 1), u-b (gen 2); invitees u-a, u-b, u-d; u-a and u-b shared.
     assert (total["sharers"], total["newUsers"], total["invitees"], total["sharingInvitees"]) == (2, 2, 3, 2)
     assert (total["generations"], total["cascadeDepth"]) == ({"1": 1, "2": 1}, 2)
-    assert (total["rates"]["kFactor"], total["rates"]["reproductionRate"], total["rates"]["gen2PlusShare"]) == (1.0, 1.0, 0.5)
+    assert (total["rates"]["kFactor"], total["rates"]["reproductionRate"], total["rates"]["gen2PlusShare"]) == (
+        1.0,
+        1.0,
+        0.5,
+    )
     assert day1[f"inviter|{seed}"]["generations"] == {"1": 1} and day1[f"inviter|{a}"]["generations"] == {"2": 1}
     assert day1[f"inviter|{seed}"]["sharingInvitees"] == 1  # u-a; u-d never shared
     # D2: sharer u-b; new user u-c of generation 3, all growth from generation ≥ 2.
     total2 = day2["total|*"]
     assert (total2["sharers"], total2["newUsers"], total2["generations"], total2["cascadeDepth"]) == (1, 1, {"3": 1}, 3)
-    assert (total2["rates"]["kFactor"], total2["rates"]["gen2PlusShare"], total2["rates"]["reproductionRate"]) == (1.0, 1.0, 0.0)
+    assert (total2["rates"]["kFactor"], total2["rates"]["gen2PlusShare"], total2["rates"]["reproductionRate"]) == (
+        1.0,
+        1.0,
+        0.0,
+    )
     # Intents stored before they carried the sharer's openid: the codes are looked up instead, same numbers.
     before = stable_rows(database)
     database.share_intents.update_many({}, {"$unset": {"sharerOpenid": ""}})
@@ -201,6 +244,7 @@ def test_generations_follow_the_inviter_chain_and_stop_at_a_loop():
     def inviter_of(codes):
         lookups.append(list(codes))
         return {code: chain[code] for code in codes if code in chain}
+
     assert generations_of(["c3", "c1"], inviter_of) == {"c1": 0, "c2": 1, "c3": 2}
     assert len(lookups) == 2  # one batched lookup per generation
     looped = generations_of(["x"], inviter_of)
@@ -225,7 +269,7 @@ def test_young_cohorts_are_not_matured(first_touch, database, campaign, clock):
 
 def test_rows_that_lose_their_data_are_removed(first_touch, database, campaign):
     admin_run(first_touch, {"date": D2})
-    assert f"product|sku-2" in rows(database, D2)
+    assert "product|sku-2" in rows(database, D2)
     database.share_intents.delete_many({"productId": "sku-2"})
     admin_run(first_touch, {"date": D2})
     assert "product|sku-2" not in rows(database, D2) and "channel|poster" not in rows(database, D2)
@@ -234,8 +278,10 @@ def test_rows_that_lose_their_data_are_removed(first_touch, database, campaign):
 def test_timer_run_recomputes_the_trailing_window_ending_yesterday(first_touch, database, campaign, clock, monkeypatch):
     clock.set(at("2026-11-13", 2, 17))
     monkeypatch.setenv("TRIGGER_SRC", "timer")
-    response = first_touch.main_handler({"Type": "Timer", "TriggerName": "daily", "Time": "2026-11-12T18:17:00Z"},
-                                        scf_context(None, function_name="dailyFunnel"))
+    response = first_touch.main_handler(
+        {"Type": "Timer", "TriggerName": "daily", "Time": "2026-11-12T18:17:00Z"},
+        scf_context(None, function_name="dailyFunnel"),
+    )
     assert response["ok"] and (response["from"], response["to"], response["days"]) == ("2026-11-05", "2026-11-12", 8)
     assert counts(rows(database, D1)["total|*"]) == (2, 2, 4, 3, 2, 1, 1, 100)
 
@@ -244,7 +290,9 @@ def test_a_forged_timer_event_is_forbidden_and_writes_nothing(first_touch, datab
     monkeypatch.setenv("TRIGGER_SRC", "timer")  # even a warm instance that last ran the timer
     before = snapshot(database)
     capsys.readouterr()
-    response = first_touch.main_handler({"Type": "Timer"}, scf_context(openid_for("mallory"), function_name="dailyFunnel"))
+    response = first_touch.main_handler(
+        {"Type": "Timer"}, scf_context(openid_for("mallory"), function_name="dailyFunnel")
+    )
     assert response["error"]["code"] == "FORBIDDEN" and snapshot(database) == before
     rejected = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "timer_event_rejected" in line]
     assert rejected and rejected[0]["level"] == "ERROR" and "WX_OPENID" in rejected[0]["environment_keys"]
@@ -297,14 +345,23 @@ def test_bad_backfill_requests_write_nothing(first_touch, database, campaign, ca
 @pytest.mark.parametrize("token", ["\ud800.\udc00", "é.ü", "x" * 600, 7, "\udfff"], ids=repr)
 def test_any_admin_token_that_is_not_ours_is_forbidden_and_writes_nothing(first_touch, database, campaign, token):
     before = snapshot(database)
-    response = first_touch.main_handler({"date": D1, "adminToken": token},
-                                        scf_context(None, function_name="dailyFunnel"))
+    response = first_touch.main_handler(
+        {"date": D1, "adminToken": token}, scf_context(None, function_name="dailyFunnel")
+    )
     assert response["error"]["code"] in ("FORBIDDEN", "BAD_INPUT"), response
     assert snapshot(database) == before
 
 
-@pytest.mark.parametrize("dates", [["0001-01-01", "0001-01-02"], ["20261110", "20261110"], ["2026-11-10", "2014-01-01"],
-                                   ["2026-11-10", "2099-01-01"]], ids=repr)
+@pytest.mark.parametrize(
+    "dates",
+    [
+        ["0001-01-01", "0001-01-02"],
+        ["20261110", "20261110"],
+        ["2026-11-10", "2014-01-01"],
+        ["2026-11-10", "2099-01-01"],
+    ],
+    ids=repr,
+)
 def test_the_cli_refuses_what_the_handler_refuses(database, campaign, dates, capsys):
     from shared.ops import cli
 
@@ -322,8 +379,9 @@ def test_a_run_that_fails_midway_reruns_to_the_same_rows(first_touch, database, 
     # that rejects any further row dated D2).
     previous = {"_id": f"{D2}|total|*", "date": D2, "dim": "total", "key": "*", "landings": 999}
     database.funnel_daily.insert_one(previous)
-    database.funnel_daily.create_index([("date", 1)], unique=True, name="sabotage",
-                                       partialFilterExpression={"date": {"$eq": D2}})
+    database.funnel_daily.create_index(
+        [("date", 1)], unique=True, name="sabotage", partialFilterExpression={"date": {"$eq": D2}}
+    )
     failed = admin_run(first_touch, {"from": D1, "to": D2})
     assert failed["error"]["code"] == "UNAVAILABLE"
     run = database.funnel_runs.find_one({"status": "failed"})
@@ -339,8 +397,9 @@ def test_a_run_that_fails_midway_reruns_to_the_same_rows(first_touch, database, 
 def test_a_failed_timer_run_raises_so_scf_retries(first_touch, database, campaign, clock, monkeypatch):
     clock.set(at(D2, 2, 17) + dt.timedelta(days=1))
     monkeypatch.setenv("TRIGGER_SRC", "timer")
-    database.funnel_daily.create_index([("date", 1)], unique=True, name="sabotage",
-                                       partialFilterExpression={"date": {"$eq": D1}})
+    database.funnel_daily.create_index(
+        [("date", 1)], unique=True, name="sabotage", partialFilterExpression={"date": {"$eq": D1}}
+    )
     database.funnel_daily.insert_one({"_id": "blocker", "date": D1})
     try:
         with pytest.raises(RuntimeError, match="UNAVAILABLE"):
@@ -349,8 +408,9 @@ def test_a_failed_timer_run_raises_so_scf_retries(first_touch, database, campaig
         database.funnel_daily.drop_index("sabotage")
 
 
-def test_cli_backfills_and_writes_an_html_report_with_one_bar_per_step(database, campaign, tmp_path, monkeypatch,
-                                                                        capsys):
+def test_cli_backfills_and_writes_an_html_report_with_one_bar_per_step(
+    database, campaign, tmp_path, monkeypatch, capsys
+):
     from html.parser import HTMLParser
 
     from shared.ops import cli
@@ -385,9 +445,11 @@ def test_cli_backfills_and_writes_an_html_report_with_one_bar_per_step(database,
     assert parser.bars == ["intents", "landings", "invitees", "newUsers", "converters"]
     assert parser.inviter_rows == 1 + 2  # header + alice + bob
     assert "script" not in parser.tags and "http" not in page.read_text(encoding="utf-8").replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
     assert cli.main(["report", "--date", D1, "--json"]) == 0
     import json
+
     rows = json.loads(capsys.readouterr().out)
     assert {r["_id"] for r in rows} == {r["_id"] for r in database.funnel_daily.find({"date": D1})}
 
@@ -395,7 +457,10 @@ def test_cli_backfills_and_writes_an_html_report_with_one_bar_per_step(database,
 def test_cli_writes_the_multi_day_dashboard_in_either_language(database, campaign, tmp_path, monkeypatch):
     from shared.ops import cli
 
-    for key, value in {**ORDER_ENV, "FUNNEL_MODEL": "first_touch"}.items():  # a module's last_touch handler may be alive
+    for key, value in {
+        **ORDER_ENV,
+        "FUNNEL_MODEL": "first_touch",
+    }.items():  # a module's last_touch handler may be alive
         monkeypatch.setenv(key, value)
     assert cli.main(["funnel", "--from", D1, "--to", D2]) == 0
     zh, en = tmp_path / "zh.html", tmp_path / "en.html"

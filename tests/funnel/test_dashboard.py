@@ -1,15 +1,15 @@
 """The operator's dashboard: its numbers from report rows (summed by hand here), and the page as a person sees
 it in real headless Chromium at phone and desktop widths (skipped with a message when chromium is absent; CI
 installs it)."""
+
 import datetime as dt
-import pathlib
 import re
 
 import pytest
 
-from tools.synthetic import synthetic_rows
 from shared.funnel.dashboard import MIN_SAMPLE, SECTIONS, Money, dashboard_model, render_dashboard
 from tools import page_check
+from tools.synthetic import synthetic_rows
 
 D = dt.date(2026, 11, 10)
 
@@ -21,27 +21,71 @@ def total(date, **fields):
 
 
 def test_the_period_sums_its_days_and_compares_with_the_one_before():
-    rows = [total("2026-11-08", newUsers=4, revenue=100.0, landings=10),  # previous period (2 days)
-            total("2026-11-09", newUsers=6, revenue=100.0, landings=10),
-            total("2026-11-10", newUsers=9, sharers=3, landings=30, intents=10, invitees=20, converters=5,
-                  revenue=300.0, generations={"1": 6, "2": 3}, cascadeDepth=2, sharingInvitees=3),
-            total("2026-11-11", newUsers=6, sharers=3, landings=20, intents=5, invitees=10, converters=1,
-                  revenue=100.0, generations={"1": 6}, cascadeDepth=1, matured=False),
-            {"_id": "2026-11-10|inviter|abc", "date": "2026-11-10", "dim": "inviter", "key": "abc", "newUsers": 2,
-             "revenue": 50.0},
-            {"_id": "2026-11-11|inviter|abc", "date": "2026-11-11", "dim": "inviter", "key": "abc", "newUsers": 1,
-             "revenue": 25.0}]
+    rows = [
+        total("2026-11-08", newUsers=4, revenue=100.0, landings=10),  # previous period (2 days)
+        total("2026-11-09", newUsers=6, revenue=100.0, landings=10),
+        total(
+            "2026-11-10",
+            newUsers=9,
+            sharers=3,
+            landings=30,
+            intents=10,
+            invitees=20,
+            converters=5,
+            revenue=300.0,
+            generations={"1": 6, "2": 3},
+            cascadeDepth=2,
+            sharingInvitees=3,
+        ),
+        total(
+            "2026-11-11",
+            newUsers=6,
+            sharers=3,
+            landings=20,
+            intents=5,
+            invitees=10,
+            converters=1,
+            revenue=100.0,
+            generations={"1": 6},
+            cascadeDepth=1,
+            matured=False,
+        ),
+        {
+            "_id": "2026-11-10|inviter|abc",
+            "date": "2026-11-10",
+            "dim": "inviter",
+            "key": "abc",
+            "newUsers": 2,
+            "revenue": 50.0,
+        },
+        {
+            "_id": "2026-11-11|inviter|abc",
+            "date": "2026-11-11",
+            "dim": "inviter",
+            "key": "abc",
+            "newUsers": 1,
+            "revenue": 25.0,
+        },
+    ]
     model = dashboard_model(rows, D, D + dt.timedelta(days=1), names={"abc": "Ann"})
     p = model["period"]
     assert (p["newUsers"], p["landings"], p["revenue"], p["converters"]) == (15, 50, 400.0, 6)
-    assert model["change"]["newUsers"] == 0.5 and model["change"]["revenue"] == 1.0 and model["change"]["landings"] == 1.5
+    assert (
+        model["change"]["newUsers"] == 0.5 and model["change"]["revenue"] == 1.0 and model["change"]["landings"] == 1.5
+    )
     # viral: K = 15 new users / 6 sharers; reproduction 3 / 6; generation ≥ 2: 3 of 15; deepest 2
-    assert model["viral"] | {"byCampaign": []} == {"kFactor": 2.5, "reproductionRate": 0.5, "cascadeDepth": 2,
-                                                    "gen2PlusShare": 0.2, "generations": {"1": 12, "2": 3},
-                                                    "byCampaign": []}
+    assert model["viral"] | {"byCampaign": []} == {
+        "kFactor": 2.5,
+        "reproductionRate": 0.5,
+        "cascadeDepth": 2,
+        "gen2PlusShare": 0.2,
+        "generations": {"1": 12, "2": 3},
+        "byCampaign": [],
+    }
     assert model["maturingDays"] == ["2026-11-11"]
-    assert model["leaderboard"] == [{"key": "abc", "name": "Ann", **model["leaderboard"][0],
-                                     "newUsers": 3, "revenue": 75.0}]
+    assert model["leaderboard"] == [
+        {"key": "abc", "name": "Ann", **model["leaderboard"][0], "newUsers": 3, "revenue": 75.0}
+    ]
     page = render_dashboard(model, Money("¥", 100))
     assert "¥4.00" in page and "Ann" in page and 'name="viewport"' in page and "http" not in page.split("<body>")[1]
 
@@ -50,7 +94,9 @@ def test_a_median_is_shown_only_for_a_large_enough_sample():
     few = dashboard_model([total("2026-11-10", timeToConvert={"histogram": [3, 2, 0, 0, 0, 0]})], D, D)
     assert few["timeToConvert"]["medianBucket"] is None and few["timeToConvert"]["converters"] == 5
     many = dashboard_model([total("2026-11-10", timeToConvert={"histogram": [3, 5, 12, 1, 0, 0]})], D, D)
-    assert MIN_SAMPLE <= 21 and many["timeToConvert"]["medianBucket"] == 2 and many["timeToConvert"]["p90Bucket"] == 2  # the 11th and 19th of 21: 6–24 h
+    assert (
+        MIN_SAMPLE <= 21 and many["timeToConvert"]["medianBucket"] == 2 and many["timeToConvert"]["p90Bucket"] == 2
+    )  # the 11th and 19th of 21: 6–24 h
 
 
 def test_english_is_a_toggle_and_a_flag_away():
@@ -59,8 +105,9 @@ def test_english_is_a_toggle_and_a_flag_away():
     assert "New users" in page and "新用户" in page  # both languages ship; CSS shows one
 
 
-needs_chromium = pytest.mark.skipif(page_check.chromium() is None,
-                                    reason="chromium is not installed (Debian: apt install chromium); CI installs it")
+needs_chromium = pytest.mark.skipif(
+    page_check.chromium() is None, reason="chromium is not installed (Debian: apt install chromium); CI installs it"
+)
 pytestmark = pytest.mark.no_database
 
 
@@ -91,8 +138,14 @@ def test_the_demo_dashboard_reads_well_and_leaves_screenshots_beside_it(tmp_path
 
     from tests.conftest import ROOT
 
-    result = subprocess.run([sys.executable, "tools/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                            env={**__import__("os").environ, "DEMO_OUTPUT": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "tools/demo.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, "DEMO_OUTPUT": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     _check_both_widths(tmp_path / "dashboard.html", tmp_path)
     assert (tmp_path / "dashboard-phone.png").exists()
@@ -102,7 +155,8 @@ def test_the_demo_dashboard_reads_well_and_leaves_screenshots_beside_it(tmp_path
 def test_the_check_itself_catches_overflow_and_script_errors(tmp_path):
     good = render_dashboard(dashboard_model([total("2026-11-10", newUsers=1)], D, D))
     broken = tmp_path / "broken.html"
-    broken.write_text(good.replace("<main>", '<main><div style="width:1400px">wide</div><script>missing()</script>'),
-                      encoding="utf-8")
+    broken.write_text(
+        good.replace("<main>", '<main><div style="width:1400px">wide</div><script>missing()</script>'), encoding="utf-8"
+    )
     found = page_check.check(broken, page_check.PHONE)
     assert found["overflow"] > 0 and any(re.search("missing", p) for p in found["problems"])

@@ -1,16 +1,17 @@
 """Where the operator opens the dashboard: after a successful timer run dailyFunnel stores the page (CloudBase
 storage through the WeChat emulator, or a local folder) and records where; a failed upload never fails the run and
 the next run publishes again; admins get the latest dashboard's link and a range's rows as JSON."""
+
 import datetime as dt
 import json
 
 import pytest
 import requests
 
+from shared.funnel.definition import SHANGHAI
 from shared.platform import instance
 from shared.platform.admin import make_admin_token
 from shared.platform.clock import FixedClock
-from shared.funnel.definition import SHANGHAI
 from tests.conftest import ADMIN_SECRET, configured_handler, openid_for, scf_context, snapshot
 
 TIMER = {"Type": "Timer", "TriggerName": "daily", "Time": "2026-11-12T18:17:00Z"}
@@ -31,8 +32,9 @@ def landed(invoke, clock):
     clock.set(dt.datetime(2026, 11, 12, 9, tzinfo=SHANGHAI))
     code = invoke({"action": "share", "productId": "sku-1", "channel": "chat"}, as_user="alice")["inviterCode"]
     clock.set(dt.datetime(2026, 11, 12, 10, tzinfo=SHANGHAI))
-    assert invoke({"action": "land", "query": {"id": "sku-1", "i": code, "c": "chat"}, "launchScene": 1007},
-                  as_user="bob")["ok"]
+    assert invoke(
+        {"action": "land", "query": {"id": "sku-1", "i": code, "c": "chat"}, "launchScene": 1007}, as_user="bob"
+    )["ok"]
     clock.set(NOW)
     return code
 
@@ -40,24 +42,34 @@ def landed(invoke, clock):
 def timer_run(module, monkeypatch, time_limit_in_ms=60000):
     monkeypatch.setenv("TRIGGER_SRC", "timer")
     try:
-        return module.main_handler(dict(TIMER), scf_context(None, function_name="dailyFunnel",
-                                                            time_limit_in_ms=time_limit_in_ms))
+        return module.main_handler(
+            dict(TIMER), scf_context(None, function_name="dailyFunnel", time_limit_in_ms=time_limit_in_ms)
+        )
     finally:
         monkeypatch.delenv("TRIGGER_SRC")
 
 
 def admin_view(module, **fields):
-    return module.main_handler({"action": "dashboard", **fields, "adminToken": make_admin_token(ADMIN_SECRET)},
-                               scf_context(None, function_name="dailyFunnel"))
+    return module.main_handler(
+        {"action": "dashboard", **fields, "adminToken": make_admin_token(ADMIN_SECRET)},
+        scf_context(None, function_name="dailyFunnel"),
+    )
 
 
 def tcb_funnel(emulator):
-    return configured_handler("dailyFunnel", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret,
-                              WECHAT_API_BASE=emulator.base_url, TCB_ENV=emulator.tcb_env, STORAGE_BACKEND="")
+    return configured_handler(
+        "dailyFunnel",
+        WECHAT_APPID=emulator.appid,
+        WECHAT_APPSECRET=emulator.secret,
+        WECHAT_API_BASE=emulator.base_url,
+        TCB_ENV=emulator.tcb_env,
+        STORAGE_BACKEND="",
+    )
 
 
-def test_a_timer_run_publishes_the_dashboard_to_cloudbase_and_admins_get_a_link(emulator, database, landed,
-                                                                                 monkeypatch):
+def test_a_timer_run_publishes_the_dashboard_to_cloudbase_and_admins_get_a_link(
+    emulator, database, landed, monkeypatch
+):
     with tcb_funnel(emulator) as module:
         result = timer_run(module, monkeypatch)
         assert result["ok"] and result["dashboard"]["status"] == "published", result
@@ -82,8 +94,12 @@ def test_a_failed_upload_keeps_the_run_and_the_next_run_publishes(emulator, data
     with tcb_funnel(emulator) as module:
         emulator.fail_next("storage_500")
         failed = timer_run(module, monkeypatch)
-        assert failed["ok"] and failed["dashboard"] == {"from": "2026-10-30", "to": "2026-11-12", "status": "failed",
-                                                        "error": "STORAGE_UNAVAILABLE"}
+        assert failed["ok"] and failed["dashboard"] == {
+            "from": "2026-10-30",
+            "to": "2026-11-12",
+            "status": "failed",
+            "error": "STORAGE_UNAVAILABLE",
+        }
         assert database.funnel_daily.count_documents({"date": "2026-11-12"}) > 0  # the report rows stand
         assert admin_view(module)["dashboard"] is None
         again = timer_run(module, monkeypatch)
@@ -114,20 +130,34 @@ def test_without_storage_nothing_is_published_and_the_cold_start_says_why(databa
         assert admin_view(module)["dashboard"] is None
 
 
-@pytest.mark.parametrize("fields", [{"dims": ["total", "nope"]}, {"dims": "total"}, {"dims": []},
-                                    {"from": "2026-11-12", "to": "2026-11-01"}, {"action": "publish"}])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"dims": ["total", "nope"]},
+        {"dims": "total"},
+        {"dims": []},
+        {"from": "2026-11-12", "to": "2026-11-01"},
+        {"action": "publish"},
+    ],
+)
 def test_a_bad_view_request_is_bad_input_and_writes_nothing(database, landed, fields):
     with configured_handler("dailyFunnel") as module:
         before = snapshot(database)
-        response = admin_view(module, **fields) if "action" not in fields else module.main_handler(
-            {**fields, "adminToken": make_admin_token(ADMIN_SECRET)}, scf_context(None, function_name="dailyFunnel"))
+        response = (
+            admin_view(module, **fields)
+            if "action" not in fields
+            else module.main_handler(
+                {**fields, "adminToken": make_admin_token(ADMIN_SECRET)}, scf_context(None, function_name="dailyFunnel")
+            )
+        )
         assert response["error"]["code"] == "BAD_INPUT" and snapshot(database) == before
 
 
 def test_the_view_is_for_admins_only(database, landed):
     with configured_handler("dailyFunnel") as module:
-        response = module.main_handler({"action": "dashboard"}, scf_context(openid_for("mallory"),
-                                                                            function_name="dailyFunnel"))
+        response = module.main_handler(
+            {"action": "dashboard"}, scf_context(openid_for("mallory"), function_name="dailyFunnel")
+        )
     assert response["error"]["code"] == "FORBIDDEN"
 
 
@@ -142,12 +172,15 @@ def test_tcb_storage_without_wechat_credentials_fails_the_cold_start_naming_them
 
 def test_the_leaderboard_shows_rewards_earned_net_of_clawbacks(database, landed):
     at = dt.datetime(2026, 11, 12, 4, tzinfo=dt.timezone.utc)
-    for number, (state, amount) in enumerate((("pending", 5.0), ("paid", 2.0), ("rejected", 7.0), ("clawback", -2.0),
-                                              ("reversed", 9.0))):
-        database.rewards.insert_one({"_id": f"r{number}", "inviter": landed, "state": state, "amount": amount,
-                                     "orderAt": at})
-    database.rewards.insert_one({"_id": "old", "inviter": landed, "state": "paid", "amount": 50.0,
-                                 "orderAt": at - dt.timedelta(days=30)})  # before the range
+    for number, (state, amount) in enumerate(
+        (("pending", 5.0), ("paid", 2.0), ("rejected", 7.0), ("clawback", -2.0), ("reversed", 9.0))
+    ):
+        database.rewards.insert_one(
+            {"_id": f"r{number}", "inviter": landed, "state": state, "amount": amount, "orderAt": at}
+        )
+    database.rewards.insert_one(
+        {"_id": "old", "inviter": landed, "state": "paid", "amount": 50.0, "orderAt": at - dt.timedelta(days=30)}
+    )  # before the range
     with configured_handler("dailyFunnel") as module:
         assert admin_run_ok(module)
         view = admin_view(module)
@@ -156,5 +189,7 @@ def test_the_leaderboard_shows_rewards_earned_net_of_clawbacks(database, landed)
 
 
 def admin_run_ok(module):
-    return module.main_handler({"from": "2026-11-12", "to": "2026-11-12", "adminToken": make_admin_token(ADMIN_SECRET)},
-                               scf_context(None, function_name="dailyFunnel"))["ok"]
+    return module.main_handler(
+        {"from": "2026-11-12", "to": "2026-11-12", "adminToken": make_admin_token(ADMIN_SECRET)},
+        scf_context(None, function_name="dailyFunnel"),
+    )["ok"]

@@ -1,12 +1,13 @@
 """The funnel's group dimension, hand-computed: landings opened from WeChat groups (resolved by recordShare through
 the WeChat emulator), per group alias and chat type, and how many groups each inviter's shares reached."""
+
 import datetime as dt
 
 import pytest
 
+from shared.funnel.definition import SHANGHAI
 from shared.platform import instance
 from shared.platform.clock import FixedClock
-from shared.funnel.definition import SHANGHAI
 from tests.conftest import configured_handler, openid_for, scf_context
 from tests.funnel.test_daily_funnel import ORDER_ENV, admin_run, rows
 
@@ -15,8 +16,9 @@ DAY = "2026-11-10"
 
 @pytest.fixture(scope="module")
 def grouped(emulator):
-    with configured_handler("recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret,
-                            WECHAT_API_BASE=emulator.base_url) as module:
+    with configured_handler(
+        "recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret, WECHAT_API_BASE=emulator.base_url
+    ) as module:
         yield module
 
 
@@ -33,16 +35,19 @@ def test_groups_are_a_funnel_dimension_with_groups_reached_per_inviter(grouped, 
     clock = FixedClock(dt.datetime(2026, 11, 10, 9, 0, tzinfo=SHANGHAI))
     instance.use_clock(clock)
     try:
+
         def share(user):
-            return grouped.main_handler({"action": "share", "productId": "sku-1"},
-                                        scf_context(openid_for(user)))["inviterCode"]
+            return grouped.main_handler({"action": "share", "productId": "sku-1"}, scf_context(openid_for(user)))[
+                "inviterCode"
+            ]
 
         def land(user, code, **cloud):
             clock.advance(minutes=10)
             cloud_id = emulator.issue_group_cloud_id(openid_for(user), **cloud)
-            response = grouped.main_handler({"action": "land", "query": {"id": "sku-1", "i": code},
-                                             "launchScene": 1044, "groupCloudID": cloud_id},
-                                            scf_context(openid_for(user)))
+            response = grouped.main_handler(
+                {"action": "land", "query": {"id": "sku-1", "i": code}, "launchScene": 1044, "groupCloudID": cloud_id},
+                scf_context(openid_for(user)),
+            )
             assert response["recorded"], response
             return response["group"]
 
@@ -54,8 +59,14 @@ def test_groups_are_a_funnel_dimension_with_groups_reached_per_inviter(grouped, 
         room = land("u5", bob, single_roomid="R5", chat_type=1)["alias"]
         assert land("u6", bob, opengid="G3", age_seconds=600) is None  # expired: kept without a group
         for user, amount in (("u1", 100), ("u5", 30)):
-            database.orders.insert_one({"_openid": openid_for(user), "amount": amount, "status": "paid",
-                                        "createdAt": clock.now() + dt.timedelta(hours=1)})
+            database.orders.insert_one(
+                {
+                    "_openid": openid_for(user),
+                    "amount": amount,
+                    "status": "paid",
+                    "createdAt": clock.now() + dt.timedelta(hours=1),
+                }
+            )
         clock.set(dt.datetime(2026, 11, 20, 2, 17, tzinfo=SHANGHAI))
         assert admin_run(funnel, {"date": DAY})["ok"]
     finally:
@@ -68,7 +79,7 @@ def test_groups_are_a_funnel_dimension_with_groups_reached_per_inviter(grouped, 
 
     assert of(f"group|{g1}") == (3, 3, 1, 100, 1)
     assert of(f"group|{g2}") == (1, 1, 0, 0, 1)
-    assert of(f"group|{room}") == (1, 1, 1, 30, 0)      # a single chat is a room, not a group reached
+    assert of(f"group|{room}") == (1, 1, 1, 30, 0)  # a single chat is a room, not a group reached
     assert of("group|(none)") == (1, 1, 0, 0, 0)
     assert of("chatType|group") == (4, 4, 1, 100, 2)
     assert of("chatType|single") == (1, 1, 1, 30, 0)
@@ -80,13 +91,34 @@ def test_groups_are_a_funnel_dimension_with_groups_reached_per_inviter(grouped, 
 def test_the_report_shows_a_group_leaderboard_by_alias(database):
     from shared.funnel.report import html_report, text_report
 
-    rows = [{"_id": f"{DAY}|{dim}|{key}", "date": DAY, "dim": dim, "key": key, "intents": 0, "sharers": 0,
-             "landings": n, "invitees": n, "newUsers": n, "groupsReached": reached, "converters": 0, "conversions": 0,
-             "revenue": 0.0, "rates": {"landingsPerIntent": None, "newUserRate": 1.0, "conversionRate": 0.0},
-             "timeToConvert": {"medianSeconds": None, "p90Seconds": None}, "window": 7, "model": "first_touch",
-             "matured": True}
-            for dim, key, n, reached in (("total", "*", 5, 2), ("group", "g-aaaa", 3, 1), ("group", "g-bbbb", 2, 1),
-                                         ("inviter", "Ab3dE9", 5, 2))]
+    rows = [
+        {
+            "_id": f"{DAY}|{dim}|{key}",
+            "date": DAY,
+            "dim": dim,
+            "key": key,
+            "intents": 0,
+            "sharers": 0,
+            "landings": n,
+            "invitees": n,
+            "newUsers": n,
+            "groupsReached": reached,
+            "converters": 0,
+            "conversions": 0,
+            "revenue": 0.0,
+            "rates": {"landingsPerIntent": None, "newUserRate": 1.0, "conversionRate": 0.0},
+            "timeToConvert": {"medianSeconds": None, "p90Seconds": None},
+            "window": 7,
+            "model": "first_touch",
+            "matured": True,
+        }
+        for dim, key, n, reached in (
+            ("total", "*", 5, 2),
+            ("group", "g-aaaa", 3, 1),
+            ("group", "g-bbbb", 2, 1),
+            ("inviter", "Ab3dE9", 5, 2),
+        )
+    ]
     page = html_report(DAY, rows)
     assert '<table class="group">' in page and page.index("g-aaaa") < page.index("g-bbbb")
     assert "by group:" in text_report(DAY, rows)

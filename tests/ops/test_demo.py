@@ -1,4 +1,5 @@
 """`make demo` keeps working: it runs the campaign on the embedded engine and prints its summary."""
+
 import os
 import subprocess
 import sys
@@ -16,8 +17,9 @@ def test_demo_campaign_runs_and_reports(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env["DEMO_OUTPUT"] = str(tmp_path)
     before = _demo_output_state()
-    result = subprocess.run([sys.executable, "tools/demo.py"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "tools/demo.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "Per sharer" in result.stdout and "duplicate 8" in result.stdout and "self_invite 1" in result.stdout
     assert "UNKNOWN_INVITER 1" in result.stdout and "BAD_INPUT 1" in result.stdout

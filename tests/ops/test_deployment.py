@@ -1,9 +1,8 @@
 """Deployment: the definitions in shared/ops/deployment.py, serverless.yml, cloudbaserc.json and the config
 modules agree; `make build` gives one importable, reproducible zip per function with only the packages it needs;
 timeouts leave room for a failing dependency; the post-deploy smoke test passes against an SCF API emulator."""
+
 import json
-import os
-import pathlib
 import re
 import subprocess
 import sys
@@ -12,10 +11,10 @@ import zipfile
 import pytest
 import yaml
 
-from shared.platform import config
-from shared.ops import deployment
-from shared.funnel import settings as funnel_config
 from shared.codes import settings as wxacode_config
+from shared.funnel import settings as funnel_config
+from shared.ops import deployment
+from shared.platform import config
 from shared.platform.errors import ConfigError
 from tests.conftest import ROOT, load_handler
 from tools.build import probe_environment
@@ -40,11 +39,14 @@ class Recording(dict):
         return super().__getitem__(key)
 
 
-@pytest.mark.parametrize("reader,declared", [
-    (config.Settings.from_env, config.VARIABLES + ("TENCENTCLOUD_RUNENV",)),
-    (wxacode_config.WxacodeSettings.from_env, wxacode_config.VARIABLES),
-    (funnel_config.FunnelSettings.from_env, funnel_config.VARIABLES),
-])
+@pytest.mark.parametrize(
+    "reader,declared",
+    [
+        (config.Settings.from_env, config.VARIABLES + ("TENCENTCLOUD_RUNENV",)),
+        (wxacode_config.WxacodeSettings.from_env, wxacode_config.VARIABLES),
+        (funnel_config.FunnelSettings.from_env, funnel_config.VARIABLES),
+    ],
+)
 def test_config_modules_declare_every_variable_they_read(reader, declared):
     env = Recording()
     try:
@@ -55,7 +57,9 @@ def test_config_modules_declare_every_variable_they_read(reader, declared):
 
 
 def test_generated_deploy_files_are_current():
-    result = subprocess.run([sys.executable, "tools/deploy_config.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "tools/deploy_config.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -66,10 +70,11 @@ def test_serverless_yml_cloudbaserc_and_definitions_agree():
     assert set(yml["functions"]) == set(definitions) == {f["name"] for f in rc["functions"]}
     assert yml["provider"]["runtime"] == deployment.RUNTIME and yml["package"]["individually"] is True
     assert yml["plugins"] == ["./tools/serverless/tencent-scf-api.js"] and yml["useDotenv"] is True
-    assert rc["envId"] == "{{env.%s}}" % deployment.CLOUDBASE_ENV
+    assert rc["envId"] == "{{env." + deployment.CLOUDBASE_ENV + "}}"
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     listed = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
     from shared.ops.scf_deploy import DEPLOY_VARIABLES
+
     assert listed == set(DEPLOY_VARIABLES).union(*(f.variables for f in deployment.FUNCTIONS))
     assert not any("apigw" in json.dumps(f.get("events", [])) for f in yml["functions"].values())
     for entry in rc["functions"]:
@@ -90,26 +95,46 @@ def test_serverless_yml_cloudbaserc_and_definitions_agree():
 
 def _py310():
     from tools.build import python310
+
     return python310()
 
 
 @pytest.fixture(scope="module")
 def packaged(built, tmp_path_factory):
     cos = tmp_path_factory.mktemp("cos")
-    variant = subprocess.run([sys.executable, "tools/build.py", "--storage", "cos", "--only", "genWxacode",
-                              "--out", str(cos)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    variant = subprocess.run(
+        [sys.executable, "tools/build.py", "--storage", "cos", "--only", "genWxacode", "--out", str(cos)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert variant.returncode == 0, variant.stderr[-3000:]
     return {"dir": built, "cos": cos / "genWxacode.zip"}
 
 
-FORBIDDEN_EVERYWHERE = ("tests/", "conftest", ".env", "mongomock", "moto/", "pytest", "hypothesis", "qrcode", "PIL/",
-                        "shared/dev/", "shared/ops/",
-                        "node_modules", "miniprogram/", "tools/")
-NOT_FOR = {"recordShare": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/funnel/"),
-           "dailyFunnel": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/",
-                           "shared/rewards/"),
-           "genWxacode": ("boto3/", "botocore/"),
-           "rewards": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/")}
+FORBIDDEN_EVERYWHERE = (
+    "tests/",
+    "conftest",
+    ".env",
+    "mongomock",
+    "moto/",
+    "pytest",
+    "hypothesis",
+    "qrcode",
+    "PIL/",
+    "shared/dev/",
+    "shared/ops/",
+    "node_modules",
+    "miniprogram/",
+    "tools/",
+)
+NOT_FOR = {
+    "recordShare": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/funnel/"),
+    "dailyFunnel": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/", "shared/rewards/"),
+    "genWxacode": ("boto3/", "botocore/"),
+    "rewards": ("boto3/", "botocore/", "tencentcloud/", "shared/codes/", "shared/sharing/"),
+}
 
 
 @pytest.mark.no_database
@@ -124,11 +149,20 @@ def test_each_zip_has_its_entry_at_the_root_and_only_what_it_needs(packaged, nam
     python = _py310() or sys.executable
     if python != sys.executable:  # built for 3.10: bytecode is there, hash-checked so zip times do not matter
         assert any(n.endswith("index.cpython-310.pyc") for n in names)
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import index; assert callable(index.main_handler); "
-             "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
-             "('requests', 'boto3', 'tencentcloud', 'mongomock_ng', 'pymongo')))")
-    result = subprocess.run([python, "-I", "-S", "-c", probe, str(tmp_path)], env=probe_environment(name), capture_output=True,
-                            text=True, timeout=60)
+    probe = (
+        "import sys, index; assert callable(index.main_handler); "
+        "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
+        "('requests', 'boto3', 'tencentcloud', 'mongomock_ng', 'pymongo')))"
+    )
+    # -E -s -S: no site-packages, no PYTHONPATH; the current folder (the unzipped package) first, as SCF loads it.
+    result = subprocess.run(
+        [python, "-E", "-s", "-S", "-c", probe],
+        cwd=tmp_path,
+        env=probe_environment(name),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "mongomock_ng" not in result.stdout and "boto3" not in result.stdout
 
@@ -144,11 +178,19 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
     from tests.conftest import configured_handler
     from tools.scf_api_emulator import ScfApiEmulator
 
-    with configured_handler("genWxacode", WECHAT_APPID="wx3c5e7a9b1d2f4a6c", WECHAT_APPSECRET="s", TCB_ENV="e",
-                            STORAGE_BACKEND="tcb") as gen, configured_handler("dailyFunnel") as funnel, \
-            configured_handler("rewards", REWARD_FIXED="5") as rewards:
-        handlers = {"recordShare": load_handler("recordShare").main_handler, "genWxacode": gen.main_handler,
-                    "dailyFunnel": funnel.main_handler, "rewards": rewards.main_handler}
+    with (
+        configured_handler(
+            "genWxacode", WECHAT_APPID="wx3c5e7a9b1d2f4a6c", WECHAT_APPSECRET="s", TCB_ENV="e", STORAGE_BACKEND="tcb"
+        ) as gen,
+        configured_handler("dailyFunnel") as funnel,
+        configured_handler("rewards", REWARD_FIXED="5") as rewards,
+    ):
+        handlers = {
+            "recordShare": load_handler("recordShare").main_handler,
+            "genWxacode": gen.main_handler,
+            "dailyFunnel": funnel.main_handler,
+            "rewards": rewards.main_handler,
+        }
     api = ScfApiEmulator(secret_id="AKIDops", secret_key="ops-key", session_token=None, functions=handlers)
     endpoint = api.start()
     monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDops")
@@ -168,8 +210,13 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
 @pytest.mark.no_database
 def test_rebuilding_unchanged_sources_gives_the_same_bytes(built, tmp_path):
     """What makes a second deploy upload nothing: the deployer compares the package's SHA-256 with SCF's."""
-    again = subprocess.run([sys.executable, "tools/build.py", "--only", "dailyFunnel", "--out", str(tmp_path)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        [sys.executable, "tools/build.py", "--only", "dailyFunnel", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / "dailyFunnel.zip").read_bytes() == (built / "dailyFunnel.zip").read_bytes()
 
@@ -180,6 +227,8 @@ def test_every_timeout_leaves_room_for_its_slowest_dependency_to_fail():
         waits = deployment.dependency_waits(function)
         assert "mongodb" in waits and max(waits.values()) + deployment.ANSWER_MARGIN_S <= function.timeout_s
     import dataclasses
+
     hasty = dataclasses.replace(deployment.function("rewards"), timeout_s=30)  # WeChat may take ~55 s to fail
     assert deployment.timeout_problems((hasty,)) == [
-        "rewards: timeout 30 s cannot answer a failing wechat (54.8 s + 1 s to answer)"]
+        "rewards: timeout 30 s cannot answer a failing wechat (54.8 s + 1 s to answer)"
+    ]

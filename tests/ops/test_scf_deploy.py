@@ -2,6 +2,7 @@
 plugin drives shared/ops/scf_deploy.py against the SCF API emulator over real HTTP (TC3-verified), and the result
 must equal shared/ops/deployment.py. Every connection the CLI and the deployer open is recorded: only the
 emulator (and moto, standing in for COS) may be contacted."""
+
 import base64
 import hashlib
 import io
@@ -20,17 +21,23 @@ from tools.scf_api_emulator import ScfApiEmulator
 
 SECRET_ID, SECRET_KEY, ENV_ID = "AKIDdeployer", "deployer-key", "prod-1a2b3c"
 GUARD = ROOT / "tests" / "ops" / "network_guard"
-FUNCTION_VALUES = {"MONGODB_URI": "mongodb://10.0.0.8:27017/?replicaSet=cmgo", "WECHAT_APPID": "wx3c5e7a9b1d2f4a6c",
-                   "WECHAT_APPSECRET": "app-secret", "REWARD_FIXED": "5", "LOG_LEVEL": "INFO"}
+FUNCTION_VALUES = {
+    "MONGODB_URI": "mongodb://10.0.0.8:27017/?replicaSet=cmgo",
+    "WECHAT_APPID": "wx3c5e7a9b1d2f4a6c",
+    "WECHAT_APPSECRET": "app-secret",
+    "REWARD_FIXED": "5",
+    "LOG_LEVEL": "INFO",
+}
 pytestmark = pytest.mark.no_database
-needs_node = pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "serverless").exists(),
-                                reason="node_modules missing: `make test` installs the Serverless CLI first")
+needs_node = pytest.mark.skipif(
+    not (ROOT / "node_modules" / ".bin" / "serverless").exists(),
+    reason="node_modules missing: `make test` installs the Serverless CLI first",
+)
 
 
 @pytest.fixture
 def scf_api():
-    api = ScfApiEmulator(secret_id=SECRET_ID, secret_key=SECRET_KEY, session_token=None,
-                         namespaces=("default", ENV_ID))
+    api = ScfApiEmulator(secret_id=SECRET_ID, secret_key=SECRET_KEY, session_token=None, namespaces=("default", ENV_ID))
     api.start()
     yield api
     api.stop()
@@ -44,18 +51,49 @@ def cli(scf_api, tmp_path):
     network_log = tmp_path / "network.log"
 
     def deploy(name, *extra, **values):
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("TENCENTCLOUD_", "SLS_", "MONGODB_", "HTTP", "http", "NO_PROXY", "no_proxy"))}
-        env.update({"HOME": str(home), "SHARE_FUNNEL_PYTHON": sys.executable, "SCF_API_ENDPOINT": scf_api.endpoint,
-                    "TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY, "TCB_ENV": ENV_ID,
-                    "VPC_ID": "vpc-8x1k2", "SUBNET_ID": "subnet-5f3a", "NETWORK_LOG": str(network_log),
-                    "NODE_OPTIONS": f"--require {GUARD / 'guard.js'}", "PYTHONPATH": str(GUARD), **FUNCTION_VALUES})
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("TENCENTCLOUD_", "SLS_", "MONGODB_", "HTTP", "http", "NO_PROXY", "no_proxy"))
+        }
+        env.update(
+            {
+                "HOME": str(home),
+                "SHARE_FUNNEL_PYTHON": sys.executable,
+                "SCF_API_ENDPOINT": scf_api.endpoint,
+                "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+                "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+                "TCB_ENV": ENV_ID,
+                "VPC_ID": "vpc-8x1k2",
+                "SUBNET_ID": "subnet-5f3a",
+                "NETWORK_LOG": str(network_log),
+                "NODE_OPTIONS": f"--require {GUARD / 'guard.js'}",
+                "PYTHONPATH": str(GUARD),
+                **FUNCTION_VALUES,
+            }
+        )
         env.update({k: v for k, v in values.items() if v is not None})
         for key in [k for k, v in values.items() if v is None]:
             env.pop(key, None)
-        return subprocess.run([str(ROOT / "node_modules" / ".bin" / "serverless"), "deploy", "function", "-f", name,
-                               "--stage", "test", "--region", "ap-shanghai", *extra], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [
+                str(ROOT / "node_modules" / ".bin" / "serverless"),
+                "deploy",
+                "function",
+                "-f",
+                name,
+                "--stage",
+                "test",
+                "--region",
+                "ap-shanghai",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     deploy.network_log = network_log
     return deploy
@@ -80,9 +118,16 @@ def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(bu
         assert first.returncode == 0, first.stdout + first.stderr
         assert f"Deployed {function.name}: created" in first.stdout
         state = deployed(scf_api, function.name)
-        assert (state["Runtime"], state["Handler"], state["Namespace"]) == (deployment.RUNTIME, deployment.HANDLER, ENV_ID)
+        assert (state["Runtime"], state["Handler"], state["Namespace"]) == (
+            deployment.RUNTIME,
+            deployment.HANDLER,
+            ENV_ID,
+        )
         assert (state["MemorySize"], state["Timeout"], state["Description"]) == (
-            function.memory_mb, function.timeout_s, function.description)
+            function.memory_mb,
+            function.timeout_s,
+            function.description,
+        )
         assert state["_sha256"] == hashlib.sha256((built / f"{function.name}.zip").read_bytes()).hexdigest()
         variables = {v["Key"]: v["Value"] for v in state["Environment"]["Variables"]}
         deploy_values = {"TCB_ENV": ENV_ID, "SCF_API_ENDPOINT": scf_api.endpoint}  # read by some functions too
@@ -106,8 +151,13 @@ def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(bu
 @needs_node
 def test_a_rebuild_without_source_changes_uploads_nothing(built, scf_api, cli):
     assert cli("dailyFunnel").returncode == 0
-    rebuilt = subprocess.run([sys.executable, "tools/build.py", "--only", "dailyFunnel"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=600)
+    rebuilt = subprocess.run(
+        [sys.executable, "tools/build.py", "--only", "dailyFunnel"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
     again = cli("dailyFunnel")
     assert again.returncode == 0 and "code unchanged" in again.stdout, again.stdout + again.stderr
@@ -131,7 +181,9 @@ def test_changed_code_and_configuration_are_one_upload_and_one_update(built, scf
     assert scf_api.count("UpdateFunctionCode") == 1 and scf_api.count("UpdateFunctionConfiguration") == 1
     variables = {v["Key"]: v["Value"] for v in deployed(scf_api, "dailyFunnel")["Environment"]["Variables"]}
     assert variables["LOG_LEVEL"] == "DEBUG" and variables["FUNNEL_WINDOW_DAYS"] == "14"
-    assert "shared/funnel/CHANGED.txt" in zipfile.ZipFile(io.BytesIO(deployed(scf_api, "dailyFunnel")["_code"])).namelist()
+    assert (
+        "shared/funnel/CHANGED.txt" in zipfile.ZipFile(io.BytesIO(deployed(scf_api, "dailyFunnel")["_code"])).namelist()
+    )
 
 
 @needs_node
@@ -141,19 +193,23 @@ def test_a_timer_edited_in_the_console_is_put_back_not_duplicated(built, scf_api
     timer.update(TriggerDesc=json.dumps({"cron": "0 0 3 * * * *"}), Enable=0)
     again = cli("dailyFunnel")
     assert again.returncode == 0 and "timer updated" in again.stdout, again.stdout + again.stderr
-    assert deployed(scf_api, "dailyFunnel")["_triggers"] == [dict(timer, TriggerDesc=json.dumps(
-        {"cron": deployment.TIMER_CRON}), Enable=1)]
+    assert deployed(scf_api, "dailyFunnel")["_triggers"] == [
+        dict(timer, TriggerDesc=json.dumps({"cron": deployment.TIMER_CRON}), Enable=1)
+    ]
     assert scf_api.count("CreateTrigger") == 1 and scf_api.count("UpdateTrigger") == 1
 
 
 @needs_node
-@pytest.mark.parametrize("fault,values,expected", [
-    ("bad credentials", {"TENCENTCLOUD_SECRET_KEY": "not-the-key"}, "AuthFailure.SignatureFailure"),
-    ("no credentials", {"TENCENTCLOUD_SECRET_ID": None}, "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"),
-    ("quota", {}, "LimitExceeded.Function"),
-    ("no CloudBase environment", {"TCB_ENV": None}, "set TCB_ENV to your CloudBase environment id"),
-    ("half a VPC", {"SUBNET_ID": None}, "set both VPC_ID and SUBNET_ID"),
-])
+@pytest.mark.parametrize(
+    "fault,values,expected",
+    [
+        ("bad credentials", {"TENCENTCLOUD_SECRET_KEY": "not-the-key"}, "AuthFailure.SignatureFailure"),
+        ("no credentials", {"TENCENTCLOUD_SECRET_ID": None}, "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"),
+        ("quota", {}, "LimitExceeded.Function"),
+        ("no CloudBase environment", {"TCB_ENV": None}, "set TCB_ENV to your CloudBase environment id"),
+        ("half a VPC", {"SUBNET_ID": None}, "set both VPC_ID and SUBNET_ID"),
+    ],
+)
 def test_a_failed_step_stops_with_a_clear_message_and_a_non_zero_exit(built, scf_api, cli, fault, values, expected):
     if fault == "quota":
         scf_api.fail_actions["CreateFunction"] = "LimitExceeded.Function"
@@ -176,8 +232,9 @@ def test_an_update_refused_as_in_progress_waits_for_active_and_succeeds(built, s
 
 
 def _client(api):
-    from shared.codes.continuation import scf_client
     from tencentcloud.common.credential import Credential
+
+    from shared.codes.continuation import scf_client
 
     return scf_client(Credential(SECRET_ID, SECRET_KEY), "ap-shanghai", api.endpoint)
 
@@ -207,13 +264,21 @@ def _big_package(tmp_path):
 def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint, tmp_path, monkeypatch, capsys):
     import boto3
 
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="ap-shanghai", aws_access_key_id=SECRET_ID,
-                 aws_secret_access_key=SECRET_KEY).create_bucket(
-        Bucket="deploy-1250000000", CreateBucketConfiguration={"LocationConstraint": "ap-shanghai"})
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="ap-shanghai",
+        aws_access_key_id=SECRET_ID,
+        aws_secret_access_key=SECRET_KEY,
+    ).create_bucket(Bucket="deploy-1250000000", CreateBucketConfiguration={"LocationConstraint": "ap-shanghai"})
     scf_api.cos_endpoint = s3_endpoint
     big = _big_package(tmp_path)
-    for key, value in {"SCF_API_ENDPOINT": scf_api.endpoint, "TENCENTCLOUD_SECRET_ID": SECRET_ID,
-                       "TENCENTCLOUD_SECRET_KEY": SECRET_KEY, "TCB_ENV": ENV_ID}.items():
+    for key, value in {
+        "SCF_API_ENDPOINT": scf_api.endpoint,
+        "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+        "TCB_ENV": ENV_ID,
+    }.items():
         monkeypatch.setenv(key, value)
     for key in ("VPC_ID", "SUBNET_ID", "TENCENTCLOUD_SESSION_TOKEN", "DEPLOY_COS_BUCKET"):
         monkeypatch.delenv(key, raising=False)
@@ -260,11 +325,27 @@ def test_an_update_still_refused_after_waiting_stops_the_deploy(built, scf_api, 
 def test_make_deploy_is_the_readmes_command(built, scf_api, cli, tmp_path):
     """`make deploy FUNCTION=… STAGE=…` (README, quick start step 5): build, then the same CLI deploy."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TENCENTCLOUD_", "MONGODB_"))}
-    env.update({"HOME": str(tmp_path), "SCF_API_ENDPOINT": scf_api.endpoint, "TENCENTCLOUD_SECRET_ID": SECRET_ID,
-                "TENCENTCLOUD_SECRET_KEY": SECRET_KEY, "TCB_ENV": ENV_ID, "MONGODB_URI": FUNCTION_VALUES["MONGODB_URI"]})
-    result = subprocess.run(["make", "deploy", "FUNCTION=dailyFunnel", "STAGE=test"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=900)
+    env.update(
+        {
+            "HOME": str(tmp_path),
+            "SCF_API_ENDPOINT": scf_api.endpoint,
+            "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+            "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+            "TCB_ENV": ENV_ID,
+            "MONGODB_URI": FUNCTION_VALUES["MONGODB_URI"],
+        }
+    )
+    result = subprocess.run(
+        ["make", "deploy", "FUNCTION=dailyFunnel", "STAGE=test"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Deployed dailyFunnel: created" in result.stdout
-    assert deployed(scf_api, "dailyFunnel")["_sha256"] == hashlib.sha256(
-        (built / "dailyFunnel.zip").read_bytes()).hexdigest()
+    assert (
+        deployed(scf_api, "dailyFunnel")["_sha256"]
+        == hashlib.sha256((built / "dailyFunnel.zip").read_bytes()).hexdigest()
+    )

@@ -1,4 +1,5 @@
 """Configuration is validated at cold start; the engine choice is explicit and safe."""
+
 import json
 import os
 import subprocess
@@ -26,8 +27,14 @@ def test_missing_uri_on_scf_is_a_configuration_error_naming_the_variable():
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env({"MONGODB_URI": "postgres://x", "INVITER_CODE_LENGTH": "12",
-                           "USERS_COLLECTION": "bad name", "LOG_LEVEL": "LOUD"})
+        Settings.from_env(
+            {
+                "MONGODB_URI": "postgres://x",
+                "INVITER_CODE_LENGTH": "12",
+                "USERS_COLLECTION": "bad name",
+                "LOG_LEVEL": "LOUD",
+            }
+        )
     message = str(caught.value)
     for name in ("MONGODB_URI", "INVITER_CODE_LENGTH", "USERS_COLLECTION", "LOG_LEVEL"):
         assert name in message
@@ -41,9 +48,11 @@ def test_collection_names_are_configurable_and_must_differ():
 
 
 def _import_handler(env):
-    code = ("import importlib.util,sys; sys.path.insert(0, '.');"
-            "s=importlib.util.spec_from_file_location('h','functions/recordShare/index.py');"
-            "m=importlib.util.module_from_spec(s); s.loader.exec_module(m); print('imported')")
+    code = (
+        "import importlib.util;"
+        "s=importlib.util.spec_from_file_location('h','functions/recordShare/index.py');"
+        "m=importlib.util.module_from_spec(s); s.loader.exec_module(m); print('imported')"
+    )
     clean = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "TENCENTCLOUD_RUNENV")}
     clean.update(env)
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
@@ -81,7 +90,8 @@ def test_indexes_are_ensured_once_per_process(database, monkeypatch):
 def test_engine_is_logged_once_as_embedded(capsys):
     db.reset()
     try:
-        db.database(); db.database()
+        db.database()
+        db.database()
     finally:
         pass
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
@@ -93,8 +103,13 @@ def test_engine_is_logged_once_as_embedded(capsys):
 def test_embedded_id_lookups_answer_like_a_scan(database):
     """The embedded engine's direct _id lookup must give the same answers as MongoDB's query semantics."""
     jobs = database.wxacode_jobs
-    jobs.insert_many([{"_id": "a", "status": "done", "n": 1}, {"_id": "b", "status": "in_progress", "n": 2},
-                      {"_id": 3, "status": "done"}])
+    jobs.insert_many(
+        [
+            {"_id": "a", "status": "done", "n": 1},
+            {"_id": "b", "status": "in_progress", "n": 2},
+            {"_id": 3, "status": "done"},
+        ]
+    )
     assert jobs.find_one({"_id": "a"})["n"] == 1
     assert jobs.find_one({"_id": "a", "status": "in_progress"}) is None
     assert jobs.find_one({"_id": "missing"}) is None

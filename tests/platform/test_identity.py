@@ -1,4 +1,5 @@
 """Caller identity comes from the platform only, in the documented order."""
+
 import json
 
 import pytest
@@ -22,7 +23,9 @@ def test_openid_comes_from_the_old_architecture_environ_string():
 
 def test_process_environment_is_read_only_for_keys_listed_in_wx_context_keys():
     context = scf_context(None, architecture="none")
-    assert caller_identity({}, context, environ={"WX_CONTEXT_KEYS": "WX_OPENID", "WX_OPENID": ALICE}).source == "environ"
+    assert (
+        caller_identity({}, context, environ={"WX_CONTEXT_KEYS": "WX_OPENID", "WX_OPENID": ALICE}).source == "environ"
+    )
     with pytest.raises(NoIdentity):
         caller_identity({}, context, environ={"WX_OPENID": ALICE})
 
@@ -61,20 +64,31 @@ def test_garbage_context_is_no_identity_not_a_crash():
             caller_identity({}, context, environ={})
 
 
-@pytest.mark.parametrize("context", [
-    {"environment": "[" * 100000 + "]" * 100000},                     # nested past the parser's recursion limit
-    {"environment": json.dumps({"WX_OPENID": {"nested": ALICE}})},    # not a string where a string belongs
-    {"environment": "7"}, {"environment": "null"}, {"environment": json.dumps("WX_OPENID=" + ALICE)},
-    {"environment": " " * 10 + "{"}, {"environment": "x" * 200000},
-    {"environment": {1: ALICE, "WX_OPENID": 42}}, {"environ": ["WX_OPENID", ALICE]}, {"environ": "=;;=;WX_OPENID"},
-    {("tuple",): "key"}, {"environment": json.dumps({"WX_OPENID": "\ud800" * 10})},
-], ids=lambda c: repr(c)[:40])
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"environment": "[" * 100000 + "]" * 100000},  # nested past the parser's recursion limit
+        {"environment": json.dumps({"WX_OPENID": {"nested": ALICE}})},  # not a string where a string belongs
+        {"environment": "7"},
+        {"environment": "null"},
+        {"environment": json.dumps("WX_OPENID=" + ALICE)},
+        {"environment": " " * 10 + "{"},
+        {"environment": "x" * 200000},
+        {"environment": {1: ALICE, "WX_OPENID": 42}},
+        {"environ": ["WX_OPENID", ALICE]},
+        {"environ": "=;;=;WX_OPENID"},
+        {("tuple",): "key"},
+        {"environment": json.dumps({"WX_OPENID": "\ud800" * 10})},
+    ],
+    ids=lambda c: repr(c)[:40],
+)
 def test_a_malformed_platform_context_is_no_identity_never_a_crash(context):
     with pytest.raises(NoIdentity):
         caller_identity({}, context, environ={})
 
 
 def test_a_malformed_context_reaches_the_caller_as_no_identity(invoke, record_share):
-    response = record_share.main_handler({"action": "share", "productId": "sku-1"},
-                                         {"environment": "[" * 100000, "request_id": 1})
+    response = record_share.main_handler(
+        {"action": "share", "productId": "sku-1"}, {"environment": "[" * 100000, "request_id": 1}
+    )
     assert response["error"]["code"] == "NO_IDENTITY"

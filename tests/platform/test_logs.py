@@ -1,4 +1,5 @@
 """Logs are one JSON object per line and never carry an openid in clear text."""
+
 import json
 
 from tests.conftest import load_event, openid_for

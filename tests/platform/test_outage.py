@@ -1,6 +1,7 @@
 """A database outage is answered UNAVAILABLE (retryable) in time: before the platform's own timeout kills the call,
 for every function, with its configured timeout as the invocation's time limit (a real pymongo client aimed at a
 closed port, not a monkeypatched driver)."""
+
 import time
 
 import pytest
@@ -21,19 +22,23 @@ PROBES = {
 def unreachable_database(monkeypatch):
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true")
     monkeypatch.delenv("MONGODB_TIMEOUT_MS", raising=False)
-    config.reset(); db.reset(); instance.reset()
+    config.reset()
+    db.reset()
+    instance.reset()
     yield
     monkeypatch.undo()
-    config.reset(); db.reset(); instance.reset()
+    config.reset()
+    db.reset()
+    instance.reset()
 
 
 @pytest.mark.parametrize("function", deployment.FUNCTIONS, ids=lambda f: f.name)
-def test_an_unreachable_database_is_answered_within_40_percent_of_the_timeout(function, unreachable_database,
-                                                                              emulator):
+def test_an_unreachable_database_is_answered_within_40_percent_of_the_timeout(function, unreachable_database, emulator):
     event, user = PROBES[function.name]
     extra = {"REWARD_FIXED": "5"} if function.name == "rewards" else {}
-    handler = gen_wxacode_handler(emulator) if function.name == "genWxacode" else \
-        configured_handler(function.name, **extra)
+    handler = (
+        gen_wxacode_handler(emulator) if function.name == "genWxacode" else configured_handler(function.name, **extra)
+    )
     with handler as module:
         context = scf_context(openid_for(user), function_name=function.name, time_limit_in_ms=function.timeout_s * 1000)
         started = time.monotonic()
@@ -46,7 +51,8 @@ def test_an_unreachable_database_is_answered_within_40_percent_of_the_timeout(fu
 
 def test_a_timeout_written_in_the_uri_is_honoured(monkeypatch):
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true&serverSelectionTimeoutMS=300")
-    config.reset(); db.reset()
+    config.reset()
+    db.reset()
     try:
         started = time.monotonic()
         with pytest.raises(Exception) as caught:
@@ -54,4 +60,5 @@ def test_a_timeout_written_in_the_uri_is_honoured(monkeypatch):
         assert caught.value.code == "UNAVAILABLE" and time.monotonic() - started < 3
     finally:
         monkeypatch.undo()
-        config.reset(); db.reset()
+        config.reset()
+        db.reset()

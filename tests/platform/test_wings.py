@@ -1,4 +1,5 @@
 """The wings' dependency rules (shared/__init__.py): what each function loads, and what each wing may import."""
+
 import ast
 import json
 import subprocess
@@ -17,11 +18,19 @@ WINGS = sorted(shared.ALLOWED_IMPORTS)
 @pytest.mark.parametrize("function", deployment.FUNCTIONS, ids=lambda f: f.name)
 def test_a_function_loads_only_the_wings_it_ships(function):
     # A fresh interpreter, as SCF's cold start: the entry's import and one bad-input call (the whole parse path).
-    probe = ("import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2]); import index; "
-             "index.main_handler({'action': 7, 'batch': 7, 'date': 7}, {}); "
-             "print(json.dumps(sorted(m for m in sys.modules if m in ('shared', 'requests') or m.startswith('shared.'))))")
-    result = subprocess.run([sys.executable, "-c", probe, str(ROOT), str(ROOT / "functions" / function.name)],
-                            capture_output=True, text=True, env=probe_environment(function.name), timeout=60)
+    probe = (
+        "import json, sys, index; "
+        "index.main_handler({'action': 7, 'batch': 7, 'date': 7}, {}); "
+        "print(json.dumps(sorted(m for m in sys.modules if m in ('shared', 'requests') or m.startswith('shared.'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT / "functions" / function.name,
+        capture_output=True,
+        text=True,
+        env=probe_environment(function.name),
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     wings = {name.split(".")[1] for name in loaded if name.count(".") >= 1}

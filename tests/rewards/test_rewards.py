@@ -1,14 +1,15 @@
 """The reward ledger through the rewards function: earned only by invitees' paid orders the funnel's attribution
 credits, settled by conditional transitions (replayable, concurrent-safe, crash-safe), paid out by admins, noticed
 once through subscribe messages (WeChat emulator over real HTTP)."""
+
 import datetime as dt
 
 import pytest
 
+from shared.funnel import SHANGHAI
 from shared.platform import instance
 from shared.platform.admin import make_admin_token
 from shared.platform.clock import FixedClock
-from shared.funnel import SHANGHAI
 from shared.rewards.ledger import Credit, rejection
 from tests.conftest import ADMIN_SECRET, configured_handler, openid_for, run_together, scf_context, snapshot
 
@@ -18,10 +19,20 @@ TEMPLATE = "tmpl-reward-approved"
 
 @pytest.fixture(scope="module")
 def rewards_module(emulator):
-    with configured_handler("rewards", REWARD_FIXED="5", REWARD_PERCENT="10", REWARD_HOLDING_DAYS="7",
-                            REWARD_REFUND_WINDOW_DAYS="7", REWARD_CAP_PER_DAY="3", ORDER_STATUS_FIELD="status",
-                            ORDER_PAID_VALUES="paid", REWARD_NOTICE_TEMPLATE=TEMPLATE, WECHAT_APPID=emulator.appid,
-                            WECHAT_APPSECRET=emulator.secret, WECHAT_API_BASE=emulator.base_url) as module:
+    with configured_handler(
+        "rewards",
+        REWARD_FIXED="5",
+        REWARD_PERCENT="10",
+        REWARD_HOLDING_DAYS="7",
+        REWARD_REFUND_WINDOW_DAYS="7",
+        REWARD_CAP_PER_DAY="3",
+        ORDER_STATUS_FIELD="status",
+        ORDER_PAID_VALUES="paid",
+        REWARD_NOTICE_TEMPLATE=TEMPLATE,
+        WECHAT_APPID=emulator.appid,
+        WECHAT_APPSECRET=emulator.secret,
+        WECHAT_API_BASE=emulator.base_url,
+    ) as module:
         yield module
 
 
@@ -45,8 +56,9 @@ def world(invoke, sharer_code, database, clock, emulator, rewards_module):
 
 def order(database, user, amount, at, status="paid", number=None):
     key = number or f"ord-{user}-{int(at.timestamp())}"
-    database.orders.insert_one({"_id": key, "_openid": openid_for(user), "amount": amount, "status": status,
-                                "createdAt": at})
+    database.orders.insert_one(
+        {"_id": key, "_openid": openid_for(user), "amount": amount, "status": status, "createdAt": at}
+    )
     return key
 
 
@@ -65,13 +77,19 @@ def rewards(database):
 
 
 def test_a_paid_order_by_an_invitee_earns_one_pending_reward_and_a_replay_changes_nothing(
-        rewards_module, world, database, clock):
+    rewards_module, world, database, clock
+):
     key = order(database, "bob", 100, T0 + dt.timedelta(hours=1))
     clock.set(T0 + dt.timedelta(hours=2))
     first = settle(rewards_module)
     assert first["ok"] and first["created"] == 1, first
     (reward,) = rewards(database).values()
-    assert (reward["state"], reward["amount"], reward["inviter"], reward["orderId"]) == ("pending", 15.0, world["alice"], key)
+    assert (reward["state"], reward["amount"], reward["inviter"], reward["orderId"]) == (
+        "pending",
+        15.0,
+        world["alice"],
+        key,
+    )
     assert reward["history"][0]["by"] == "admin"
     before = snapshot(database)["rewards"]
     again = settle(rewards_module)
@@ -92,7 +110,9 @@ def test_only_the_first_credited_order_of_an_invitee_earns(rewards_module, world
     assert [r["orderAmount"] for r in rewards(database).values()] == [100]
 
 
-def test_an_order_outside_the_window_or_by_an_organic_user_earns_nothing(rewards_module, world, invoke, database, clock):
+def test_an_order_outside_the_window_or_by_an_organic_user_earns_nothing(
+    rewards_module, world, invoke, database, clock
+):
     invoke({"action": "land", "query": {"id": "sku-42"}}, as_user="walkin")
     order(database, "walkin", 50, T0 + dt.timedelta(hours=1))
     order(database, "carol", 50, T0 + dt.timedelta(days=7, seconds=1))
@@ -101,8 +121,12 @@ def test_an_order_outside_the_window_or_by_an_organic_user_earns_nothing(rewards
 
 
 def test_a_matured_reward_is_approved_and_noticed_exactly_once(rewards_module, world, database, clock, emulator):
-    assert call(rewards_module, {"action": "subscribe", "templates": {TEMPLATE: "accept", "other": "reject"}},
-                user="alice")["counted"] == 1
+    assert (
+        call(
+            rewards_module, {"action": "subscribe", "templates": {TEMPLATE: "accept", "other": "reject"}}, user="alice"
+        )["counted"]
+        == 1
+    )
     order(database, "bob", 100, T0 + dt.timedelta(hours=1))
     clock.set(T0 + dt.timedelta(hours=2))
     settle(rewards_module)
@@ -126,8 +150,11 @@ def test_a_refused_notice_is_terminal_and_consumes_no_accept(rewards_module, wor
     clock.set(T0 + dt.timedelta(days=8))
     assert settle(rewards_module)["noticed"] == 0
     (reward,) = rewards(database).values()
-    assert reward["state"] == "approved" and reward["notice"] == {"state": "refused", "at": reward["notice"]["at"],
-                                                                  "errcode": 43101}
+    assert reward["state"] == "approved" and reward["notice"] == {
+        "state": "refused",
+        "at": reward["notice"]["at"],
+        "errcode": 43101,
+    }
     assert database.rewards_subscriptions.find_one({})["accepts"] == 1 and emulator.messages == []
 
 
@@ -227,8 +254,9 @@ def test_the_timer_settles_and_a_forged_timer_is_forbidden(rewards_module, world
     forged = rewards_module.main_handler({"Type": "Timer"}, scf_context(openid_for("mallory"), function_name="rewards"))
     assert forged["error"]["code"] == "FORBIDDEN" and snapshot(database) == before
     monkeypatch.setenv("TRIGGER_SRC", "timer")
-    timed = rewards_module.main_handler({"Type": "Timer", "TriggerName": "daily"},
-                                        scf_context(None, function_name="rewards"))
+    timed = rewards_module.main_handler(
+        {"Type": "Timer", "TriggerName": "daily"}, scf_context(None, function_name="rewards")
+    )
     assert timed["ok"] and timed["created"] == 1
 
 
@@ -241,12 +269,20 @@ BAD = [
     ("subscribe without templates", {"action": "subscribe"}, "alice", "BAD_INPUT"),
     ("subscribe with a list", {"action": "subscribe", "templates": [TEMPLATE]}, "alice", "BAD_INPUT"),
     ("subscribe with a bad result", {"action": "subscribe", "templates": {TEMPLATE: "yes"}}, "alice", "BAD_INPUT"),
-    ("subscribe with six templates", {"action": "subscribe", "templates": {f"t{i}": "accept" for i in range(6)}},
-     "alice", "BAD_INPUT"),
+    (
+        "subscribe with six templates",
+        {"action": "subscribe", "templates": {f"t{i}": "accept" for i in range(6)}},
+        "alice",
+        "BAD_INPUT",
+    ),
     ("myRewards without identity", {"action": "myRewards"}, None, "NO_IDENTITY"),
     ("operator in ids", {"action": "markPaid", "rewardIds": {"$gt": ""}}, "admin", "BAD_INPUT"),
-    ("ids and a date", {"action": "markPaid", "rewardIds": ["a:b"], "approvedBefore": "2026-11-10"}, "admin",
-     "BAD_INPUT"),
+    (
+        "ids and a date",
+        {"action": "markPaid", "rewardIds": ["a:b"], "approvedBefore": "2026-11-10"},
+        "admin",
+        "BAD_INPUT",
+    ),
     ("a year-1 date", {"action": "markPaid", "approvedBefore": "0001-01-01"}, "admin", "BAD_INPUT"),
     ("a non-ASCII id", {"action": "markPaid", "rewardIds": ["奖励:1"]}, "admin", "BAD_INPUT"),
     ("a lone surrogate", {"action": "markPaid", "rewardIds": ["a:\ud800"]}, "admin", "BAD_INPUT"),
@@ -263,15 +299,20 @@ def test_bad_calls_get_a_stable_code_and_write_nothing(rewards_module, world, da
     assert snapshot(database) == before
 
 
-def test_the_ops_report_shows_rewards_per_inviter_and_the_liability(rewards_module, world, database, clock, capsys,
-                                                                    monkeypatch):
+def test_the_ops_report_shows_rewards_per_inviter_and_the_liability(
+    rewards_module, world, database, clock, capsys, monkeypatch
+):
     from shared.ops import cli
 
     order(database, "bob", 100, T0 + dt.timedelta(hours=1))
     clock.set(T0 + dt.timedelta(hours=2))
     settle(rewards_module)
-    for key, value in {"REWARD_FIXED": "5", "REWARD_PERCENT": "10", "ORDER_STATUS_FIELD": "status",
-                       "ORDER_PAID_VALUES": "paid"}.items():
+    for key, value in {
+        "REWARD_FIXED": "5",
+        "REWARD_PERCENT": "10",
+        "ORDER_STATUS_FIELD": "status",
+        "ORDER_PAID_VALUES": "paid",
+    }.items():
         monkeypatch.setenv(key, value)
     assert cli.main(["rewards"]) == 0
     out = capsys.readouterr().out

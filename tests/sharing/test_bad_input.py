@@ -1,14 +1,18 @@
 """Every malformed request gets a stable code and writes nothing — not a single document."""
+
 import pytest
 
-from tests.conftest import openid_for, snapshot
+from tests.conftest import snapshot
 
 CODE = "{{code}}"  # replaced by the real sharer's code, so only the bad part makes a case bad
 
 
 def land(query=None, **extra):
-    event = {"action": "land", "query": {"id": "sku-42", "i": CODE, "c": "chat"} if query is None else query,
-             "launchScene": 1007}
+    event = {
+        "action": "land",
+        "query": {"id": "sku-42", "i": CODE, "c": "chat"} if query is None else query,
+        "launchScene": 1007,
+    }
     event.update(extra)
     return event
 

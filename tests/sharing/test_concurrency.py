@@ -1,4 +1,5 @@
 """Concurrent landings and shares: the unique indexes decide, every caller gets a clean answer."""
+
 import threading
 
 from tests.conftest import load_event, openid_for, run_together

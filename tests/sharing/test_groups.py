@@ -1,5 +1,6 @@
 """Group attribution: a landing's group is read server-side from the cloudID the kit sends (WeChat emulator over
 real HTTP), stored under an alias, and a landing is never lost because the group could not be read."""
+
 import json
 import time
 
@@ -11,8 +12,9 @@ from tests.conftest import configured_handler, openid_for, run_together, scf_con
 @pytest.fixture(scope="module")
 def grouped(emulator):
     """recordShare configured with the app's WeChat credentials (group resolution on)."""
-    with configured_handler("recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret,
-                            WECHAT_API_BASE=emulator.base_url) as module:
+    with configured_handler(
+        "recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret, WECHAT_API_BASE=emulator.base_url
+    ) as module:
         yield module
 
 
@@ -25,6 +27,7 @@ def land(grouped, emulator, database):
         if cloud_id is not None:
             event["groupCloudID"] = cloud_id
         return grouped.main_handler(event, scf_context(openid_for(user)))
+
     return call
 
 
@@ -36,7 +39,12 @@ def test_a_group_landing_is_resolved_stored_and_answered_by_alias(land, sharer_c
     alias = response["group"]["alias"]
     assert alias.startswith("g-") and "tGroup" not in json.dumps(response)
     stored = database.share_events.find_one({"invitee": openid_for("bob")})["group"]
-    assert stored == {"alias": alias, "chatType": "group", "source": "getGroupEnterInfo", "openGId": "tGroup-Raw-Id-0001"}
+    assert stored == {
+        "alias": alias,
+        "chatType": "group",
+        "source": "getGroupEnterInfo",
+        "openGId": "tGroup-Raw-Id-0001",
+    }
     logs = capsys.readouterr().out
     assert "tGroup-Raw-Id-0001" not in logs and alias in logs and cloud_id not in logs
     assert emulator.calls["getopendata"] == 1
@@ -75,15 +83,27 @@ def test_json_as_an_object_is_read_as_well(land, sharer_code, emulator):
     assert response["group"]["chatType"] == "group"
 
 
-@pytest.mark.parametrize("case,make,reason", [
-    ("expired cloudID", lambda e: e.issue_group_cloud_id(openid_for("bob"), opengid="g", age_seconds=400), "expired"),
-    ("another user's cloudID", lambda e: e.issue_group_cloud_id(openid_for("mallory"), opengid="g"), "wrong_user"),
-    ("another app's cloudID", lambda e: e.issue_group_cloud_id(openid_for("bob"), opengid="g", appid="wx" + "0" * 16),
-     "wrong_app"),
-    ("a cloudID WeChat never issued", lambda e: "11_never-issued-cloud-id", "unknown_cloud_id"),
-], ids=lambda v: v if isinstance(v, str) else "")
-def test_an_unresolvable_cloud_id_keeps_the_landing_without_a_group(land, sharer_code, emulator, database, capsys,
-                                                                    case, make, reason):
+@pytest.mark.parametrize(
+    "case,make,reason",
+    [
+        (
+            "expired cloudID",
+            lambda e: e.issue_group_cloud_id(openid_for("bob"), opengid="g", age_seconds=400),
+            "expired",
+        ),
+        ("another user's cloudID", lambda e: e.issue_group_cloud_id(openid_for("mallory"), opengid="g"), "wrong_user"),
+        (
+            "another app's cloudID",
+            lambda e: e.issue_group_cloud_id(openid_for("bob"), opengid="g", appid="wx" + "0" * 16),
+            "wrong_app",
+        ),
+        ("a cloudID WeChat never issued", lambda e: "11_never-issued-cloud-id", "unknown_cloud_id"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_an_unresolvable_cloud_id_keeps_the_landing_without_a_group(
+    land, sharer_code, emulator, database, capsys, case, make, reason
+):
     code = sharer_code("alice")
     response = land("bob", code, make(emulator))
     assert response["ok"] and response["recorded"] and response["group"] is None
@@ -92,9 +112,14 @@ def test_an_unresolvable_cloud_id_keeps_the_landing_without_a_group(land, sharer
     assert [line["reason"] for line in unresolved] == [reason]
 
 
-@pytest.mark.parametrize("fault,reason", [("opendata_500", "wechat_unavailable"),
-                                          ("opendata_system_error", "wechat_unavailable"),
-                                          ("opendata_garbage", "wechat_unavailable")])
+@pytest.mark.parametrize(
+    "fault,reason",
+    [
+        ("opendata_500", "wechat_unavailable"),
+        ("opendata_system_error", "wechat_unavailable"),
+        ("opendata_garbage", "wechat_unavailable"),
+    ],
+)
 def test_a_wechat_outage_during_resolution_keeps_the_landing(land, sharer_code, emulator, capsys, fault, reason):
     code = sharer_code("alice")
     cloud_id = emulator.issue_group_cloud_id(openid_for("bob"), opengid="g")
@@ -112,8 +137,22 @@ def test_a_landing_without_a_cloud_id_makes_no_wechat_call(land, sharer_code, em
     assert response["recorded"] and response["group"] is None and sum(emulator.calls.values()) == 0
 
 
-@pytest.mark.parametrize("bad", [{"cloudID": "11_x", "data": {"openGId": "forged"}}, ["11_x"], 42, True, "",
-                                 "x" * 257, "云ID", "11_a b", "11_\u0000", "11_\ud800"], ids=repr)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"cloudID": "11_x", "data": {"openGId": "forged"}},
+        ["11_x"],
+        42,
+        True,
+        "",
+        "x" * 257,
+        "云ID",
+        "11_a b",
+        "11_\u0000",
+        "11_\ud800",
+    ],
+    ids=repr,
+)
 def test_a_forged_cloud_id_shape_is_bad_input_with_no_write_and_no_call(land, sharer_code, emulator, database, bad):
     code = sharer_code("alice")
     before = snapshot(database)
@@ -122,8 +161,9 @@ def test_a_forged_cloud_id_shape_is_bad_input_with_no_write_and_no_call(land, sh
     assert snapshot(database) == before and sum(emulator.calls.values()) == 0
 
 
-def test_a_later_landing_from_another_group_is_a_duplicate_and_keeps_the_first_group(land, sharer_code, emulator,
-                                                                                     database):
+def test_a_later_landing_from_another_group_is_a_duplicate_and_keeps_the_first_group(
+    land, sharer_code, emulator, database
+):
     code = sharer_code("alice")
     first = land("bob", code, emulator.issue_group_cloud_id(openid_for("bob"), opengid="tGroup-First"))
     later = land("bob", code, emulator.issue_group_cloud_id(openid_for("bob"), opengid="tGroup-Later"))
@@ -140,11 +180,13 @@ def test_concurrent_group_landings_for_the_same_key_record_once(land, sharer_cod
     assert database.share_events.count_documents({}) == 1
 
 
-def test_without_wechat_credentials_resolution_is_off_and_the_landing_is_kept(invoke, sharer_code, emulator,
-                                                                              database, capsys):
+def test_without_wechat_credentials_resolution_is_off_and_the_landing_is_kept(
+    invoke, sharer_code, emulator, database, capsys
+):
     code = sharer_code("alice")
     emulator.reset()
-    response = invoke({"action": "land", "query": {"id": "sku-42", "i": code}, "groupCloudID": "11_anything"},
-                      as_user="bob")
+    response = invoke(
+        {"action": "land", "query": {"id": "sku-42", "i": code}, "groupCloudID": "11_anything"}, as_user="bob"
+    )
     assert response["recorded"] and response["group"] is None and sum(emulator.calls.values()) == 0
     assert '"reason":"not_configured"' in capsys.readouterr().out

@@ -1,15 +1,25 @@
 """The scene codec: frozen vectors (shared with the mini program kit), properties, and a fuzz."""
+
 import json
 import pathlib
 import string
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.platform.errors import BadInput, BadScene
 from shared.sharing.links import claim_from_query
-from shared.sharing.scene import (MAX_SCENE_LENGTH, SCENE_CHARSET, SceneToken, SceneTooLong, ShareClaim,
-                          decode_scene, encode_scene, encode_token_scene)
+from shared.sharing.scene import (
+    MAX_SCENE_LENGTH,
+    SCENE_CHARSET,
+    SceneToken,
+    SceneTooLong,
+    ShareClaim,
+    decode_scene,
+    encode_scene,
+    encode_token_scene,
+)
 
 VECTORS = json.loads((pathlib.Path(__file__).parents[1] / "vectors" / "scene.json").read_text(encoding="utf-8"))
 
@@ -17,8 +27,13 @@ VECTORS = json.loads((pathlib.Path(__file__).parents[1] / "vectors" / "scene.jso
 def as_vector(decoded):
     if isinstance(decoded, SceneToken):
         return {"kind": "token", "token": decoded.token}
-    return {"kind": "claim", "inviter": decoded.inviter, "productId": decoded.product_id,
-            "channel": decoded.channel, "form": decoded.form}
+    return {
+        "kind": "claim",
+        "inviter": decoded.inviter,
+        "productId": decoded.product_id,
+        "channel": decoded.channel,
+        "form": decoded.form,
+    }
 
 
 @pytest.mark.parametrize("vector", VECTORS["encode"], ids=lambda v: v["scene"])
@@ -99,6 +114,7 @@ def _canonical_or_rejected(value):
     if decoded.form == "inline":
         # Strict and canonical: whatever we accept re-encodes to the (percent-decoded) input.
         from urllib.parse import unquote
+
         assert encode_scene(decoded.inviter, decoded.product_id, decoded.channel) == unquote(value)
 
 
@@ -118,7 +134,11 @@ def test_decoder_raises_only_bad_scene_for_near_miss_scenes(value):
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.one_of(st.none(), st.integers(), st.floats(), st.binary(), st.lists(st.text()), st.dictionaries(st.text(), st.text())))
+@given(
+    st.one_of(
+        st.none(), st.integers(), st.floats(), st.binary(), st.lists(st.text()), st.dictionaries(st.text(), st.text())
+    )
+)
 def test_decoder_rejects_non_strings_with_a_reason(value):
     with pytest.raises(BadScene) as caught:
         decode_scene(value)

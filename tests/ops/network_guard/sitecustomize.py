@@ -1,5 +1,6 @@
 """Imported by every Python process started with this folder on PYTHONPATH: records each outgoing connection
 and name lookup into $NETWORK_LOG, so a test can prove the deployer talks only to the endpoints it was given."""
+
 import os
 import socket
 

@@ -1,0 +1,1 @@
+"""Benchmarks (results in bench/RESULTS.md); run as scripts, e.g. `python bench/landing.py`."""
