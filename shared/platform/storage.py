@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol
 
-from shared.platform.errors import StorageError
+from shared.platform.errors import ConfigError, StorageError
 from shared.platform.storage_settings import StorageSettings
 
 TEMPORARY_URL_SECONDS = 2 * 3600  # how long a link handed to an operator stays valid
@@ -38,10 +38,21 @@ class Storage(Protocol):
 def open_storage(settings: StorageSettings, wechat: Any = None) -> Storage:
     """The adapter for the configured backend (``wechat``: the WeChat client, needed by CloudBase storage)."""
     if settings.backend == "tcb":
-        return TcbStorage(wechat, settings.tcb_env)
+        return TcbStorage(wechat, _required(settings.tcb_env, "TCB_ENV"))
     if settings.backend == "cos":
-        return CosStorage(settings.cos_bucket, settings.cos_region, settings.cos_endpoint)
-    return LocalStorage(settings.local_dir)
+        return CosStorage(
+            _required(settings.cos_bucket, "COS_BUCKET"),
+            _required(settings.cos_region, "COS_REGION"),
+            settings.cos_endpoint,
+        )
+    return LocalStorage(_required(settings.local_dir, "LOCAL_STORAGE_DIR"))
+
+
+def _required(value: str | None, variable: str) -> str:
+    # Settings read from the environment are validated at cold start; ones built by hand (ops scripts) are not.
+    if not value:
+        raise ConfigError(f"{variable} is required for this storage backend")
+    return value
 
 
 class LocalStorage:
