@@ -93,7 +93,7 @@ class WxacodeService:
             )
         claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
         response = self.generator.generate(claim, request.look)
-        if for_self:
+        if for_self and caller is not None:  # always true together: for_self without a caller was refused above
             # A sharer fetching their own poster code is a share intent (WeChat gives no share callbacks, so
             # generated posters and links are the funnel's first step); recorded only once the code exists.
             self.share_store.add_share_intent(

@@ -116,6 +116,13 @@ def require_reward_id(value: Any) -> str:
     return value
 
 
+def _own_openid(call: RewardCall) -> str:
+    """The caller's openid for a client action (parse_event already refuses one without identity)."""
+    if call.invoker.caller is None:
+        raise NoIdentity("no caller identity from the platform")
+    return call.invoker.caller.openid
+
+
 class RewardService:
     def __init__(self, store: Any, clock: Clock, settings: RewardsConfig, notify: Any = None) -> None:
         self.store, self.clock, self.settings, self.notify = store, clock, settings, notify
@@ -127,7 +134,7 @@ class RewardService:
                 self.store, self.clock, self.settings.rewards, "timer" if call.invoker.timer else "admin", self.notify
             )
         if call.action == "myRewards":
-            code = self.store.inviter_code_of(call.invoker.caller.openid)
+            code = self.store.inviter_code_of(_own_openid(call))
             every, latest = self.store.rewards_of(code) if code else ([], [])
             return {"ok": True, "inviterCode": code, **summary(every), "rewards": [_public(r) for r in latest]}
         if call.action == "subscribe":
@@ -135,7 +142,7 @@ class RewardService:
                 accepted = [t for t in call.params["accepted"] if t == self.settings.rewards.notice_template]
             else:
                 accepted = []
-            self.store.add_accepts(call.invoker.caller.openid, accepted, now)
+            self.store.add_accepts(_own_openid(call), accepted, now)
             return {"ok": True, "counted": len(accepted)}
         if call.action == "markPaid":
             ids = self.store.paid_ids(call.params.get("ids"), call.params.get("before"), MAX_IDS)
