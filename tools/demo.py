@@ -17,6 +17,7 @@ import logging
 import os
 import pathlib
 import random
+from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.pop("MONGODB_URI", None)  # the demo always runs on the embedded engine
@@ -96,10 +97,13 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
 
     invitees = [f"guest{i:02d}" for i in range(40)]
     rng.shuffle(invitees)
-    landings = []
+    landings: list[tuple[str | None, dict[str, Any]]] = []
     groups = ("tea-lovers", "office-lunch")
     for index, guest in enumerate(invitees[:16]):  # alice's chat cards: single chats, and two WeChat groups
-        event = {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007 if index % 3 else 1044}
+        event: dict[str, Any] = {
+            "query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"},
+            "launchScene": 1007 if index % 3 else 1044,
+        }
         if index % 3 == 0:  # opened from a group: the kit sends the cloudID of wx.getGroupEnterInfo
             event["groupCloudID"] = ("group", guest, groups[index % 2])
             event["chatType"] = 3
@@ -123,7 +127,7 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
         landings.append((guest, {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007}))
     landings.append(("alice", {"query": {"id": PRODUCT, "i": codes["alice"], "c": "chat"}, "launchScene": 1007}))
 
-    new_users = collections.Counter()
+    new_users: collections.Counter[str] = collections.Counter()
     sharers = list(codes)
     step = dt.timedelta(minutes=97)
     days = (start + step * (len(landings) - 1)).date() - start.date()

@@ -36,11 +36,14 @@ document.getElementById('page').addEventListener('load', function () {{
 </script></body></html>"""
 
 
-def _run(args, timeout: int = 120) -> subprocess.CompletedProcess:
+def _run(args: list[str], timeout: int = 120) -> subprocess.CompletedProcess:
+    browser = chromium()
+    if browser is None:
+        raise FileNotFoundError("no Chromium on PATH (Debian: apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         return subprocess.run(
             [
-                chromium(),
+                browser,
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",

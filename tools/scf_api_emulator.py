@@ -101,17 +101,29 @@ def _install(state: dict, request: dict) -> None:
 class _DeployActions:
     """The deploy side of the emulator (mixed into ScfApiEmulator; runs under its lock)."""
 
-    def _function(self, request: dict, must_exist: bool = True) -> tuple[tuple[str, str], dict | None]:
+    # State kept by ScfApiEmulator.
+    namespaces: Any
+    deployed: dict[tuple[str, str], dict]
+    cos_endpoint: str | None
+    settle_polls: int
+    stuck: bool
+    busy_once: bool
+    actions: list
+
+    def _function(self, request: dict) -> tuple[tuple[str, str], dict]:
+        key, state = self._slot(request)
+        if state is None:
+            raise _ApiFault("ResourceNotFound.Function", f"function {key[1]} does not exist in {key[0]}")
+        return key, state
+
+    def _slot(self, request: dict) -> tuple[tuple[str, str], dict | None]:
         name, namespace = request.get("FunctionName"), request.get("Namespace") or "default"
         if not isinstance(name, str) or not name:
             raise _ApiFault("MissingParameter", "FunctionName is required")
         if namespace not in self.namespaces:
             raise _ApiFault("ResourceNotFound.Namespace", f"namespace {namespace} does not exist")
         key = (namespace, name)
-        state = self.deployed.get(key)
-        if must_exist and state is None:
-            raise _ApiFault("ResourceNotFound.Function", f"function {name} does not exist in {namespace}")
-        return key, state
+        return key, self.deployed.get(key)
 
     def _package(self, request: dict, code: dict) -> bytes:
         if code.get("ZipFile"):
@@ -168,7 +180,7 @@ class _DeployActions:
         return {k: v for k, v in state.items() if not k.startswith("_")}
 
     def _CreateFunction(self, request: dict) -> dict:
-        key, state = self._function(request, must_exist=False)
+        key, state = self._slot(request)
         if state is not None:
             raise _ApiFault("ResourceInUse.Function", f"function {key[1]} already exists")
         if request.get("Runtime") not in RUNTIMES:

@@ -53,7 +53,7 @@ def render_code(page: str, scene: str, width: int, png: bool) -> bytes:
     matrix = qr.get_matrix()
     size = len(matrix)
     image = Image.frombytes("L", (size, size), bytes(0 if dark else 255 for row in matrix for dark in row))
-    image = image.resize((width, width), Image.NEAREST).convert("RGBA" if png else "RGB")
+    image = image.resize((width, width), Image.Resampling.NEAREST).convert("RGBA" if png else "RGB")
     out = io.BytesIO()
     image.save(out, format="PNG" if png else "JPEG", quality=85)
     return out.getvalue()
@@ -401,9 +401,10 @@ class WeChatEmulator:
         for item in request.get("file_list") or []:
             fileid = item.get("fileid", "")
             path = fileid[len(prefix) :] if fileid.startswith(prefix) else None
+            sign = ""
             with self._lock:
                 known = path is not None and path in self.files
-                if known:
+                if path is not None and known:
                     sign = secrets.token_hex(8)
                     self._downloads[sign] = path
             answers.append(
@@ -423,8 +424,8 @@ class WeChatEmulator:
         sign = parse_qs(url.query).get("sign", [""])[0]
         with self._lock:
             path = self._downloads.get(sign)
-            data = self.files.get(path) if path == url.path[len("/download/") :] else None
-            meta = self.file_meta.get(path, {})
+            data = self.files.get(path) if path is not None and path == url.path[len("/download/") :] else None
+            meta = self.file_meta.get(path, {}) if path is not None else {}
         if data is None:
             return 403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code></Error>"
         return 200, {"Content-Type": meta.get("contentType") or "application/octet-stream"}, data
@@ -434,13 +435,15 @@ class WeChatEmulator:
             return 503, {"Content-Type": "application/xml"}, b"<Error><Code>ServiceUnavailable</Code></Error>"
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
         message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
-        fields, file_bytes, file_type = {}, None, None
+        fields: dict[str, str] = {}
+        file_bytes: bytes | None = None
+        file_type = None
         for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
+            name = str(part.get_param("name", header="content-disposition"))
             if name == "file":
-                file_bytes, file_type = part.get_payload(decode=True), part.get_content_type()
+                file_bytes, file_type = bytes(part.get_payload(decode=True)), part.get_content_type()
             else:
-                fields[name] = part.get_payload(decode=True).decode()
+                fields[name] = bytes(part.get_payload(decode=True)).decode()
         with self._lock:
             ticket = self._tickets.get(fields.get("Signature", ""))
         if (

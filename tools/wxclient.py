@@ -49,10 +49,12 @@ def openid_for(name: str) -> str:
     return ("o" + (name + "x" * 27)[:27]).replace(" ", "_")
 
 
-def load_handler(function: str):
+def load_handler(function: str) -> Any:
     """Import ``functions/<function>/index.py`` the way SCF does (a module named by its file)."""
     path = ROOT / "functions" / function / "index.py"
     spec = importlib.util.spec_from_file_location(f"{function}_index", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no function entry at {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -5,15 +5,17 @@ Thin glue: identity from the platform (optional for admin-token calls) and the e
 then one service call.
 """
 
+from typing import Any
+
 from shared.codes.service import configure, parse_event, wxacode_service
 from shared.platform.invocation import handle
 
 SETTINGS = configure()  # cold start: a bad configuration fails the init, naming the variable
 
 
-def main_handler(event, context):
+def main_handler(event: Any, context: Any) -> dict[str, Any]:
     return handle("genWxacode", event, context, _gen_wxacode)
 
 
-def _gen_wxacode(event, context):
+def _gen_wxacode(event: Any, context: Any) -> dict[str, Any]:
     return wxacode_service(SETTINGS.wx).execute(parse_event(event, context, SETTINGS))

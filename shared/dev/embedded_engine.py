@@ -188,7 +188,8 @@ def install() -> None:
                 if not options:
                     return scan(self, filter)
                 documents = self._store._documents
-                candidates = [documents[key] for _, key in sorted(min(options, key=len))]
+                smallest: list[Any] = min(options, key=len)
+                candidates = [documents[key] for _, key in sorted(smallest)]
             return (document for document in candidates if filter_applies(filter, document))
 
         def aggregate(self: Any, pipeline: Any, session: Any = None, **options: Any) -> Any:
@@ -203,6 +204,7 @@ def install() -> None:
             matched = list(self.find(pipeline[0]["$match"]))
             return aggregation.process_pipeline(matched, self.database, list(pipeline[1:]), session)
 
-        Collection._iter_documents = iter_documents
-        Collection.aggregate = aggregate
-        Collection._share_funnel_lookups = True
+        # Patching the engine's class is the point of this module (it is never shipped).
+        Collection._iter_documents = iter_documents  # type: ignore[method-assign]
+        Collection.aggregate = aggregate  # type: ignore[method-assign]
+        Collection._share_funnel_lookups = True  # type: ignore[attr-defined]

@@ -34,8 +34,13 @@ SUMMED = (
 BREAKDOWNS = ("channel", "entry", "product", "group")
 SECTIONS = ("summary", "funnel", "trend", "viral", "breakdowns", "leaderboard", "time-to-convert")
 
+# (zh, en) names of the time-to-convert buckets.
+BUCKET_NAMES = (
+    ("<1小时", "1–6小时", "6–24小时", "1–3天", "3–7天", ">7天"),
+    ("<1 h", "1–6 h", "6–24 h", "1–3 d", "3–7 d", "> 7 d"),
+)
 # (zh, en) for every label on the page.
-T = {
+T: dict[str, tuple[str, str]] = {
     "title": ("分享裂变看板", "Share funnel dashboard"),
     "range": ("统计区间", "Range"),
     "vs": ("对比上一周期", "vs the previous period"),
@@ -94,10 +99,6 @@ T = {
         "Half the buyers ordered within {m}, nine in ten within {p} ({n} buyers)",
     ),
     "small": ("只有 {n} 位下单用户，少于 {k} 位时不显示中位数。", "Only {n} buyers: no median below {k}."),
-    "buckets": (
-        ("<1小时", "1–6小时", "6–24小时", "1–3天", "3–7天", ">7天"),
-        ("<1 h", "1–6 h", "6–24 h", "1–3 d", "3–7 d", "> 7 d"),
-    ),
     "empty": ("这个区间还没有数据。", "No data in this range yet."),
     "lang": ("English", "中文"),
     "day": ("日期", "Day"),
@@ -121,7 +122,7 @@ class Money(NamedTuple):
         return f"{self.symbol}{amount / self.scale:,.2f}"
 
 
-def _sum(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+def _sum(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     total: dict[str, float] = defaultdict(float)
     gens: dict[str, int] = defaultdict(int)
     hist = [0] * (len(TIME_BUCKETS) + 1)
@@ -423,7 +424,7 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
     ttc = model["timeToConvert"]
     hist = ttc["histogram"]
     tallest = max(hist) or 1
-    zh_b, en_b = T["buckets"]
+    zh_b, en_b = BUCKET_NAMES
     bars = "".join(
         f'<div class="col"><div class="colbar" style="height:{c / tallest * 100:.0f}%"></div>'
         f'<div class="n">{c}</div><div class="tick">{_pair(zh_b[i], en_b[i])}</div></div>'

@@ -286,7 +286,8 @@ def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> dict[str, i
         frontier = {code for code in parent.values() if code}
     generation: dict[str, int] = {}
     for code in parent:
-        chain, cursor = [], code
+        chain: list[str] = []
+        cursor: str | None = code
         while cursor and cursor not in generation and len(chain) < MAX_GENERATION:
             chain.append(cursor)
             cursor = parent.get(cursor)
@@ -310,7 +311,7 @@ def group_viral(
                 shared[(dim, key_of(landing))].add(invitee)
     new = [landing for own in by_invitee.values() for landing in own if landing.new_user]
     generation_of = [str(inviter_generation.get(landing.inviter, 0) + 1) for landing in new]
-    groups: Groups = defaultdict(dict)
+    groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for dim, key_of in _LANDING_KEY.items():
         per_key: dict[str, dict[str, int]] = defaultdict(dict)
         for (key, generation), count in Counter(zip(map(key_of, new), generation_of, strict=True)).items():

@@ -86,7 +86,8 @@ _service: PerInstance[FunnelService] = PerInstance()
 def dashboard_publisher(store: Any, funnel_settings: FunnelSettings) -> Any | None:
     """The publisher when a storage is configured; its storage (and, for CloudBase, the WeChat client) is made
     on first use, so a run without publishing loads neither."""
-    if funnel_settings.dashboard_storage is None:
+    storage_settings = funnel_settings.dashboard_storage
+    if storage_settings is None:
         return None
     from shared.funnel.publish import DashboardPublisher
 
@@ -94,14 +95,14 @@ def dashboard_publisher(store: Any, funnel_settings: FunnelSettings) -> Any | No
         from shared.platform.storage import open_storage
 
         wechat = None
-        if funnel_settings.dashboard_storage.backend == "tcb" and funnel_settings.wechat is not None:
+        if storage_settings.backend == "tcb" and funnel_settings.wechat is not None:
             from shared.wechat import client_with_shared_token
 
             settings = config.settings()
             wechat = client_with_shared_token(
                 funnel_settings.wechat, db.database(settings), settings.collections, clock()
             )
-        return open_storage(funnel_settings.dashboard_storage, wechat)
+        return open_storage(storage_settings, wechat)
 
     return DashboardPublisher(store, funnel_settings, storage)
 

@@ -98,21 +98,21 @@ class FunnelSettings(NamedTuple):
         collection = text(ENV_ORDERS_COLLECTION, "orders") or ""
         if not _COLLECTION.fullmatch(collection):
             problems.append(f"{ENV_ORDERS_COLLECTION} is not a valid collection name: {collection!r}")
-        fields = {}
-        for key, name, default in (
-            ("user_field", ENV_ORDER_USER_FIELD, "_openid"),
-            ("time_field", ENV_ORDER_TIME_FIELD, "createdAt"),
-            ("amount_field", ENV_ORDER_AMOUNT_FIELD, "amount"),
-            ("status_field", ENV_ORDER_STATUS_FIELD, None),
-        ):
+
+        def field_path(name: str, default: str | None) -> str | None:
             value = text(name, default)
             if value is not None and not _FIELD.fullmatch(value):
                 problems.append(f"{name} is not a valid field path: {value!r}")
-            fields[key] = value
+            return value
+
+        user_field = field_path(ENV_ORDER_USER_FIELD, "_openid") or ""
+        time_field = field_path(ENV_ORDER_TIME_FIELD, "createdAt") or ""
+        amount_field = field_path(ENV_ORDER_AMOUNT_FIELD, "amount") or ""
+        status_field = field_path(ENV_ORDER_STATUS_FIELD, None)
         paid = read.items(ENV_ORDER_PAID_VALUES)
-        if fields["status_field"] and not paid:
+        if status_field and not paid:
             problems.append(f"{ENV_ORDER_PAID_VALUES} is required with {ENV_ORDER_STATUS_FIELD} (e.g. paid,completed)")
-        if paid and not fields["status_field"]:
+        if paid and not status_field:
             problems.append(f"{ENV_ORDER_STATUS_FIELD} is required with {ENV_ORDER_PAID_VALUES}")
         name_field = text(ENV_INVITER_NAME_FIELD)
         if name_field is not None and not _FIELD.fullmatch(name_field):
@@ -133,7 +133,14 @@ class FunnelSettings(NamedTuple):
             model=model or "",
             window_days=read.integer(ENV_WINDOW_DAYS, 7, 1, 90),
             late_days=read.integer(ENV_LATE_DAYS, 1, 0, 30),
-            orders=OrderMapping(collection=collection, paid_values=paid, **fields),
+            orders=OrderMapping(
+                collection=collection,
+                user_field=user_field,
+                time_field=time_field,
+                amount_field=amount_field,
+                status_field=status_field,
+                paid_values=paid,
+            ),
             admin_openids=admins,
             admin_token_secret=secret,
             currency=currency,

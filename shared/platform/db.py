@@ -36,8 +36,9 @@ _time_limit_ms: ContextVar[float | None] = ContextVar("share_funnel_time_limit_m
 def time_limit_ms(context: Any) -> float | None:
     """The invocation's time limit from SCF's context (``time_limit_in_ms``), or None when absent or malformed."""
     limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
-    valid = not isinstance(limit_ms, bool) and isinstance(limit_ms, (int, float)) and limit_ms > 0
-    return float(limit_ms) if valid else None
+    if isinstance(limit_ms, bool) or not isinstance(limit_ms, (int, float)) or limit_ms <= 0:
+        return None
+    return float(limit_ms)
 
 
 @contextmanager
@@ -111,7 +112,7 @@ def code_matches(codes: str | Iterable[str]) -> dict[str, Any]:
     return {**_CODE_INDEXED, "$in": list(codes)}
 
 
-def _index_specs(names: Collections):
+def _index_specs(names: Collections) -> list[tuple[str, list[tuple[str, int]], dict[str, Any]]]:
     """(collection, keys, options). Listed in the README's data model; change both together."""
     return [
         # Inviter codes are unique among users that have one (organic users have none).
@@ -149,7 +150,7 @@ def ensure_indexes(database: Any, names: Collections) -> None:
         database[collection].create_index(keys, **options)
 
 
-def _connect(config: Settings):
+def _connect(config: Settings) -> Any:
     if config.embedded:
         try:
             import mongomock_ng
@@ -165,7 +166,7 @@ def _connect(config: Settings):
     log.event("database_engine", engine="mongodb", database=config.mongodb_db)
     # Timeouts written in MONGODB_URI win over the ones derived from the invocation.
     given = uri_options(config.mongodb_uri)
-    defaults = driver_timeouts(config, _time_limit_ms.get())
+    defaults: dict[str, Any] = driver_timeouts(config, _time_limit_ms.get())
     return pymongo.MongoClient(
         config.mongodb_uri,
         tz_aware=True,

@@ -151,11 +151,11 @@ def wechat_resolver(appid: str, open_data: Callable[[str, str], Any], clock: Cal
         try:
             data = open_data(cloud_id, openid)
         except ShareFunnelError as err:
-            errcode = getattr(err, "errcode", None)
+            errcode: int | None = getattr(err, "errcode", None)
             reason = (
                 "wechat_unavailable"
                 if err.retryable
-                else OPEN_DATA_ERRORS.get(errcode) or ("garbage" if errcode is None else f"wechat_{errcode}")
+                else (OPEN_DATA_ERRORS.get(errcode) if errcode is not None else "garbage") or f"wechat_{errcode}"
             )
             raise GroupUnresolved(reason) from err
         return group_from_open_data(data, appid, clock())

@@ -126,7 +126,7 @@ class LandingResult(NamedTuple):
     group: Group | None = None
 
     def to_response(self) -> dict[str, Any]:
-        response = {
+        response: dict[str, Any] = {
             "ok": True,
             "recorded": self.recorded,
             "duplicate": self.duplicate,

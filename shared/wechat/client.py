@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import requests
 
@@ -107,15 +107,16 @@ class WeChatClient:
         self.calls: dict[str, int] = {}
 
     # --- tokens --------------------------------------------------------------------------------------
-    def _fresh(self, cached: tuple[str, dt.datetime] | None) -> bool:
+    def _fresh(self, cached: tuple[str, dt.datetime] | None) -> TypeGuard[tuple[str, dt.datetime]]:
         return cached is not None and cached[1] - self._clock.now() > REFRESH_MARGIN
 
     def access_token(self, refresh: bool = False, stale: str | None = None) -> str:
         """A valid token. ``refresh`` skips caches holding ``stale`` (still normal mode: WeChat may
         legitimately return the same token, which is fine)."""
         with self._lock:
-            if self._fresh(self._token) and not (refresh and self._token[0] == stale):
-                return self._token[0]  # on refresh: another thread already replaced the stale token
+            token = self._token
+            if self._fresh(token) and not (refresh and token[0] == stale):
+                return token[0]  # on refresh: another thread already replaced the stale token
             if self._store is not None:
                 shared = self._store.load(self.appid)
                 if self._fresh(shared) and shared[0] != stale:

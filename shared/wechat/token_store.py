@@ -28,7 +28,7 @@ class MongoTokenStore:
     def __init__(self, database: Any, names: Collections) -> None:
         self._tokens = database[names.wechat_tokens]
 
-    def load(self, appid: str):
+    def load(self, appid: str) -> tuple[str, dt.datetime] | None:
         try:
             with driver_errors("read the shared access token"):
                 doc = self._tokens.find_one({"_id": appid})
