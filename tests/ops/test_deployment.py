@@ -90,7 +90,10 @@ def test_serverless_yml_cloudbaserc_and_definitions_agree():
         assert crons == rc_crons == ([function.timer] if function.timer else [])
         for cron in crons:  # seven fields, and not on the hour (00:00 timers fail more often)
             assert CRON_7.match(cron) and cron.split()[1] != "0", cron
-        assert "def main_handler(event: Any, context: Any)" in (ROOT / "functions" / function.name / "index.py").read_text()
+        assert (
+            "def main_handler(event: Any, context: Any)"
+            in (ROOT / "functions" / function.name / "index.py").read_text()
+        )
 
 
 def _py310():
