@@ -1,5 +1,6 @@
-"""Test harness: the same suite runs on the embedded engine (MONGODB_URI unset) and, unchanged,
-against a real MongoDB (MONGODB_URI set; a throwaway database per session is dropped at the end)."""
+"""Test harness: the same suite runs on the embedded engine (nothing set), unchanged against a real MongoDB
+(MONGODB_URI set; a throwaway database per session is dropped at the end), and on the CloudBase backend
+(DATABASE=cloudbase: the tcb API emulator over real HTTP, executing on the embedded engine or on MONGODB_URI)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,28 @@ os.environ.pop("WX_OPENID", None)
 REAL_SERVER = bool(os.environ.get("MONGODB_URI"))
 if REAL_SERVER:
     os.environ["MONGODB_DB"] = f"share_funnel_test_{uuid.uuid4().hex[:10]}"
+CLOUDBASE = os.environ.get("DATABASE", "").lower() == "cloudbase"
+TCB_EMULATOR = None
+if CLOUDBASE:
+    # The environment's own database through the tcb API emulator; the emulator executes on the embedded engine
+    # (or on MONGODB_URI's server), in this process, over real HTTP with TC3 signatures.
+    from tools.tcb_api_emulator import TcbApiEmulator, backing_database
+
+    # One environment id for the database and for storage (the WeChat emulator's CloudBase environment).
+    TCB_EMULATOR = TcbApiEmulator(
+        backing_database(os.environ.get("MONGODB_URI"), os.environ.get("MONGODB_DB")), env_id="prod-4g8x2k1d9e0f3a5b"
+    )
+    TCB_EMULATOR.start()
+    TCB_EMULATOR.create_table("orders")  # the mini program's own collection, made in the console as the tutorial does
+    os.environ.update(
+        TCB_API_ENDPOINT=TCB_EMULATOR.endpoint,
+        SCF_NAMESPACE=TCB_EMULATOR.env_id,
+        TENCENTCLOUD_SECRETID=TCB_EMULATOR.secret_id,
+        TENCENTCLOUD_SECRETKEY=TCB_EMULATOR.secret_key,
+        TENCENTCLOUD_SESSIONTOKEN=TCB_EMULATOR.session_token or "",
+    )
+    os.environ["TCB_ENV"] = TCB_EMULATOR.env_id
+    os.environ.pop("MONGODB_URI", None)
 
 from shared.platform import (
     config,
@@ -183,7 +206,13 @@ def pytest_sessionfinish(session, exitstatus):
     config.reset()
 
 
-ENGINE = "real server (MONGODB_URI)" if REAL_SERVER else "embedded engine (mongomock-ng)"
+ENGINE = (
+    "CloudBase (tcb API emulator)"
+    if CLOUDBASE
+    else "real server (MONGODB_URI)"
+    if REAL_SERVER
+    else "embedded engine (mongomock-ng)"
+)
 
 
 def pytest_report_header(config):

@@ -180,14 +180,17 @@ def build(function: Function, out: pathlib.Path, storage: str, pins: dict[str, s
         # hash seed (frozenset constants are marshalled in hash order) and source paths as SCF sees them
         # (/var/user, where it unpacks the code) instead of this machine's build folder, compiled in one process in
         # a fixed order (marshal's back-reference flags depend on what that process compiled before).
-        # The compiler runs without site and with a fixed, minimal environment for the same reason.
+        # The compiler runs without site and with a fixed, minimal environment for the same reason, and with the
+        # cyclic garbage collector off: when it runs depends on allocations (the build folder's path length among
+        # them), and what it frees changes reference counts, hence marshal's flags.
         subprocess.run(
             [
                 compiler,
                 "-s",
                 "-S",
-                "-m",
-                "compileall",
+                "-c",
+                "import gc, runpy, sys; gc.disable(); sys.argv[0] = 'compileall'; "
+                "runpy.run_module('compileall', run_name='__main__', alter_sys=True)",
                 "-q",
                 "--invalidation-mode",
                 "unchecked-hash",

@@ -20,7 +20,8 @@ import random
 from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-os.environ.pop("MONGODB_URI", None)  # the demo always runs on the embedded engine
+for _name in ("MONGODB_URI", "DATABASE", "TCB_API_ENDPOINT"):
+    os.environ.pop(_name, None)  # the demo always runs on the embedded engine
 
 from shared.platform import (
     db,
@@ -158,7 +159,8 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
 
     database = db.database()
     for code in codes.values():  # what callers were told agrees with what was stored
-        assert new_users[code] == database.share_events.count_documents({"inviter": code, "newUser": True})
+        stored = database.share_events.count_documents({"inviter": code, "newUser": True})
+        assert new_users[code] == stored, (code, new_users[code], stored)
 
     print("Attacks and mistakes:")
     forged = call(

@@ -198,6 +198,7 @@ class _DeployActions:
             "Environment": {"Variables": []},
             "VpcConfig": {"VpcId": "", "SubnetId": ""},
             "Type": "Event",
+            "Role": request.get("Role", ""),
             "StatusReasons": [],
             "_code": data,
             "_sha256": hashlib.sha256(data).hexdigest(),

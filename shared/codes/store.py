@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
-from shared.platform.db import driver_errors
+from shared.platform.db import CollectionSpec, driver_errors, index, provision
 from shared.platform.errors import Unavailable
 
 
@@ -22,6 +22,10 @@ class MongoCodeCache:
 
     def __init__(self, database: Any, names: Collections) -> None:
         self._codes = database[names.wxacodes]
+        # Code cache: _id is the hash of everything that changes the image; lookups are by _id.
+        provision(
+            database, [CollectionSpec(names.wxacodes, (index("inviter", "createdAt", name="inviter_createdAt"),))]
+        )
 
     def get(self, key: str) -> dict[str, Any] | None:
         with driver_errors("read the code cache"):
@@ -66,6 +70,7 @@ class MongoJobStore:
 
     def __init__(self, database: Any, names: Collections) -> None:
         self._jobs = database[names.wxacode_jobs]
+        provision(database, [CollectionSpec(names.wxacode_jobs, (index("createdAt", name="createdAt"),))])
 
     def get(self, job_id: str, with_items: bool = False) -> dict[str, Any] | None:
         with driver_errors("read a batch job"):

@@ -6,8 +6,11 @@ Other wings use it through these names: the rewards ledger credits orders with t
 
 from shared.funnel.definition import SHANGHAI, Landing, Order, credit_orders, day_bounds, first_touches_of, parse_date
 from shared.funnel.settings import FunnelSettings, OrderMapping
+from shared.funnel.store import ORDERS_TIME_INDEX, orders_collection
 
 __all__ = [
+    "ORDERS_TIME_INDEX",
+    "orders_collection",
     "SHANGHAI",
     "FunnelSettings",
     "Landing",

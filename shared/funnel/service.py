@@ -75,7 +75,9 @@ def funnel_store(funnel_settings: FunnelSettings) -> Any:
     from shared.funnel.store import MongoFunnelStore
 
     settings = config.settings()
-    store = MongoFunnelStore(db.database(settings), settings.collections, funnel_settings.orders)
+    store = MongoFunnelStore(
+        db.database(settings), settings.collections, funnel_settings.orders, db.orders_database(settings)
+    )
     store.ensure_indexes()
     return store
 

@@ -18,9 +18,31 @@ from pymongo import DeleteMany, ReplaceOne
 from shared.funnel.definition import Intent, Landing, Order
 from shared.funnel.settings import OrderMapping
 from shared.platform.config import Collections
-from shared.platform.db import aware, code_matches, driver_errors, field_at
+from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
 
 ORDERS_TIME_INDEX = "share_funnel_time"
+
+
+def orders_collection(orders: OrderMapping) -> CollectionSpec:
+    """The app's orders as this product reads them (the funnel's credit, the rewards' settlement): the indexes it
+    adds to the app's own collection. Published for the rewards wing, which reads orders through it."""
+    return CollectionSpec(
+        orders.collection,
+        (
+            index(orders.user_field, orders.time_field, name="share_funnel_user_time"),
+            index(orders.time_field, name=ORDERS_TIME_INDEX),
+        ),
+    )
+
+
+def funnel_collections(names: Collections) -> list[CollectionSpec]:
+    """The collections the funnel wing owns (it also adds indexes to the app's orders: ``orders_collection``)."""
+    return [
+        CollectionSpec(names.funnel_daily, (index("date", "dim", name="date_dim"),)),
+        CollectionSpec(names.funnel_runs, (index("startedAt", name="startedAt"),)),
+    ]
+
+
 IN_LIMIT = 2000  # up to this many users the server filters orders with $in
 _INTENT_FIELDS = {"_id": 0, "sharer": 1, "sharerOpenid": 1, "productId": 1, "channel": 1, "at": 1}
 _LANDING_FIELDS = {
@@ -52,24 +74,21 @@ def _landing(d: Mapping[str, Any]) -> Landing:
 
 
 class MongoFunnelStore:
-    def __init__(self, database: Any, names: Collections, orders: OrderMapping) -> None:
+    def __init__(self, database: Any, names: Collections, orders: OrderMapping, orders_database: Any = None) -> None:
         self._landings = database[names.share_events]
         self._intents = database[names.share_intents]
         self._users = database[names.users]
-        self._orders = database[orders.collection]
+        self._orders_database = database if orders_database is None else orders_database
+        self._orders = self._orders_database[orders.collection]
         self._rows = database[names.funnel_daily]
         self._runs = database[names.funnel_runs]
         self._rewards = database[names.rewards]
         self._mapping = orders
+        self._database, self._names = database, names
 
     def ensure_indexes(self) -> None:
-        with driver_errors("prepare the funnel indexes"):
-            self._orders.create_index(
-                [(self._mapping.user_field, 1), (self._mapping.time_field, 1)], name="share_funnel_user_time"
-            )
-            self._orders.create_index([(self._mapping.time_field, 1)], name=ORDERS_TIME_INDEX)
-            self._rows.create_index([("date", 1), ("dim", 1)], name="date_dim")
-            self._runs.create_index([("startedAt", 1)], name="startedAt")
+        provision(self._database, funnel_collections(self._names))
+        provision(self._orders_database, [orders_collection(self._mapping)])
 
     # --- reads ---------------------------------------------------------------------------------------
     # Cursors keep the driver's default batches: on FerretDB every getMore of a cursor costs more than the last

@@ -69,7 +69,9 @@ def _rewards(args: argparse.Namespace) -> int:
     from shared.rewards.store import MongoRewardStore
 
     settings, common = RewardSettings.from_env(), config.settings()
-    store = MongoRewardStore(db.database(common), common.collections, settings.funnel.orders)
+    store = MongoRewardStore(
+        db.database(common), common.collections, settings.funnel.orders, db.orders_database(common)
+    )
     states = ("pending", "approved", "paid", "reversed", "rejected", "clawback")
     table: dict = {}
     for row in store.totals_by_inviter():

@@ -54,6 +54,8 @@ INLINE_REQUEST_LIMIT = 10 * 1024 * 1024
 ENVIRONMENT_LIMIT = 4096  # SCF: all of a function's variables together, in bytes
 FAILED_STATES = {"CreateFailed", "UpdateFailed", "PublishFailed", "DeleteFailed", "Deleting"}
 
+CLOUDBASE_ROLE = "TCB_QcsRole"  # the execution role of CloudBase functions (manager-node's CreateFunction)
+
 
 class DeployError(Exception):
     """A step failed; the message says which, why, and what to do."""
@@ -284,6 +286,9 @@ class ScfDeployer:
                 Code=self._code(desired, package, digest, region),
                 Type="Event",
                 InstallDependency="FALSE",
+                # The role CloudBase functions run as (what manager-node sets): SCF injects its temporary keys, which
+                # the CloudBase database backend and batch continuations sign their tcb / SCF API calls with.
+                Role=CLOUDBASE_ROLE,
                 **self._configuration(desired),
             )
             self._wait_active(desired)

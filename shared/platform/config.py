@@ -32,8 +32,26 @@ ENV_INVITER_CODE_LENGTH = "INVITER_CODE_LENGTH"
 ENV_DEFAULT_SHARE_PAGE = "DEFAULT_SHARE_PAGE"
 ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_MONGODB_TIMEOUT_MS = "MONGODB_TIMEOUT_MS"
+ENV_DATABASE = "DATABASE"
+ENV_ORDERS_SOURCE = "ORDERS_SOURCE"
+ENV_TCB_API_ENDPOINT = "TCB_API_ENDPOINT"
+# Platform-provided (read, never set by a deployer): the environment id and the function role's temporary keys.
+ENV_TCB_ENV = "TCB_ENV"
+ENV_SCF_NAMESPACE = "SCF_NAMESPACE"
+ENV_SECRET_ID = "TENCENTCLOUD_SECRETID"
+ENV_SECRET_KEY = "TENCENTCLOUD_SECRETKEY"
+ENV_SESSION_TOKEN = "TENCENTCLOUD_SESSIONTOKEN"
+ENV_REGION = "TENCENTCLOUD_REGION"
+# What the platform itself sets (read, never deployed).
+PLATFORM_VARIABLES = (ENV_RUNENV, ENV_SCF_NAMESPACE, ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SESSION_TOKEN, ENV_REGION)
+DATABASES = ("embedded", "mongodb", "cloudbase")
+DEFAULT_TCB_API_ENDPOINT = "tcb.tencentcloudapi.com"
 # Every variable Settings reads that a deployer sets (TENCENTCLOUD_RUNENV is the platform's own).
 VARIABLES = (
+    ENV_DATABASE,
+    ENV_ORDERS_SOURCE,
+    ENV_TCB_ENV,
+    ENV_TCB_API_ENDPOINT,
     ENV_MONGODB_URI,
     ENV_MONGODB_DB,
     ENV_MONGODB_TIMEOUT_MS,
@@ -113,6 +131,17 @@ class Collections(NamedTuple):
     rewards: str = "rewards"  # the reward ledger (written by rewards; the dashboard reads per-inviter totals)
 
 
+class CloudBaseAccess(NamedTuple):
+    """How the CloudBase database backend reaches the environment (tcb API 2018-06-08)."""
+
+    env_id: str
+    secret_id: str
+    secret_key: str
+    session_token: str | None
+    region: str
+    endpoint: str
+
+
 class Settings(NamedTuple):
     mongodb_uri: str | None
     mongodb_db: str
@@ -122,11 +151,14 @@ class Settings(NamedTuple):
     log_level: str = "INFO"
     mongodb_timeout_ms: int = 5000
     on_scf: bool = False
+    backend: str = "embedded"  # one of DATABASES
+    cloudbase: CloudBaseAccess | None = None
+    orders_source: str = ""  # "cloudbase": the app's orders are read from the environment's own database
 
     @property
     def embedded(self) -> bool:
-        """True when no MongoDB server is configured: the in-memory engine (dev and tests only)."""
-        return not self.mongodb_uri
+        """True for the in-memory engine (dev and tests only)."""
+        return self.backend == "embedded"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -142,14 +174,25 @@ class Settings(NamedTuple):
 
         on_scf = env.get(ENV_RUNENV, "").upper() == "SCF"
         uri = (env.get(ENV_MONGODB_URI) or "").strip() or None
-        if on_scf and not uri:
+        env_id = read.text(ENV_TCB_ENV) or read.text(ENV_SCF_NAMESPACE)
+        backend = (read.text(ENV_DATABASE) or "").lower() or _default_backend(uri, env_id, on_scf)
+        if backend not in DATABASES:
+            problems.append(f"{ENV_DATABASE} must be one of {', '.join(DATABASES)}")
+        if backend == "embedded" and on_scf:
             # On SCF the embedded engine would silently lose every record when the instance recycles.
             problems.append(
-                f"{ENV_MONGODB_URI} is required on SCF ({ENV_RUNENV}=SCF); "
-                "the in-memory engine is for development and tests only"
+                f"a database is required on SCF ({ENV_RUNENV}=SCF): {ENV_TCB_ENV} for the environment's own "
+                f"database, or {ENV_MONGODB_URI}; the in-memory engine is for development and tests only"
             )
+        if backend == "mongodb" and not uri:
+            problems.append(f"{ENV_MONGODB_URI} is required with {ENV_DATABASE}=mongodb")
         if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
             problems.append(f"{ENV_MONGODB_URI} must start with mongodb:// or mongodb+srv://")
+        orders_source = (read.text(ENV_ORDERS_SOURCE) or "").lower()
+        if orders_source not in ("", "cloudbase"):
+            problems.append(f"{ENV_ORDERS_SOURCE} must be cloudbase or empty (the configured database)")
+        needs_cloudbase = backend == "cloudbase" or orders_source == "cloudbase"
+        cloudbase = cloudbase_access(read, env_id) if needs_cloudbase else None
 
         db_name = text(ENV_MONGODB_DB, DEFAULT_DB_NAME)
         if not _DB_NAME.fullmatch(db_name):
@@ -192,9 +235,42 @@ class Settings(NamedTuple):
             log_level=log_level,
             mongodb_timeout_ms=integer(ENV_MONGODB_TIMEOUT_MS, 5000, 100, 60000),
             on_scf=on_scf,
+            backend=backend if backend in DATABASES else "embedded",
+            cloudbase=cloudbase,
+            orders_source=orders_source,
         )
         read.check("configuration")
         return settings
+
+
+def _default_backend(uri: str | None, env_id: str | None, on_scf: bool) -> str:
+    """MONGODB_URI → MongoDB; on the platform without it, the environment's own database; else embedded."""
+    if uri:
+        return "mongodb"
+    return "cloudbase" if on_scf and env_id else "embedded"
+
+
+def cloudbase_access(read: EnvReader, env_id: str | None) -> CloudBaseAccess:
+    """The environment and the function role's temporary keys (SCF injects them when the function has a role)."""
+    if not env_id:
+        read.problems.append(f"{ENV_TCB_ENV} (or SCF's {ENV_SCF_NAMESPACE}) is required for the CloudBase database")
+    secret_id, secret_key = read.text(ENV_SECRET_ID), read.text(ENV_SECRET_KEY)
+    if not (secret_id and secret_key):
+        read.problems.append(
+            f"{ENV_SECRET_ID} and {ENV_SECRET_KEY} are required for the CloudBase database: SCF injects them when "
+            "the function runs with a role (CloudBase functions run as TCB_QcsRole)"
+        )
+    endpoint = read.text(ENV_TCB_API_ENDPOINT, DEFAULT_TCB_API_ENDPOINT) or DEFAULT_TCB_API_ENDPOINT
+    if "://" in endpoint and not endpoint.startswith("http://127.0.0.1:"):
+        read.problems.append(f"{ENV_TCB_API_ENDPOINT} is a host name (or http://127.0.0.1:PORT for an emulator)")
+    return CloudBaseAccess(
+        env_id=env_id or "",
+        secret_id=secret_id or "",
+        secret_key=secret_key or "",
+        session_token=read.text(ENV_SESSION_TOKEN),
+        region=read.text(ENV_REGION, "ap-shanghai") or "ap-shanghai",
+        endpoint=endpoint,
+    )
 
 
 _cached: Settings | None = None

@@ -12,14 +12,14 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import pymongo
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.platform import log
-from shared.platform.config import Collections, Settings
+from shared.platform.config import Settings
 from shared.platform.config import settings as current_settings
 from shared.platform.errors import ConfigError, Unavailable
 
@@ -102,55 +102,112 @@ _database: Any = None
 
 # The users' inviter-code index is partial (organic users have no code). FerretDB/DocumentDB uses a partial index
 # only when the query repeats its filter: a bare {"code": x} scans every user (31 ms against 2 ms at 60 000 users).
-_CODE_INDEXED = {"$type": "string"}
+CODE_INDEXED = {"$type": "string"}
 
 
 def code_matches(codes: str | Iterable[str]) -> dict[str, Any]:
     """The ``code`` condition for one inviter code or several that the partial unique index serves on both engines."""
     if isinstance(codes, str):
-        return {**_CODE_INDEXED, "$eq": codes}
-    return {**_CODE_INDEXED, "$in": list(codes)}
+        return {**CODE_INDEXED, "$eq": codes}
+    return {**CODE_INDEXED, "$in": list(codes)}
 
 
-def _index_specs(names: Collections) -> list[tuple[str, list[tuple[str, int]], dict[str, Any]]]:
-    """(collection, keys, options). Listed in the README's data model; change both together."""
-    return [
-        # Inviter codes are unique among users that have one (organic users have none).
-        (
-            names.users,
-            [("code", 1)],
-            {"name": "code_unique", "unique": True, "partialFilterExpression": {"code": _CODE_INDEXED}},
-        ),
-        (names.users, [("firstSeenAt", 1)], {"name": "firstSeenAt"}),
-        (names.users, [("binding.inviter", 1), ("binding.at", 1)], {"name": "binding_inviter_at"}),
-        # One landing record per (inviter, invitee, product): the dedup rule itself.
-        (
-            names.share_events,
-            [("inviter", 1), ("invitee", 1), ("productId", 1)],
-            {"name": "landing_unique", "unique": True},
-        ),
-        (names.share_events, [("enteredAt", 1)], {"name": "enteredAt"}),
-        (names.share_events, [("invitee", 1), ("enteredAt", 1)], {"name": "invitee_enteredAt"}),
-        (names.share_intents, [("at", 1)], {"name": "at"}),
-        (names.share_intents, [("sharer", 1), ("at", 1)], {"name": "sharer_at"}),
-        # One token per (inviter, product, channel), so regenerating a code reuses its token.
-        (
-            names.scene_tokens,
-            [("inviter", 1), ("productId", 1), ("channel", 1)],
-            {"name": "claim_unique", "unique": True},
-        ),
-        # Code cache: _id is the hash of everything that changes the image; lookups are by _id.
-        (names.wxacodes, [("inviter", 1), ("createdAt", 1)], {"name": "inviter_createdAt"}),
-        (names.wxacode_jobs, [("createdAt", 1)], {"name": "createdAt"}),
-    ]
+class IndexSpec(NamedTuple):
+    """One index, as its owning wing declares it."""
+
+    keys: tuple[tuple[str, int], ...]
+    name: str
+    unique: bool = False
+    partial: dict[str, Any] | None = None  # partialFilterExpression
+
+    def options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"name": self.name}
+        if self.unique:
+            options["unique"] = True
+        if self.partial is not None:
+            options["partialFilterExpression"] = self.partial
+        return options
 
 
-def ensure_indexes(database: Any, names: Collections) -> None:
-    for collection, keys, options in _index_specs(names):
-        database[collection].create_index(keys, **options)
+class CollectionSpec(NamedTuple):
+    """A collection and its indexes, declared once by the wing that owns it (listed in docs/data-model.md)."""
+
+    name: str
+    indexes: tuple[IndexSpec, ...] = ()
+
+
+def index(*keys: str, name: str, unique: bool = False, partial: dict[str, Any] | None = None) -> IndexSpec:
+    """An ascending index on ``keys``."""
+    return IndexSpec(tuple((key, 1) for key in keys), name, unique, partial)
+
+
+_provisioned_lock = threading.Lock()
+
+
+def provision(database: Any, specs: Iterable[CollectionSpec]) -> None:
+    """Create the collections and indexes idempotently, once per instance and database: a cold instance's first use
+    (``CreateTable`` + one ``UpdateTable`` a collection on CloudBase, ``create_index`` on MongoDB)."""
+    done: set[str] = database.__dict__.setdefault("_share_funnel_provisioned", set())
+    with _provisioned_lock:
+        wanted = [spec for spec in specs if spec.name not in done]
+    if not wanted:
+        return
+    # Looked up on the class: a pymongo Database answers any attribute with a collection of that name.
+    cloudbase = hasattr(type(database), "provision")
+    with driver_errors("prepare the collections"):
+        for spec in wanted:
+            if cloudbase:
+                from shared.platform.cloudbase_db import index_spec
+
+                database.provision(spec.name, [index_spec(list(i.keys), i.options()) for i in spec.indexes])
+            else:
+                for i in spec.indexes:
+                    database[spec.name].create_index(list(i.keys), **i.options())
+            with _provisioned_lock:
+                done.add(spec.name)
+
+
+def _connect_cloudbase(config: Settings) -> Any:
+    from shared.platform.cloudbase_db import CloudBaseDatabase, TcbApi
+
+    access = config.cloudbase
+    assert access is not None  # Settings.from_env requires it with either cloudbase setting
+    limit_ms = _time_limit_ms.get()
+    share_ms = int(limit_ms * SHARE_OF_INVOCATION) if limit_ms else config.mongodb_timeout_ms
+    api = TcbApi(
+        access.env_id,
+        access.secret_id,
+        access.secret_key,
+        access.session_token,
+        access.region,
+        access.endpoint,
+        timeout_s=min(config.mongodb_timeout_ms, share_ms) / 1000,
+    )
+    return CloudBaseDatabase(api)
+
+
+_orders_database: Any = None
+
+
+def orders_database(config: Settings | None = None) -> Any:
+    """Where the app's orders are read: the configured database, or the environment's own one with
+    ``ORDERS_SOURCE=cloudbase`` (a team whose product data moved to MongoDB while the mini program keeps writing
+    its orders with ``wx.cloud.database()``)."""
+    global _orders_database
+    config = config or current_settings()
+    if config.orders_source != "cloudbase" or config.backend == "cloudbase":
+        return database(config)
+    with _lock:
+        if _orders_database is None:
+            log.event("orders_source", engine="cloudbase")
+            _orders_database = _connect_cloudbase(config)
+    return _orders_database
 
 
 def _connect(config: Settings) -> Any:
+    if config.backend == "cloudbase":
+        log.event("database_engine", engine="cloudbase")
+        return _SingleDatabase(_connect_cloudbase(config))
     if config.embedded:
         try:
             import mongomock_ng
@@ -176,6 +233,65 @@ def _connect(config: Settings) -> Any:
     )
 
 
+class _Done:
+    """An answer already known (the immediate batch's ``Pending``)."""
+
+    def __init__(self, call: Any) -> None:
+        try:
+            self._value, self._error = call(), None
+        except PyMongoError as exc:
+            self._value, self._error = None, exc
+
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _ImmediateBatch:
+    """MongoDB and the embedded engine: each write runs when it is queued (a driver round trip is cheap)."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+
+    def find_one_and_update(self, collection: str, filter: Any, update: Any, **options: Any) -> _Done:
+        return _Done(lambda: self._database[collection].find_one_and_update(filter, update, **options))
+
+    def update_one(self, collection: str, filter: Any, update: Any, upsert: bool = False) -> _Done:
+        return _Done(lambda: self._database[collection].update_one(filter, update, upsert=upsert))
+
+    def send(self) -> None:
+        pass
+
+
+@contextmanager
+def one_request(database: Any) -> Iterator[Any]:
+    """Writes that go together: on CloudBase they are sent in one ``RunCommands`` request when the block ends (one
+    round trip and one unit of the environment's QPS quota); elsewhere each runs at once. The same store code runs
+    on every backend: it queues writes, then reads each answer with ``result()`` after the block."""
+    if hasattr(type(database), "run"):  # on the class: a pymongo Database answers any attribute with a collection
+        from shared.platform.cloudbase_db import CloudBaseBatch
+
+        batch: Any = CloudBaseBatch(database)
+    else:
+        batch = _ImmediateBatch(database)
+    yield batch
+    batch.send()
+
+
+class _SingleDatabase:
+    """A CloudBase environment has one database: the client's ``[name]`` is it, whatever the name."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+
+    def __getitem__(self, name: str) -> Any:
+        return self._database
+
+    def close(self) -> None:
+        pass
+
+
 def database(config: Settings | None = None) -> Any:
     """The configured ``pymongo.database.Database`` (or its embedded equivalent).
 
@@ -189,21 +305,14 @@ def database(config: Settings | None = None) -> Any:
         if _database is None:
             config = config or current_settings()
             client = _connect(config)
-            candidate = client[config.mongodb_db]
-            try:
-                with driver_errors("prepare the indexes"):
-                    ensure_indexes(candidate, config.collections)
-            except BaseException:
-                client.close()
-                raise
-            _client, _database = client, candidate
+            _client, _database = client, client[config.mongodb_db]
     return _database
 
 
 def reset() -> None:
     """Drop the cached client (tests and ops scripts that switch configuration)."""
-    global _client, _database
+    global _client, _database, _orders_database
     with _lock:
         if _client is not None:
             _client.close()
-        _client, _database = None, None
+        _client, _database, _orders_database = None, None, None

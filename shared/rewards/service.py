@@ -200,7 +200,9 @@ def reward_service(settings: RewardsConfig) -> RewardService:
         from shared.rewards.store import MongoRewardStore
 
         common = settings.common
-        store = MongoRewardStore(db.database(common), common.collections, settings.rewards.funnel.orders)
+        store = MongoRewardStore(
+            db.database(common), common.collections, settings.rewards.funnel.orders, db.orders_database(common)
+        )
         store.ensure_indexes()
         notify = (
             subscribe_notifier(store, settings, clock())

@@ -10,35 +10,48 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from shared.funnel import Landing, OrderMapping
+from shared.funnel import ORDERS_TIME_INDEX, Landing, OrderMapping, orders_collection
 from shared.platform.config import Collections
-from shared.platform.db import aware, code_matches, driver_errors, field_at
+from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
 from shared.platform.errors import Unavailable
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, REVERSED, TRANSITIONS
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
+def rewards_collections(names: Collections) -> list[CollectionSpec]:
+    """The collections the rewards wing owns: the ledger, the settlement cursor and subscribe-message accepts."""
+    return [
+        CollectionSpec(
+            names.rewards,
+            (
+                # One reward (and at most one clawback) per (programme, order): the order id is the idempotency key.
+                index("programme", "orderId", "kind", name="programme_order_kind", unique=True),
+                index("state", "approveAfter", name="state_approveAfter"),
+                index("inviter", "day", name="inviter_day"),
+                index("inviter", "month", name="inviter_month"),
+            ),
+        ),
+        CollectionSpec(f"{names.rewards}_state"),
+        CollectionSpec(f"{names.rewards}_subscriptions"),
+    ]
+
+
 class MongoRewardStore:
-    def __init__(self, database: Any, names: Collections, orders: OrderMapping) -> None:
+    def __init__(self, database: Any, names: Collections, orders: OrderMapping, orders_database: Any = None) -> None:
         self._rewards = database[names.rewards]
         self._state = database[f"{names.rewards}_state"]
         self._subscriptions = database[f"{names.rewards}_subscriptions"]
-        self._orders = database[orders.collection]
+        self._orders_database = database if orders_database is None else orders_database
+        self._orders = self._orders_database[orders.collection]
         self._landings = database[names.share_events]
         self._users = database[names.users]
         self._mapping = orders
+        self._database, self._names = database, names
 
     def ensure_indexes(self) -> None:
-        with driver_errors("prepare the reward indexes"):
-            # One reward (and at most one clawback) per (programme, order): the order id is the idempotency key.
-            self._rewards.create_index(
-                [("programme", 1), ("orderId", 1), ("kind", 1)], name="programme_order_kind", unique=True
-            )
-            self._rewards.create_index([("state", 1), ("approveAfter", 1)], name="state_approveAfter")
-            self._rewards.create_index([("inviter", 1), ("day", 1)], name="inviter_day")
-            self._rewards.create_index([("inviter", 1), ("month", 1)], name="inviter_month")
-            self._orders.create_index([(self._mapping.time_field, 1)], name="share_funnel_time")
+        provision(self._database, rewards_collections(self._names))
+        provision(self._orders_database, [orders_collection(self._mapping)])
 
     # --- the settlement cursor, with a lease so one run settles at a time ---------------------------------
     def take_lease(self, programme: str, owner: str, now: dt.datetime, until: dt.datetime) -> dict[str, Any] | None:
@@ -84,7 +97,7 @@ class MongoRewardStore:
                 self._orders.find(query, {"_id": 1, m.user_field: 1, m.time_field: 1, m.amount_field: 1})
                 .sort([(m.time_field, 1), ("_id", 1)])
                 .limit(limit + 200)
-                .hint("share_funnel_time")
+                .hint(ORDERS_TIME_INDEX)
             )
         after = [d for d in docs if (aware(field_at(d, m.time_field)), str(d["_id"])) > (at, key)]
         return after[:limit]

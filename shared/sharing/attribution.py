@@ -34,6 +34,10 @@ def entry_for(launch_scene: int | None) -> str:
     return ENTRY_BY_LAUNCH_SCENE.get(launch_scene, "other") if launch_scene is not None else "other"
 
 
+# One landing record per (inviter, invitee, product): the dedup rule (a unique index enforces it).
+LANDING_KEY = ("inviter", "invitee", "productId")
+
+
 def first_touch_binding(claim: ShareClaim, now: dt.datetime) -> dict[str, Any]:
     return {"inviter": claim.inviter, "productId": claim.product_id, "channel": claim.channel, "at": now}
 

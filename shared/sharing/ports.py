@@ -24,8 +24,15 @@ class ShareStore(Protocol):
         """Create the user if absent (first sighting, with a first-touch binding or none) and return
         the user document as it was before this call (None when this call created it)."""
 
-    def insert_landing(self, record: dict[str, Any]) -> bool:
-        """Insert a landing record; False when one already exists for (inviter, invitee, productId)."""
+    def record_landing(
+        self, openid: str, now: dt.datetime, binding: dict[str, Any], record: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """Register the user (if absent, bound by ``binding``) and insert the landing ``record``, together: (the user
+        document as it was before, None when this call created it; False when a landing already exists for
+        (inviter, invitee, productId))."""
+
+    def mark_not_new(self, key: dict[str, Any]) -> None:
+        """The landing for ``key`` counts no new user."""
 
     def add_share_intent(self, intent: dict[str, Any]) -> None: ...
 

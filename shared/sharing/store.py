@@ -15,11 +15,39 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
-from shared.platform.db import code_matches, driver_errors
+from shared.platform.db import CODE_INDEXED, CollectionSpec, code_matches, driver_errors, index, one_request, provision
 from shared.platform.errors import Unavailable
+from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.scene import ShareClaim
 
-LANDING_KEY = ("inviter", "invitee", "productId")
+
+def sharing_collections(names: Collections) -> list[CollectionSpec]:
+    """The collections the sharing wing owns (docs/data-model.md lists them; change both together)."""
+    return [
+        CollectionSpec(
+            names.users,
+            (
+                # Inviter codes are unique among users that have one (organic users have none).
+                index("code", name="code_unique", unique=True, partial={"code": CODE_INDEXED}),
+                index("firstSeenAt", name="firstSeenAt"),
+                index("binding.inviter", "binding.at", name="binding_inviter_at"),
+            ),
+        ),
+        # One landing record per (inviter, invitee, product): the dedup rule itself.
+        CollectionSpec(
+            names.share_events,
+            (
+                index(*LANDING_KEY, name="landing_unique", unique=True),
+                index("enteredAt", name="enteredAt"),
+                index("invitee", "enteredAt", name="invitee_enteredAt"),
+            ),
+        ),
+        CollectionSpec(names.share_intents, (index("at", name="at"), index("sharer", "at", name="sharer_at"))),
+        # One token per (inviter, product, channel), so regenerating a code reuses its token.
+        CollectionSpec(
+            names.scene_tokens, (index("inviter", "productId", "channel", name="claim_unique", unique=True),)
+        ),
+    ]
 
 
 class CodeCache:
@@ -46,6 +74,14 @@ class CodeCache:
                 self._items.popitem(last=False)
 
 
+def _upserted(landing: Any) -> bool:
+    """Whether the landing write inserted the record (a unique-index race lost means someone else did)."""
+    try:
+        return landing.result().upserted_id is not None
+    except DuplicateKeyError:
+        return False
+
+
 class MongoShareStore:
     def __init__(self, database: Any, names: Collections, code_cache: CodeCache | None = None) -> None:
         self._users = database[names.users]
@@ -53,6 +89,7 @@ class MongoShareStore:
         self._intents = database[names.share_intents]
         self._tokens = database[names.scene_tokens]
         self._codes = code_cache if code_cache is not None else CodeCache()
+        provision(database, sharing_collections(names))
 
     def inviter_openid(self, code: str) -> str | None:
         cached = self._codes.get(code)
@@ -115,15 +152,45 @@ class MongoShareStore:
                     raise Unavailable("user registration kept conflicting") from exc
         return None  # unreachable
 
-    def insert_landing(self, record: dict[str, Any]) -> bool:
+    def record_landing(
+        self, openid: str, now: dt.datetime, binding: dict[str, Any], record: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """Register the user (first sighting bound to this landing) and insert the landing record, both writes in
+        one request where the backend batches them: (the user as it was before, whether the landing is new).
+
+        ``record`` carries ``newUser: True``, the common case (an invitee's first landing); the use case corrects it
+        with ``mark_not_new`` when the user turns out to have been seen before."""
         key = {field: record[field] for field in LANDING_KEY}
         rest = {field: value for field, value in record.items() if field not in key}
-        try:
+        users, landings = self._users.name, self._landings.name
+        recorded = False  # an attempt that inserted the landing recorded it, whatever a second attempt answers
+        for attempt in (1, 2):
+            with driver_errors("record the landing"), one_request(self._users.database) as batch:
+                user = batch.find_one_and_update(
+                    users,
+                    {"_id": openid},
+                    {"$setOnInsert": {"firstSeenAt": now, "binding": binding}},
+                    upsert=True,
+                    return_document=ReturnDocument.BEFORE,
+                    projection={"binding": 1, "code": 1, "firstSeenAt": 1},
+                )
+                landing = batch.update_one(landings, key, {"$setOnInsert": rest}, upsert=True)
             with driver_errors("record the landing"):
-                result = self._landings.update_one(key, {"$setOnInsert": rest}, upsert=True)
-        except DuplicateKeyError:
-            return False  # a concurrent landing for the same key won; this one is a duplicate
-        return result.upserted_id is not None
+                recorded = _upserted(landing) or recorded
+            try:
+                with driver_errors("register the user"):
+                    return user.result(), recorded
+            except DuplicateKeyError as exc:
+                # Two first sightings raced (see register_user): the landing's own answer is read above; the user
+                # exists now, so a second pass reads it back (its landing write is then a duplicate, harmlessly).
+                if attempt == 2:
+                    raise Unavailable("the landing kept conflicting") from exc
+        raise Unavailable("the landing kept conflicting")  # unreachable
+
+    def mark_not_new(self, key: dict[str, Any]) -> None:
+        """The landing for ``key`` counts no new user (idempotent: only a record still marked new changes)."""
+        with driver_errors("correct the landing"):
+            self._landings.update_one({**key, "newUser": True}, {"$set": {"newUser": False}})
 
     def add_share_intent(self, intent: dict[str, Any]) -> None:
         with driver_errors("record the share intent"):

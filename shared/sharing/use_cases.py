@@ -22,6 +22,7 @@ from shared.platform.validation import (
     required,
 )
 from shared.sharing.attribution import (
+    LANDING_KEY,
     attributed_inviter,
     entry_for,
     first_touch_binding,
@@ -237,23 +238,25 @@ def record_landing(
     # one kept: a later landing for the same key, from whatever group, is a duplicate and changes nothing).
     group = resolve_group(resolver, request.group_cloud_id, caller.openid)
     now = clock.now()
-    before = store.register_user(caller.openid, now, binding=first_touch_binding(claim, now))
+    record = {
+        "inviter": claim.inviter,
+        "invitee": caller.openid,
+        "productId": claim.product_id,
+        "channel": claim.channel,
+        "entry": entry,
+        "launchScene": request.launch_scene,
+        "page": request.page,
+        "form": claim.form,
+        "enteredAt": now,
+        # The common case, written with the user in one request; corrected below when the user was seen before.
+        "newUser": True,
+        **({"group": group.record()} if group else {}),
+    }
+    before, recorded = store.record_landing(caller.openid, now, first_touch_binding(claim, now), record)
     first_sighting = landing_is_first_sighting(before, claim)
-    recorded = store.insert_landing(
-        {
-            "inviter": claim.inviter,
-            "invitee": caller.openid,
-            "productId": claim.product_id,
-            "channel": claim.channel,
-            "entry": entry,
-            "launchScene": request.launch_scene,
-            "page": request.page,
-            "form": claim.form,
-            "enteredAt": now,
-            "newUser": first_sighting,
-            **({"group": group.record()} if group else {}),
-        }
-    )
+    if not first_sighting:
+        # Also on a duplicate: a retry after a failed correction completes it (the update is conditional).
+        store.mark_not_new({field: record[field] for field in LANDING_KEY})
     result = LandingResult(
         recorded=recorded,
         duplicate=not recorded,

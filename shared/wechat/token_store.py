@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
-from shared.platform.db import driver_errors
+from shared.platform.db import CollectionSpec, driver_errors, provision
 from shared.platform.errors import Unavailable
 
 
@@ -27,6 +27,10 @@ class MongoTokenStore:
 
     def __init__(self, database: Any, names: Collections) -> None:
         self._tokens = database[names.wechat_tokens]
+        try:
+            provision(database, [CollectionSpec(names.wechat_tokens)])  # lookups by _id: no index of its own
+        except Unavailable:
+            pass  # the shared cache is an optimisation; the next instance provisions it
 
     def load(self, appid: str) -> tuple[str, dt.datetime] | None:
         try:

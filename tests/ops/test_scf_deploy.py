@@ -54,7 +54,8 @@ def cli(scf_api, tmp_path):
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("TENCENTCLOUD_", "SLS_", "MONGODB_", "HTTP", "http", "NO_PROXY", "no_proxy"))
+            if not key.startswith(("TENCENTCLOUD_", "SLS_", "MONGODB_", "HTTP", "http", "NO_PROXY", "no_proxy", "TCB_"))
+            and key not in ("DATABASE", "SCF_NAMESPACE")
         }
         env.update(
             {
@@ -129,6 +130,7 @@ def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(bu
             function.description,
         )
         assert state["_sha256"] == hashlib.sha256((built / f"{function.name}.zip").read_bytes()).hexdigest()
+        assert state["Role"] == "TCB_QcsRole"  # SCF injects the role's keys: the tcb database calls sign with them
         variables = {v["Key"]: v["Value"] for v in state["Environment"]["Variables"]}
         deploy_values = {"TCB_ENV": ENV_ID, "SCF_API_ENDPOINT": scf_api.endpoint}  # read by some functions too
         assert variables == {k: v for k, v in (FUNCTION_VALUES | deploy_values).items() if k in function.variables}
@@ -324,7 +326,11 @@ def test_an_update_still_refused_after_waiting_stops_the_deploy(built, scf_api, 
 @needs_node
 def test_make_deploy_is_the_readmes_command(built, scf_api, cli, tmp_path):
     """`make deploy FUNCTION=… STAGE=…` (README, quick start step 5): build, then the same CLI deploy."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TENCENTCLOUD_", "MONGODB_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TENCENTCLOUD_", "MONGODB_", "TCB_")) and key not in ("DATABASE", "SCF_NAMESPACE")
+    }
     env.update(
         {
             "HOME": str(tmp_path),

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from shared.platform import db
+from shared.platform import config, db
 from shared.platform.config import Settings
 from shared.platform.errors import ConfigError
 from tests.conftest import ROOT
@@ -53,7 +53,12 @@ def _import_handler(env):
         "s=importlib.util.spec_from_file_location('h','functions/recordShare/index.py');"
         "m=importlib.util.module_from_spec(s); s.loader.exec_module(m); print('imported')"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "TENCENTCLOUD_RUNENV")}
+    # Nothing of the suite's own backend: each case states the whole database configuration.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MONGODB_URI", "TENCENTCLOUD_RUNENV", "DATABASE", "TCB_ENV", "SCF_NAMESPACE", "TCB_API_ENDPOINT")
+    }
     clean.update(env)
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
@@ -71,7 +76,10 @@ def test_handler_cold_start_succeeds_with_a_valid_environment_without_touching_t
 
 
 def test_database_returns_one_database_with_the_indexes(database):
+    from shared.sharing.store import MongoShareStore
+
     assert db.database() is database
+    MongoShareStore(database, config.settings().collections)  # the sharing wing provisions what it owns
     indexes = database["share_events"].index_information()
     unique = [spec for spec in indexes.values() if spec.get("unique")]
     assert [list(dict(spec["key"]).keys()) for spec in unique] == [["inviter", "invitee", "productId"]]
@@ -79,11 +87,18 @@ def test_database_returns_one_database_with_the_indexes(database):
     assert users["code_unique"]["unique"] is True
 
 
-def test_indexes_are_ensured_once_per_process(database, monkeypatch):
+def test_collections_are_provisioned_once_per_instance(database, monkeypatch):
+    from shared.sharing.store import MongoShareStore
+
+    MongoShareStore(database, config.settings().collections)  # the first store of this database provisioned them
     calls = []
-    monkeypatch.setattr(db, "ensure_indexes", lambda *a: calls.append(a))
+    monkeypatch.setattr(
+        type(database[config.settings().collections.users]), "create_index", lambda *a, **k: calls.append(a)
+    )
+    if hasattr(type(database), "provision"):  # CloudBase
+        monkeypatch.setattr(database, "provision", lambda *a: calls.append(a))
     for _ in range(3):
-        db.database()
+        MongoShareStore(db.database(), config.settings().collections)
     assert calls == []
 
 
@@ -96,7 +111,13 @@ def test_engine_is_logged_once_as_embedded(capsys):
         pass
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     engines = [line for line in lines if line["message"] == "database_engine"]
-    expected = "mongodb" if os.environ.get("MONGODB_URI") else "embedded"
+    expected = (
+        "cloudbase"
+        if os.environ.get("DATABASE") == "cloudbase"
+        else "mongodb"
+        if os.environ.get("MONGODB_URI")
+        else "embedded"
+    )
     assert [line["engine"] for line in engines] == [expected]
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from shared.ops import deployment
 from shared.platform import config, db, instance
+from shared.sharing.store import MongoShareStore
 from tests.conftest import configured_handler, gen_wxacode_handler, openid_for, scf_context
 
 PROBES = {
@@ -20,6 +21,7 @@ PROBES = {
 
 @pytest.fixture
 def unreachable_database(monkeypatch):
+    monkeypatch.setenv("DATABASE", "mongodb")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true")
     monkeypatch.delenv("MONGODB_TIMEOUT_MS", raising=False)
     config.reset()
@@ -50,13 +52,15 @@ def test_an_unreachable_database_is_answered_within_40_percent_of_the_timeout(fu
 
 
 def test_a_timeout_written_in_the_uri_is_honoured(monkeypatch):
+    monkeypatch.setenv("DATABASE", "mongodb")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true&serverSelectionTimeoutMS=300")
     config.reset()
     db.reset()
     try:
         started = time.monotonic()
         with pytest.raises(Exception) as caught:
-            db.database()  # no invocation deadline: the client's own timeouts, the URI's winning over ours
+            # No invocation deadline: the client's own timeouts, the URI's winning over ours.
+            MongoShareStore(db.database(), config.settings().collections)
         assert caught.value.code == "UNAVAILABLE" and time.monotonic() - started < 3
     finally:
         monkeypatch.undo()

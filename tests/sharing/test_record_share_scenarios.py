@@ -211,6 +211,7 @@ def test_store_outage_is_unavailable_and_retryable(record_share, monkeypatch):
     from shared.platform import config
     from tests.conftest import scf_context
 
+    monkeypatch.setenv("DATABASE", "mongodb")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true")
     monkeypatch.setenv("MONGODB_TIMEOUT_MS", "200")
     config.reset()

@@ -1,0 +1,365 @@
+"""A local emulator of the Tencent Cloud tcb API (2018-06-08) database actions over real HTTP on 127.0.0.1.
+
+It checks what the real API checks first — the TC3-HMAC-SHA256 signature, the session token of temporary
+credentials, action and version — then validates the body against ``tencentcloud-sdk-python-tcb``'s own model class
+(``tools/tencent_api.py``: unknown fields, wrong types and missing required fields are the API's errors), and runs:
+
+* ``RunCommands``: each ``MgoCommands`` entry's native MongoDB command (Extended JSON) on a pymongo-API database —
+  the embedded engine or a real server — after checking that its ``CommandType`` matches the command and that its
+  collection exists. Answers take the documented shapes: a query's answer is a JSON array of JSON-string documents
+  (at most 1000); any other command answers the server's reply document as one Extended-JSON string
+  (``insert`` → ``{n, ok}``, ``update`` → ``{n, nModified, upserted?, ok}``, ``findAndModify`` →
+  ``{lastErrorObject, value, ok}``, a duplicate key → ``writeErrors`` / ``code`` 11000).
+* ``CreateTable``, ``UpdateTable`` (indexes, unique and partial ones included), ``DescribeTable``, ``ListTables``.
+
+Quotas (``read_quota`` / ``write_quota`` requests, answered ``LimitExceeded.*``) and faults (``fail_next``: an API
+error code, ``"http500"``, ``"garbage"`` or ``"sleep:<s>"``, each for the next request) are injectable. ``requests``
+counts the authenticated requests per action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from bson import json_util
+from bson.json_util import JSONMode, JSONOptions
+from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+
+from tools.loopback import LoopbackServer, QuietHandler
+from tools.tencent_api import check_tc3, model_faults
+
+MODELS = "tencentcloud.tcb.v20180608.models"
+ACTIONS = ("RunCommands", "CreateTable", "UpdateTable", "DescribeTable", "ListTables")
+# Required fields, from the API documentation (the SDK models do not say).
+REQUIRED = {
+    "RunCommandsRequest": ("EnvId", "MgoCommands"),
+    "MgoCommandParam": ("TableName", "CommandType", "Command"),
+    "CreateTableRequest": ("EnvId", "TableName"),
+    "UpdateTableRequest": ("EnvId", "TableName"),
+    "DescribeTableRequest": ("EnvId", "TableName"),
+    "ListTablesRequest": ("EnvId",),
+    "CreateIndex": ("IndexName", "MgoKeySchema"),
+    "MgoKeySchema": ("MgoIndexKeys",),
+    "MgoIndexKeys": ("Name", "Direction"),
+}
+COMMAND_TYPES = {
+    "find": "QUERY",
+    "aggregate": "QUERY",
+    "count": "QUERY",
+    "insert": "INSERT",
+    "update": "UPDATE",
+    "findAndModify": "UPDATE",
+    "delete": "DELETE",
+}
+MAX_DOCUMENTS = 1000
+_OUT = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=True, tzinfo=dt.timezone.utc)
+_IN = JSONOptions(tz_aware=True, tzinfo=dt.timezone.utc)
+
+
+class _ApiFault(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _ejson(value: Any) -> str:
+    return json_util.dumps(value, json_options=_OUT)
+
+
+class TcbApiEmulator:
+    def __init__(
+        self,
+        database: Any,
+        env_id: str = "emulated-env",
+        secret_id: str = "AKIDtcbemulator",
+        secret_key: str = "tcb-emulator-secret-key",
+        session_token: str | None = "tcb-emulator-session-token",
+    ) -> None:
+        self.database, self.env_id = database, env_id
+        self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
+        self.tables: set[str] = set(database.list_collection_names())
+        self.requests: Counter[str] = Counter()
+        self.commands: Counter[str] = Counter()  # CommandType of every executed command
+        self.read_quota: int | None = None
+        self.write_quota: int | None = None
+        self.fail_next: list[str] = []
+        self._lock = threading.RLock()
+        self._server: LoopbackServer | None = None
+        self.endpoint = ""
+
+    # --- HTTP --------------------------------------------------------------------------------------------------
+    def start(self) -> str:
+        emulator = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                body = self.read_body()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                fault = emulator._take_fault()
+                if fault == "http500":
+                    self.reply(500, b"<html>internal error</html>", {"Content-Type": "text/html"})
+                    return
+                if fault == "garbage":
+                    self.reply(200, b'{"Response": {"Data": "not a list"', {"Content-Type": "application/json"})
+                    return
+                if fault and fault.startswith("sleep:"):
+                    time.sleep(float(fault.split(":", 1)[1]))
+                    fault = None
+                response = emulator.handle(headers, body, fault)
+                self.reply(200, json.dumps({"Response": response}).encode(), {"Content-Type": "application/json"})
+
+        self._server = LoopbackServer(Handler)
+        self.endpoint = self._server.url
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.stop()
+
+    def _take_fault(self) -> str | None:
+        with self._lock:
+            return self.fail_next.pop(0) if self.fail_next else None
+
+    def handle(self, headers: dict[str, str], body: bytes, injected: str | None = None) -> dict[str, Any]:
+        request_id = str(uuid.uuid4())
+
+        def error(code: str, message: str) -> dict[str, Any]:
+            return {"Error": {"Code": code, "Message": message}, "RequestId": request_id}
+
+        auth = check_tc3(headers, body, self.secret_id, self.secret_key, self.session_token)
+        if auth:
+            return error(*auth)
+        action = headers.get("x-tc-action", "")
+        if headers.get("x-tc-version") != "2018-06-08" or action not in ACTIONS:
+            return error("InvalidAction", f"{action} {headers.get('x-tc-version')} is not emulated")
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return error("InvalidParameter.PayloadDecodeFailed", "the body is not JSON")
+        fault = model_faults(MODELS, action, request, REQUIRED)
+        if fault:
+            return error(*fault)
+        if request["EnvId"] != self.env_id:
+            return error("ResourceNotFound.EnvNotExist", f"environment {request['EnvId']} does not exist")
+        if injected:
+            return error(injected, "injected failure")
+        with self._lock:
+            self.requests[action] += 1
+            try:
+                return {**getattr(self, f"_{action}")(request), "RequestId": request_id}
+            except _ApiFault as fault_:
+                return error(fault_.code, fault_.message)
+            except (OperationFailure, ValueError, TypeError, KeyError) as exc:  # the engine refused the command
+                return error("FailedOperation", f"{type(exc).__name__}: {exc}")
+
+    # --- tables ------------------------------------------------------------------------------------------------
+    def _CreateTable(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["TableName"]
+        if name in self.tables:
+            raise _ApiFault("ResourceUnavailable.ResourceExist", f"table {name} exists")
+        self.database.create_collection(name)
+        self.tables.add(name)
+        return {}
+
+    def create_table(self, name: str) -> None:
+        """What the console's "new collection" does (tests: the mini program's own collections)."""
+        with self._lock:
+            if name not in self.tables:
+                self.database.create_collection(name)
+                self.tables.add(name)
+
+    def _table(self, name: str) -> Any:
+        if name not in self.tables:
+            raise _ApiFault("ResourceNotFound.TableNotFound", f"table {name} does not exist")
+        return self.database[name]
+
+    def _UpdateTable(self, request: dict[str, Any]) -> dict[str, Any]:
+        collection = self._table(request["TableName"])
+        for index in request.get("DropIndexes") or []:
+            collection.drop_index(index["IndexName"])
+        for index in request.get("CreateIndexes") or []:
+            schema = index["MgoKeySchema"]
+            keys = [(key["Name"], int(key["Direction"])) for key in schema["MgoIndexKeys"]]
+            options: dict[str, Any] = {"name": index["IndexName"], "unique": bool(schema.get("MgoIsUnique"))}
+            if schema.get("MgoIsSparse"):
+                options["sparse"] = True
+            if schema.get("PartialFilterExpression"):
+                options["partialFilterExpression"] = json.loads(schema["PartialFilterExpression"])
+            collection.create_index(keys, **options)
+        return {}
+
+    def _DescribeTable(self, request: dict[str, Any]) -> dict[str, Any]:
+        collection = self._table(request["TableName"])
+        indexes = [
+            {
+                "Name": name,
+                "Unique": bool(info.get("unique")),
+                "Keys": [{"Name": k, "Direction": str(d)} for k, d in info["key"]],
+            }
+            for name, info in collection.index_information().items()
+        ]
+        return {"Indexes": indexes, "IndexNum": len(indexes)}
+
+    def _ListTables(self, request: dict[str, Any]) -> dict[str, Any]:
+        names = sorted(self.tables)
+        offset, limit = request.get("MgoOffset") or 0, request.get("MgoLimit") or 20
+        page = names[offset : offset + limit]
+        return {
+            "Tables": [{"TableName": n} for n in page],
+            "Pager": {"Offset": offset, "Limit": limit, "Total": len(names)},
+        }
+
+    # --- commands ----------------------------------------------------------------------------------------------
+    def _RunCommands(self, request: dict[str, Any]) -> dict[str, Any]:
+        commands = request["MgoCommands"]
+        parsed = []
+        for entry in commands:
+            try:
+                command = json_util.loads(entry["Command"], json_options=_IN)
+            except (ValueError, TypeError) as exc:
+                raise _ApiFault("InvalidParameter", f"Command is not Extended JSON: {exc}") from None
+            if not isinstance(command, dict) or not command:
+                raise _ApiFault("InvalidParameter", "Command must be a command document")
+            name = next(iter(command))
+            expected = COMMAND_TYPES.get(name, "COMMAND")
+            if entry["CommandType"] != expected:
+                raise _ApiFault("InvalidParameter", f"CommandType {entry['CommandType']} does not match {name}")
+            if command[name] != entry["TableName"]:
+                raise _ApiFault("InvalidParameter", "the command names another collection than TableName")
+            self._table(entry["TableName"])
+            parsed.append((name, command, expected))
+        reads = sum(1 for _, _, kind in parsed if kind == "QUERY")
+        writes = len(parsed) - reads
+        if reads and self.read_quota is not None:
+            if self.read_quota < reads:
+                raise _ApiFault("LimitExceeded.OutOfReadRequestQuota", "the environment's read quota is spent")
+            self.read_quota -= reads
+        if writes and self.write_quota is not None:
+            if self.write_quota < writes:
+                raise _ApiFault("LimitExceeded.OutOfWriteRequestQuota", "the environment's write quota is spent")
+            self.write_quota -= writes
+        answers = []
+        for name, command, kind in parsed:
+            self.commands[kind] += 1
+            answers.append(getattr(self, f"_run_{name}")(self.database[command[name]], command))
+        return {"Data": answers}
+
+    @staticmethod
+    def _documents(documents: list[dict[str, Any]]) -> str:
+        return json.dumps([_ejson(document) for document in documents[:MAX_DOCUMENTS]])
+
+    def _run_find(self, collection: Any, command: dict[str, Any]) -> str:
+        cursor = collection.find(command.get("filter") or {}, command.get("projection"))
+        if command.get("sort"):
+            cursor = cursor.sort(list(command["sort"].items()))
+        if command.get("skip"):
+            cursor = cursor.skip(int(command["skip"]))
+        limit = int(command.get("limit") or 0)
+        cursor = cursor.limit(min(limit, MAX_DOCUMENTS) if limit else MAX_DOCUMENTS)
+        return self._documents(list(cursor))
+
+    def _run_aggregate(self, collection: Any, command: dict[str, Any]) -> str:
+        return self._documents(list(collection.aggregate(command.get("pipeline") or [])))
+
+    def _run_count(self, collection: Any, command: dict[str, Any]) -> str:
+        return _ejson({"n": collection.count_documents(command.get("query") or {}), "ok": 1})
+
+    def _run_insert(self, collection: Any, command: dict[str, Any]) -> str:
+        documents = command.get("documents") or []
+        try:
+            result = collection.insert_many(documents, ordered=command.get("ordered", True))
+            return _ejson({"n": len(result.inserted_ids), "ok": 1})
+        except BulkWriteError as exc:
+            details = exc.details
+            errors = [
+                {"index": e.get("index", 0), "code": e.get("code"), "errmsg": str(e.get("errmsg", ""))}
+                for e in details.get("writeErrors", [])
+            ]
+            return _ejson({"n": details.get("nInserted", 0), "writeErrors": errors, "ok": 1})
+
+    def _run_update(self, collection: Any, command: dict[str, Any]) -> str:
+        n = modified = 0
+        upserted = []
+        for index, change in enumerate(command.get("updates") or []):
+            update = change["u"]
+            if isinstance(update, dict) and not any(key.startswith("$") for key in update):
+                method = collection.replace_one  # a replacement document, as the server's update command allows
+            else:
+                method = collection.update_many if change.get("multi") else collection.update_one
+            try:
+                result = method(change["q"], update, upsert=bool(change.get("upsert")))
+            except DuplicateKeyError as exc:
+                error = {"index": index, "code": 11000, "errmsg": f"E11000 duplicate key error: {exc}"}
+                return _ejson({"n": n, "nModified": modified, "writeErrors": [error], "ok": 1})
+            n += result.matched_count
+            modified += result.modified_count
+            if result.upserted_id is not None:
+                upserted.append({"index": index, "_id": result.upserted_id})
+                n += 1
+        reply: dict[str, Any] = {"n": n, "nModified": modified, "ok": 1}
+        if upserted:
+            reply["upserted"] = upserted
+        return _ejson(reply)
+
+    def _run_delete(self, collection: Any, command: dict[str, Any]) -> str:
+        n = 0
+        for change in command.get("deletes") or []:
+            method = collection.delete_one if change.get("limit") == 1 else collection.delete_many
+            n += method(change["q"]).deleted_count
+        return _ejson({"n": n, "ok": 1})
+
+    def _run_findAndModify(self, collection: Any, command: dict[str, Any]) -> str:
+        new = bool(command.get("new"))
+        sort = list(command["sort"].items()) if command.get("sort") else None
+        try:
+            value = collection.find_one_and_update(
+                command.get("query") or {},
+                command["update"],
+                projection=command.get("fields"),
+                sort=sort,
+                upsert=bool(command.get("upsert")),
+                return_document=ReturnDocument.AFTER if new else ReturnDocument.BEFORE,
+            )
+        except DuplicateKeyError as exc:
+            return _ejson({"ok": 0, "code": 11000, "codeName": "DuplicateKey", "errmsg": f"E11000 {exc}"})
+        except OperationFailure as exc:
+            return _ejson({"ok": 0, "code": exc.code, "errmsg": str(exc)})
+        return _ejson({"lastErrorObject": {"n": 1 if value is not None else 0}, "value": value, "ok": 1})
+
+
+def backing_database(mongodb_uri: str | None = None, name: str | None = None) -> Any:
+    """What the emulator executes on: the embedded engine, or a real server's database."""
+    if mongodb_uri:
+        import pymongo
+
+        return pymongo.MongoClient(mongodb_uri, tz_aware=True)[name or "share_funnel"]
+    import mongomock_ng
+
+    from shared.dev import embedded_engine
+
+    embedded_engine.install()
+    return mongomock_ng.MongoClient(tz_aware=True)[name or "share_funnel"]
+
+
+if __name__ == "__main__":  # run by hand or by a benchmark, in its own process
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description="tcb API emulator (database actions) on 127.0.0.1")
+    parser.add_argument("--env-id", default="emulated-env")
+    parser.add_argument("--tables", default="", help="comma-separated collections to create at start (e.g. orders)")
+    args = parser.parse_args()
+    emulator = TcbApiEmulator(
+        backing_database(os.environ.get("MONGODB_URI"), os.environ.get("MONGODB_DB")), args.env_id
+    )
+    for table in filter(None, args.tables.split(",")):
+        emulator.create_table(table)
+    print(emulator.start(), flush=True)
+    threading.Event().wait()
