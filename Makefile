@@ -56,13 +56,16 @@ test-python: $(STAMP) $(NODE_STAMP)
 compat: $(STAMP)
 	$(VENV)/bin/vermin --no-tips --violations -t=3.10- --eval-annotations functions shared
 
-## make demo: a simulated share campaign through the real handlers on the embedded engine.
+## make demo: a simulated share campaign through the real handlers on the embedded engine, then the same campaign on
+## the CloudBase database backend (the tcb API emulator), with the API requests it cost.
 demo: $(STAMP)
 	$(PY) tools/demo.py
+	DEMO_OUTPUT=demo-output/cloudbase $(PY) tools/demo.py --cloudbase
 
 ## make bench: benchmarks; numbers are appended to bench/RESULTS.md.
 bench: $(STAMP) build $(NODE_STAMP)
 	$(PY) bench/landing.py
+	$(PY) bench/cloudbase.py
 	$(PY) bench/wxacode_batch.py
 	$(PY) bench/funnel.py
 	$(PY) bench/deploy.py

@@ -17,11 +17,30 @@ import logging
 import os
 import pathlib
 import random
+import sys
 from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-for _name in ("MONGODB_URI", "DATABASE", "TCB_API_ENDPOINT"):
-    os.environ.pop(_name, None)  # the demo always runs on the embedded engine
+for _name in ("MONGODB_URI", "DATABASE", "TCB_API_ENDPOINT", "ORDERS_SOURCE"):
+    os.environ.pop(_name, None)  # the demo runs on the embedded engine, or (--cloudbase) on the tcb API emulator
+CLOUDBASE = "--cloudbase" in sys.argv
+TCB = None
+if CLOUDBASE:
+    # The environment's own database as the functions reach it on the platform: the tcb API emulator (over the
+    # embedded engine), TC3-signed requests over real HTTP, every request checked against Tencent's SDK models.
+    from tools.tcb_api_emulator import TcbApiEmulator, backing_database
+
+    TCB = TcbApiEmulator(backing_database(), env_id="prod-4g8x2k1d9e0f3a5b")
+    TCB.start()
+    TCB.create_table("orders")  # the mini program's own collection, made in the console
+    os.environ.update(
+        DATABASE="cloudbase",
+        TCB_ENV=TCB.env_id,
+        TCB_API_ENDPOINT=TCB.endpoint,
+        TENCENTCLOUD_SECRETID=TCB.secret_id,
+        TENCENTCLOUD_SECRETKEY=TCB.secret_key,
+        TENCENTCLOUD_SESSIONTOKEN=TCB.session_token or "",
+    )
 
 from shared.platform import (
     db,
@@ -74,14 +93,23 @@ def main() -> None:
     )
     try:
         campaign(emulator, clock, rng, out_dir, log_file)
+        if TCB is not None:
+            print(
+                f"\nCloudBase database (tcb API emulator): {sum(TCB.requests.values())} API requests "
+                f"({', '.join(f'{action} {n}' for action, n in sorted(TCB.requests.items()))}); commands by type: "
+                f"{', '.join(f'{kind} {n}' for kind, n in sorted(TCB.commands.items()))}"
+            )
     finally:
         emulator.stop()
+        if TCB is not None:
+            TCB.stop()
 
 
 def campaign(emulator, clock, rng, out_dir, log_file) -> None:
     handler = load_handler("recordShare")
 
-    print("Share Funnel demo: a share campaign for product", PRODUCT, "on the embedded engine\n")
+    engine = "the CloudBase database (tcb API emulator)" if CLOUDBASE else "the embedded engine"
+    print("Share Funnel demo: a share campaign for product", PRODUCT, "on", engine, "\n")
     codes = {}
     start = dt.datetime(2026, 11, 18, 10, 0, tzinfo=SHANGHAI)
     for sharer, channel in (("alice", "chat"), ("bob", "poster"), ("carol", "timeline"), ("dave", "share")):

@@ -35,3 +35,24 @@ def test_demo_campaign_runs_and_reports(tmp_path):
     days = int(header.split("A ", 1)[1].split("-day", 1)[0])
     assert len(pages) == days, (header, pages)  # the header's day count matches the data
     assert _demo_output_state() == before
+
+
+def test_demo_runs_the_same_campaign_on_the_cloudbase_backend(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    env["DEMO_OUTPUT"] = str(tmp_path)
+    embedded = subprocess.run(
+        [sys.executable, "tools/demo.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    cloudbase = subprocess.run(
+        [sys.executable, "tools/demo.py", "--cloudbase"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert cloudbase.returncode == 0, cloudbase.stderr
+    assert "on the CloudBase database (tcb API emulator)" in cloudbase.stdout
+    assert "CloudBase database (tcb API emulator):" in cloudbase.stdout and "RunCommands" in cloudbase.stdout
+
+    def table(output: str) -> list[str]:  # the per-sharer summary and the daily funnel agree, engine aside
+        lines = output.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("Per sharer"))
+        return [line for line in lines[start:] if line.startswith("  20") or line.startswith("  ") and "new" in line]
+
+    assert table(cloudbase.stdout) == table(embedded.stdout)
