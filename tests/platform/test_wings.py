@@ -68,3 +68,49 @@ def test_a_wing_imports_only_platform_and_its_allowed_wings_through_their_public
 def test_every_wing_is_a_folder_and_no_module_sits_loose_in_shared():
     assert sorted(p.name for p in (ROOT / "shared").iterdir() if p.is_dir() and p.name != "__pycache__") == WINGS
     assert sorted(p.name for p in (ROOT / "shared").glob("*.py")) == ["__init__.py"]
+
+
+# Who owns which collection (docs/data-model.md): the one wing that declares it and provisions it.
+OWNERS = {
+    "users": "sharing",
+    "share_events": "sharing",
+    "share_intents": "sharing",
+    "scene_tokens": "sharing",
+    "wxacodes": "codes",
+    "wxacode_jobs": "codes",
+    "wechat_tokens": "wechat",
+    "funnel_daily": "funnel",
+    "funnel_runs": "funnel",
+    "rewards": "rewards",
+}
+
+
+def test_every_collection_is_declared_once_by_the_wing_that_owns_it():
+    from shared.funnel.settings import OrderMapping
+    from shared.funnel.store import funnel_collections, orders_collection
+    from shared.platform.config import Collections
+    from shared.rewards.store import rewards_collections
+    from shared.sharing.store import sharing_collections
+
+    names = Collections()
+    declared: dict[str, list[str]] = {}
+    for wing, specs in (
+        ("sharing", sharing_collections(names)),
+        ("funnel", [*funnel_collections(names), orders_collection(OrderMapping())]),
+        ("rewards", rewards_collections(names)),
+    ):
+        for spec in specs:
+            declared.setdefault(spec.name, []).append(wing)
+    # codes and wechat declare theirs inline, next to their one store each
+    for wing, field in (("codes", "wxacodes"), ("codes", "wxacode_jobs"), ("wechat", "wechat_tokens")):
+        source = (ROOT / "shared" / wing).rglob("*.py")
+        assert any(f"CollectionSpec(names.{field}" in path.read_text(encoding="utf-8") for path in source), field
+        declared.setdefault(getattr(names, field), []).append(wing)
+    for collection, wing in OWNERS.items():
+        assert declared.get(collection) == [wing], (collection, declared.get(collection))
+    assert declared["orders"] == ["funnel"]  # the app's orders: only the funnel adds indexes; rewards reads through it
+    for path in (ROOT / "shared").rglob("*.py"):  # nobody creates an index outside the declarations
+        text = path.read_text(encoding="utf-8")
+        if path.name not in ("db.py", "cloudbase_db.py"):
+            assert ".create_index(" not in text, path
+        assert "share_funnel_time\"" not in text or path.name == "store.py" and "funnel" in str(path), path
