@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import io
 import json
 import threading
@@ -30,22 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tools.loopback import LoopbackServer, QuietHandler
-
-
-def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode(), hashlib.sha256).digest()
-
-
-def tc3_signature(
-    secret_key: str, service: str, headers: dict[str, str], body: bytes, signed: list[str], timestamp: int, date: str
-) -> str:
-    canonical_headers = "".join(f"{name}:{headers[name].strip()}\n" for name in signed)
-    canonical = "\n".join(["POST", "/", "", canonical_headers, ";".join(signed), hashlib.sha256(body).hexdigest()])
-    scope = f"{date}/{service}/tc3_request"
-    to_sign = "\n".join(["TC3-HMAC-SHA256", str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = _hmac(_hmac(_hmac(("TC3" + secret_key).encode(), date), service), "tc3_request")
-    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-
+from tools.tencent_api import check_tc3
 
 DEPLOY_ACTIONS = {
     "GetFunction",
@@ -330,22 +314,9 @@ class ScfApiEmulator(_DeployActions):
 
     def handle(self, headers: dict[str, str], body: bytes) -> dict:
         request_id = str(uuid.uuid4())
-        auth = headers.get("authorization", "")
-        try:
-            algorithm, rest = auth.split(" ", 1)
-            parts = dict(item.strip().split("=", 1) for item in rest.split(","))
-            secret_id, date, service, _ = parts["Credential"].split("/")
-            signed = parts["SignedHeaders"].split(";")
-            timestamp = int(headers["x-tc-timestamp"])
-        except (ValueError, KeyError):
-            return self._reject("AuthFailure.SignatureFailure", "malformed Authorization", request_id)
-        if algorithm != "TC3-HMAC-SHA256" or secret_id != self.secret_id:
-            return self._reject("AuthFailure.SecretIdNotFound", "unknown SecretId", request_id)
-        expected = tc3_signature(self.secret_key, service, headers, body, signed, timestamp, date)
-        if not hmac.compare_digest(expected, parts.get("Signature", "")):
-            return self._reject("AuthFailure.SignatureFailure", "signature mismatch", request_id)
-        if self.session_token is not None and headers.get("x-tc-token") != self.session_token:
-            return self._reject("AuthFailure.TokenFailure", "temporary credentials need their token", request_id)
+        auth = check_tc3(headers, body, self.secret_id, self.secret_key, self.session_token)
+        if auth:
+            return self._reject(*auth, request_id)
         action = headers.get("x-tc-action", "")
         if headers.get("x-tc-version") != "2018-04-16" or (action != "Invoke" and action not in DEPLOY_ACTIONS):
             return self._reject("InvalidAction", f"{action} {headers.get('x-tc-version')} is not emulated", request_id)

@@ -113,4 +113,4 @@ def test_every_collection_is_declared_once_by_the_wing_that_owns_it():
         text = path.read_text(encoding="utf-8")
         if path.name not in ("db.py", "cloudbase_db.py"):
             assert ".create_index(" not in text, path
-        assert "share_funnel_time\"" not in text or path.name == "store.py" and "funnel" in str(path), path
+        assert 'share_funnel_time"' not in text or path.name == "store.py" and "funnel" in str(path), path
