@@ -29,7 +29,27 @@ from collections.abc import Callable
 from typing import Any
 
 from tools.loopback import LoopbackServer, QuietHandler
-from tools.tencent_api import check_tc3
+from tools.tencent_api import check_tc3, model_faults
+
+MODELS = "tencentcloud.scf.v20180416.models"
+# Required fields, from the API documentation (the SDK models do not say).
+REQUIRED = {
+    f"{action}Request": ("FunctionName",)
+    for action in (
+        "GetFunction",
+        "CreateFunction",
+        "UpdateFunctionCode",
+        "UpdateFunctionConfiguration",
+        "GetFunctionAddress",
+        "ListTriggers",
+        "Invoke",
+    )
+}
+REQUIRED.update(
+    CreateTriggerRequest=("FunctionName", "TriggerName", "Type"),
+    UpdateTriggerRequest=("FunctionName", "TriggerName", "Type"),
+    VariableRequest=("Key",),
+)
 
 DEPLOY_ACTIONS = {
     "GetFunction",
@@ -320,11 +340,15 @@ class ScfApiEmulator(_DeployActions):
         action = headers.get("x-tc-action", "")
         if headers.get("x-tc-version") != "2018-04-16" or (action != "Invoke" and action not in DEPLOY_ACTIONS):
             return self._reject("InvalidAction", f"{action} {headers.get('x-tc-version')} is not emulated", request_id)
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return self._reject("InvalidParameter.PayloadDecodeFailed", "the body is not JSON", request_id)
+        # Whatever the real API would refuse is refused here too: checked against Tencent's own SDK model.
+        fault = model_faults(MODELS, action, request, REQUIRED)
+        if fault:
+            return self._reject(*fault, request_id)
         if action != "Invoke":
-            try:
-                request = json.loads(body)
-            except ValueError:
-                return self._reject("InvalidParameter.PayloadDecodeFailed", "the body is not JSON", request_id)
             with self._lock:
                 self.actions.append((action, request.get("FunctionName", "")))
                 if action in self.fail_actions:
@@ -336,7 +360,6 @@ class ScfApiEmulator(_DeployActions):
                     return {"Error": {"Code": fault.code, "Message": fault.message}, "RequestId": request_id}
         if self.fail_with:
             return self._reject(self.fail_with, "injected failure", request_id)
-        request = json.loads(body)
         if request.get("InvocationType", "RequestResponse") == "RequestResponse":
             handler = self.functions.get(request.get("FunctionName"))
             if handler is None:
