@@ -81,12 +81,13 @@ build: $(STAMP)
 deploy-config: $(STAMP)
 	$(PY) tools/deploy_config.py
 
-## make deploy FUNCTION=recordShare STAGE=prod: ship one function through SCF's cloud API (values from .env /
-## .env.<stage>: credentials, TCB_ENV, VPC_ID/SUBNET_ID and the functions' variables; see .env.example).
+## make deploy FUNCTION=recordShare STAGE=prod [PRUNE=1]: ship one function through Tencent's cloud API (created by
+## CloudBase's CreateFunction, updated through SCF's; values from .env / .env.<stage>: credentials, TCB_ENV,
+## VPC_ID/SUBNET_ID and the functions' variables; see .env.example). PRUNE=1 removes variables no longer defined.
 deploy: $(STAMP) $(NODE_STAMP)
 	@test -n "$(FUNCTION)" || (echo "usage: make deploy FUNCTION=recordShare|genWxacode|dailyFunnel|rewards STAGE=prod" && exit 2)
 	$(PY) tools/build.py --storage $(STORAGE_BACKEND) --only $(FUNCTION)
-	SHARE_FUNNEL_PYTHON=$(abspath $(PY)) npx serverless deploy function -f $(FUNCTION) --stage $(STAGE) $(if $(REGION),--region $(REGION))
+	SHARE_FUNNEL_PYTHON=$(abspath $(PY)) $(if $(PRUNE),DEPLOY_PRUNE=1) npx serverless deploy function -f $(FUNCTION) --stage $(STAGE) $(if $(REGION),--region $(REGION))
 
 ## make deploy-cloudbase: the same functions through CloudBase's own CLI (`tcb`, after `tcb login`; cloudbaserc.json
 ## reads {{env.X}} from .env). Not verifiable offline: tcb needs a login.

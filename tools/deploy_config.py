@@ -74,6 +74,8 @@ def cloudbaserc() -> str:
             "memorySize": function.memory_mb,
             "installDependency": False,
             "envVariables": {name: "{{env." + name + "}}" for name in function.variables},
+            # The tcb CLI honours a function's VPC (for TencentDB for MongoDB); empty values leave it as it is.
+            "vpc": {"vpcId": "{{env.VPC_ID}}", "subnetId": "{{env.SUBNET_ID}}"},
         }
         if function.timer:
             entry["triggers"] = [{"name": TIMER_NAME, "type": "timer", "config": function.timer}]

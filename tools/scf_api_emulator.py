@@ -22,6 +22,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import threading
 import uuid
 import zipfile
@@ -32,8 +33,17 @@ from tools.loopback import LoopbackServer, QuietHandler
 from tools.tencent_api import check_tc3, model_faults
 
 MODELS = "tencentcloud.scf.v20180416.models"
+TCB_MODELS = "tencentcloud.tcb.v20180608.models"
+TCB_ACTIONS = ("CreateFunction", "DescribeEnvs")
+TCB_REQUIRED: dict[str, tuple[str, ...]] = {
+    "CreateFunctionRequest": ("FunctionName", "EnvId", "Handler", "Runtime", "Code"),
+    "DescribeEnvsRequest": (),
+    "VariableRequest": ("Key",),
+}
+# A bucket name with its -appid suffix, which the API's CosBucketName must not carry.
+_APPID_SUFFIX = re.compile(r"-\d{6,}$")
 # Required fields, from the API documentation (the SDK models do not say).
-REQUIRED = {
+REQUIRED: dict[str, tuple[str, ...]] = {
     f"{action}Request": ("FunctionName",)
     for action in (
         "GetFunction",
@@ -109,6 +119,8 @@ class _DeployActions:
     namespaces: Any
     deployed: dict[tuple[str, str], dict]
     cos_endpoint: str | None
+    cos_appid: str
+    log_services: dict[str, tuple[str, str]]
     settle_polls: int
     stuck: bool
     busy_once: bool
@@ -136,7 +148,13 @@ class _DeployActions:
             except ValueError:
                 raise _ApiFault("InvalidParameterValue.ZipFile", "ZipFile is not base64") from None
         elif code.get("CosBucketName") and code.get("CosObjectName"):
-            data = self._cos_object(code["CosBucketName"], code["CosObjectName"], code.get("CosBucketRegion"))
+            bucket, key = code["CosBucketName"], code["CosObjectName"]
+            # The model's documentation: the bucket's name without -appid, the object's path from its leading /.
+            if _APPID_SUFFIX.search(bucket):
+                raise _ApiFault("InvalidParameterValue.CosBucketName", "CosBucketName is the name without -appid")
+            if not key.startswith("/"):
+                raise _ApiFault("InvalidParameterValue.CosObjectName", "CosObjectName starts with /")
+            data = self._cos_object(f"{bucket}-{self.cos_appid}", key[1:], code.get("CosBucketRegion"))
         else:
             raise _ApiFault("InvalidParameterValue.Code", "give ZipFile, or CosBucketName and CosObjectName")
         try:
@@ -183,7 +201,36 @@ class _DeployActions:
             state["_polls"] -= 1
         return {k: v for k, v in state.items() if not k.startswith("_")}
 
+    def _tcb_DescribeEnvs(self, request: dict) -> dict:
+        envs = [ns for ns in sorted(self.log_services) if not request.get("EnvId") or ns == request["EnvId"]]
+        return {
+            "EnvList": [
+                {
+                    "EnvId": ns,
+                    "LogServices": [{"LogsetId": self.log_services[ns][0], "TopicId": self.log_services[ns][1]}],
+                }
+                for ns in envs
+            ],
+            "Total": len(envs),
+        }
+
+    def _tcb_CreateFunction(self, request: dict) -> dict:
+        """CloudBase's CreateFunction (keyed by EnvId): the function lands in the environment's SCF namespace."""
+        if request["EnvId"] not in self.log_services:
+            raise _ApiFault("ResourceNotFound.EnvNotExist", f"environment {request['EnvId']} does not exist")
+        scf_request = {k: v for k, v in request.items() if k not in ("EnvId",)}
+        scf_request["Namespace"] = request["EnvId"]
+        self._create(scf_request, cloudbase=True)
+        return {}
+
     def _CreateFunction(self, request: dict) -> dict:
+        if (request.get("Namespace") or "default") in self.log_services:
+            # CloudBase namespaces are reported to require Stamp MINI_QCBASE, which SCF's model cannot carry.
+            raise _ApiFault("InvalidParameterValue.Namespace", "create CloudBase functions through tcb CreateFunction")
+        self._create(request, cloudbase=False)
+        return {}
+
+    def _create(self, request: dict, cloudbase: bool) -> None:
         key, state = self._slot(request)
         if state is not None:
             raise _ApiFault("ResourceInUse.Function", f"function {key[1]} already exists")
@@ -203,6 +250,9 @@ class _DeployActions:
             "VpcConfig": {"VpcId": "", "SubnetId": ""},
             "Type": "Event",
             "Role": request.get("Role", ""),
+            "Stamp": request.get("Stamp", "") if cloudbase else "",
+            "ClsLogsetId": request.get("ClsLogsetId", ""),
+            "ClsTopicId": request.get("ClsTopicId", ""),
             "StatusReasons": [],
             "_code": data,
             "_sha256": hashlib.sha256(data).hexdigest(),
@@ -211,7 +261,6 @@ class _DeployActions:
         _install(state, request)
         self.deployed[key] = state
         self._changing(state, "Creating")
-        return {}
 
     def _UpdateFunctionCode(self, request: dict) -> dict:
         _, state = self._function(request)
@@ -290,6 +339,7 @@ class ScfApiEmulator(_DeployActions):
         namespaces: tuple[str, ...] = ("default",),
         settle_polls: int = 1,
         cos_endpoint: str | None = None,
+        cos_appid: str = "1250000000",
     ) -> None:
         self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
         self.fail_with = fail_with  # an error Code to answer Invoke with, e.g. "ResourceNotFound.Function"
@@ -305,6 +355,9 @@ class ScfApiEmulator(_DeployActions):
         self.stuck = False
         self.settle_polls = settle_polls
         self.cos_endpoint = cos_endpoint
+        self.cos_appid = cos_appid  # COS buckets are named name-appid; the API names them without the suffix
+        self.tcb_requests: list[dict] = []  # CloudBase (tcb) requests as sent, for tests to compare with manager-node
+        self.log_services = {ns: ("logset-" + ns, "topic-" + ns) for ns in namespaces if ns != "default"}
         self._lock = threading.RLock()
         self._server: LoopbackServer | None = None
         self.endpoint = ""
@@ -338,16 +391,33 @@ class ScfApiEmulator(_DeployActions):
         if auth:
             return self._reject(*auth, request_id)
         action = headers.get("x-tc-action", "")
-        if headers.get("x-tc-version") != "2018-04-16" or (action != "Invoke" and action not in DEPLOY_ACTIONS):
-            return self._reject("InvalidAction", f"{action} {headers.get('x-tc-version')} is not emulated", request_id)
+        version = headers.get("x-tc-version")
+        tcb = version == "2018-06-08" and action in TCB_ACTIONS  # CloudBase's own function actions (service tcb)
+        if not tcb and (version != "2018-04-16" or (action != "Invoke" and action not in DEPLOY_ACTIONS)):
+            return self._reject("InvalidAction", f"{action} {version} is not emulated", request_id)
         try:
             request = json.loads(body)
         except ValueError:
             return self._reject("InvalidParameter.PayloadDecodeFailed", "the body is not JSON", request_id)
         # Whatever the real API would refuse is refused here too: checked against Tencent's own SDK model.
-        fault = model_faults(MODELS, action, request, REQUIRED)
+        fault = (
+            model_faults(TCB_MODELS, action, request, TCB_REQUIRED)
+            if tcb
+            else model_faults(MODELS, action, request, REQUIRED)
+        )
         if fault:
             return self._reject(*fault, request_id)
+        if tcb:
+            with self._lock:
+                self.actions.append((f"tcb:{action}", request.get("FunctionName", "")))
+                self.tcb_requests.append(request)
+                if f"tcb:{action}" in self.fail_actions:
+                    return self._reject(self.fail_actions[f"tcb:{action}"], "injected failure", request_id)
+                try:
+                    return {**getattr(self, f"_tcb_{action}")(request), "RequestId": request_id}
+                except _ApiFault as fault_:
+                    self.rejections.append(fault_.code)
+                    return {"Error": {"Code": fault_.code, "Message": fault_.message}, "RequestId": request_id}
         if action != "Invoke":
             with self._lock:
                 self.actions.append((action, request.get("FunctionName", "")))
@@ -355,9 +425,9 @@ class ScfApiEmulator(_DeployActions):
                     return self._reject(self.fail_actions[action], "injected failure", request_id)
                 try:
                     return {**getattr(self, f"_{action}")(request), "RequestId": request_id}
-                except _ApiFault as fault:
-                    self.rejections.append(fault.code)
-                    return {"Error": {"Code": fault.code, "Message": fault.message}, "RequestId": request_id}
+                except _ApiFault as refused:
+                    self.rejections.append(refused.code)
+                    return {"Error": {"Code": refused.code, "Message": refused.message}, "RequestId": request_id}
         if self.fail_with:
             return self._reject(self.fail_with, "injected failure", request_id)
         if request.get("InvocationType", "RequestResponse") == "RequestResponse":

@@ -9,6 +9,7 @@ dailyFunnel from an operator's admin page."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from shared.codes import settings as wxacode_config
@@ -20,7 +21,13 @@ from shared.wechat import settings as wechat
 RUNTIME = "Python3.10"
 CLOUDBASE_ENV = "TCB_ENV"  # the CloudBase environment id: the functions' SCF namespace
 HANDLER = "index.main_handler"  # the entry module sits at the zip root: the one layout SCF documents
-CLOUDBASE_MAX_TIMEOUT = 60  # CloudBase caps function timeouts at 60 s
+CLOUDBASE_MAX_TIMEOUT = 60  # CloudBase caps function timeouts at 60 s (docs.cloudbase.net, functions configs)
+# Long work: SCF allows 900 s for event functions, and tcb's CreateFunction can set AsyncRunEnable (asynchronous
+# execution, hours long) — but an async-run function answers only asynchronous invocations, and dailyFunnel, rewards
+# and genWxacode are also called synchronously (admin backfills, myRewards, single codes from the mini program),
+# while CloudBase's own tools keep 60 s. So every function keeps a timeout within CloudBase's cap and work that can
+# outgrow one invocation continues itself (genWxacode batches hand off through SCF Invoke; settlement and funnel
+# runs resume on their next run) — AsyncRunEnable is deliberately not set.
 TIMER_NAME = "daily"
 TIMER_CRON = "0 17 2 * * * *"  # 7-field cron, 02:17 Beijing time: after midnight, not on the hour
 REWARDS_TIMER_CRON = "0 47 2 * * * *"  # 02:47: settlement after the funnel
@@ -53,7 +60,7 @@ FUNCTIONS = (
     # requests ships for group resolution only (imported on a landing's first group cloudID, not at cold start).
     Function(
         "recordShare",
-        description="Share links and landing attribution (wx.cloud.callFunction)",
+        description="Share links and landing attribution, called by the mini program",
         memory_mb=256,
         timeout_s=5,
         packages=("pymongo",),
@@ -66,7 +73,7 @@ FUNCTIONS = (
     # A batch longer than one invocation continues in a fresh one (SCF Invoke), so CloudBase's 60 s is enough.
     Function(
         "genWxacode",
-        description="Unlimited Mini Program Codes: cached, stored, batched at the rate cap",
+        description="Unlimited Mini Program Codes, cached, stored and batched at the rate cap",
         memory_mb=512,
         timeout_s=60,
         waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
@@ -79,7 +86,7 @@ FUNCTIONS = (
     ),
     Function(
         "dailyFunnel",
-        description="Daily funnel report rows (timer) and admin backfills",
+        description="Daily funnel report rows by timer, and admin backfills",
         memory_mb=512,
         timeout_s=CLOUDBASE_MAX_TIMEOUT,
         packages=("pymongo",),
@@ -95,7 +102,7 @@ FUNCTIONS = (
     # the CloudBase environment like recordShare.
     Function(
         "rewards",
-        description="Invitation reward ledger: settlement (timer), payouts, inviter summaries",
+        description="Invitation reward ledger, settlement by timer, payouts, inviter summaries",
         memory_mb=256,
         timeout_s=60,
         packages=("pymongo",),
@@ -109,6 +116,18 @@ FUNCTIONS = (
         waits_on=("mongodb", "wechat"),
     ),
 )
+
+
+# What the SCF model documents for a description: letters, digits, spaces, commas, periods, newlines and Chinese
+# (whether the API enforces it is unknown; we stay inside it). At most 1000 characters.
+_DESCRIPTION_CHAR = re.compile(r"[A-Za-z0-9 ,.\n\u4e00-\u9fff]")
+
+
+def description_problems(function: Function) -> list[str]:
+    """What in the function's description lies outside the documented set (empty when nothing does)."""
+    outside = sorted({c for c in function.description if not _DESCRIPTION_CHAR.fullmatch(c)})
+    too_long = len(function.description) > 1000
+    return [f"{function.name}: {outside or ''}{' longer than 1000' if too_long else ''}"] if outside or too_long else []
 
 
 def dependency_waits(function: Function) -> dict[str, float]:

@@ -7,11 +7,18 @@ package too large to send inline, to COS. Nothing else is contacted: no telemetr
 
 Steps, each waiting for the function to be ``Active`` first (SCF refuses changes while one is in progress):
 
-1. ``GetFunction``; missing → ``CreateFunction`` with code and configuration, done.
+1. ``GetFunction``; missing → CloudBase's own ``CreateFunction`` (service tcb, keyed by ``EnvId``) with code and
+   configuration and the fields every official CloudBase tool sends (``Stamp: MINI_QCBASE``, ``Role: TCB_QcsRole``,
+   the environment's CLS log set and topic from ``DescribeEnvs``), done. Why tcb and not SCF's CreateFunction, as
+   manager-node calls it: SCF's typed model cannot carry ``Stamp`` (it drops unknown fields), while tcb's
+   ``CreateFunctionRequest`` types all of them, so the request is checked by Tencent's own model here and in the
+   emulator. Updates and triggers stay on SCF's typed API, as manager-node's do.
 2. Code: ``GetFunctionAddress`` gives the deployed package's SHA-256; only a different one is uploaded
    (``UpdateFunctionCode``). Builds are reproducible, so rebuilding unchanged sources uploads nothing.
-3. Configuration (description, memory, timeout, environment, VPC): ``UpdateFunctionConfiguration`` only when
-   it differs from what ``GetFunction`` reports.
+3. Configuration: ``UpdateFunctionConfiguration`` only when what this project owns differs from what
+   ``GetFunction`` reports: description, memory, timeout; the variables it sets, merged into the function's own (a
+   variable set in the console is kept, and listed; one this project used to set and no longer does is removed only
+   with ``--prune``); the VPC only when ``VPC_ID``/``SUBNET_ID`` are configured (never detached).
 4. Timer: ``ListTriggers``; created when missing, updated when its cron or state differs, never duplicated.
 
 Any failed step stops the deploy with the API's code, message and request id, and a non-zero exit.
@@ -25,6 +32,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -55,6 +63,13 @@ ENVIRONMENT_LIMIT = 4096  # SCF: all of a function's variables together, in byte
 FAILED_STATES = {"CreateFailed", "UpdateFailed", "PublishFailed", "DeleteFailed", "Deleting"}
 
 CLOUDBASE_ROLE = "TCB_QcsRole"  # the execution role of CloudBase functions (manager-node's CreateFunction)
+CLOUDBASE_STAMP = "MINI_QCBASE"  # what marks a CloudBase function (manager-node sends it on every create)
+ENV_TCB_ENDPOINT = "TCB_API_ENDPOINT"  # the tcb API host (default tcb.tencentcloudapi.com; an emulator in tests)
+# Every variable this project sets on some function: what a deploy may remove (with --prune) when no longer defined.
+OUR_VARIABLES = frozenset(name for fn in FUNCTIONS for name in fn.variables)
+
+
+_APPID_SUFFIX = re.compile(r"-\d{6,}$")
 
 
 class DeployError(Exception):
@@ -173,21 +188,35 @@ class ScfDeployer:
         wait_s: float = 300.0,
         poll_s: float = 0.5,
         cos_uploader: Callable[..., Any] | None = None,
+        tcb: Any = None,
+        prune: bool = False,
     ) -> None:
         from tencentcloud.scf.v20180416 import models
 
         self._client, self._models, self._say, self._sleep = client, models, say, sleep
         self._wait_s, self._poll_s = wait_s, poll_s
         self._cos_uploader = cos_uploader
+        self._tcb, self._prune = tcb, prune
 
     # --- API plumbing ----------------------------------------------------------------------------------------
     def _call(self, action: str, **fields: Any) -> Any:
+        return self._send(self._client, self._models, action, fields)
+
+    def _call_tcb(self, action: str, **fields: Any) -> Any:
+        from tencentcloud.tcb.v20180608 import models
+
+        if self._tcb is None:
+            raise DeployError("no tcb API client: CloudBase functions are created through the tcb API")
+        return self._send(self._tcb, models, action, fields)
+
+    @staticmethod
+    def _send(client: Any, models: Any, action: str, fields: Mapping[str, Any]) -> Any:
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-        request = getattr(self._models, f"{action}Request")()
+        request = getattr(models, f"{action}Request")()
         request._deserialize({k: v for k, v in fields.items() if v is not None})
         try:
-            return getattr(self._client, action)(request)
+            return getattr(client, action)(request)
         except TencentCloudSDKException as exc:
             raise _ApiError(action, exc.get_code() or "", exc.get_message() or "", exc.get_request_id() or "") from exc
 
@@ -223,32 +252,46 @@ class ScfDeployer:
 
     # --- what the function should be ---------------------------------------------------------------------------
     @staticmethod
-    def _environment(desired: Desired) -> dict[str, Any]:
-        return {"Variables": [{"Key": k, "Value": v} for k, v in sorted(desired.variables.items())]}
+    def _environment(variables: Mapping[str, str]) -> dict[str, Any]:
+        return {"Variables": [{"Key": k, "Value": v} for k, v in sorted(variables.items())]}
 
-    def _configuration(self, desired: Desired) -> dict[str, Any]:
-        return {
+    def _variables(self, current: Any, desired: Desired) -> dict[str, str]:
+        """Ours set; the console's kept (and said); ours no longer defined removed only with --prune."""
+        deployed = {v.Key: v.Value for v in ((current.Environment and current.Environment.Variables) or [])}
+        kept = sorted(name for name in deployed if name not in OUR_VARIABLES)
+        stale = sorted(name for name in deployed if name in OUR_VARIABLES and name not in desired.variables)
+        if kept:
+            self._say(f"  keeping variables set outside this project: {', '.join(kept)}")
+        if stale and not self._prune:
+            self._say(f"  keeping variables this project no longer sets (remove them with --prune): {', '.join(stale)}")
+        merged = {name: value for name, value in deployed.items() if not (self._prune and name in stale)}
+        merged.update(desired.variables)
+        return merged
+
+    def _configuration(self, desired: Desired, variables: Mapping[str, str]) -> dict[str, Any]:
+        fields: dict[str, Any] = {
             "Description": desired.description,
             "MemorySize": desired.memory_mb,
             "Timeout": desired.timeout_s,
-            "Environment": self._environment(desired),
-            "VpcConfig": desired.vpc or {"VpcId": "", "SubnetId": ""},
+            "Environment": self._environment(variables),
         }
+        if desired.vpc:  # only when configured: an update without it keeps a VPC set in the console
+            fields["VpcConfig"] = desired.vpc
+        return fields
 
     @staticmethod
-    def _configuration_differs(current: Any, desired: Desired) -> list[str]:
+    def _configuration_differs(current: Any, desired: Desired, variables: Mapping[str, str]) -> list[str]:
         deployed_vars = {v.Key: v.Value for v in ((current.Environment and current.Environment.Variables) or [])}
         vpc = current.VpcConfig
         deployed_vpc = {"VpcId": (vpc and vpc.VpcId) or "", "SubnetId": (vpc and vpc.SubnetId) or ""}
-        wanted_vpc = desired.vpc or {"VpcId": "", "SubnetId": ""}
         changes = [
             name
             for name, now, wanted in (
                 ("description", current.Description or "", desired.description),
                 ("memory", current.MemorySize, desired.memory_mb),
                 ("timeout", current.Timeout, desired.timeout_s),
-                ("environment", deployed_vars, desired.variables),
-                ("vpc", deployed_vpc, wanted_vpc),
+                ("environment", deployed_vars, dict(variables)),
+                ("vpc", deployed_vpc, desired.vpc or deployed_vpc),
             )
             if now != wanted
         ]
@@ -266,7 +309,12 @@ class ScfDeployer:
             )
         bucket, key = self._cos_uploader(desired.name, package, digest)
         self._say(f"  uploaded {len(package) / 1e6:.1f} MB to cos://{bucket}/{key}")
-        return {"CosBucketName": bucket, "CosObjectName": key, "CosBucketRegion": region}
+        # As the model documents them: the bucket's name without its -appid suffix, the object's path from "/".
+        return {
+            "CosBucketName": _APPID_SUFFIX.sub("", bucket),
+            "CosObjectName": "/" + key.lstrip("/"),
+            "CosBucketRegion": region,
+        }
 
     # --- the deploy --------------------------------------------------------------------------------------------
     def deploy(self, fn: Function, desired: Desired, package: bytes, region: str, force: bool = False) -> Report:
@@ -277,20 +325,25 @@ class ScfDeployer:
                 f"  creating {desired.name} in namespace {desired.namespace} ({len(package) / 1e6:.2f} MB, "
                 f"sha256 {digest[:12]})"
             )
-            self._call(
+            answer = self._call_tcb(
                 "CreateFunction",
+                EnvId=desired.namespace,
                 FunctionName=desired.name,
-                Namespace=desired.namespace,
                 Handler=HANDLER,
                 Runtime=RUNTIME,
                 Code=self._code(desired, package, digest, region),
                 Type="Event",
                 InstallDependency="FALSE",
-                # The role CloudBase functions run as (what manager-node sets): SCF injects its temporary keys, which
-                # the CloudBase database backend and batch continuations sign their tcb / SCF API calls with.
+                # What every official CloudBase tool sends on create (manager-node): the stamp that marks a
+                # CloudBase function, the role it runs as (SCF injects its temporary keys, which the CloudBase
+                # database backend and batch continuations sign with), and the environment's CLS log topic.
+                Stamp=CLOUDBASE_STAMP,
                 Role=CLOUDBASE_ROLE,
-                **self._configuration(desired),
+                **self._log_topic(desired.namespace),
+                **self._configuration(desired, desired.variables),
             )
+            if answer.SCFErrorCode:
+                raise DeployError(f"CreateFunction failed: {answer.SCFErrorCode}: {answer.SCFErrorMsg}")
             self._wait_active(desired)
             return Report(True, True, True, self._timer(desired))
         if current.Status != "Active":
@@ -321,7 +374,8 @@ class ScfDeployer:
             current = self._wait_active(desired)
         else:
             self._say(f"  code unchanged (sha256 {digest[:12]})")
-        changes = self._configuration_differs(current, desired)
+        variables = self._variables(current, desired)
+        changes = self._configuration_differs(current, desired, variables)
         if changes:
             self._say(f"  updating configuration: {', '.join(changes)}")
             self._with_retry_when_busy(
@@ -330,13 +384,22 @@ class ScfDeployer:
                     "UpdateFunctionConfiguration",
                     FunctionName=desired.name,
                     Namespace=desired.namespace,
-                    **self._configuration(desired),
+                    **self._configuration(desired, variables),
                 ),
             )
             self._wait_active(desired)
         else:
             self._say("  configuration unchanged")
         return Report(False, uploaded, bool(changes), self._timer(desired))
+
+    def _log_topic(self, env_id: str) -> dict[str, str]:
+        """The environment's CLS log set and topic (so logs show in the CloudBase console), as manager-node reads
+        them from the environment's description; none known → let the platform create one."""
+        envs = self._call_tcb("DescribeEnvs", EnvId=env_id).EnvList or []
+        services = [s for env in envs if env.EnvId == env_id for s in (env.LogServices or [])]
+        if services and services[0].LogsetId and services[0].TopicId:
+            return {"ClsLogsetId": services[0].LogsetId, "ClsTopicId": services[0].TopicId}
+        return {"AutoCreateClsTopic": "TRUE"}
 
     def _with_retry_when_busy(self, desired: Desired, step: Callable[[], Any]) -> Any:
         """Run a change; refused because another change is in progress → wait for Active and try once more."""
@@ -397,7 +460,10 @@ class _ApiError(DeployError):
             "the API key lacks SCF permissions (QcloudSCFFullAccess, or scf:* on these functions)",
         ),
         ("LimitExceeded", "an account quota was reached: raise it in the SCF console or remove unused functions"),
-        ("ClientNetworkError", "the SCF API could not be reached: check SCF_API_ENDPOINT and the network"),
+        (
+            "ClientNetworkError",
+            "the API could not be reached: check SCF_API_ENDPOINT, TCB_API_ENDPOINT and the network",
+        ),
         ("FailedOperation", "another change is still in progress: try again when the function is Active"),
     )
 
@@ -443,6 +509,20 @@ def cos_uploader(env: Mapping[str, str], region: str) -> Callable[[str, bytes, s
     return upload
 
 
+def tcb_client(cred: Any, region: str, endpoint: str | None = None, timeout: int = 30) -> Any:
+    """A tcb API client; ``endpoint`` overrides the host (``http://`` only for a local emulator)."""
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.tcb.v20180608.tcb_client import TcbClient
+
+    http = HttpProfile(reqTimeout=timeout)
+    if endpoint:
+        http.endpoint = endpoint.split("://", 1)[-1]
+        if endpoint.startswith("http://"):
+            http.scheme = "http"
+    return TcbClient(cred, region, ClientProfile(httpProfile=http))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m shared.ops.scf_deploy",
@@ -454,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default=None, help="default: TENCENTCLOUD_REGION or ap-shanghai")
     parser.add_argument("--artifact", help="the package (default build/<function>.zip, from `make build`)")
     parser.add_argument("--force", action="store_true", help="upload the code even when the deployed digest matches")
+    parser.add_argument(
+        "--prune", action="store_true", help="remove variables this project used to set and no longer defines"
+    )
     args = parser.parse_args(argv)
     from shared.codes.continuation import scf_client
 
@@ -474,9 +557,9 @@ def main(argv: list[str] | None = None) -> int:
             f"Deploying {fn.name} to namespace {desired.namespace} in {region} through "
             f"{endpoint or 'scf.tencentcloudapi.com'}"
         )
-        report = ScfDeployer(client, cos_uploader=cos_uploader(env, region)).deploy(
-            fn, desired, artifact.read_bytes(), region, force=args.force
-        )
+        tcb = tcb_client(credential(env), region, env.get(ENV_TCB_ENDPOINT) or None)
+        deployer = ScfDeployer(client, cos_uploader=cos_uploader(env, region), tcb=tcb, prune=args.prune)
+        report = deployer.deploy(fn, desired, artifact.read_bytes(), region, force=args.force)
     except DeployError as exc:
         print(f"Deploy of {fn.name} failed: {exc}", file=sys.stderr)
         return 1

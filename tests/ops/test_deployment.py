@@ -236,3 +236,11 @@ def test_every_timeout_leaves_room_for_its_slowest_dependency_to_fail():
     assert deployment.timeout_problems((hasty,)) == [
         "rewards: timeout 30 s cannot answer a failing wechat (54.8 s + 1 s to answer)"
     ]
+
+
+def test_descriptions_stay_inside_the_characters_the_scf_model_documents():
+    assert [problem for f in deployment.FUNCTIONS for problem in deployment.description_problems(f)] == []
+    import dataclasses
+
+    odd = dataclasses.replace(deployment.function("rewards"), description="Ledger (timer): payouts")
+    assert deployment.description_problems(odd) == ["rewards: ['(', ')', ':']"]

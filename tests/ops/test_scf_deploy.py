@@ -62,6 +62,7 @@ def cli(scf_api, tmp_path):
                 "HOME": str(home),
                 "SHARE_FUNNEL_PYTHON": sys.executable,
                 "SCF_API_ENDPOINT": scf_api.endpoint,
+                "TCB_API_ENDPOINT": scf_api.endpoint,  # the emulator answers CloudBase's tcb actions too
                 "TENCENTCLOUD_SECRET_ID": SECRET_ID,
                 "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
                 "TCB_ENV": ENV_ID,
@@ -130,9 +131,16 @@ def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(bu
             function.description,
         )
         assert state["_sha256"] == hashlib.sha256((built / f"{function.name}.zip").read_bytes()).hexdigest()
-        assert state["Role"] == "TCB_QcsRole"  # SCF injects the role's keys: the tcb database calls sign with them
+        # Created as manager-node creates CloudBase functions: stamp, role (SCF injects its keys: the tcb database
+        # calls sign with them) and the environment's CLS log topic (DescribeEnvs), through tcb's CreateFunction.
+        assert (state["Stamp"], state["Role"]) == ("MINI_QCBASE", "TCB_QcsRole")
+        assert (state["ClsLogsetId"], state["ClsTopicId"]) == scf_api.log_services[ENV_ID]
+        assert ("tcb:CreateFunction", function.name) in scf_api.actions and (
+            "CreateFunction",
+            function.name,
+        ) not in scf_api.actions
         variables = {v["Key"]: v["Value"] for v in state["Environment"]["Variables"]}
-        deploy_values = {"TCB_ENV": ENV_ID, "SCF_API_ENDPOINT": scf_api.endpoint}  # read by some functions too
+        deploy_values = {"TCB_ENV": ENV_ID, "SCF_API_ENDPOINT": scf_api.endpoint, "TCB_API_ENDPOINT": scf_api.endpoint}
         assert variables == {k: v for k, v in (FUNCTION_VALUES | deploy_values).items() if k in function.variables}
         assert state["VpcConfig"] == {"VpcId": "vpc-8x1k2", "SubnetId": "subnet-5f3a"}
         timers = [t for t in state["_triggers"] if t["Type"] == "timer"]
@@ -214,7 +222,7 @@ def test_a_timer_edited_in_the_console_is_put_back_not_duplicated(built, scf_api
 )
 def test_a_failed_step_stops_with_a_clear_message_and_a_non_zero_exit(built, scf_api, cli, fault, values, expected):
     if fault == "quota":
-        scf_api.fail_actions["CreateFunction"] = "LimitExceeded.Function"
+        scf_api.fail_actions["tcb:CreateFunction"] = "LimitExceeded.Function"
     result = cli("recordShare", **values)
     assert result.returncode != 0, result.stdout
     assert expected in result.stdout + result.stderr
@@ -241,11 +249,17 @@ def _client(api):
     return scf_client(Credential(SECRET_ID, SECRET_KEY), "ap-shanghai", api.endpoint)
 
 
+def _tcb(api):
+    from tencentcloud.common.credential import Credential
+
+    return scf_deploy.tcb_client(Credential(SECRET_ID, SECRET_KEY), "ap-shanghai", api.endpoint)
+
+
 def test_a_function_that_never_becomes_active_stops_the_deploy(built, scf_api):
     fn = deployment.function("dailyFunnel")
     desired = scf_deploy.desired_state(fn, {"TCB_ENV": ENV_ID})
     package = (built / "dailyFunnel.zip").read_bytes()
-    quiet = scf_deploy.ScfDeployer(_client(scf_api), say=lambda _: None, sleep=lambda _: None)
+    quiet = scf_deploy.ScfDeployer(_client(scf_api), say=lambda _: None, sleep=lambda _: None, tcb=_tcb(scf_api))
     quiet.deploy(fn, desired, package, "ap-shanghai")
     scf_api.stuck = True
     deployed(scf_api, "dailyFunnel")["Status"] = "Updating"
@@ -277,6 +291,7 @@ def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint,
     big = _big_package(tmp_path)
     for key, value in {
         "SCF_API_ENDPOINT": scf_api.endpoint,
+        "TCB_API_ENDPOINT": scf_api.endpoint,
         "TENCENTCLOUD_SECRET_ID": SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
         "TCB_ENV": ENV_ID,
@@ -295,6 +310,8 @@ def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint,
     digest = hashlib.sha256(big.read_bytes()).hexdigest()
     assert f"cos://deploy-1250000000/share-funnel/genWxacode/{digest}.zip" in capsys.readouterr().out
     assert deployed(scf_api, "genWxacode")["_sha256"] == digest
+    code = scf_api.tcb_requests[-1]["Code"]  # as the model documents: the name without -appid, the path from "/"
+    assert (code["CosBucketName"], code["CosObjectName"]) == ("deploy", f"/share-funnel/genWxacode/{digest}.zip")
     assert scf_deploy.main(args) == 0 and "code unchanged" in capsys.readouterr().out
 
 
@@ -340,6 +357,7 @@ def test_make_deploy_is_the_readmes_command(built, scf_api, cli, tmp_path):
             # build (it rewrites build/dailyFunnel.zip) would lack bytecode, unlike the session's.
             "PYTHON310": python310() or "",
             "SCF_API_ENDPOINT": scf_api.endpoint,
+            "TCB_API_ENDPOINT": scf_api.endpoint,
             "TENCENTCLOUD_SECRET_ID": SECRET_ID,
             "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
             "TCB_ENV": ENV_ID,
@@ -360,3 +378,34 @@ def test_make_deploy_is_the_readmes_command(built, scf_api, cli, tmp_path):
         deployed(scf_api, "dailyFunnel")["_sha256"]
         == hashlib.sha256((built / "dailyFunnel.zip").read_bytes()).hexdigest()
     )
+
+
+@needs_node
+def test_a_vpc_and_a_variable_set_in_the_console_survive_a_redeploy(built, scf_api, cli):
+    assert cli("rewards", VPC_ID=None, SUBNET_ID=None).returncode == 0
+    state = deployed(scf_api, "rewards")
+    assert state["VpcConfig"] == {"VpcId": "", "SubnetId": ""}  # none configured: none sent
+    # What someone does in the CloudBase console afterwards: a VPC for TencentDB for MongoDB, a variable of their own.
+    state["VpcConfig"] = {"VpcId": "vpc-console", "SubnetId": "subnet-console"}
+    state["Environment"]["Variables"].append({"Key": "TEAM_FLAG", "Value": "on"})
+    again = cli("rewards", VPC_ID=None, SUBNET_ID=None, LOG_LEVEL="DEBUG")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "keeping variables set outside this project: TEAM_FLAG" in again.stdout
+    state = deployed(scf_api, "rewards")
+    assert state["VpcConfig"] == {"VpcId": "vpc-console", "SubnetId": "subnet-console"}
+    variables = {v["Key"]: v["Value"] for v in state["Environment"]["Variables"]}
+    assert variables["TEAM_FLAG"] == "on" and variables["LOG_LEVEL"] == "DEBUG"
+
+
+@needs_node
+def test_a_variable_no_longer_defined_is_removed_only_with_prune(built, scf_api, cli):
+    assert cli("dailyFunnel", FUNNEL_WINDOW_DAYS="14").returncode == 0
+    kept = cli("dailyFunnel", FUNNEL_WINDOW_DAYS=None)
+    assert kept.returncode == 0 and "no longer sets (remove them with --prune): FUNNEL_WINDOW_DAYS" in kept.stdout
+    assert "configuration unchanged" in kept.stdout
+    variables = {v["Key"] for v in deployed(scf_api, "dailyFunnel")["Environment"]["Variables"]}
+    assert "FUNNEL_WINDOW_DAYS" in variables
+    pruned = cli("dailyFunnel", FUNNEL_WINDOW_DAYS=None, DEPLOY_PRUNE="1")
+    assert pruned.returncode == 0 and "configuration updated" in pruned.stdout, pruned.stdout + pruned.stderr
+    variables = {v["Key"] for v in deployed(scf_api, "dailyFunnel")["Environment"]["Variables"]}
+    assert "FUNNEL_WINDOW_DAYS" not in variables and "WECHAT_APPID" in variables

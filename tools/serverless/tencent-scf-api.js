@@ -44,6 +44,8 @@ class TencentScfApi {
       const args = ['-m', 'shared.ops.scf_deploy', '--function', name, '--stage', stage, '--region', region,
         '--artifact', path.resolve(this.serverless.serviceDir, artifact)];
       if (this.options.force) args.push('--force');
+      // The Framework refuses options it does not know: pruning is asked for through the environment (make deploy PRUNE=1).
+      if (process.env.DEPLOY_PRUNE === '1') args.push('--prune');
       const run = spawnSync(this.python(), args, { cwd: this.serverless.serviceDir, stdio: 'inherit', env: process.env });
       if (run.error) {
         throw new this.serverless.classes.Error(`${name}: could not run the deployer (${run.error.message}); run \`make build\` first`);
