@@ -113,6 +113,14 @@ def _smoke(args: argparse.Namespace) -> int:
     for result in results:
         timing = f" in {result.duration_ms} ms" if result.duration_ms is not None else ""
         print(f"{'PASS' if result.ok else 'FAIL'}  {namespace}/{names[result.function]:<14} {result.detail}{timing}")
+        if result.platform:  # the first thing to read on a real account: names only, never values
+            report, database = result.platform, result.platform.get("database") or {}
+            print(f"      context keys: {', '.join(report.get('contextKeys') or []) or '(none)'}")
+            print(f"      context environment keys: {', '.join(report.get('environmentKeys') or []) or '(none)'}")
+            print(f"      role credentials: {', '.join(report.get('roleCredentials') or []) or '(none: no role?)'}")
+            print(f"      identity source: {report.get('identitySource') or '(none: SCF Invoke carries no user)'}")
+            reach = "reachable" if database.get("reachable") else f"NOT reachable ({database.get('error')})"
+            print(f"      database: {database.get('backend')}, {reach}")
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -32,6 +32,7 @@ class SmokeResult:
     ok: bool
     detail: str
     duration_ms: float | None = None
+    platform: dict[str, Any] | None = None  # what the function got from the platform (names only)
 
 
 def run_smoke(
@@ -51,11 +52,9 @@ def run_smoke(
 
     env = os.environ if env is None else env
     client = scf_client(credential(env), region, endpoint)
-    results = []
-    for function, (probe, expected) in PROBES.items():
-        event: dict[str, Any] = dict(probe)
-        if admin_token and function == "genWxacode":
-            event["adminToken"] = admin_token
+
+    def invoke(function: str, event: Mapping[str, Any]) -> tuple[Any, SmokeResult | None]:
+        """The function's JSON answer, or the failed check."""
         request = models.InvokeRequest()
         request.FunctionName = function_names[function]
         request.InvocationType = "RequestResponse"
@@ -65,24 +64,42 @@ def run_smoke(
         try:
             result = client.Invoke(request).Result
         except TencentCloudSDKException as exc:
-            results.append(SmokeResult(function, False, f"SCF API error {exc.get_code()}: {exc.get_message()}"))
-            continue
+            return None, SmokeResult(function, False, f"SCF API error {exc.get_code()}: {exc.get_message()}")
         if result.InvokeResult != 0:
-            results.append(SmokeResult(function, False, f"invocation failed: {result.ErrMsg}", result.Duration))
-            continue
+            return None, SmokeResult(function, False, f"invocation failed: {result.ErrMsg}", result.Duration)
         try:
-            response = json.loads(result.RetMsg)
+            return json.loads(result.RetMsg), None
         except (TypeError, ValueError):
-            results.append(SmokeResult(function, False, f"not a JSON response: {result.RetMsg!r}", result.Duration))
+            return None, SmokeResult(function, False, f"not a JSON response: {result.RetMsg!r}", result.Duration)
+
+    results = []
+    for function, (probe, expected) in PROBES.items():
+        # First what the function got from the platform (names only) and whether its database answers.
+        answer, failed = invoke(function, {"platformProbe": True})
+        if failed:
+            results.append(failed)
+            continue
+        platform = answer.get("probe") if isinstance(answer, dict) else None
+        if not isinstance(platform, dict):
+            results.append(SmokeResult(function, False, f"no platform report: {answer!r}"))
+            continue
+        if not (platform.get("database") or {}).get("reachable"):
+            results.append(SmokeResult(function, False, "its database does not answer", platform=platform))
+            continue
+        event: dict[str, Any] = dict(probe)
+        if admin_token and function == "genWxacode":
+            event["adminToken"] = admin_token
+        response, failed = invoke(function, event)
+        if failed:
+            results.append(failed)
             continue
         code = (response.get("error") or {}).get("code") if isinstance(response, dict) else None
-        good = code in expected
         results.append(
             SmokeResult(
                 function,
-                good,
+                code in expected,
                 f"answered {code or response!r} (expected {' or '.join(sorted(expected))})",
-                result.Duration,
+                platform=platform,
             )
         )
     return results

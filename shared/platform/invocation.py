@@ -19,7 +19,46 @@ Operation = Callable[[Any, Any], dict[str, Any]]
 _cold = {"start": True}
 
 
+# ``{"platformProbe": true}`` (the post-deploy smoke check, through SCF Invoke): what this invocation got from the
+# platform — names, never values — and whether the database answers. Reads nothing of anyone's, writes nothing.
+PROBE_KEY = "platformProbe"
+ROLE_CREDENTIALS = ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")
+
+
+def platform_probe(event: Any, context: Any) -> dict[str, Any]:
+    import os
+
+    from shared.platform import config
+    from shared.platform.errors import NoIdentity, Unavailable
+    from shared.platform.identity import caller_identity, platform_environment
+
+    ctx = context if isinstance(context, Mapping) else {}
+    try:
+        source: str | None = caller_identity(event, context).source
+    except NoIdentity:
+        source = None
+    settings = config.settings()
+    database: dict[str, Any] = {"backend": settings.backend}
+    try:
+        with db.invocation_deadline(context), db.driver_errors("probe the database"):
+            db.database(settings)[settings.collections.users].find_one({"_id": "platform-probe"}, {"_id": 1})
+        database["reachable"] = True
+    except Unavailable as exc:
+        database.update(reachable=False, error=type(exc.__cause__).__name__ if exc.__cause__ else exc.code)
+    report: dict[str, Any] = {
+        "contextKeys": sorted(str(key) for key in ctx),
+        "environmentKeys": sorted(platform_environment(context)),
+        "roleCredentials": [name for name in ROLE_CREDENTIALS if os.environ.get(name)],
+        "identitySource": source,
+        "database": database,
+    }
+    log.event("platform_probe", **report)
+    return {"ok": True, "probe": report}
+
+
 def handle(function_name: str, event: Any, context: Any, operation: Operation) -> dict[str, Any]:
+    if isinstance(event, Mapping) and event.get(PROBE_KEY) is True and len(event) == 1:
+        return _respond(function_name, event, context, platform_probe)
     response = _respond(function_name, event, context, operation)
     if (
         isinstance(event, Mapping)

@@ -204,6 +204,10 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
         assert cli.main(["smoke", "--stage", "prod", "--endpoint", endpoint]) == 0
         out = capsys.readouterr().out
         assert out.count("PASS") == len(deployment.FUNCTIONS) and "prod-1a2b3c/recordShare" in out, out
+        # What each function got from the platform, by name: the emulator's context and the configured database.
+        assert out.count("context keys: ") == len(deployment.FUNCTIONS) and "request_id" in out
+        assert out.count("database: ") == len(deployment.FUNCTIONS) and ", reachable" in out
+        assert "identity source: (none: SCF Invoke carries no user)" in out
         monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "wrong")
         assert cli.main(["smoke", "--stage", "prod", "--endpoint", endpoint]) == 1
         assert "AuthFailure.SignatureFailure" in capsys.readouterr().out
