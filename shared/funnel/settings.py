@@ -12,7 +12,13 @@ from typing import NamedTuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
-from shared.platform.storage_settings import ENV_STORAGE_BACKEND, ENV_TCB_ENV, StorageSettings, read_storage_settings
+from shared.platform.storage_settings import (
+    ENV_SCF_NAMESPACE,
+    ENV_STORAGE_BACKEND,
+    ENV_TCB_ENV,
+    StorageSettings,
+    read_storage_settings,
+)
 from shared.platform.storage_settings import VARIABLES as STORAGE_VARIABLES
 from shared.wechat import VARIABLES as WECHAT_VARIABLES
 from shared.wechat import WeChatSettings, read_wechat_settings
@@ -123,7 +129,8 @@ class FunnelSettings(NamedTuple):
         admins, secret = admin_settings(read)
         wechat = read_wechat_settings(read, required=False)
         explicit = read.text(ENV_STORAGE_BACKEND) is not None
-        storage = read_storage_settings(read, None if explicit or not (read.text(ENV_TCB_ENV) and wechat) else "tcb")
+        env_id = read.text(ENV_TCB_ENV) or read.text(ENV_SCF_NAMESPACE)
+        storage = read_storage_settings(read, None if explicit or not (env_id and wechat) else "tcb")
         if storage is not None and storage.backend == "tcb" and wechat is None:
             problems.append(
                 f"the WeChat credentials (WECHAT_APPID, WECHAT_APPSECRET) are required with "

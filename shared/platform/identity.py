@@ -1,9 +1,13 @@
 """Who is calling: the openid the platform attached to this invocation, never the client's say-so.
 
-Resolution order (as @cloudbase/node-sdk does it, context before process environment):
-``context["environment"]`` (JSON string, new architecture) → ``context["environ"]`` (``k=v;k=v``,
-old architecture) → ``os.environ`` for keys named in ``WX_CONTEXT_KEYS`` → ``event["userInfo"]["openId"]``.
-Client data fields such as ``openid`` or ``invitee`` are never read.
+Resolution, as Tencent's own SDKs read it (``@cloudbase/node-sdk``, ``wx-server-sdk``): ``context["environment"]``
+(JSON string, new architecture) → ``context["environ"]`` (``k=v;k=v``, old architecture); a key present there wins
+even when empty. Only a key absent from the context is read from the process environment, and only when
+``WX_CONTEXT_KEYS`` or ``TCB_CONTEXT_KEYS`` lists it. ``event["userInfo"]["openId"]`` — which whoever invokes the
+function another way (a Publishable Key from a web page, the CloudBase HTTP API, SCF Invoke) writes themselves — is
+accepted only when the platform's own context says the caller is a WeChat client (``TCB_SOURCE``/``SOURCE``
+``wx_client`` or ``wx_devtools``) and carries no openid of its own. Client data fields such as ``openid`` or
+``invitee`` are never read.
 """
 
 from __future__ import annotations
@@ -58,28 +62,41 @@ def platform_environment(context: Any) -> dict[str, str]:
     return {}
 
 
+WECHAT_CLIENT_SOURCES = ("wx_client", "wx_devtools")  # the platform's word that a WeChat client called
+
+
 def _listed_keys(platform: Mapping[str, str], environ: Mapping[str, str]) -> set:
-    listed = platform.get("WX_CONTEXT_KEYS") or environ.get("WX_CONTEXT_KEYS") or ""
-    return {key.strip() for key in listed.split(",") if key.strip()}
+    listed = set()
+    for name in ("WX_CONTEXT_KEYS", "TCB_CONTEXT_KEYS"):
+        value = platform.get(name) if name in platform else environ.get(name)
+        listed |= {key.strip() for key in (value or "").split(",") if key.strip()}
+    return listed
+
+
+def _reader(context: Any, environ: Mapping[str, str]) -> Any:
+    """``lookup(key)``: the context's value (even empty: it wins), else a listed key of the process environment."""
+    platform = platform_environment(context)
+    listed = _listed_keys(platform, environ)
+
+    def lookup(key: str) -> str | None:
+        if key in platform:
+            return platform[key] or None
+        if key in listed:
+            return environ.get(key) or None
+        return None
+
+    return platform, lookup
 
 
 def caller_identity(event: Any, context: Any, environ: Mapping[str, str] | None = None) -> Caller:
     """The caller, or ``NoIdentity`` (e.g. Moments single-page mode, a timer, the HTTP API)."""
     environ = os.environ if environ is None else environ
-    platform = platform_environment(context)
-    listed = _listed_keys(platform, environ)
-
-    def lookup(key: str) -> str | None:
-        if platform.get(key):
-            return platform[key]
-        if key in listed and environ.get(key):
-            return environ[key]
-        return None
-
-    openid, source = lookup("WX_OPENID"), "context"
-    if openid and not platform.get("WX_OPENID"):
-        source = "environ"
-    if not openid:
+    platform, lookup = _reader(context, environ)
+    openid, source = lookup("WX_OPENID"), "context" if "WX_OPENID" in platform else "environ"
+    wechat_client = (lookup("TCB_SOURCE") or lookup("SOURCE")) in WECHAT_CLIENT_SOURCES
+    if not openid and "WX_OPENID" not in platform and wechat_client:
+        # CloudBase documents userInfo for mini program calls; believed only on the platform's word that a WeChat
+        # client is calling, and never over the context (an empty WX_OPENID there means "no user").
         user_info = event.get("userInfo") if isinstance(event, Mapping) else None
         candidate = user_info.get("openId") if isinstance(user_info, Mapping) else None
         if isinstance(candidate, str) and candidate:
@@ -92,19 +109,20 @@ def caller_identity(event: Any, context: Any, environ: Mapping[str, str] | None 
 
 
 def timer_evidence(context: Any, environ: Mapping[str, str] | None = None) -> bool:
-    """True when the platform says this is a timer invocation: ``TRIGGER_SRC=timer`` (context environment,
-    else process environment) and no user identity anywhere. A client can put ``{"Type": "Timer"}`` in
-    callFunction data, but its call always carries ``WX_OPENID``."""
+    """True when this invocation's own context says the platform's timer started it: ``TRIGGER_SRC=timer`` (as
+    ``@cloudbase/node-sdk`` reads it) or ``SOURCE=wx_trigger`` (WeChat's docs), and no user in that context. A
+    client can put ``{"Type": "Timer"}`` in callFunction data, but its call always carries ``WX_OPENID``. The
+    process environment is consulted only for keys absent from the context (a warm instance may hold a previous
+    call's values: they cannot turn a real timer into a forgery)."""
     environ = os.environ if environ is None else environ
     platform = platform_environment(context)
-    source = platform.get("TRIGGER_SRC") or environ.get("TRIGGER_SRC")
-    if source != "timer":
-        return False
-    try:
-        caller_identity({}, context, environ)
-    except NoIdentity:
-        return True
-    return False
+
+    def said(key: str) -> str | None:  # the context's word, else the process environment's (SCF sets TRIGGER_SRC)
+        return platform[key] if key in platform else environ.get(key)
+
+    timer = said("TRIGGER_SRC") == "timer" or (said("TCB_SOURCE") or said("SOURCE")) == "wx_trigger"
+    # The user, if any, is judged from the context alone: a stale process WX_OPENID cannot veto a real timer.
+    return timer and not platform.get("WX_OPENID")
 
 
 class Invoker(NamedTuple):

@@ -43,8 +43,8 @@ class Recording(dict):
     "reader,declared",
     [
         (config.Settings.from_env, config.VARIABLES + config.PLATFORM_VARIABLES),
-        (wxacode_config.WxacodeSettings.from_env, wxacode_config.VARIABLES),
-        (funnel_config.FunnelSettings.from_env, funnel_config.VARIABLES),
+        (wxacode_config.WxacodeSettings.from_env, wxacode_config.VARIABLES + config.PLATFORM_VARIABLES),
+        (funnel_config.FunnelSettings.from_env, funnel_config.VARIABLES + config.PLATFORM_VARIABLES),
     ],
 )
 def test_config_modules_declare_every_variable_they_read(reader, declared):
