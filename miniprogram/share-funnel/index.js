@@ -200,7 +200,9 @@ function createShareFunnel(config) {
         var modern = typeof wx.getGroupEnterInfo === 'function' &&
           (typeof wx.canIUse !== 'function' || wx.canIUse('getGroupEnterInfo'));
         if (modern) {
-          wx.getGroupEnterInfo({ success: finish, fail: function () { finish(null); } });
+          // allowSingleChat (base library >= 3.7.8; ignored below): a single chat's card answers too, so the server
+          // can record chatType 'single' (open_single_roomid) as it does groups.
+          wx.getGroupEnterInfo({ allowSingleChat: true, success: finish, fail: function () { finish(null); } });
         } else if (typeof wx.getShareInfo === 'function') {
           wx.getShareInfo({ shareTicket: enter.shareTicket, success: finish, fail: function () { finish(null); } });
         } else {

@@ -49,6 +49,16 @@ test('a group card: getGroupEnterInfo cloudID and chatType go to the land call a
   assert.equal(data.encryptedData, undefined);
 });
 
+test('a single chat resolves too: getGroupEnterInfo is asked with allowSingleChat', async () => {
+  const wx = withEnter(createFakeWx({ default: OK }), { shareTicket: 'ticket-s', chatType: 1 });
+  wx.canIUse = (name) => name === 'getGroupEnterInfo';
+  let options = null;
+  wx.getGroupEnterInfo = (given) => { options = given; given.success({ cloudID: 'cloud-id-single' }); };
+  await funnelFor(wx).recordLanding({ id: 'sku-42', i: 'Ab3dE9' });
+  assert.equal(options.allowSingleChat, true); // without it WeChat never returns open_single_roomid
+  assert.equal(wx.calls[0].data.groupCloudID, 'cloud-id-single');
+});
+
 test('an old base library uses wx.getShareInfo with the shareTicket', async () => {
   const wx = withEnter(createFakeWx({ default: OK }), { shareTicket: 'ticket-2' });
   let asked = null;

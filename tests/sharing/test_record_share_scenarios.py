@@ -135,6 +135,8 @@ def test_organic_visitor_is_registered_and_not_new_when_invited_later(invoke, sh
         "entry": "other",
         "reason": "no_inviter",
     }
+    again = invoke(load_event("land_organic.json", openid=openid_for("erin")), as_user="erin")
+    assert again["newUser"] is False  # newUser answers "is this person new?": only the first sighting is
     code = sharer_code("alice")
     invited = invoke(load_event("land_share_link.json", inviter=code, openid=openid_for("erin")), as_user="erin")
     assert invited["recorded"] is True and invited["newUser"] is False and invited["attributedTo"] is None
