@@ -298,6 +298,12 @@ def generations_of(inviter_codes: Iterable[str], inviter_of: Any) -> dict[str, i
     return generation
 
 
+def shared_in_window(intent_at: dt.datetime, day_start: dt.datetime, window: dt.timedelta) -> bool:
+    """Whether a share counts for a landing day's viral loop: within the window from the landing day's start
+    (``day_start ≤ share < day_start + window``), whichever hour of that day the landing was."""
+    return day_start <= intent_at < day_start + window
+
+
 def group_viral(
     by_invitee: Mapping[str, list[Landing]], sharing_invitees: Iterable[str], inviter_generation: Mapping[str, int]
 ) -> Groups:

@@ -29,6 +29,7 @@ from shared.funnel.definition import (
     parse_date,
     rows_checksum,
     shanghai_date,
+    shared_in_window,
     trailing_dates,
 )
 from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
@@ -157,7 +158,7 @@ def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.date
         settings.model,
         settings.window_days,
         now,
-        viral_loop(store, by_invitee, intents),
+        viral_loop(store, by_invitee, [intent for intent in intents if shared_in_window(intent.at, start, window)]),
     )
 
 

@@ -471,3 +471,34 @@ def test_cli_writes_the_multi_day_dashboard_in_either_language(database, campaig
     assert campaign["alice"] in page and "¥150.00" in page  # the leaderboard, and the range's revenue (100 + 50)
     with pytest.raises(SystemExit):
         cli.main(["dashboard", "--days", "0"])
+
+
+@pytest.mark.parametrize("model", ["first_touch", "last_touch"])
+@pytest.mark.parametrize(
+    "shared_after,counted",
+    [
+        (dt.timedelta(days=7) - dt.timedelta(minutes=31), 1),  # D1 00:30 landing, share at D8 23:59: inside
+        (dt.timedelta(days=7) - dt.timedelta(minutes=30), 0),  # D9 00:00: the window from D1's start is over
+        (dt.timedelta(days=7, hours=19), 0),  # the reported case: 7 days 19 hours after the landing
+    ],
+)
+def test_sharing_invitees_count_shares_within_the_window_from_the_landing_days_start(
+    model, shared_after, counted, first_touch, last_touch, database, invoke, clock
+):
+    """Hand-computed (window 7 days): bob lands via alice on D1 at 00:30 and shares ``shared_after`` later; the
+    window runs from D1 00:00 to D8 24:00 (Shanghai), so a share counts only before D9 begins."""
+    clock.set(at(D1, 0, 10))
+    alice = invoke({"action": "share", "productId": "sku-7", "channel": "chat"}, as_user="alice")["inviterCode"]
+    landed = at(D1, 0, 30)
+    clock.set(landed)
+    assert invoke(
+        {"action": "land", "query": {"id": "sku-7", "i": alice, "c": "chat"}, "launchScene": 1007}, as_user="bob"
+    )["recorded"]
+    clock.set(landed + shared_after)
+    assert invoke({"action": "share", "productId": "sku-7", "channel": "chat"}, as_user="bob")["ok"]
+    clock.set(at("2026-12-15", 2, 17))
+    module = first_touch if model == "first_touch" else last_touch
+    assert admin_run(module, {"from": D1, "to": D1})["ok"]
+    total = rows(database, D1)["total|*"]
+    assert total["sharingInvitees"] == counted
+    assert total["rates"]["reproductionRate"] == (1.0 if counted else 0.0)
