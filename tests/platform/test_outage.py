@@ -66,3 +66,48 @@ def test_a_timeout_written_in_the_uri_is_honoured(monkeypatch):
         monkeypatch.undo()
         config.reset()
         db.reset()
+
+
+def _server_pid(uri: str) -> int | None:
+    """The pid of the process listening on the URI's port (the real server this suite runs against)."""
+    import re
+    import subprocess
+    from urllib.parse import urlsplit
+
+    port = urlsplit(uri).port or 27017
+    listing = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    found = re.search(r"pid=(\d+)", listing)
+    return int(found.group(1)) if found else None
+
+
+def test_a_paused_server_is_answered_in_time_on_a_warm_instance():
+    """The real server frozen (SIGSTOP) under a warm recordShare: its driver still believes the server is up, yet
+    every call answers UNAVAILABLE within 40 % of the function's 5 s timeout (the driver's per-operation deadline)."""
+    import os
+    import signal
+
+    from tests.conftest import CLOUDBASE, REAL_SERVER
+
+    if not REAL_SERVER or CLOUDBASE:
+        pytest.skip("needs the real server (MONGODB_URI) to pause: not the embedded engine (mongomock-ng) or CloudBase")
+    pid = _server_pid(os.environ["MONGODB_URI"])
+    if pid is None:
+        pytest.skip("the real server (MONGODB_URI) is not a local process this test can pause")
+    limit_ms = deployment.function("recordShare").timeout_s * 1000
+    with configured_handler("recordShare") as handler:
+
+        def call(user: str) -> tuple[dict, float]:
+            context = scf_context(openid_for(user), function_name="recordShare", time_limit_in_ms=limit_ms)
+            started = time.monotonic()
+            answer = handler.main_handler({"action": "share", "productId": "sku-1"}, context)
+            return answer, time.monotonic() - started
+
+        assert call("warm")[0]["ok"]  # a warm instance: connected, its monitor has seen the server up
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            answers = [call(f"paused{i}") for i in range(3)]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    for answer, elapsed in answers:
+        assert answer["ok"] is False and answer["error"]["code"] == "UNAVAILABLE", answer
+        assert elapsed < 0.4 * limit_ms / 1000, f"answered after {elapsed:.2f} s"
