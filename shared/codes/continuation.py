@@ -80,13 +80,8 @@ class ScfInvokeContinuation:
 
 def scf_client(credential: Any, region: str, endpoint: str | None = None, timeout: int = 60) -> Any:
     """An SCF API client; ``endpoint`` overrides the host (``http://`` only for a local emulator)."""
-    from tencentcloud.common.profile.client_profile import ClientProfile
-    from tencentcloud.common.profile.http_profile import HttpProfile
     from tencentcloud.scf.v20180416.scf_client import ScfClient
 
-    http = HttpProfile(reqTimeout=timeout)
-    if endpoint:
-        http.endpoint = endpoint.split("://", 1)[-1]
-        if endpoint.startswith("http://"):
-            http.scheme = "http"
-    return ScfClient(credential, region, ClientProfile(httpProfile=http))
+    from shared.platform.cloud_api import client_profile
+
+    return ScfClient(credential, region, client_profile(endpoint, timeout))

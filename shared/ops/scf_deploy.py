@@ -511,16 +511,11 @@ def cos_uploader(env: Mapping[str, str], region: str) -> Callable[[str, bytes, s
 
 def tcb_client(cred: Any, region: str, endpoint: str | None = None, timeout: int = 30) -> Any:
     """A tcb API client; ``endpoint`` overrides the host (``http://`` only for a local emulator)."""
-    from tencentcloud.common.profile.client_profile import ClientProfile
-    from tencentcloud.common.profile.http_profile import HttpProfile
     from tencentcloud.tcb.v20180608.tcb_client import TcbClient
 
-    http = HttpProfile(reqTimeout=timeout)
-    if endpoint:
-        http.endpoint = endpoint.split("://", 1)[-1]
-        if endpoint.startswith("http://"):
-            http.scheme = "http"
-    return TcbClient(cred, region, ClientProfile(httpProfile=http))
+    from shared.platform.cloud_api import client_profile
+
+    return TcbClient(cred, region, client_profile(endpoint, timeout))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,17 +76,14 @@ class TcbApi:
         timeout_s: float,
     ) -> None:
         from tencentcloud.common import credential
-        from tencentcloud.common.profile.client_profile import ClientProfile
-        from tencentcloud.common.profile.http_profile import HttpProfile
         from tencentcloud.tcb.v20180608 import models, tcb_client
 
-        http = HttpProfile(endpoint=endpoint.split("://", 1)[-1], reqTimeout=max(1, int(timeout_s)))
-        if endpoint.startswith("http://"):
-            http.scheme = "http"
+        from shared.platform.cloud_api import client_profile
+
         self.env_id = env_id
         self._models = models
         self._client = tcb_client.TcbClient(
-            credential.Credential(secret_id, secret_key, session_token), region, ClientProfile(httpProfile=http)
+            credential.Credential(secret_id, secret_key, session_token), region, client_profile(endpoint, timeout_s)
         )
         self.requests = 0  # RunCommands requests made (benchmarks read it)
 
