@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shared.funnel.definition import STEPS, TIME_BUCKETS, TOTAL_KEY, dates_between
+from shared.platform.money import exact_sum
 
 MIN_SAMPLE = 20  # below this many converters a median says more about chance than about the campaign
 LEADERBOARD_SIZE = 50
@@ -127,7 +128,9 @@ def _sum(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     gens: dict[str, int] = defaultdict(int)
     hist = [0] * (len(TIME_BUCKETS) + 1)
     depth = 0
+    revenue: list[Any] = []
     for row in rows:
+        revenue.append(row.get("revenue") or 0)
         for field in SUMMED:
             total[field] += row.get(field) or 0
         for generation, count in (row.get("generations") or {}).items():
@@ -135,7 +138,7 @@ def _sum(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         for i, count in enumerate((row.get("timeToConvert") or {}).get("histogram") or ()):
             hist[i] += count
         depth = max(depth, row.get("cascadeDepth") or 0)
-    total["revenue"] = round(total["revenue"], 2)
+    total["revenue"] = exact_sum(revenue)  # exact: summing floats drifts by a cent over a few hundred rows
     out: dict[str, Any] = dict(total)
     out.update(generations=dict(sorted(gens.items(), key=lambda i: int(i[0]))), histogram=hist, cascadeDepth=depth)
     later = sum(c for g, c in gens.items() if int(g) >= 2)
@@ -530,7 +533,7 @@ def load_model(store: Any, settings: Any, first: dt.date, last: dt.date) -> tupl
     if leaders:
         from shared.funnel.definition import day_bounds
 
-        rewards = store.rewards_by_inviter(leaders, day_bounds(first)[0], day_bounds(last)[1])
+        rewards = store.rewards_by_inviter(leaders, day_bounds(first)[0], day_bounds(last)[1], settings.amount_scale)
         for entry in model["leaderboard"]:
             entry["rewards"] = rewards.get(entry["key"], 0.0)
     return model, rows

@@ -49,6 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shared.platform.errors import BadInput
+from shared.platform.money import exact_sum
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 DIMENSIONS = ("total", "inviter", "channel", "entry", "product", "group", "chatType")
@@ -364,7 +365,7 @@ def build_rows(
     ``landing_groups[dim][key]`` = {landings, invitees, newUsers}; ``intent_groups[dim][key]`` =
     {intents, sharers} — from ``group_landings`` and ``group_intents``."""
     conversions: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"orders": set(), "revenue": 0.0, "first": {}}
+        lambda: {"orders": set(), "revenue": [], "first": {}}
     )
     for order, landing in credits:
         delay = (order.at - landing.at).total_seconds()
@@ -373,7 +374,7 @@ def build_rows(
             if order.order_id in bucket["orders"]:
                 continue
             bucket["orders"].add(order.order_id)
-            bucket["revenue"] += order.amount
+            bucket["revenue"].append(order.amount)
             previous = bucket["first"].get(order.user)
             bucket["first"][order.user] = delay if previous is None else min(previous, delay)
     _, day_end = day_bounds(day)
@@ -384,7 +385,7 @@ def build_rows(
         for key in keys:
             landed = landing_groups.get(dim, {}).get(key, {})
             intended = intent_groups.get(dim, {}).get(key, {})
-            converted = conversions.get((dim, key), {"orders": (), "revenue": 0.0, "first": {}})
+            converted = conversions.get((dim, key), {"orders": (), "revenue": [], "first": {}})
             viral = (viral_groups or {}).get(dim, {}).get(key, {})
             generations = dict(viral.get("generations", {}))
             delays = sorted(converted["first"].values())
@@ -401,7 +402,7 @@ def build_rows(
                 "groupsReached": landed.get("groupsReached", 0),
                 "converters": len(converted["first"]),
                 "conversions": len(converted["orders"]),
-                "revenue": round(converted["revenue"], 2),
+                "revenue": exact_sum(converted["revenue"]),  # the amounts as written, summed without float drift
                 "sharingInvitees": viral.get("sharingInvitees", 0),
                 "generations": generations,
                 "cascadeDepth": max((int(g) for g in generations), default=0),

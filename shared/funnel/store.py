@@ -19,6 +19,7 @@ from shared.funnel.definition import Intent, Landing, Order
 from shared.funnel.settings import OrderMapping
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
+from shared.platform.money import from_fen
 
 ORDERS_TIME_INDEX = "share_funnel_time"
 
@@ -196,7 +197,9 @@ class MongoFunnelStore:
                         names[d["code"]] = name.strip()[:40]
         return names
 
-    def rewards_by_inviter(self, codes: Iterable[str], start: dt.datetime, end: dt.datetime) -> dict[str, float]:
+    def rewards_by_inviter(
+        self, codes: Iterable[str], start: dt.datetime, end: dt.datetime, amount_scale: int = 1
+    ) -> dict[str, float]:
         """code → rewards earned on orders placed in [start, end): pending, approved and paid entries net of
         clawbacks (rejected and reversed ones earned nothing), from the reward ledger (shared/rewards)."""
         wanted, totals = sorted(set(codes)), {}
@@ -211,10 +214,11 @@ class MongoFunnelStore:
                                 "state": {"$in": ["pending", "approved", "paid", "clawback"]},
                             }
                         },
-                        {"$group": {"_id": "$inviter", "amount": {"$sum": "$amount"}}},
+                        # Whole fen, summed exactly by the server (integers: no float drift).
+                        {"$group": {"_id": "$inviter", "fen": {"$sum": "$amountFen"}}},
                     ]
                 ):
-                    totals[d["_id"]] = round(float(d["amount"]), 2)
+                    totals[d["_id"]] = from_fen(int(d["fen"]), amount_scale)
         return totals
 
     def write_day(self, date: str, rows: Iterable[Mapping[str, Any]]) -> None:

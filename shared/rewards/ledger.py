@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from shared.funnel import SHANGHAI
+from shared.platform.money import decimal, from_fen, to_fen
 
 PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK = (
     "pending",
@@ -51,8 +52,13 @@ def reward_id(programme: str, credit: Credit, orders: str) -> str:
     return f"{programme}:first:{credit.invitee}" if orders == "first" else f"{programme}:order:{credit.order_id}"
 
 
-def reward_amount(fixed: float, percent: float, order_amount: float) -> float:
-    return round(fixed + order_amount * percent / 100.0, 2)
+def reward_fen(
+    fixed: float, percent: float, order_amount: float, amount_scale: int = 1, rounding: str = "half_up"
+) -> int:
+    """The reward in whole fen: ``fixed`` plus ``percent`` % of the order's amount (both in the orders' unit),
+    computed exactly and rounded once by ``rounding`` (half-up by default)."""
+    exact = decimal(fixed) + decimal(order_amount) * decimal(percent) / 100
+    return to_fen(exact, amount_scale, rounding)
 
 
 def rejection(
@@ -78,7 +84,8 @@ def day_and_month(at: dt.datetime) -> dict[str, str]:
 def new_reward(
     programme: str,
     credit: Credit,
-    amount: float,
+    fen: int,
+    amount_scale: int,
     reason: str | None,
     now: dt.datetime,
     holding_days: int,
@@ -96,7 +103,8 @@ def new_reward(
         "inviter": credit.inviter,
         "inviterOpenid": credit.inviter_openid,
         "orderAmount": credit.amount,
-        "amount": amount,
+        "amountFen": fen,  # the exact amount, in whole fen: what sums and payouts use
+        "amount": from_fen(fen, amount_scale),  # the same in the orders' unit, for display
         "state": state,
         "reason": reason,
         "orderAt": credit.at,
@@ -119,6 +127,7 @@ def clawback_entry(reward: Mapping[str, Any], now: dt.datetime, by: str) -> dict
         "inviter": reward["inviter"],
         "inviterOpenid": reward.get("inviterOpenid"),
         "orderAmount": reward["orderAmount"],
+        "amountFen": -fen_of(reward),
         "amount": -reward["amount"],
         "state": CLAWBACK,
         "reason": "refunded_after_payout",
@@ -132,20 +141,29 @@ def clawback_entry(reward: Mapping[str, Any], now: dt.datetime, by: str) -> dict
     }
 
 
-def summary(rewards: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Amounts per state (clawbacks are negative and owed back) and the count of converted invitees."""
-    totals = dict.fromkeys(STATES, 0.0)
+def fen_of(reward: Mapping[str, Any], amount_scale: int = 1) -> int:
+    """A ledger entry's exact amount in fen (entries written before ``amountFen`` existed: from ``amount``)."""
+    fen = reward.get("amountFen")
+    return (
+        fen if isinstance(fen, int) and not isinstance(fen, bool) else to_fen(reward.get("amount") or 0, amount_scale)
+    )
+
+
+def summary(rewards: Iterable[Mapping[str, Any]], amount_scale: int = 1) -> dict[str, Any]:
+    """Amounts per state (clawbacks are negative and owed back), summed exactly in fen, and the count of converted
+    invitees."""
+    fen = dict.fromkeys(STATES, 0)
     counts = dict.fromkeys(STATES, 0)
     invitees = set()
     for reward in rewards:
-        totals[reward["state"]] = round(totals[reward["state"]] + reward["amount"], 2)
+        fen[reward["state"]] += fen_of(reward, amount_scale)
         counts[reward["state"]] += 1
         if reward["state"] in LIVE:
             invitees.add(reward["invitee"])
     return {
-        "amounts": totals,
+        "amounts": {state: from_fen(total, amount_scale) for state, total in fen.items()},
         "counts": counts,
         "convertedInvitees": len(invitees),
-        "liability": round(totals[PENDING] + totals[APPROVED], 2),
-        "toPay": round(totals[APPROVED] + totals[CLAWBACK], 2),
+        "liability": from_fen(fen[PENDING] + fen[APPROVED], amount_scale),
+        "toPay": from_fen(fen[APPROVED] + fen[CLAWBACK], amount_scale),
     }

@@ -17,8 +17,9 @@ from shared.platform.config import EnvReader
 from shared.platform.errors import BadInput, Forbidden, NoIdentity
 from shared.platform.identity import Invoker, invoker_of
 from shared.platform.instance import PerInstance, clock
+from shared.platform.money import from_fen
 from shared.platform.validation import check_document, check_field_names, require_id
-from shared.rewards.ledger import APPROVED, PAID, summary
+from shared.rewards.ledger import APPROVED, PAID, fen_of, summary
 from shared.rewards.settings import RewardSettings
 from shared.rewards.settle import settle
 from shared.wechat import WeChatSettings, read_wechat_settings
@@ -136,7 +137,8 @@ class RewardService:
         if call.action == "myRewards":
             code = self.store.inviter_code_of(_own_openid(call))
             every, latest = self.store.rewards_of(code) if code else ([], [])
-            return {"ok": True, "inviterCode": code, **summary(every), "rewards": [_public(r) for r in latest]}
+            scale = self.settings.rewards.funnel.amount_scale
+            return {"ok": True, "inviterCode": code, **summary(every, scale), "rewards": [_public(r) for r in latest]}
         if call.action == "subscribe":
             if self.settings.rewards.notice_template:
                 accepted = [t for t in call.params["accepted"] if t == self.settings.rewards.notice_template]
@@ -149,20 +151,25 @@ class RewardService:
             marked = [i for i in ids if self.store.transition(i, PAID, now, "admin", extra={"paidAt": now})]
             return {"ok": True, "marked": len(marked), "rewardIds": marked}
         rows = self.store.export(APPROVED)
+        scale = self.settings.rewards.funnel.amount_scale
         per_inviter: dict[str, dict[str, Any]] = {}
         for row in rows:
             entry = per_inviter.setdefault(
-                row["inviter"], {"inviter": row["inviter"], "amount": 0.0, "rewards": 0, "clawbacks": 0, "flags": []}
+                row["inviter"], {"inviter": row["inviter"], "amountFen": 0, "rewards": 0, "clawbacks": 0, "flags": []}
             )
-            entry["amount"] = round(entry["amount"] + row["amount"], 2)
-            entry["clawbacks" if row["amount"] < 0 else "rewards"] += 1
-        payout = sorted(per_inviter.values(), key=lambda e: -e["amount"])
+            entry["amountFen"] += fen_of(row, scale)  # summed exactly, in whole fen: what a payout transfers
+            entry["clawbacks" if fen_of(row, scale) < 0 else "rewards"] += 1
+        for entry in per_inviter.values():
+            entry["amount"] = from_fen(entry["amountFen"], scale)
+        payout = sorted(per_inviter.values(), key=lambda e: -e["amountFen"])
         if call.params["format"] == "csv":
             out = io.StringIO()
             writer = csv.writer(out)
-            writer.writerow(["inviter", "amount", "rewards", "clawbacks"])
+            writer.writerow(["inviter", "amount", "amount_fen", "rewards", "clawbacks"])
             for entry in payout:
-                writer.writerow([entry["inviter"], f"{entry['amount']:.2f}", entry["rewards"], entry["clawbacks"]])
+                writer.writerow(
+                    [entry["inviter"], str(entry["amount"]), entry["amountFen"], entry["rewards"], entry["clawbacks"]]
+                )
             return {"ok": True, "format": "csv", "csv": out.getvalue(), "rewardIds": [r["_id"] for r in rows]}
         return {
             "ok": True,
@@ -180,6 +187,7 @@ def _public(reward: Mapping[str, Any]) -> dict[str, Any]:
         "orderId",
         "inviter",
         "amount",
+        "amountFen",
         "orderAmount",
         "state",
         "reason",

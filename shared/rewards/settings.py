@@ -10,6 +10,7 @@ from typing import NamedTuple
 from shared.funnel import FunnelSettings
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
+from shared.platform.money import ROUNDINGS
 
 ENV_PROGRAMME = "REWARD_PROGRAMME"
 ENV_FIXED = "REWARD_FIXED"
@@ -21,7 +22,9 @@ ENV_CAP_DAY = "REWARD_CAP_PER_DAY"
 ENV_CAP_MONTH = "REWARD_CAP_PER_MONTH"
 ENV_BATCH = "REWARD_BATCH"
 ENV_NOTICE_TEMPLATE = "REWARD_NOTICE_TEMPLATE"
+ENV_ROUNDING = "REWARD_ROUNDING"
 VARIABLES = (
+    ENV_ROUNDING,
     ENV_PROGRAMME,
     ENV_FIXED,
     ENV_PERCENT,
@@ -54,6 +57,7 @@ class RewardSettings(NamedTuple):
     admin_openids: frozenset[str] = frozenset()
     admin_token_secret: str | None = None
     funnel: FunnelSettings = FunnelSettings()
+    rounding: str = "half_up"  # a reward is rounded once, to a whole fen: half_up, half_even or down
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RewardSettings:
@@ -88,6 +92,9 @@ class RewardSettings(NamedTuple):
         if template is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", template):
             read.problem(f"{ENV_NOTICE_TEMPLATE} is not a subscribe-message template id")
         admins, secret = admin_settings(read)
+        rounding = (read.text(ENV_ROUNDING, "half_up") or "").lower()
+        if rounding not in ROUNDINGS:
+            read.problem(f"{ENV_ROUNDING} must be one of {', '.join(ROUNDINGS)}")
         settings = cls(
             programme=programme,
             fixed=fixed,
@@ -101,6 +108,7 @@ class RewardSettings(NamedTuple):
             notice_template=template,
             admin_openids=admins,
             admin_token_secret=secret,
+            rounding=rounding,
         )
         read.check("rewards configuration")
         return settings._replace(funnel=FunnelSettings.from_env(env))

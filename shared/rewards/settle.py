@@ -32,7 +32,7 @@ from shared.rewards.ledger import (
     day_and_month,
     new_reward,
     rejection,
-    reward_amount,
+    reward_fen,
 )
 from shared.rewards.settings import RewardSettings
 
@@ -104,9 +104,10 @@ def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: 
             month = live(credit.inviter, "month", periods["month"], settings.cap_per_month)
             settled, reversed_ = history[credit.inviter]
             reason = rejection(credit, today, month, settled, reversed_, settings.cap_per_day, settings.cap_per_month)
-            amount = reward_amount(settings.fixed, settings.percent, credit.amount)
+            scale = settings.funnel.amount_scale
+            fen = reward_fen(settings.fixed, settings.percent, credit.amount, scale, settings.rounding)
             doc = new_reward(
-                settings.programme, credit, amount, reason, now, settings.holding_days, settings.orders, by
+                settings.programme, credit, fen, scale, reason, now, settings.holding_days, settings.orders, by
             )
             if store.insert(doc):
                 counts["rejected" if reason else "created"] += 1

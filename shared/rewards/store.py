@@ -193,7 +193,9 @@ class MongoRewardStore:
 
     def rewards_of(self, inviter: str, limit: int = 50) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         with driver_errors("read the inviter's rewards"):
-            every = list(self._rewards.find({"inviter": inviter}, {"amount": 1, "state": 1, "invitee": 1}))
+            every = list(
+                self._rewards.find({"inviter": inviter}, {"amount": 1, "amountFen": 1, "state": 1, "invitee": 1})
+            )
             latest = list(
                 self._rewards.find({"inviter": inviter}, {"history": 0, "orderKey": 0, "inviterOpenid": 0})
                 .sort("createdAt", -1)

@@ -176,10 +176,30 @@ def test_the_leaderboard_shows_rewards_earned_net_of_clawbacks(database, landed)
         (("pending", 5.0), ("paid", 2.0), ("rejected", 7.0), ("clawback", -2.0), ("reversed", 9.0))
     ):
         database.rewards.insert_one(
-            {"_id": f"r{number}", "inviter": landed, "state": state, "amount": amount, "orderAt": at}
+            {
+                "_id": f"r{number}",
+                "programme": "default",
+                "orderId": f"o{number}",
+                "kind": "clawback" if state == "clawback" else "reward",
+                "inviter": landed,
+                "state": state,
+                "amount": amount,
+                "amountFen": round(amount * 100),
+                "orderAt": at,
+            }
         )
     database.rewards.insert_one(
-        {"_id": "old", "inviter": landed, "state": "paid", "amount": 50.0, "orderAt": at - dt.timedelta(days=30)}
+        {
+            "_id": "old",
+            "programme": "default",
+            "orderId": "o-old",
+            "kind": "reward",
+            "inviter": landed,
+            "state": "paid",
+            "amount": 50.0,
+            "amountFen": 5000,
+            "orderAt": at - dt.timedelta(days=30),
+        }
     )  # before the range
     with configured_handler("dailyFunnel") as module:
         assert admin_run_ok(module)

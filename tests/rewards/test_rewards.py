@@ -184,7 +184,9 @@ def test_a_refund_before_payout_reverses_and_after_payout_claws_back(rewards_mod
     states = sorted((r["state"], r["amount"]) for r in rewards(database).values())
     assert states == [("clawback", -25.0), ("paid", 25.0), ("reversed", 15.0)]
     export = call(rewards_module, {"action": "export"}, admin=True)
-    assert export["payout"] == [{"inviter": world["alice"], "amount": -25.0, "rewards": 0, "clawbacks": 1, "flags": []}]
+    assert export["payout"] == [
+        {"inviter": world["alice"], "amount": -25.0, "amountFen": -2500, "rewards": 0, "clawbacks": 1, "flags": []}
+    ]
 
 
 def test_caps_per_inviter_per_day_reject_with_a_reason(rewards_module, world, invoke, database, clock):
