@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -57,6 +58,8 @@ T: dict[str, tuple[str, str]] = {
     "summary": ("概览", "Summary"),
     "funnel": ("转化漏斗", "Funnel"),
     "trend": ("每日趋势", "Daily trend"),
+    "lastDay": ("最后一天", "last day"),
+    "tapHint": ("点一下圆点看当天的数值", "Tap a dot for that day's value"),
     "viral": ("裂变效果", "Viral loop"),
     "breakdowns": ("分维度", "Breakdowns"),
     "leaderboard": ("邀请人排行", "Top inviters"),
@@ -293,27 +296,78 @@ def _upper(bucket: str) -> str:
     return bucket.split("–")[-1].lstrip("<").strip() if "–" in bucket or bucket.startswith("<") else bucket
 
 
+def nice_ticks(top: float, count: int = 4) -> list[float]:
+    """Round axis ticks from 0 covering ``top``: steps of 1, 2 or 5 times a power of ten."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / (count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    ticks = [0.0]
+    while ticks[-1] < top:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
 def _trend_svg(daily: Sequence[Mapping[str, Any]], field: str, money: Money | None) -> str:
-    """One small line chart: the day's values, maturing days shaded."""
-    width, height, pad = 320, 90, 4
+    """One trend chart a phone can read: a y axis with round ticks, the first and last dates, a mark per day whose
+    value shows on tap, maturing days shaded, and the last day's value labelled as such."""
+    width, height = 320, 150
+    left, right, top_pad, bottom = 40, 8, 8, 20
     values = [float(d.get(field) or 0) for d in daily]
-    top = max(values) or 1.0
     n = len(values)
-    step = (width - 2 * pad) / max(n - 1, 1)
-    points = " ".join(
-        f"{pad + i * step:.1f},{height - pad - v / top * (height - 2 * pad):.1f}" for i, v in enumerate(values)
+
+    def shown(value: float) -> str:
+        if money:
+            return money.show(value)
+        return f"{value:.2f}" if field == "kFactor" else _num(value)
+
+    ticks = nice_ticks(max(values, default=0.0))
+    scale_top = ticks[-1] or 1.0
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    step = plot_w / max(n - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if n > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top_pad + plot_h - v / scale_top * plot_h
+
+    grid = "".join(
+        f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" class="grid"/>'
+        f'<text x="{left - 4}" y="{y(t) + 3:.1f}" class="tick" text-anchor="end">{html.escape(shown(t))}</text>'
+        for t in ticks
     )
     shade = ""
     maturing = [i for i, d in enumerate(daily) if not d.get("matured", True)]
     if maturing:
-        x = pad + maturing[0] * step - step / 2
-        shade = f'<rect x="{max(x, 0):.1f}" y="0" width="{width - max(x, 0):.1f}" height="{height}" class="maturing"/>'
-    last_value = values[-1] if values else 0.0
-    latest = money.show(last_value) if money else (f"{last_value:.2f}" if field == "kFactor" else _num(last_value))
+        x0 = max(x(maturing[0]) - step / 2, left)
+        shade = (
+            f'<rect x="{x0:.1f}" y="{top_pad}" width="{width - right - x0:.1f}" height="{plot_h}" class="maturing"/>'
+        )
+    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    marks = "".join(
+        f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" class="mark" tabindex="0" '
+        f'data-day="{html.escape(str(d.get("date", "")))}" data-value="{html.escape(shown(v))}">'
+        f"<title>{html.escape(str(d.get('date', '')))}: {html.escape(shown(v))}</title></circle>"
+        for i, (d, v) in enumerate(zip(daily, values, strict=True))
+    )
+    dates = ""
+    if daily:
+        first_day, last_day = str(daily[0].get("date", ""))[5:], str(daily[-1].get("date", ""))[5:]
+        dates = f'<text x="{left}" y="{height - 5}" class="tick">{html.escape(first_day)}</text>'
+        if n > 1:
+            dates += f'<text x="{width - right}" y="{height - 5}" class="tick" text-anchor="end">{html.escape(last_day)}</text>'
+    axes = (
+        f'<line x1="{left}" x2="{left}" y1="{top_pad}" y2="{top_pad + plot_h}" class="axis"/>'
+        f'<line x1="{left}" x2="{width - right}" y1="{top_pad + plot_h}" y2="{top_pad + plot_h}" class="axis"/>'
+    )
+    latest = shown(values[-1]) if values else "0"
     return (
-        f'<figure class="spark"><figcaption>{_t(field)} <b>{latest}</b></figcaption>'
-        f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">{shade}'
-        f'<polyline points="{points}" class="line"/></svg></figure>'
+        f'<figure class="spark" data-field="{field}"><figcaption>{_t(field)} · {_t("lastDay")} <b>{latest}</b>'
+        f' <output class="picked"></output></figcaption>'
+        f'<svg viewBox="0 0 {width} {height}" role="img">{shade}{grid}{axes}{dates}'
+        f'<polyline points="{points}" class="line"/>{marks}</svg></figure>'
     )
 
 
@@ -482,7 +536,10 @@ h2{{font-size:16px;margin:0 0 8px}} h3{{font-size:14px;margin:12px 0 4px;color:#
 th,td{{padding:4px 6px;text-align:left;border-bottom:1px solid #eef0f2;white-space:nowrap}} td.n{{text-align:right;font-variant-numeric:tabular-nums}}
 .barcell{{width:40%;min-width:60px}} .bar{{height:12px;background:#07c160;border-radius:3px}} .drop{{color:#e5484d}}
 .charts{{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:8px}}
-.spark{{margin:0;min-width:0}} .spark figcaption{{font-size:12px;color:#646a73}} .spark svg{{width:100%;height:90px;display:block}}
+.spark{{margin:0;min-width:0}} .spark figcaption{{font-size:12px;color:#646a73}} .spark svg{{width:100%;height:auto;display:block}}
+.spark .grid{{stroke:#eef0f3;stroke-width:1}} .spark .axis{{stroke:#8f959e;stroke-width:1}}
+.spark .tick{{font-size:10px;fill:#646a73}} .spark .mark{{fill:#fff;stroke:#3370ff;stroke-width:2;cursor:pointer}}
+.spark .mark.on{{fill:#3370ff}} .spark .picked{{color:#1f2329;font-weight:600}}
 .line{{fill:none;stroke:#07c160;stroke-width:2;vector-effect:non-scaling-stroke}} .maturing{{fill:#e9ebee}}
 .hist{{display:flex;align-items:flex-end;gap:6px;height:160px}} .col{{flex:1;display:flex;flex-direction:column;justify-content:flex-end;height:100%;min-width:0;text-align:center}}
 .colbar{{background:#07c160;border-radius:3px 3px 0 0;min-height:1px}} .col .n{{font-size:12px}} .tick{{font-size:11px;color:#8a8f99;overflow-wrap:anywhere}}
@@ -499,12 +556,27 @@ html[lang=en] .zh{{display:none}} html:not([lang=en]) .en{{display:none}}
 document.getElementById('lang').addEventListener('click', function () {{
   var root = document.documentElement; root.lang = root.lang === 'en' ? 'zh-CN' : 'en';
 }});
+// A tap (or a keyboard focus) on a day's mark shows that day and its value beside the chart's title.
+function pick(mark) {{
+  var figure = mark.closest('figure');
+  Array.prototype.forEach.call(figure.querySelectorAll('.mark.on'), function (m) {{ m.classList.remove('on'); }});
+  mark.classList.add('on');
+  figure.querySelector('.picked').textContent = mark.getAttribute('data-day') + ': ' + mark.getAttribute('data-value');
+}}
+document.addEventListener('click', function (e) {{ if (e.target.classList && e.target.classList.contains('mark')) pick(e.target); }});
+document.addEventListener('focusin', function (e) {{ if (e.target.classList && e.target.classList.contains('mark')) pick(e.target); }});
 // #check: what a reviewer looks for, written into the page for a headless browser (tools/page_check.py).
 if (location.hash === '#check') {{ window.addEventListener('load', function () {{
   var out = document.createElement('pre'); out.id = 'check'; out.style.display = 'none';
   out.textContent = JSON.stringify({{problems: window.__problems, width: window.innerWidth,
     overflow: document.documentElement.scrollWidth - window.innerWidth,
-    sections: Array.prototype.map.call(document.querySelectorAll('section[id]'), function (s) {{ return s.id; }})}});
+    sections: Array.prototype.map.call(document.querySelectorAll('section[id]'), function (s) {{ return s.id; }}),
+    charts: Array.prototype.map.call(document.querySelectorAll('figure.spark'), function (f) {{
+      var first = f.querySelector('.mark'); if (first) pick(first);
+      return {{field: f.getAttribute('data-field'), axes: f.querySelectorAll('.axis').length,
+        ticks: Array.prototype.map.call(f.querySelectorAll('.tick'), function (t) {{ return t.textContent; }}),
+        marks: f.querySelectorAll('.mark').length, picked: f.querySelector('.picked').textContent,
+        width: Math.round(f.querySelector('svg').getBoundingClientRect().width)}}; }})}});
   document.body.appendChild(out); }}); }}
 </script>
 </body></html>

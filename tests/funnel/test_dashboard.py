@@ -111,13 +111,21 @@ needs_chromium = pytest.mark.skipif(
 pytestmark = pytest.mark.no_database
 
 
-def _check_both_widths(page, screenshots_to):
+def _check_both_widths(page, screenshots_to, days=None):
     for name, size in (("phone", page_check.PHONE), ("desktop", page_check.DESKTOP)):
         found = page_check.check(page, size)
         assert found["width"] == size[0]
         assert found["problems"] == [], found
         assert found["overflow"] <= 0, f"{name}: {found['overflow']} px of horizontal overflow"
         assert found["sections"] == list(SECTIONS), found["sections"]
+        # Trend charts an operator can read: axes, a few round ticks, the first and last dates, one mark per day,
+        # and the value of a day on tap (the check taps each chart's first mark).
+        charts = found["charts"]
+        assert len(charts) >= 2, charts
+        for chart in charts:
+            assert chart["axes"] == 2 and chart["marks"] == (days or charts[0]["marks"]) >= 2, chart
+            assert len(chart["ticks"]) >= 4 and chart["ticks"][0] in ("0", "¥0", "¥0.00", "0.00"), chart["ticks"]
+            assert ":" in chart["picked"] and chart["width"] >= 150, chart
         shot = page_check.screenshot(page, screenshots_to / f"{page.stem}-{name}.png", size)
         assert shot.stat().st_size > 10_000
 
@@ -128,7 +136,7 @@ def test_a_90_day_range_with_1000_inviters_reads_well_on_a_phone_and_a_desktop(t
     model = dashboard_model(synthetic_rows(first - dt.timedelta(days=90), 180, 1000), first, D)
     page = tmp_path / "dashboard-90d.html"
     page.write_text(render_dashboard(model, Money("¥", 100)), encoding="utf-8")
-    _check_both_widths(page, tmp_path)
+    _check_both_widths(page, tmp_path, days=90)
 
 
 @needs_chromium

@@ -159,8 +159,9 @@ def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(bu
 
 
 @needs_node
-def test_a_rebuild_without_source_changes_uploads_nothing(built, scf_api, cli):
+def test_a_rebuild_without_source_changes_uploads_nothing(built, scf_api, cli, tmp_path):
     assert cli("dailyFunnel").returncode == 0
+    shutil.copyfile(built / "dailyFunnel.zip", tmp_path / "deployed.zip")
     rebuilt = subprocess.run(
         [sys.executable, "tools/build.py", "--only", "dailyFunnel"],
         cwd=ROOT,
@@ -169,6 +170,10 @@ def test_a_rebuild_without_source_changes_uploads_nothing(built, scf_api, cli):
         timeout=600,
     )
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    before, after = zipfile.ZipFile(tmp_path / "deployed.zip"), zipfile.ZipFile(built / "dailyFunnel.zip")
+    differing = [n for n in before.namelist() if n not in after.namelist() or before.read(n) != after.read(n)]
+    added = [n for n in after.namelist() if n not in before.namelist()]
+    assert not differing and not added, (differing[:10], added[:10])  # which files a rebuild changed, if any
     again = cli("dailyFunnel")
     assert again.returncode == 0 and "code unchanged" in again.stdout, again.stdout + again.stderr
     assert scf_api.count("UpdateFunctionCode") == 0
