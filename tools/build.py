@@ -95,6 +95,34 @@ def runtime_pins(path: pathlib.Path = ROOT / "requirements.txt") -> dict[str, st
     return pins
 
 
+# Run by the target Python (3.10) without site: unchecked-hash .pyc files next to each source, as compileall writes
+# them, but marshalled without back-references (format 2). A file that does not compile stays source-only.
+COMPILE_PYC = """
+import importlib.util, marshal, os, sys
+root, prefix = sys.argv[1], sys.argv[2]
+for folder, subfolders, files in os.walk(root):
+    subfolders.sort()
+    for name in sorted(files):
+        if not name.endswith('.py'):
+            continue
+        path = os.path.join(folder, name)
+        with open(path, 'rb') as handle:
+            source = handle.read()
+        try:
+            code = compile(source, os.path.join(prefix, os.path.relpath(path, root)), 'exec', dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        data = bytearray(importlib.util.MAGIC_NUMBER)
+        data += (1).to_bytes(4, 'little')  # hash-based, unchecked
+        data += importlib.util.source_hash(source)
+        data += marshal.dumps(code, 2)
+        cache = importlib.util.cache_from_source(path)
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        with open(cache, 'wb') as handle:
+            handle.write(data)
+"""
+
+
 def python310() -> str | None:
     candidates = [os.environ.get("PYTHON310"), shutil.which("python3.10")]
     candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10*/bin/python")), reverse=True)
@@ -177,29 +205,12 @@ def build(function: Function, out: pathlib.Path, storage: str, pins: dict[str, s
         shutil.rmtree(cache)
     if compiler:
         # Reproducible bytecode, so an unchanged rebuild is byte-identical and a deploy uploads nothing: a fixed
-        # hash seed (frozenset constants are marshalled in hash order) and source paths as SCF sees them
-        # (/var/user, where it unpacks the code) instead of this machine's build folder, compiled in one process in
-        # a fixed order (marshal's back-reference flags depend on what that process compiled before).
-        # The compiler runs without site and with a fixed, minimal environment for the same reason, and with the
-        # cyclic garbage collector off: when it runs depends on allocations (the build folder's path length among
-        # them), and what it frees changes reference counts, hence marshal's flags.
+        # hash seed (frozenset constants are marshalled in hash order), source paths as SCF sees them (/var/user,
+        # where it unpacks the code) instead of this machine's build folder, a fixed file order, and marshal format 2:
+        # format 4 (compileall's) flags an object as back-referenced by its reference count at that instant, which
+        # varies between runs (seen: one string of pymongo's pool_options flagged in 1 compile of 6).
         subprocess.run(
-            [
-                compiler,
-                "-s",
-                "-S",
-                "-c",
-                "import gc, runpy, sys; gc.disable(); sys.argv[0] = 'compileall'; "
-                "runpy.run_module('compileall', run_name='__main__', alter_sys=True)",
-                "-q",
-                "--invalidation-mode",
-                "unchecked-hash",
-                "-s",
-                str(target),
-                "-p",
-                SCF_CODE_DIR,
-                str(target),
-            ],
+            [compiler, "-s", "-S", "-c", COMPILE_PYC, str(target), SCF_CODE_DIR],
             check=True,
             env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"},
         )
