@@ -11,11 +11,9 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
-from shared.platform.config import EnvReader
+from shared.platform.config import ENV_TCB_ENV, EnvReader, environment_id
 from shared.platform.storage_settings import (
-    ENV_SCF_NAMESPACE,
     ENV_STORAGE_BACKEND,
-    ENV_TCB_ENV,
     StorageSettings,
     read_storage_settings,
 )
@@ -129,7 +127,7 @@ class FunnelSettings(NamedTuple):
         admins, secret = admin_settings(read)
         wechat = read_wechat_settings(read, required=False)
         explicit = read.text(ENV_STORAGE_BACKEND) is not None
-        env_id = read.text(ENV_TCB_ENV) or read.text(ENV_SCF_NAMESPACE)
+        env_id = environment_id(read)
         storage = read_storage_settings(read, None if explicit or not (env_id and wechat) else "tcb")
         if storage is not None and storage.backend == "tcb" and wechat is None:
             problems.append(

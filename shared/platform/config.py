@@ -78,6 +78,11 @@ _DB_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+def environment_id(read: EnvReader) -> str | None:
+    """The CloudBase environment id as Tencent's SDKs read it: ``TCB_ENV``, else the function's namespace."""
+    return read.text(ENV_TCB_ENV) or read.text(ENV_SCF_NAMESPACE)
+
+
 class EnvReader:
     """The one way every settings object reads its environment variables: trimmed text, bounded integers and
     comma lists, each problem collected (not raised) so one ``ConfigError`` names every bad variable."""
@@ -174,7 +179,7 @@ class Settings(NamedTuple):
 
         on_scf = env.get(ENV_RUNENV, "").upper() == "SCF"
         uri = (env.get(ENV_MONGODB_URI) or "").strip() or None
-        env_id = read.text(ENV_TCB_ENV) or read.text(ENV_SCF_NAMESPACE)
+        env_id = environment_id(read)
         backend = (read.text(ENV_DATABASE) or "").lower() or _default_backend(uri, env_id, on_scf)
         if backend not in DATABASES:
             problems.append(f"{ENV_DATABASE} must be one of {', '.join(DATABASES)}")

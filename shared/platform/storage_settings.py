@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from shared.platform.config import EnvReader
+from shared.platform.config import ENV_TCB_ENV, EnvReader, environment_id
 
 ENV_STORAGE_BACKEND = "STORAGE_BACKEND"
-ENV_TCB_ENV = "TCB_ENV"
-ENV_SCF_NAMESPACE = "SCF_NAMESPACE"  # the platform's: a CloudBase function's namespace is its environment id
 ENV_COS_BUCKET = "COS_BUCKET"
 ENV_COS_REGION = "COS_REGION"
 ENV_COS_ENDPOINT = "COS_ENDPOINT"
@@ -37,8 +35,7 @@ def read_storage_settings(read: EnvReader, default_backend: str | None = "tcb") 
         read.problems.append(f"{ENV_STORAGE_BACKEND} must be one of {', '.join(BACKENDS)}")
     return StorageSettings(
         backend=backend,
-        # The environment id as Tencent's SDKs read it: TCB_ENV, else the function's namespace (SCF_NAMESPACE).
-        tcb_env=read.text(ENV_TCB_ENV, read.text(ENV_SCF_NAMESPACE), backend == "tcb"),
+        tcb_env=environment_id(read) or read.text(ENV_TCB_ENV, None, backend == "tcb"),
         cos_bucket=read.text(ENV_COS_BUCKET, None, backend == "cos"),
         cos_region=read.text(ENV_COS_REGION, None, backend == "cos"),
         cos_endpoint=read.text(ENV_COS_ENDPOINT),
