@@ -20,8 +20,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import re
-import secrets
 import threading
 import time
 import uuid
@@ -33,17 +31,15 @@ from typing import Any, Protocol
 from shared.codes.generator import CodeGenerator, CodeRequest, parse_code_request
 from shared.platform import log
 from shared.platform.clock import Clock
-from shared.platform.db import time_limit_ms
+from shared.platform.continuation import MIN_RUN_SECONDS, Continuation, hand_off, key_matches, parse_resume_key
 from shared.platform.errors import BadInput, Forbidden, NotFound, RateLimited, ShareFunnelError, UnknownInviter
 from shared.platform.validation import check_document, require_id, required
 from shared.sharing import ShareClaim
 
 MAX_BATCH_ITEMS = 10_000
-RESUME_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")  # secrets.token_urlsafe; checked before it is hashed
 LEASE_SECONDS = 120
 TRANSIENT_ATTEMPTS = 3
 SAVE_EVERY_SECONDS = 2.0
-MIN_RUN_SECONDS = 0.25
 FINISHED = ("done", "done_with_errors")
 
 
@@ -97,9 +93,7 @@ def parse_batch_request(event: Mapping[str, Any], default_page: str) -> BatchReq
 
 def parse_job_request(event: Mapping[str, Any]) -> JobRequest:
     if "continueJob" in event:
-        key = event.get("resumeKey")
-        if not isinstance(key, str) or not RESUME_KEY.fullmatch(key):
-            raise BadInput("resumeKey must be the key this function issued", field="resumeKey")
+        key = parse_resume_key(event.get("resumeKey"))
         return JobRequest(require_id(event.get("continueJob"), "continueJob"), resume=True, resume_key=key)
     resume = event.get("resume", False)
     if not isinstance(resume, bool):
@@ -191,12 +185,6 @@ class _PacedWeChat:
         return getattr(self._wechat, name)
 
 
-# --- continuation ----------------------------------------------------------------------------------------
-class Continuation(Protocol):
-    def continue_job(self, event: dict[str, Any]) -> None:
-        """Start an asynchronous invocation of this function with ``event``."""
-
-
 class JobStore(Protocol):
     def get(self, job_id: str, with_items: bool = False) -> dict[str, Any] | None: ...
 
@@ -218,10 +206,6 @@ class JobStore(Protocol):
     ) -> None: ...
 
     def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None: ...
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 # --- the runner ------------------------------------------------------------------------------------------
@@ -278,9 +262,7 @@ class BatchRunner:
         job = self.jobs.get(request.job_id)
         if job is None:
             raise NotFound(f"no batch job {request.job_id!r}")
-        if request.resume_key is not None and not secrets.compare_digest(
-            _key_hash(request.resume_key), job.get("resumeKeyHash", "")
-        ):
+        if request.resume_key is not None and not key_matches(request.resume_key, job.get("resumeKeyHash")):
             raise Forbidden("resumeKey does not match the job")
         if job["status"] in FINISHED:
             return _job_response(job)
@@ -428,16 +410,15 @@ class _Run:
         if self.runner.continuation is None:
             jobs.finish(job_id, self.owner, "paused", now)
             return "paused"
-        key = secrets.token_urlsafe(24)
-        jobs.finish(job_id, self.owner, "continuing", now, resumeKeyHash=_key_hash(key))
-        try:
-            self.runner.continuation.continue_job({"continueJob": job_id, "resumeKey": key})
-        except ShareFunnelError as err:
-            jobs.finish(job_id, self.owner, "paused", now, lastError={"code": err.code, "message": err.message})
-            log.event("wxacode_batch_continuation_failed", job=job_id, next=self.saved_next, code=err.code)
-            return "paused"
-        log.event("wxacode_batch_continued", job=job_id, next=self.saved_next)
-        return "continuing"
+        status = hand_off(
+            self.runner.continuation,
+            lambda key: {"continueJob": job_id, "resumeKey": key},
+            lambda status, fields: jobs.finish(job_id, self.owner, status, now, **fields),
+        )
+        log.event(
+            "wxacode_batch_" + ("continued" if status == "continuing" else "paused"), job=job_id, next=self.saved_next
+        )
+        return status
 
 
 def _job_response(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -451,15 +432,8 @@ def _job_response(job: Mapping[str, Any]) -> dict[str, Any]:
         "cached": job.get("cached", 0),
         "failed": job.get("failed", 0),
         "failures": list(job.get("failures", []))[:20],
+        "invocations": job.get("invocations", 0),
     }
     if job.get("lastError"):
         response["lastError"] = job["lastError"]
     return response
-
-
-def deadline_for(context: Any, monotonic: Callable[[], float] = time.monotonic, default_ms: int = 3000) -> float:
-    """When this invocation must stop taking new items: its time limit less a reserve for the requests in
-    flight (a getUnlimited can take ~10 s) and for saving progress."""
-    budget = (time_limit_ms(context) or default_ms) / 1000.0
-    reserve = min(30.0, budget * 0.25)
-    return monotonic() + budget - reserve

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.codes.batch import BatchRequest, JobRequest, deadline_for, parse_gen_event
+from shared.codes.batch import BatchRequest, JobRequest, parse_gen_event
 from shared.codes.settings import WxacodeSettings
 from shared.platform import config, db, log
 from shared.platform.admin import is_admin
 from shared.platform.clock import Clock
+from shared.platform.continuation import deadline_for
 from shared.platform.errors import Forbidden, NoIdentity, UnknownInviter
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
@@ -111,7 +112,7 @@ class WxacodeService:
 
     def _batch_runner(self, context: Any) -> Any:
         from shared.codes.batch import BatchRunner
-        from shared.codes.continuation import ScfInvokeContinuation
+        from shared.platform.continuation import ScfInvokeContinuation
 
         return BatchRunner(
             jobs=self.jobs,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
+from shared.platform.continuation import VARIABLES as CONTINUATION_VARIABLES
 from shared.platform.storage_settings import VARIABLES as STORAGE_VARIABLES
 from shared.platform.storage_settings import StorageSettings, read_storage_settings
 from shared.wechat import VARIABLES as WECHAT_VARIABLES
@@ -15,11 +16,11 @@ from shared.wechat import read_wechat_settings
 ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"
 
-ENV_SCF_API_ENDPOINT = "SCF_API_ENDPOINT"  # read by shared.codes.continuation when a batch continues
 VARIABLES = (
     WECHAT_VARIABLES
     + STORAGE_VARIABLES
-    + (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN, ENV_CONCURRENCY, ENV_SCF_API_ENDPOINT)
+    + CONTINUATION_VARIABLES
+    + (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN, ENV_CONCURRENCY)
 )
 
 

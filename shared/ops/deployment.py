@@ -132,7 +132,7 @@ def description_problems(function: Function) -> list[str]:
 
 def dependency_waits(function: Function) -> dict[str, float]:
     """How long each dependency of ``function`` may take to fail, in seconds, from the constants its wings use."""
-    from shared.codes.continuation import INVOKE_TIMEOUT_S
+    from shared.platform.continuation import INVOKE_TIMEOUT_S
     from shared.platform.db import SHARE_OF_INVOCATION
     from shared.platform.storage import UPLOAD_WORST_S
     from shared.sharing.service import GROUP_ATTEMPTS, GROUP_TIMEOUT

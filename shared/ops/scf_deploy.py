@@ -533,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         "--prune", action="store_true", help="remove variables this project used to set and no longer defines"
     )
     args = parser.parse_args(argv)
-    from shared.codes.continuation import scf_client
+    from shared.platform.continuation import scf_client
 
     env = deploy_environment(args.stage)
     region = args.region or env.get("TENCENTCLOUD_REGION") or "ap-shanghai"
