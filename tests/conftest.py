@@ -144,6 +144,36 @@ def gen_wxacode_handler(emulator, **overrides):
     )
 
 
+@pytest.fixture
+def scf_api(monkeypatch):
+    """The SCF API emulator as the endpoint of continuations (``Invoke``), with the role's keys it checks: each
+    asynchronous invocation a job starts waits in ``scf_api.invocations`` for the test to run it."""
+    from tools.scf_api_emulator import ScfApiEmulator
+
+    api = ScfApiEmulator()
+    monkeypatch.setenv("SCF_API_ENDPOINT", api.start())
+    monkeypatch.setenv("TENCENTCLOUD_SECRETID", api.secret_id)
+    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", api.secret_key)
+    monkeypatch.setenv("TENCENTCLOUD_SESSIONTOKEN", api.session_token)
+    yield api
+    api.stop()
+
+
+def drain(api, handler, time_limit_in_ms, limit=10_000):
+    """Run every asynchronous invocation the SCF emulator received (and those they start in turn) through
+    ``handler`` as the platform would: no caller, the function's time limit. The last response and how many ran."""
+    response, hops = None, 0
+    while api.invocations:
+        invocation = api.invocations.pop(0)
+        response = handler.main_handler(
+            invocation["event"],
+            scf_context(None, function_name=invocation["function"], time_limit_in_ms=time_limit_in_ms),
+        )
+        hops += 1
+        assert hops < limit, "continuations that make no progress"
+    return response, hops
+
+
 @pytest.fixture(scope="session")
 def record_share():
     return load_handler("recordShare")

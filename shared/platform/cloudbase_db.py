@@ -352,7 +352,7 @@ class CloudBaseCollection:
     def insert_many(
         self, documents: Sequence[dict[str, Any]], ordered: bool = True, **options: Any
     ) -> InsertManyResult:
-        ids = []
+        ids, write_errors, inserted = [], [], 0
         for start in range(0, len(documents), MAX_PAGE):
             chunk = list(documents[start : start + MAX_PAGE])
             for document in chunk:
@@ -365,15 +365,17 @@ class CloudBaseCollection:
             if not isinstance(value, Mapping):
                 raise _unknown("an insert", request_id)
             if value.get("writeErrors"):
-                raise BulkWriteError(
-                    {
-                        "writeErrors": list(value["writeErrors"]),
-                        "nInserted": value.get("n", 0),
-                        "writeConcernErrors": [],
-                    }
-                )
+                # As the server does for one command: indexes count from the first document; unordered goes on.
+                write_errors += [{**error, "index": error["index"] + start} for error in value["writeErrors"]]
+                inserted += value.get("n", 0)
+                if ordered:
+                    break
+                continue
             _raise_for_errors(value, request_id)
+            inserted += len(chunk)
             ids += [document["_id"] for document in chunk]
+        if write_errors:
+            raise BulkWriteError({"writeErrors": write_errors, "nInserted": inserted, "writeConcernErrors": []})
         return InsertManyResult(ids, True)
 
     def _update(self, filter: Mapping[str, Any], update: Any, upsert: bool, multi: bool) -> UpdateResult:

@@ -33,6 +33,7 @@ SHARE_OF_INVOCATION = 0.3
 # everything included: an outage is answered UNAVAILABLE within it, well inside the 40 % the functions promise.
 OPERATION_SHARE = 0.3
 MAX_SOCKET_MS = 120_000
+SCF_MIN_LIMIT_MS = 1000  # SCF's smallest time limit: a context claiming less still gives the driver this much
 _time_limit_ms: ContextVar[float | None] = ContextVar("share_funnel_time_limit_ms", default=None)
 
 
@@ -47,7 +48,8 @@ def time_limit_ms(context: Any) -> float | None:
 @contextmanager
 def invocation_deadline(context: Any) -> Iterator[None]:
     """Make this invocation's time limit known to the connection made during it (if any)."""
-    token = _time_limit_ms.set(time_limit_ms(context))
+    limit_ms = time_limit_ms(context)
+    token = _time_limit_ms.set(max(limit_ms, SCF_MIN_LIMIT_MS) if limit_ms else None)
     try:
         yield
     finally:

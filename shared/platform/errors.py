@@ -68,6 +68,13 @@ class Unavailable(ShareFunnelError):
     retryable = True
 
 
+class Busy(ShareFunnelError):
+    """Another invocation holds the job; retrying later succeeds (a timer run raises it so SCF retries)."""
+
+    code = "BUSY"
+    retryable = True
+
+
 class ConfigError(ShareFunnelError):
     """Raised at cold start when the environment is incomplete or invalid."""
 

@@ -14,6 +14,7 @@ from shared.platform import config, db, log
 from shared.platform.admin import is_admin
 from shared.platform.clock import Clock
 from shared.platform.config import EnvReader
+from shared.platform.continuation import deadline_for, lease_until, parse_resume_key
 from shared.platform.errors import BadInput, Forbidden, NoIdentity
 from shared.platform.identity import Invoker, invoker_of
 from shared.platform.instance import PerInstance, clock
@@ -21,10 +22,10 @@ from shared.platform.money import from_fen
 from shared.platform.validation import check_document, check_field_names, require_id
 from shared.rewards.ledger import APPROVED, PAID, fen_of, summary
 from shared.rewards.settings import RewardSettings
-from shared.rewards.settle import settle
+from shared.rewards.settle import SettlementRun, settle, status_of
 from shared.wechat import WeChatSettings, read_wechat_settings
 
-ACTIONS = ("settle", "myRewards", "subscribe", "markPaid", "export")
+ACTIONS = ("settle", "settlement", "myRewards", "subscribe", "markPaid", "export")
 CLIENT_ACTIONS = ("myRewards", "subscribe")
 MAX_IDS = 1000
 SUBSCRIBE_RESULTS = ("accept", "reject", "ban", "filter")
@@ -41,6 +42,7 @@ class RewardCall(NamedTuple):
     invoker: Invoker
     admin: bool
     params: dict[str, Any]
+    context: Any = None  # the invocation's time limit and function name, for settlement's continuation
 
 
 def configure(env: Mapping[str, str] | None = None) -> RewardsConfig:
@@ -61,10 +63,15 @@ def configure(env: Mapping[str, str] | None = None) -> RewardsConfig:
 def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall:
     invoker = invoker_of(event, context)
     if invoker.timer:
-        return RewardCall("settle", invoker, True, {})
+        return RewardCall("settle", invoker, True, {"by": "timer"}, context)
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
     check_document(event)
+    if "continueSettlement" in event:  # a continuation this function started: its resume key authenticates it
+        check_field_names(event, ("continueSettlement", "resumeKey"))
+        if event["continueSettlement"] != settings.rewards.programme:
+            raise BadInput("continueSettlement must name this function's programme", field="continueSettlement")
+        return RewardCall("settle", invoker, True, {"resumeKey": parse_resume_key(event.get("resumeKey"))}, context)
     check_field_names(event, ("action", "adminToken", "rewardIds", "approvedBefore", "format", "state", "templates"))
     action = event.get("action", "myRewards")
     if action not in ACTIONS:
@@ -77,7 +84,7 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
         raise Forbidden(f"{action} is for the timer and admins only")
     if action in CLIENT_ACTIONS and invoker.caller is None:
         raise NoIdentity("no caller identity from the platform")
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"by": "admin"} if action == "settle" else {}
     if action == "markPaid":
         ids, before = event.get("rewardIds"), event.get("approvedBefore")
         if (ids is None) == (before is None):
@@ -108,7 +115,7 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
             if result == "accept":
                 accepted.append(template)
         params["accepted"] = accepted
-    return RewardCall(action, invoker, admin, params)
+    return RewardCall(action, invoker, admin, params, context)
 
 
 def require_reward_id(value: Any) -> str:
@@ -131,9 +138,9 @@ class RewardService:
     def execute(self, call: RewardCall) -> dict[str, Any]:
         now = self.clock.now()
         if call.action == "settle":
-            return settle(
-                self.store, self.clock, self.settings.rewards, "timer" if call.invoker.timer else "admin", self.notify
-            )
+            return settle(self.store, self.clock, self.settings.rewards, self._settlement_run(call, now), self.notify)
+        if call.action == "settlement":
+            return {"ok": True, **status_of(self.store, self.settings.rewards)}
         if call.action == "myRewards":
             code = self.store.inviter_code_of(_own_openid(call))
             every, latest = self.store.rewards_of(code) if code else ([], [])
@@ -178,6 +185,18 @@ class RewardService:
             "rewards": [_public(r) for r in rows],
             "rewardIds": [r["_id"] for r in rows],
         }
+
+    @staticmethod
+    def _settlement_run(call: RewardCall, now: dt.datetime) -> SettlementRun:
+        from shared.platform.continuation import ScfInvokeContinuation
+
+        return SettlementRun(
+            by=call.params.get("by", "continuation"),
+            deadline=deadline_for(call.context),
+            lease_until=lease_until(now, call.context),
+            continuation=ScfInvokeContinuation.from_context(call.context),
+            resume_key=call.params.get("resumeKey"),
+        )
 
 
 def _public(reward: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from shared.funnel import FunnelSettings
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
+from shared.platform.continuation import VARIABLES as CONTINUATION_VARIABLES
 from shared.platform.money import ROUNDINGS
 
 ENV_PROGRAMME = "REWARD_PROGRAMME"
@@ -37,7 +38,7 @@ VARIABLES = (
     ENV_NOTICE_TEMPLATE,
     ENV_ADMIN_OPENIDS,
     ENV_ADMIN_TOKEN_SECRET,
-)
+) + CONTINUATION_VARIABLES
 ORDER_RULES = ("first", "every")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")

@@ -1,14 +1,21 @@
-"""Settlement: the rewards function's timer run (or an admin's). Bounded work per run, resumable, replayable.
+"""Settlement: the rewards function's timer run (or an admin's). Drains any backlog: batch after batch until the
+invocation's deadline, then the rest continues itself in a fresh invocation (shared/platform/continuation.py).
 
-1. New credited orders after the cursor (at most ``batch``): each paid order the funnel's attribution credits to an
-   inviter (same model and window as dailyFunnel, ``credit_orders``) gets one ledger entry — pending, or rejected with
-   a reason — inserted on its unique key, then the cursor moves past the batch.
-2. Matured pending rewards whose order is still paid → approved (and noticed); refunded ones → reversed.
-3. Approved rewards whose order was refunded → reversed; paid ones → a clawback entry.
+A round walks four phases, a batch (``REWARD_BATCH``) at a time:
 
-A run that stops halfway (a crash, a lost lease) leaves every entry in a valid state and the cursor before what it
-had not finished; the next run redoes it, and inserts on existing keys and transitions from states already left
-change nothing — running settlement twice changes nothing the second time.
+1. ``orders``: new credited orders after the cursor. Each paid order the funnel's attribution credits to an inviter
+   (same model and window as dailyFunnel, ``credit_orders``) gets one ledger entry — pending, or rejected with a
+   reason — all of a batch's new entries in one bulk insert on their unique keys; then the cursor moves past the
+   batch.
+2. ``approvals``: matured pending rewards whose order is still paid → approved (and noticed); refunded → reversed.
+3. ``refunds``: every open (pending or approved) reward whose order was refunded → reversed.
+4. ``clawbacks``: paid rewards whose order was refunded → a clawback entry.
+
+A round that stops halfway (a crash, a killed invocation) leaves every entry in a valid state and the cursor before
+what it had not finished; the next run redoes it, and inserts on existing keys and transitions from states already
+left change nothing — settling twice changes nothing the second time. One round runs at a time: the lease lasts
+until its holder is certainly dead (``lease_until``), and a round handed off stays owned while its continuation
+waits in the platform's queue.
 """
 
 from __future__ import annotations
@@ -17,14 +24,16 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.funnel import Order, credit_orders, first_touches_of
 from shared.platform import log
 from shared.platform.clock import Clock
+from shared.platform.continuation import Continuation, hand_off, handoff_until, key_hash
+from shared.platform.errors import Busy, ShareFunnelError
 from shared.rewards.ledger import (
     APPROVED,
-    PAID,
     PENDING,
     REVERSED,
     Credit,
@@ -33,13 +42,61 @@ from shared.rewards.ledger import (
     new_reward,
     rejection,
     reward_fen,
+    reward_id,
 )
 from shared.rewards.settings import RewardSettings
 
-LEASE = dt.timedelta(minutes=10)
 ORDER_LAG = dt.timedelta(minutes=1)  # orders younger than this wait for the next run (their writes may be in flight)
+PHASES = ("orders", "approvals", "refunds", "clawbacks")
+COUNTS = ("orders", "created", "rejected", "approved", "reversed", "clawbacks", "noticed", "batches")
 
-Notify = Callable[[dict[str, Any]], None]
+Notify = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class SettlementRun:
+    """One invocation's part of a round: who started it, until when it may take new batches (``time.monotonic``),
+    when its lease ends, and how it hands the rest on. ``resume_key``: this invocation is a continuation."""
+
+    by: str  # "timer" | "admin" (a continuation keeps its round's)
+    deadline: float
+    lease_until: dt.datetime
+    continuation: Continuation | None = None
+    resume_key: str | None = None
+
+
+@dataclass
+class Round:
+    """A round's progress as the settlement document keeps it (``round``): the phase, the position inside it, the
+    counts so far and how many invocations it took."""
+
+    by: str
+    started_at: dt.datetime
+    phase: str | None = PHASES[0]  # None: the round is finished
+    after: str | None = None  # the last reward id of a paged phase
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    handoffs: int = 0
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "by": self.by,
+            "startedAt": self.started_at,
+            "phase": self.phase,
+            "after": self.after,
+            "counts": self.counts,
+            "handoffs": self.handoffs,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Round:
+        return cls(
+            by=doc["by"],
+            started_at=doc["startedAt"],
+            phase=doc["phase"],
+            after=doc.get("after"),
+            counts={**dict.fromkeys(COUNTS, 0), **doc.get("counts", {})},
+            handoffs=doc.get("handoffs", 0),
+        )
 
 
 def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]]) -> list[Credit]:
@@ -73,92 +130,230 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
     ]
 
 
-def settle(store: Any, clock: Clock, settings: RewardSettings, by: str, notify: Notify | None = None) -> dict[str, Any]:
+def settle(
+    store: Any, clock: Clock, settings: RewardSettings, run: SettlementRun, notify: Notify | None = None
+) -> dict[str, Any]:
     began = time.perf_counter()
     owner = uuid.uuid4().hex
     now = clock.now()
-    lease = store.take_lease(settings.programme, owner, now, now + LEASE)
-    if lease is None:
-        return {"ok": True, "settled": False, "reason": "another settlement is running"}
-    counts = {"created": 0, "rejected": 0, "approved": 0, "reversed": 0, "clawbacks": 0, "noticed": 0, "orders": 0}
-    status = "failed"
+    resumed = run.resume_key is not None
+    state = store.take_lease(
+        settings.programme, owner, now, run.lease_until, key_hash(run.resume_key) if run.resume_key else None
+    )
+    if state is None:
+        if resumed:  # the round was taken over (its hand-off outlived its grace) or already continued
+            return {"ok": True, "settled": False, "reason": "this continuation's round is no longer waiting for it"}
+        if run.by == "timer":  # not a success: SCF retries the timer run, by when the holder is done or dead
+            raise Busy("another settlement is running; the timer's retry settles")
+        return {"ok": True, "settled": False, "reason": "another settlement is running", **status_of(store, settings)}
+    round_ = Round.from_document(state["round"]) if resumed and state.get("round") else Round(run.by, now)
+    step = _Steps(store, clock, settings, round_, owner, notify, (state["cursorAt"], state.get("cursorKey", "")))
+    outcome = "failed"
     try:
-        orders = store.paid_orders_after(lease["cursorAt"], lease.get("cursorKey", ""), now - ORDER_LAG, settings.batch)
-        counts["orders"] = len(orders)
-        # Per-inviter tallies are read once per run and kept up to date here (a run holds the lease, so nobody
-        # else adds rewards meanwhile): a new reward then costs one insert, not a count per order.
-        tallies: dict[Any, int] = {}
-        credits = credited(store, settings, orders)
-        history = store.settled_counts({credit.inviter for credit in credits}) if credits else {}
-
-        def live(inviter: str, period: str, value: str, cap: int) -> int:
-            if not cap:
-                return 0
-            if (inviter, period, value) not in tallies:
-                tallies[(inviter, period, value)] = store.live_count(inviter, period, value)
-            return tallies[(inviter, period, value)]
-
-        for credit in credits:
-            periods = day_and_month(credit.at)
-            today = live(credit.inviter, "day", periods["day"], settings.cap_per_day)
-            month = live(credit.inviter, "month", periods["month"], settings.cap_per_month)
-            settled, reversed_ = history[credit.inviter]
-            reason = rejection(credit, today, month, settled, reversed_, settings.cap_per_day, settings.cap_per_month)
-            scale = settings.funnel.amount_scale
-            fen = reward_fen(settings.fixed, settings.percent, credit.amount, scale, settings.rounding)
-            doc = new_reward(
-                settings.programme, credit, fen, scale, reason, now, settings.holding_days, settings.orders, by
+        while round_.phase is not None:  # at least one batch per invocation: a chain always progresses
+            step.run_one()
+            # Progress after every batch: visible to an admin, and where a continuation or a rerun carries on.
+            store.save_round(settings.programme, owner, round_.document(), clock.now())
+            if time.monotonic() >= run.deadline:
+                break
+        if round_.phase is None:
+            outcome = "done"
+            store.end_round(settings.programme, owner, "done", {"lastRun": _last_run(round_, clock.now(), "done")})
+        else:
+            round_.handoffs += 1
+            outcome = hand_off(
+                run.continuation,
+                lambda key: {"continueSettlement": settings.programme, "resumeKey": key},
+                lambda status, fields: store.end_round(
+                    settings.programme,
+                    owner,
+                    status,
+                    {"round": round_.document(), **fields},
+                    handoff_until(clock.now()) if status == "continuing" else None,
+                ),
             )
-            if store.insert(doc):
-                counts["rejected" if reason else "created"] += 1
-                if not reason:
-                    for key in ((credit.inviter, "day", periods["day"]), (credit.inviter, "month", periods["month"])):
-                        if key in tallies:
-                            tallies[key] += 1
+    except Exception as exc:
+        try:  # give the lease back when the database lets us; otherwise it ends with this invocation's life
+            store.end_round(
+                settings.programme,
+                owner,
+                "failed",
+                {"lastRun": _last_run(round_, clock.now(), "failed"), "lastError": _error(exc)},
+            )
+        except ShareFunnelError:
+            log.event("reward_settlement_lease_kept", until=run.lease_until.isoformat())
+        raise
+    finally:
+        log.event("reward_settlement", status=outcome, by=round_.by, phase=round_.phase, **round_.counts)
+    return {
+        "ok": True,
+        "settled": True,
+        "status": outcome,
+        **round_.counts,
+        "handoffs": round_.handoffs,
+        "more": outcome != "done",
+        "durationMs": round((time.perf_counter() - began) * 1000, 1),
+    }
+
+
+def status_of(store: Any, settings: RewardSettings) -> dict[str, Any]:
+    """Where settlement stands, for an admin: the round in progress (phase, counts, hand-offs), the last finished
+    round, the last error and how far the order cursor has come."""
+    doc = store.settlement_state(settings.programme) or {}
+    keep = ("status", "round", "lastRun", "lastError", "cursorAt", "leaseUntil")
+    return {
+        "settlement": {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in doc.items() if k in keep}
+    }
+
+
+def _last_run(round_: Round, at: dt.datetime, status: str) -> dict[str, Any]:
+    return {"status": status, "at": at, "by": round_.by, "handoffs": round_.handoffs, **round_.counts}
+
+
+def _error(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ShareFunnelError):
+        return {"code": exc.code, "message": exc.message}
+    return {"code": "INTERNAL", "message": type(exc).__name__}
+
+
+class _Steps:
+    """One batch of the round's current phase per call; a phase whose batch came back short is finished."""
+
+    def __init__(
+        self,
+        store: Any,
+        clock: Clock,
+        settings: RewardSettings,
+        round_: Round,
+        owner: str,
+        notify: Notify | None,
+        cursor: tuple[dt.datetime, str],
+    ) -> None:
+        self.store, self.clock, self.settings, self.round, self.owner = store, clock, settings, round_, owner
+        self.notify, self.cursor = notify, cursor
+
+    def run_one(self) -> None:
+        phase = self.round.phase
+        assert phase is not None, "a finished round has no next batch"
+        finished = getattr(self, f"_{phase}")()
+        self.round.counts["batches"] += 1
+        if finished:
+            following = PHASES.index(phase) + 1
+            self.round.phase = PHASES[following] if following < len(PHASES) else None
+            self.round.after = None
+
+    def _count(self, name: str, n: int) -> None:
+        self.round.counts[name] += n
+
+    # --- 1. new credited orders ---------------------------------------------------------------------------
+    def _orders(self) -> bool:
+        store, settings, programme = self.store, self.settings, self.settings.programme
+        until = self.round.started_at - ORDER_LAG
+        orders = store.paid_orders_after(*self.cursor, until, settings.batch)
+        self._count("orders", len(orders))
+        docs = self._ledger_entries(credited(store, settings, orders), self.clock.now())
+        created = store.insert_many(docs)
+        for doc in docs:
+            if doc["_id"] in created:
+                self._count("rejected" if doc["reason"] else "created", 1)
         if orders:
             last = store.order_fields(orders[-1])
-            store.advance(settings.programme, owner, last[2], last[0])
-        more_orders = len(orders) == settings.batch
+            store.advance(programme, self.owner, last[2], last[0])
+            self.cursor = (last[2], last[0])
+        return len(orders) < settings.batch
 
-        due = store.due([PENDING], now, settings.batch, matured_only=True)
+    def _ledger_entries(self, credits: list[Credit], now: dt.datetime) -> list[dict[str, Any]]:
+        """The batch's new ledger entries, judged against the caps as if inserted in order (entries that already
+        exist — a replayed batch — are left out, so they are not counted twice)."""
+        settings, store = self.settings, self.store
+        scale = settings.funnel.amount_scale
+        drafts: dict[str, tuple[Credit, str]] = {}
+        for credit in credits:
+            doc_id = reward_id(settings.programme, credit, settings.orders)
+            drafts.setdefault(doc_id, (credit, doc_id))  # "first" orders: one entry per invitee, the earliest
+        existing = store.existing_rewards(list(drafts)) if drafts else set()
+        fresh = [credit for doc_id, (credit, _) in drafts.items() if doc_id not in existing]
+        if not fresh:
+            return []
+        history = store.settled_counts({credit.inviter for credit in fresh})
+        tallies = (
+            store.live_counts({credit.inviter for credit in fresh}, {day_and_month(c.at)["month"] for c in fresh})
+            if settings.cap_per_day or settings.cap_per_month
+            else {}
+        )
+        docs = []
+        for credit in fresh:
+            periods = day_and_month(credit.at)
+            day_key, month_key = (credit.inviter, periods["day"]), (credit.inviter, periods["month"])
+            settled, reversed_ = history[credit.inviter]
+            reason = rejection(
+                credit,
+                tallies.get(day_key, 0),
+                tallies.get(month_key, 0),
+                settled,
+                reversed_,
+                settings.cap_per_day,
+                settings.cap_per_month,
+            )
+            fen = reward_fen(settings.fixed, settings.percent, credit.amount, scale, settings.rounding)
+            docs.append(
+                new_reward(
+                    settings.programme,
+                    credit,
+                    fen,
+                    scale,
+                    reason,
+                    now,
+                    settings.holding_days,
+                    settings.orders,
+                    self.round.by,
+                )
+            )
+            if not reason:
+                tallies[day_key] = tallies.get(day_key, 0) + 1
+                tallies[month_key] = tallies.get(month_key, 0) + 1
+        return docs
+
+    # --- 2. matured pending rewards ---------------------------------------------------------------------
+    def _approvals(self) -> bool:
+        store, now, by = self.store, self.clock.now(), self.round.by
+        due = store.due([PENDING], now, self.settings.batch, matured_only=True)
         if due:
             paid = store.still_paid([r["orderKey"] for r in due])
-            for reward in due:
-                if reward["orderId"] in paid:
-                    if store.transition(reward["_id"], APPROVED, now, by, extra={"approvedAt": now}):
-                        counts["approved"] += 1
-                        if notify is not None and notify(reward):
-                            counts["noticed"] += 1
-                elif store.transition(reward["_id"], REVERSED, now, by, reason="refunded"):
-                    counts["reversed"] += 1
+            approve = [r for r in due if r["orderId"] in paid]
+            refunded = [r["_id"] for r in due if r["orderId"] not in paid]
+            self._count(
+                "approved",
+                store.transition_many([r["_id"] for r in approve], APPROVED, now, by, extra={"approvedAt": now}),
+            )
+            self._count("reversed", store.transition_many(refunded, REVERSED, now, by, reason="refunded"))
+            if self.notify is not None:
+                self._count("noticed", sum(1 for reward in approve if self.notify(reward)))
+        return len(due) < self.settings.batch
 
-        checked = {reward["_id"] for reward in due}  # their orders were just looked at
-        open_ = [
-            r
-            for r in store.due([PENDING, APPROVED], now, settings.batch, matured_only=False)
-            if r["_id"] not in checked
-        ]
-        paid_recently = store.paid_not_clawed(now - dt.timedelta(days=settings.holding_days * 4 + 30), settings.batch)
-        watched = open_ + paid_recently
-        if watched:
-            paid = store.still_paid([r["orderKey"] for r in watched])
-            for reward in watched:
-                if reward["orderId"] in paid:
-                    continue
-                if reward["state"] == PAID:
-                    if store.insert(clawback_entry(reward, now, by)):
-                        counts["clawbacks"] += 1
-                    store.mark_clawed(reward["_id"], now)
-                elif store.transition(reward["_id"], REVERSED, now, by, reason="refunded"):
-                    counts["reversed"] += 1
-        status = "done"
-        return {
-            "ok": True,
-            "settled": True,
-            **counts,
-            "more": more_orders or len(due) == settings.batch,
-            "durationMs": round((time.perf_counter() - began) * 1000, 1),
-        }
-    finally:
-        store.release(settings.programme, owner, {"lastRun": {"status": status, "at": now, "by": by, **counts}})
-        log.event("reward_settlement", status=status, by=by, **counts)
+    # --- 3. open rewards whose order was refunded ---------------------------------------------------------
+    def _refunds(self) -> bool:
+        store, now = self.store, self.clock.now()
+        page = store.open_rewards_after(self.round.after, self.settings.batch)
+        if page:
+            paid = store.still_paid([r["orderKey"] for r in page])
+            refunded = [r["_id"] for r in page if r["orderId"] not in paid]
+            self._count("reversed", store.transition_many(refunded, REVERSED, now, self.round.by, reason="refunded"))
+            self.round.after = page[-1]["_id"]
+        return len(page) < self.settings.batch
+
+    # --- 4. paid rewards whose order was refunded ----------------------------------------------------------
+    def _clawbacks(self) -> bool:
+        store, now, settings = self.store, self.clock.now(), self.settings
+        since = now - dt.timedelta(days=settings.holding_days * 4 + 30)
+        page = store.paid_not_clawed(since, self.round.after, settings.batch)
+        if page:
+            paid = store.still_paid([r["orderKey"] for r in page])
+            refunded = [r for r in page if r["orderId"] not in paid]
+            if refunded:
+                self._count(
+                    "clawbacks", len(store.insert_many([clawback_entry(r, now, self.round.by) for r in refunded]))
+                )
+                store.mark_clawed([r["_id"] for r in refunded], now)
+            self.round.after = page[-1]["_id"]
+        return len(page) < settings.batch

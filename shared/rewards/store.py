@@ -8,13 +8,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.funnel import ORDERS_TIME_INDEX, Landing, OrderMapping, orders_collection
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
 from shared.platform.errors import Unavailable
-from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, REVERSED, TRANSITIONS
+from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -53,37 +53,65 @@ class MongoRewardStore:
         provision(self._database, rewards_collections(self._names))
         provision(self._orders_database, [orders_collection(self._mapping)])
 
-    # --- the settlement cursor, with a lease so one run settles at a time ---------------------------------
-    def take_lease(self, programme: str, owner: str, now: dt.datetime, until: dt.datetime) -> dict[str, Any] | None:
-        """The cursor document if this owner now holds the lease, else None. Created by an insert first, then leased
-        by a conditional update: concurrent upserts of one document race differently on MongoDB (E11000, retried)
-        and FerretDB (a unique-violation OperationFailure), while a plain insert answers E11000 on both."""
+    # --- the settlement document: the order cursor, the round in progress and its lease --------------------
+    def take_lease(
+        self, programme: str, owner: str, now: dt.datetime, until: dt.datetime, resume_hash: str | None = None
+    ) -> dict[str, Any] | None:
+        """The settlement document if this owner now holds the lease, else None. A fresh run takes a lapsed lease; a
+        continuation takes the lease its key was issued for, whatever its time (the key is used once). Created by an
+        insert first, then leased by a conditional update: concurrent upserts of one document race differently on
+        MongoDB (E11000, retried) and FerretDB (a unique-violation OperationFailure), while a plain insert answers
+        E11000 on both."""
         key = f"settlement:{programme}"
         try:
-            with driver_errors("create the settlement cursor"):
-                self._state.insert_one({"_id": key, "leaseUntil": EPOCH, "cursorAt": EPOCH, "cursorKey": ""})
+            if resume_hash is None:  # a continuation's document exists (and a forged one must write nothing)
+                with driver_errors("create the settlement cursor"):
+                    self._state.insert_one({"_id": key, "leaseUntil": EPOCH, "cursorAt": EPOCH, "cursorKey": ""})
         except DuplicateKeyError:
             pass  # it exists (the usual case)
+        condition: dict[str, Any] = {"resumeKeyHash": resume_hash} if resume_hash else {"leaseUntil": {"$lt": now}}
         with driver_errors("lease the settlement"):
             return self._state.find_one_and_update(
-                {"_id": key, "leaseUntil": {"$lt": now}},
-                {"$set": {"leaseOwner": owner, "leaseUntil": until}},
+                {"_id": key, **condition},
+                {
+                    "$set": {"leaseOwner": owner, "leaseUntil": until, "status": "running", "heartbeatAt": now},
+                    "$unset": {"resumeKeyHash": ""},
+                },
                 return_document=ReturnDocument.AFTER,
             )
 
+    def settlement_state(self, programme: str) -> dict[str, Any] | None:
+        with driver_errors("read the settlement"):
+            return self._state.find_one({"_id": f"settlement:{programme}"}, {"resumeKeyHash": 0})
+
     def advance(self, programme: str, owner: str, at: dt.datetime, key: str) -> None:
-        with driver_errors("advance the settlement cursor"):
-            result = self._state.update_one(
-                {"_id": f"settlement:{programme}", "leaseOwner": owner}, {"$set": {"cursorAt": at, "cursorKey": key}}
-            )
+        self._owned_update(programme, owner, {"$set": {"cursorAt": at, "cursorKey": key}}, "advance the cursor")
+
+    def save_round(self, programme: str, owner: str, round_: Mapping[str, Any], now: dt.datetime) -> None:
+        """The round's progress after a batch (also the heartbeat an admin reads)."""
+        self._owned_update(programme, owner, {"$set": {"round": dict(round_), "heartbeatAt": now}}, "save progress")
+
+    def _owned_update(self, programme: str, owner: str, update: dict[str, Any], what: str) -> None:
+        with driver_errors(f"{what} of the settlement"):
+            result = self._state.update_one({"_id": f"settlement:{programme}", "leaseOwner": owner}, update)
         if result.matched_count != 1:
             raise Unavailable("the settlement lease was lost")
 
-    def release(self, programme: str, owner: str, fields: Mapping[str, Any]) -> None:
-        with driver_errors("release the settlement"):
-            self._state.update_one(
-                {"_id": f"settlement:{programme}", "leaseOwner": owner}, {"$set": {"leaseUntil": EPOCH, **fields}}
-            )
+    def end_round(
+        self,
+        programme: str,
+        owner: str,
+        status: str,
+        fields: Mapping[str, Any],
+        keep_until: dt.datetime | None = None,
+    ) -> None:
+        """This invocation's part ends: ``continuing`` keeps the lease until ``keep_until`` (the continuation's
+        grace); anything else gives it back at once. A finished round leaves only ``lastRun``."""
+        update: dict[str, Any] = {"$set": {"status": status, "leaseUntil": keep_until or EPOCH, **fields}}
+        if status == "done":
+            update["$unset"] = {"round": "", "lastError": ""}
+        with driver_errors("end the settlement run"):
+            self._state.update_one({"_id": f"settlement:{programme}", "leaseOwner": owner}, update)
 
     # --- reads ------------------------------------------------------------------------------------------
     def paid_orders_after(self, at: dt.datetime, key: str, until: dt.datetime, limit: int) -> list[dict[str, Any]]:
@@ -149,10 +177,30 @@ class MongoRewardStore:
         with driver_errors("check orders"):
             return {str(d["_id"]) for d in self._orders.find(query, {"_id": 1})}
 
-    def live_count(self, inviter: str, period: str, value: str) -> int:
-        """The inviter's live (pending, approved, paid) rewards in one Shanghai ``day`` or ``month``."""
-        with driver_errors("count the inviter's rewards"):
-            return self._rewards.count_documents({"inviter": inviter, period: value, "state": {"$in": list(LIVE)}})
+    def live_counts(self, inviters: Iterable[str], months: Iterable[str]) -> dict[tuple[str, str], int]:
+        """The inviters' live (pending, approved, paid) rewards per Shanghai day and per month of ``months``, keyed
+        ``(inviter, "YYYY-MM-DD")`` and ``(inviter, "YYYY-MM")``: one aggregation for a whole batch."""
+        counts: dict[tuple[str, str], int] = {}
+        with driver_errors("count the inviters' rewards"):
+            groups = list(
+                self._rewards.aggregate(
+                    [
+                        {
+                            "$match": {
+                                "inviter": {"$in": sorted(set(inviters))},
+                                "month": {"$in": sorted(set(months))},
+                                "state": {"$in": list(LIVE)},
+                            }
+                        },
+                        {"$group": {"_id": {"inviter": "$inviter", "day": "$day"}, "n": {"$sum": 1}}},
+                    ]
+                )
+            )
+        for group in groups:
+            inviter, day = group["_id"]["inviter"], group["_id"]["day"]
+            counts[(inviter, day)] = counts.get((inviter, day), 0) + group["n"]
+            counts[(inviter, day[:7])] = counts.get((inviter, day[:7]), 0) + group["n"]
+        return counts
 
     def settled_counts(self, inviters: Iterable[str]) -> dict[str, tuple[int, int]]:
         """Per inviter, (approved + paid + reversed, reversed): how refund-heavy their converters are — one
@@ -181,15 +229,21 @@ class MongoRewardStore:
         with driver_errors("read rewards to settle"):
             return list(self._rewards.find(query, {"history": 0}).sort("approveAfter", 1).limit(limit))
 
-    def paid_not_clawed(self, since: dt.datetime, limit: int) -> list[dict[str, Any]]:
+    def paid_not_clawed(self, since: dt.datetime, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Paid rewards on orders since ``since`` not yet clawed back, a page at a time in id order."""
+        query: dict[str, Any] = {"state": PAID, "clawedBack": {"$ne": True}, "orderAt": {"$gte": since}}
+        if after is not None:
+            query["_id"] = {"$gt": after}
         with driver_errors("read paid rewards"):
-            return list(
-                self._rewards.find(
-                    {"state": PAID, "clawedBack": {"$ne": True}, "orderAt": {"$gte": since}}, {"history": 0}
-                )
-                .sort("orderAt", 1)
-                .limit(limit)
-            )
+            return list(self._rewards.find(query, {"history": 0}).sort("_id", 1).limit(limit))
+
+    def open_rewards_after(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Pending and approved rewards (their orders may still be refunded), a page at a time in id order."""
+        query: dict[str, Any] = {"state": {"$in": [PENDING, APPROVED]}}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        with driver_errors("read open rewards"):
+            return list(self._rewards.find(query, {"history": 0}).sort("_id", 1).limit(limit))
 
     def rewards_of(self, inviter: str, limit: int = 50) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         with driver_errors("read the inviter's rewards"):
@@ -230,17 +284,29 @@ class MongoRewardStore:
             )
 
     # --- writes: inserts on unique keys, conditional transitions -----------------------------------------
-    def insert(self, doc: dict[str, Any]) -> bool:
-        """True when this call created the ledger entry; False when it already exists (a replayed settlement)."""
-        try:
-            with driver_errors("record a reward"):
-                self._rewards.insert_one(doc)
-            return True
-        except DuplicateKeyError as exc:
-            with driver_errors("read an existing reward"):
-                if self._rewards.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
-                    return False
-            raise Unavailable("a reward conflicted with another index") from exc  # not ours: a real failure
+    def existing_rewards(self, ids: list[str]) -> set[str]:
+        with driver_errors("read existing rewards"):
+            return {d["_id"] for d in self._rewards.find({"_id": {"$in": ids}}, {"_id": 1})}
+
+    def insert_many(self, docs: list[dict[str, Any]]) -> set[str]:
+        """One bulk insert (unordered); the ids this call created. An entry that already exists (a replayed or
+        concurrent settlement) is left as it is; any other conflict is a real failure."""
+        if not docs:
+            return set()
+        failure: BulkWriteError | None = None
+        with driver_errors("record rewards"):
+            try:
+                self._rewards.insert_many([dict(doc) for doc in docs], ordered=False)
+            except BulkWriteError as exc:
+                failure = exc
+        if failure is None:
+            return {doc["_id"] for doc in docs}
+        errors = failure.details.get("writeErrors", [])
+        failed = {docs[error["index"]]["_id"] for error in errors}
+        present = self.existing_rewards(sorted(failed)) if failed else set()
+        if any(error.get("code") != 11000 for error in errors) or failed - present:
+            raise Unavailable("a reward conflicted with another index") from failure  # not ours: a real failure
+        return {doc["_id"] for doc in docs} - failed
 
     def transition(
         self,
@@ -252,21 +318,39 @@ class MongoRewardStore:
         extra: Mapping[str, Any] | None = None,
     ) -> bool:
         """``from`` → ``to`` only if the reward is still in one of the expected states; False otherwise."""
-        entry = {"state": to, "at": now, "by": by, **({"reason": reason} if reason else {})}
-        update: dict[str, Any] = {"$set": {"state": to, "updatedAt": now, **(extra or {})}, "$push": {"history": entry}}
-        if reason:
-            update["$set"]["reason"] = reason
         with driver_errors(f"mark a reward {to}"):
-            result = self._rewards.update_one({"_id": reward_id, "state": {"$in": list(TRANSITIONS[to])}}, update)
-        return result.modified_count == 1
-
-    def mark_clawed(self, reward_id: str, now: dt.datetime) -> bool:
-        with driver_errors("mark a reward clawed back"):
             result = self._rewards.update_one(
-                {"_id": reward_id, "state": PAID, "clawedBack": {"$ne": True}},
-                {"$set": {"clawedBack": True, "updatedAt": now}},
+                {"_id": reward_id, "state": {"$in": list(TRANSITIONS[to])}},
+                _transition_update(to, now, by, reason, extra),
             )
         return result.modified_count == 1
+
+    def transition_many(
+        self,
+        reward_ids: list[str],
+        to: str,
+        now: dt.datetime,
+        by: str,
+        reason: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> int:
+        """``transition`` for many rewards in one conditional update; how many moved."""
+        if not reward_ids:
+            return 0
+        with driver_errors(f"mark rewards {to}"):
+            result = self._rewards.update_many(
+                {"_id": {"$in": reward_ids}, "state": {"$in": list(TRANSITIONS[to])}},
+                _transition_update(to, now, by, reason, extra),
+            )
+        return result.modified_count
+
+    def mark_clawed(self, reward_ids: list[str], now: dt.datetime) -> int:
+        with driver_errors("mark rewards clawed back"):
+            result = self._rewards.update_many(
+                {"_id": {"$in": reward_ids}, "state": PAID, "clawedBack": {"$ne": True}},
+                {"$set": {"clawedBack": True, "updatedAt": now}},
+            )
+        return result.modified_count
 
     def paid_ids(self, ids: list[str] | None, approved_before: dt.datetime | None, limit: int) -> list[str]:
         query: dict[str, Any] = {"state": APPROVED}
@@ -315,3 +399,13 @@ class MongoRewardStore:
                 {"_id": reward_id, "notice.state": "sending"},
                 {"$set": {"notice": {"state": state, "at": now, **({"errcode": code} if code else {})}}},
             )
+
+
+def _transition_update(
+    to: str, now: dt.datetime, by: str, reason: str | None, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    entry = {"state": to, "at": now, "by": by, **({"reason": reason} if reason else {})}
+    update: dict[str, Any] = {"$set": {"state": to, "updatedAt": now, **(extra or {})}, "$push": {"history": entry}}
+    if reason:
+        update["$set"]["reason"] = reason
+    return update

@@ -5,24 +5,12 @@ import pytest
 
 from shared.platform.admin import make_admin_token
 from tests.conftest import ADMIN_SECRET, gen_wxacode_handler, snapshot
-from tools.scf_api_emulator import ScfApiEmulator
 
 
 @pytest.fixture(scope="module")
 def gen_module(emulator):
     with gen_wxacode_handler(emulator, WXACODE_RATE_PER_MIN="3000") as module:
         yield module
-
-
-@pytest.fixture
-def scf_api(monkeypatch):
-    api = ScfApiEmulator()
-    monkeypatch.setenv("SCF_API_ENDPOINT", api.start())
-    monkeypatch.setenv("TENCENTCLOUD_SECRETID", api.secret_id)
-    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", api.secret_key)
-    monkeypatch.setenv("TENCENTCLOUD_SESSIONTOKEN", api.session_token)
-    yield api
-    api.stop()
 
 
 @pytest.fixture(autouse=True)
