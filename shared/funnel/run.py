@@ -12,6 +12,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from shared.funnel.definition import (
@@ -36,17 +37,23 @@ from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
 from shared.platform import log
 from shared.platform.admin import is_admin
 from shared.platform.clock import Clock
-from shared.platform.errors import BadInput, Forbidden
+from shared.platform.continuation import Continuation, hand_off, handoff_until, key_hash, parse_resume_key
+from shared.platform.db import aware
+from shared.platform.errors import BadInput, Forbidden, ShareFunnelError
 from shared.platform.identity import Invoker
-from shared.platform.validation import check_document
+from shared.platform.validation import check_document, require_id
 
 
 class FunnelRequest(NamedTuple):
     days: tuple[dt.date, ...]
-    trigger: str  # "timer" | "admin"
-    action: str = "run"  # "run": compute the days; "dashboard": read them (admins)
+    trigger: str  # "timer" | "admin" | "continuation"
+    action: str = "run"  # "run": compute the days; "dashboard": read them; "status": a run's progress (admins);
+    # "continue": a lane of a run this function started
     dims: tuple[str, ...] = ("total",)
     deadline: float | None = None  # time.monotonic() by which the invocation must have answered
+    run_id: str | None = None
+    resume_key: str | None = None
+    context: Any = None  # the invocation's time limit and function name, for the run's lanes
 
 
 MAX_VIEW_ROWS = 5000  # an admin view's rows in one answer (the summary covers any range)
@@ -60,11 +67,18 @@ def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: Fu
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
     check_document(event)
+    if "continueFunnel" in event:
+        run_id = require_id(event["continueFunnel"], "continueFunnel")
+        return FunnelRequest(
+            (), "continuation", "continue", run_id=run_id, resume_key=parse_resume_key(event.get("resumeKey"))
+        )
     action = event.get("action", "run")
     if action == "dashboard":
         return parse_dashboard_view(event, now)
+    if action in ("status", "resume"):
+        return FunnelRequest((), "admin", action, run_id=require_id(event.get("runId"), "runId"))
     if action != "run":
-        raise BadInput("action must be run (the default) or dashboard", field="action")
+        raise BadInput("action must be run (the default), dashboard, status or resume", field="action")
     if "date" in event:
         days = requested_days(event["date"], event["date"], now, ("date", "date"))
     elif "from" in event or "to" in event:
@@ -111,10 +125,12 @@ def requested_days(
 
 
 def authorize_funnel_call(invoker: Invoker, event: Any, settings: FunnelSettings) -> bool:
-    """True for a genuine timer run (``invoker_of`` already refused forged ones); anything else must come
-    from an admin."""
+    """True for a genuine timer run (``invoker_of`` already refused forged ones); a lane of a run this function
+    started is authenticated by its resume key later; anything else must come from an admin."""
     if invoker.timer:
         return True
+    if isinstance(event, Mapping) and "continueFunnel" in event:
+        return False
     token = event.get("adminToken") if isinstance(event, Mapping) else None
     openid = invoker.caller.openid if invoker.caller else None
     if not is_admin(openid, token, settings.admin_openids, settings.admin_token_secret):
@@ -185,68 +201,182 @@ def viral_loop(store: Any, by_invitee: dict[str, list[Landing]], intents: Sequen
     return group_viral(by_invitee, sharing, generations_of(inviters, inviter_of))
 
 
+# --- runs: chunks of days, computed by lanes of invocations ------------------------------------------------
+CLI_LEASE = dt.timedelta(hours=1)  # a run from the ops CLI has no time limit: its claims are renewed at this length
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What a run may spend in this invocation: until when it takes new days (``time.monotonic``; None: no limit,
+    the CLI), when its claims lapse if it dies (None: the CLI's, renewed per claim), and how it hands on."""
+
+    deadline: float | None = None
+    lease_end: dt.datetime | None = None
+    continuation: Continuation | None = None
+
+    def lease_until(self, now: dt.datetime) -> dt.datetime:
+        return self.lease_end if self.lease_end is not None else now + CLI_LEASE
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+def chunks_of(days: Sequence[dt.date], size: int) -> list[list[str]]:
+    iso = [day.isoformat() for day in days]
+    return [iso[first : first + size] for first in range(0, len(iso), size)]
+
+
 def run_funnel(
-    store: Any, clock: Clock, settings: FunnelSettings, days: Sequence[dt.date], trigger: str
+    store: Any,
+    clock: Clock,
+    settings: FunnelSettings,
+    days: Sequence[dt.date],
+    trigger: str,
+    invocation: Invocation | None = None,
 ) -> dict[str, Any]:
+    """Start a run over ``days`` — and over what runs that died left undone, marking them ``abandoned`` — split into
+    chunks; start the run's other lanes, then compute chunks as its first lane."""
+    invocation = invocation or Invocation()
+    now = clock.now()
+    adopted = store.abandon_stale_runs(now)
+    every_day = sorted(set(days) | {parse_date(day, "date") for _, undone in adopted for day in undone})
+    chunks = chunks_of(every_day, settings.chunk_days)
     run_id = uuid.uuid4().hex
-    started, began = clock.now(), time.perf_counter()
     store.start_run(
         {
             "_id": run_id,
-            "from": days[0].isoformat(),
-            "to": days[-1].isoformat(),
-            "days": len(days),
+            "from": every_day[0].isoformat(),
+            "to": every_day[-1].isoformat(),
+            "days": len(every_day),
             "trigger": trigger,
             "model": settings.model,
             "window": settings.window_days,
             "status": "running",
-            "startedAt": started,
-        }
-    )
-    checksums, rows_written, finished = [], 0, []
-    try:
-        for day in days:
-            rows = compute_day(store, settings, day, clock.now())
-            stamp = {"computedAt": clock.now(), "runId": run_id}
-            store.write_day(day.isoformat(), [{**row, **stamp} for row in rows])
-            checksums.append(f"{day.isoformat()}:{rows_checksum(rows)}")
-            rows_written += len(rows)
-            finished.append(day.isoformat())
-    except Exception as exc:
-        store.finish_run(
-            run_id,
-            {
-                "status": "failed",
-                "finishedDays": finished,
-                "rows": rows_written,
-                "error": f"{type(exc).__name__}: {exc}",
-                "finishedAt": clock.now(),
-                "durationMs": round((time.perf_counter() - began) * 1000, 1),
-            },
-        )
-        log.event("funnel_run_failed", run=run_id, finished=len(finished), days=len(days), error=repr(exc))
-        raise
-    summary = {
-        "runId": run_id,
-        "from": days[0].isoformat(),
-        "to": days[-1].isoformat(),
-        "days": len(days),
-        "rows": rows_written,
-        "checksum": hashlib.sha256("\n".join(checksums).encode()).hexdigest(),
-        "durationMs": round((time.perf_counter() - began) * 1000, 1),
-    }
-    store.finish_run(
-        run_id,
-        {
-            "status": "done",
-            "finishedDays": finished,
-            "rows": rows_written,
-            "checksum": summary["checksum"],
-            "durationMs": summary["durationMs"],
-            "finishedAt": clock.now(),
+            "startedAt": now,
+            "leaseUntil": invocation.lease_until(now),
+            "chunks": len(chunks),
+            "lanes": min(settings.lanes, len(chunks)),
+            "invocations": 1,
+            "handoffs": 0,
+            "adopted": [run for run, _ in adopted],
         },
+        chunks,
     )
-    log.event(
-        "funnel_run", run=run_id, trigger=trigger, days=len(days), rows=rows_written, duration_ms=summary["durationMs"]
+    if adopted:
+        log.event("funnel_runs_abandoned", run=run_id, abandoned=len(adopted), days=len(every_day) - len(days))
+    for _ in range(1, min(settings.lanes, len(chunks))):
+        _hand_on(store, clock, run_id, invocation, "lane")
+    return work_on_run(store, clock, settings, run_id, invocation)
+
+
+def continue_run(
+    store: Any, clock: Clock, settings: FunnelSettings, run_id: str, resume_key: str, invocation: Invocation
+) -> dict[str, Any]:
+    """A lane's next invocation (or an extra lane): its key, issued by this function for this run, is used once."""
+    if not store.join_run(run_id, key_hash(resume_key), invocation.lease_until(clock.now())):
+        return {
+            "ok": True,
+            "runId": run_id,
+            "status": "not_waiting",
+            "reason": "no lane of this run waits for that key",
+        }
+    return work_on_run(store, clock, settings, run_id, invocation)
+
+
+def work_on_run(
+    store: Any, clock: Clock, settings: FunnelSettings, run_id: str, invocation: Invocation
+) -> dict[str, Any]:
+    """Claim chunks and compute their days until none is left or time runs out (then hand the lane on); at least
+    one day per invocation, so a lane always progresses. The lane that sees the last chunk finished ends the run."""
+    owner, computed, out_of_time = uuid.uuid4().hex, 0, False
+    while not out_of_time:
+        chunk = store.claim_chunk(run_id, owner, clock.now(), invocation.lease_until(clock.now()))
+        if chunk is None:
+            break
+        for day in chunk["days"][chunk["next"] :]:
+            if computed and invocation.out_of_time():
+                store.release_chunk(chunk["_id"], owner)
+                out_of_time = True
+                break
+            try:
+                rows = compute_day(store, settings, parse_date(day, "date"), clock.now())
+                stamp = {"computedAt": clock.now(), "runId": run_id}
+                store.write_day(day, [{**row, **stamp} for row in rows])
+            except Exception as exc:
+                _fail(store, clock, run_id, chunk["_id"], owner, day, exc)
+                raise
+            store.day_done(chunk["_id"], owner, day, len(rows), rows_checksum(rows))
+            computed += 1
+        else:
+            store.finish_chunk(chunk["_id"], owner)
+    if out_of_time:
+        _hand_on(store, clock, run_id, invocation, "handoff")
+    return finish_run(store, clock, run_id)
+
+
+def _hand_on(store: Any, clock: Clock, run_id: str, invocation: Invocation, why: str) -> str:
+    """Start one more invocation of this run's lanes; the run stays alive for its continuation's grace. A failed
+    start is recorded (``lastError``): the lanes still running carry on, and if none is left the run is abandoned
+    once its lease lapses and the next run redoes its days."""
+    status = hand_off(
+        invocation.continuation,
+        lambda key: {"continueFunnel": run_id, "resumeKey": key},
+        lambda status, fields: store.lane_handed_on(run_id, status, fields, handoff_until(clock.now()), why),
     )
-    return {"ok": True, **summary}
+    log.event("funnel_lane_" + ("started" if status == "continuing" else "not_started"), run=run_id, why=why)
+    return status
+
+
+def _fail(store: Any, clock: Clock, run_id: str, chunk_id: str, owner: str, day: str, exc: Exception) -> None:
+    """A day that could not be computed fails the run: the other lanes stop at their next claim, days already
+    written keep their new rows and days not reached keep their previous ones. Recorded when the database lets us;
+    otherwise the run's lease lapses and the next run finds it abandoned."""
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        store.fail_run(run_id, chunk_id, owner, day, error, clock.now())
+    except ShareFunnelError:
+        log.event("funnel_run_failure_unrecorded", run=run_id)
+    log.event("funnel_run_failed", run=run_id, day=day, error=repr(exc))
+
+
+def finish_run(store: Any, clock: Clock, run_id: str) -> dict[str, Any]:
+    """The run as it stands; when no chunk is left to compute, it ends ``done`` (one lane wins that update) with its
+    rows and checksum over every day, in day order."""
+    run = store.run(run_id) or {"_id": run_id, "status": "unknown"}
+    finalized = False
+    if run["status"] == "running":
+        chunks = store.chunks_of(run_id)
+        if all(chunk["state"] == "done" for chunk in chunks):
+            per_day = sorted(pair for chunk in chunks for pair in chunk.get("checksums", []))
+            fields = {
+                "status": "done",
+                "rows": sum(chunk.get("rows", 0) for chunk in chunks),
+                "finishedDays": [day for day, _ in per_day],
+                "checksum": hashlib.sha256("\n".join(f"{day}:{sum_}" for day, sum_ in per_day).encode()).hexdigest(),
+                "finishedAt": clock.now(),
+                "durationMs": round((clock.now() - aware(run["startedAt"])).total_seconds() * 1000, 1),
+            }
+            finalized = store.end_run(run_id, fields)
+            run = {**run, **fields} if finalized else store.run(run_id) or run
+            if finalized:
+                log.event(
+                    "funnel_run",
+                    run=run_id,
+                    trigger=run.get("trigger"),
+                    days=run.get("days"),
+                    rows=fields["rows"],
+                    invocations=run.get("invocations"),
+                    handoffs=run.get("handoffs"),
+                )
+    return {"ok": True, **run_summary(run), "finalized": finalized}
+
+
+def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
+    keep = ("from", "to", "days", "status", "trigger", "rows", "checksum", "chunks", "lanes", "invocations")
+    summary = {"runId": run["_id"], **{key: run[key] for key in keep if key in run}}
+    summary["handoffs"] = run.get("handoffs", 0)
+    summary["finishedDays"] = len(run.get("finishedDays", []))
+    for key in ("lastError", "error", "durationMs"):
+        if run.get(key) is not None:
+            summary[key] = run[key]
+    return summary

@@ -5,11 +5,22 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-from shared.funnel.run import MAX_VIEW_ROWS, FunnelRequest, authorize_funnel_call, parse_funnel_request, run_funnel
+from shared.funnel.run import (
+    MAX_VIEW_ROWS,
+    FunnelRequest,
+    Invocation,
+    authorize_funnel_call,
+    continue_run,
+    parse_funnel_request,
+    run_funnel,
+    run_summary,
+    work_on_run,
+)
 from shared.funnel.settings import FunnelSettings
 from shared.platform import config, db, log
 from shared.platform.clock import Clock
-from shared.platform.errors import BadInput
+from shared.platform.continuation import deadline_for, lease_until
+from shared.platform.errors import BadInput, NotFound, Unavailable
 from shared.platform.identity import invoker_of
 from shared.platform.instance import PerInstance, clock
 
@@ -33,6 +44,7 @@ def parse_event(event: Any, context: Any, settings: FunnelConfig) -> FunnelReque
     timer = authorize_funnel_call(invoker_of(event, context), event, settings.funnel)
     request = parse_funnel_request(event, timer, clock().now(), settings.funnel)
     limit_ms = db.time_limit_ms(context)
+    request = request._replace(context=context)
     return request._replace(deadline=started + limit_ms / 1000) if limit_ms else request
 
 
@@ -43,10 +55,49 @@ class FunnelService:
     def execute(self, request: FunnelRequest) -> dict[str, Any]:
         if request.action == "dashboard":
             return self.view(request)
-        result = run_funnel(self.store, self.clock, self.settings, request.days, request.trigger)
-        if request.trigger == "timer" and self.publisher is not None:
+        if request.action == "status":
+            return {"ok": True, **self.status(request.run_id or "")}
+        invocation = self.invocation(request.context)
+        if request.action == "continue":
+            result = continue_run(
+                self.store, self.clock, self.settings, request.run_id or "", request.resume_key or "", invocation
+            )
+        elif request.action == "resume":
+            self.status(request.run_id or "")  # NOT_FOUND for a run that does not exist
+            result = work_on_run(self.store, self.clock, self.settings, request.run_id or "", invocation)
+        else:
+            result = run_funnel(self.store, self.clock, self.settings, request.days, request.trigger, invocation)
+        if result.get("status") == "failed":
+            raise Unavailable(
+                f"the funnel run failed: {result.get('error', 'see its run document')}", runId=result["runId"]
+            )
+        if result.pop("finalized", False) and result.get("trigger") == "timer" and self.publisher is not None:
             result["dashboard"] = self.publisher.publish(result["runId"], self.clock.now(), request.deadline)
         return result
+
+    def invocation(self, context: Any) -> Invocation:
+        """This invocation's budget for a run: its deadline, a lease until it is certainly over, its continuation."""
+        if context is None:  # not through a handler (tests of the service itself)
+            return Invocation()
+        from shared.platform.continuation import ScfInvokeContinuation
+
+        return Invocation(
+            deadline=deadline_for(context),
+            lease_end=lease_until(self.clock.now(), context),
+            continuation=ScfInvokeContinuation.from_context(context),
+        )
+
+    def status(self, run_id: str) -> dict[str, Any]:
+        """A run's progress for an admin: its days, chunks by state, hand-offs, invocations and last error."""
+        run = self.store.run(run_id)
+        if run is None:
+            raise NotFound(f"no funnel run {run_id!r}")
+        chunks = self.store.chunks_of(run_id)
+        states: dict[str, int] = {}
+        for chunk in chunks:
+            states[chunk["state"]] = states.get(chunk["state"], 0) + 1
+        done = sum(len(chunk.get("checksums", [])) for chunk in chunks)
+        return {**run_summary(run), "chunkStates": states, "daysDone": done}
 
     def view(self, request: FunnelRequest) -> dict[str, Any]:
         """The latest published dashboard and a range's summary and rows, for an app's own admin page."""

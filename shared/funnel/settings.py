@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import ENV_TCB_ENV, EnvReader, environment_id
+from shared.platform.continuation import VARIABLES as CONTINUATION_VARIABLES
 from shared.platform.storage_settings import (
     ENV_STORAGE_BACKEND,
     StorageSettings,
@@ -33,6 +34,8 @@ ENV_ORDER_PAID_VALUES = "ORDER_PAID_VALUES"
 ENV_CURRENCY = "REPORT_CURRENCY"  # symbol shown before amounts on the dashboard, e.g. ¥
 ENV_AMOUNT_SCALE = "REPORT_AMOUNT_SCALE"  # stored amount per shown unit: 100 when orders store fen
 ENV_INVITER_NAME_FIELD = "INVITER_NAME_FIELD"  # users' field with the name the dashboard shows for an inviter
+ENV_CHUNK_DAYS = "FUNNEL_CHUNK_DAYS"  # days one invocation claims at a time
+ENV_LANES = "FUNNEL_LANES"  # invocations computing one run's chunks side by side
 
 VARIABLES = (
     (
@@ -50,8 +53,11 @@ VARIABLES = (
         ENV_CURRENCY,
         ENV_AMOUNT_SCALE,
         ENV_INVITER_NAME_FIELD,
+        ENV_CHUNK_DAYS,
+        ENV_LANES,
     )
     + STORAGE_VARIABLES
+    + CONTINUATION_VARIABLES
     + WECHAT_VARIABLES
 )
 
@@ -83,6 +89,8 @@ class FunnelSettings(NamedTuple):
     # Where the timer publishes the dashboard (None: not published; the CLI still writes it locally).
     dashboard_storage: StorageSettings | None = None
     wechat: WeChatSettings | None = None  # CloudBase storage uploads through the WeChat API
+    chunk_days: int = 4
+    lanes: int = 2
 
     @property
     def publishing_off_because(self) -> str | None:
@@ -153,6 +161,8 @@ class FunnelSettings(NamedTuple):
             inviter_name_field=name_field,
             dashboard_storage=storage,
             wechat=wechat,
+            chunk_days=read.integer(ENV_CHUNK_DAYS, 4, 1, 31),
+            lanes=read.integer(ENV_LANES, 2, 1, 16),
         )
         read.check("dailyFunnel configuration")
         return settings

@@ -13,12 +13,13 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from pymongo import DeleteMany, ReplaceOne
+from pymongo import ASCENDING, DeleteMany, ReplaceOne, ReturnDocument
 
-from shared.funnel.definition import Intent, Landing, Order
+from shared.funnel.definition import Intent, Landing, Order, dates_between, parse_date
 from shared.funnel.settings import OrderMapping
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
+from shared.platform.errors import Unavailable
 from shared.platform.money import from_fen
 
 ORDERS_TIME_INDEX = "share_funnel_time"
@@ -40,8 +41,21 @@ def funnel_collections(names: Collections) -> list[CollectionSpec]:
     """The collections the funnel wing owns (it also adds indexes to the app's orders: ``orders_collection``)."""
     return [
         CollectionSpec(names.funnel_daily, (index("date", "dim", name="date_dim"),)),
-        CollectionSpec(names.funnel_runs, (index("startedAt", name="startedAt"),)),
+        CollectionSpec(
+            names.funnel_runs,
+            (index("startedAt", name="startedAt"), index("status", "leaseUntil", name="status_leaseUntil")),
+        ),
+        # A run's days in chunks: what each lane claims, computes and marks done (see shared/funnel/run.py).
+        CollectionSpec(chunks_collection(names), (index("run", "index", name="run_index"),)),
     ]
+
+
+def chunks_collection(names: Collections) -> str:
+    return f"{names.funnel_runs}_chunks"
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LEGACY_RUN_AGE = dt.timedelta(days=1)  # a run recorded before runs had leases is dead after this long
 
 
 IN_LIMIT = 2000  # up to this many users the server filters orders with $in
@@ -83,6 +97,7 @@ class MongoFunnelStore:
         self._orders = self._orders_database[orders.collection]
         self._rows = database[names.funnel_daily]
         self._runs = database[names.funnel_runs]
+        self._chunks = database[chunks_collection(names)]
         self._rewards = database[names.rewards]
         self._mapping = orders
         self._database, self._names = database, names
@@ -244,10 +259,151 @@ class MongoFunnelStore:
                 return doc["dashboard"]
         return None
 
-    def start_run(self, run: dict[str, Any]) -> None:
+    # --- runs and their chunks: every change a conditional atomic update -------------------------------------
+    def start_run(self, run: dict[str, Any], chunks: list[list[str]]) -> None:
         with driver_errors("record the funnel run"):
-            self._runs.insert_one(dict(run))
+            self._runs.insert_one({**run, "resumeKeyHashes": []})
+            self._chunks.insert_many(
+                [
+                    {
+                        "_id": f"{run['_id']}:{number:04d}",
+                        "run": run["_id"],
+                        "index": number,
+                        "days": days,
+                        "next": 0,
+                        "state": "pending",
+                        "leaseUntil": EPOCH,
+                        "rows": 0,
+                        "checksums": [],
+                    }
+                    for number, days in enumerate(chunks)
+                ]
+            )
 
-    def finish_run(self, run_id: str, fields: dict[str, Any]) -> None:
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        with driver_errors("read the funnel run"):
+            return self._runs.find_one({"_id": run_id}, {"resumeKeyHashes": 0})
+
+    def chunks_of(self, run_id: str) -> list[dict[str, Any]]:
+        with driver_errors("read the run's chunks"):
+            return list(self._chunks.find({"run": run_id}).sort("index", ASCENDING))
+
+    def abandon_stale_runs(self, now: dt.datetime) -> list[tuple[str, list[str]]]:
+        """Runs still ``running`` though no invocation can be working on them any more (their lease lapsed: every
+        lane died, was killed, or failed to record its failure): marked ``abandoned``, with the days they left
+        undone, for the new run to redo."""
+        stale = {
+            "status": "running",
+            "$or": [
+                {"leaseUntil": {"$lt": now}},
+                {"leaseUntil": {"$exists": False}, "startedAt": {"$lt": now - LEGACY_RUN_AGE}},
+            ],
+        }
+        adopted = []
+        with driver_errors("find abandoned funnel runs"):
+            runs = list(self._runs.find(stale, {"from": 1, "to": 1}).limit(100))
+        for run in runs:
+            with driver_errors("mark a funnel run abandoned"):
+                taken = self._runs.update_one(
+                    {"_id": run["_id"], **stale}, {"$set": {"status": "abandoned", "abandonedAt": now}}
+                )
+            if taken.modified_count != 1:
+                continue  # another run adopted it first
+            chunks = self.chunks_of(run["_id"])
+            if chunks:
+                undone = [day for chunk in chunks if chunk["state"] != "done" for day in chunk["days"][chunk["next"] :]]
+                with driver_errors("mark a funnel run's chunks abandoned"):
+                    self._chunks.update_many(
+                        {"run": run["_id"], "state": {"$ne": "done"}}, {"$set": {"state": "abandoned"}}
+                    )
+            else:  # recorded before runs had chunks: all of its days
+                first, last = parse_date(run["from"], "from"), parse_date(run["to"], "to")
+                undone = [day.isoformat() for day in dates_between(first, last)]
+            adopted.append((run["_id"], undone))
+        return adopted
+
+    def join_run(self, run_id: str, resume_hash: str, lease_until: dt.datetime) -> bool:
+        """A continuation joins its run with the key issued for it (used once); the run stays alive with it."""
+        with driver_errors("join the funnel run"):
+            result = self._runs.update_one(
+                {"_id": run_id, "status": "running", "resumeKeyHashes": resume_hash},
+                {
+                    "$pull": {"resumeKeyHashes": resume_hash},
+                    "$max": {"leaseUntil": lease_until},
+                    "$inc": {"invocations": 1},
+                },
+            )
+        return result.modified_count == 1
+
+    def lane_handed_on(self, run_id: str, status: str, fields: Mapping[str, Any], until: dt.datetime, why: str) -> None:
+        if status == "continuing":
+            update: dict[str, Any] = {
+                "$push": {"resumeKeyHashes": fields["resumeKeyHash"]},
+                "$max": {"leaseUntil": until},
+            }
+            if why == "handoff":
+                update["$inc"] = {"handoffs": 1}
+        elif fields.get("lastError"):
+            update = {"$set": {"lastError": fields["lastError"]}}
+        else:
+            return  # nobody to hand to (not on SCF): the lanes running carry on
+        with driver_errors("record the run's hand-off"):
+            self._runs.update_one({"_id": run_id, "status": "running"}, update)
+
+    def claim_chunk(self, run_id: str, owner: str, now: dt.datetime, until: dt.datetime) -> dict[str, Any] | None:
+        """The run's first chunk that nobody is computing (pending, or its holder's lease lapsed), now this owner's."""
+        with driver_errors("claim a chunk of days"):
+            chunk = self._chunks.find_one_and_update(
+                {"run": run_id, "$or": [{"state": "pending"}, {"state": "running", "leaseUntil": {"$lt": now}}]},
+                {"$set": {"state": "running", "owner": owner, "leaseUntil": until}},
+                sort=[("index", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if chunk is not None:
+                self._runs.update_one({"_id": run_id}, {"$max": {"leaseUntil": until}})
+        return chunk
+
+    def _owned_chunk(self, chunk_id: str, owner: str, update: dict[str, Any], what: str) -> None:
+        with driver_errors(what):
+            result = self._chunks.update_one({"_id": chunk_id, "owner": owner, "state": "running"}, update)
+        if result.matched_count != 1:
+            raise Unavailable("the chunk's claim was lost")
+
+    def day_done(self, chunk_id: str, owner: str, day: str, rows: int, checksum: str) -> None:
+        self._owned_chunk(
+            chunk_id,
+            owner,
+            {"$inc": {"next": 1, "rows": rows}, "$push": {"checksums": [day, checksum]}},
+            "record a finished day",
+        )
+
+    def finish_chunk(self, chunk_id: str, owner: str) -> None:
+        self._owned_chunk(chunk_id, owner, {"$set": {"state": "done", "leaseUntil": EPOCH}}, "finish a chunk")
+
+    def release_chunk(self, chunk_id: str, owner: str) -> None:
+        self._owned_chunk(chunk_id, owner, {"$set": {"state": "pending", "leaseUntil": EPOCH}}, "release a chunk")
+
+    def end_run(self, run_id: str, fields: Mapping[str, Any]) -> bool:
+        """Close a running run (one lane wins); False when it was already closed."""
         with driver_errors("record the funnel run"):
-            self._runs.update_one({"_id": run_id}, {"$set": fields})
+            result = self._runs.update_one({"_id": run_id, "status": "running"}, {"$set": dict(fields)})
+        return result.modified_count == 1
+
+    def fail_run(self, run_id: str, chunk_id: str, owner: str, day: str, error: str, now: dt.datetime) -> None:
+        with driver_errors("record the failed funnel run"):
+            self._chunks.update_one(
+                {"_id": chunk_id, "owner": owner}, {"$set": {"state": "failed", "error": error, "failedDay": day}}
+            )
+            self._chunks.update_many({"run": run_id, "state": "pending"}, {"$set": {"state": "skipped"}})
+        chunks = self.chunks_of(run_id)
+        self.end_run(
+            run_id,
+            {
+                "status": "failed",
+                "error": error,
+                "failedDays": [day],
+                "finishedDays": sorted(pair[0] for chunk in chunks for pair in chunk.get("checksums", [])),
+                "rows": sum(chunk.get("rows", 0) for chunk in chunks),
+                "finishedAt": now,
+            },
+        )

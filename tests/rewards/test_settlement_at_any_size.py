@@ -147,7 +147,9 @@ def test_a_killed_run_holds_the_lease_only_while_it_could_live_and_a_refused_tim
     assert retried["status"] == "done" and retried["created"] == ORDERS
 
 
-def test_a_failed_run_gives_its_lease_back_at_once_and_the_next_run_completes_it(rewards_module, backlog, database, clock):
+def test_a_failed_run_gives_its_lease_back_at_once_and_the_next_run_completes_it(
+    rewards_module, backlog, database, clock
+):
     database.rewards.create_index([("inviter", 1), ("state", 1)], name="sabotage", unique=True)
     try:
         failed = admin(rewards_module, {"action": "settle"}, time_limit_in_ms=20_000)
