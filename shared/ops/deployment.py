@@ -90,12 +90,13 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_s=CLOUDBASE_MAX_TIMEOUT,
         packages=("pymongo",),
-        lazy_packages=CLOUDBASE_DATABASE + ("requests",),
+        # The SCF SDK starts a run's further lanes (continuations), imported only when a run fans out.
+        lazy_packages=CLOUDBASE_DATABASE + ("requests", "tencentcloud-sdk-python-scf"),
         cos_packages=("boto3",),
         variables=tuple(dict.fromkeys(config.VARIABLES + funnel_config.VARIABLES)),
         wings=("platform", "funnel", "wechat"),
         timer=TIMER_CRON,
-        waits_on=("mongodb", "wechat", "storage"),
+        waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
         zip_budget_mb=5.0,  # 4.4 MB with the tcb SDK for the CloudBase database
     ),
     # Settlement runs daily after dailyFunnel; the mini program calls it too (myRewards, subscribe), so it lives in
@@ -106,14 +107,14 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_s=60,
         packages=("pymongo",),
-        lazy_packages=CLOUDBASE_DATABASE + ("requests",),
+        lazy_packages=CLOUDBASE_DATABASE + ("requests", "tencentcloud-sdk-python-scf"),  # SCF: continuations
         variables=tuple(
             dict.fromkeys(config.VARIABLES + rewards.VARIABLES + funnel_config.VARIABLES + wechat.VARIABLES)
         ),
         wings=("platform", "funnel", "rewards", "wechat"),
         timer=REWARDS_TIMER_CRON,
         zip_budget_mb=5.0,  # 4.4 MB with the tcb SDK for the CloudBase database
-        waits_on=("mongodb", "wechat"),
+        waits_on=("mongodb", "wechat", "scf-invoke"),
     ),
 )
 

@@ -133,11 +133,12 @@ FORBIDDEN_EVERYWHERE = (
     "tools/",
 )
 NOT_FOR = {
-    # Every function ships the tcb SDK for the CloudBase database backend (imported only on that backend).
+    # Every function ships the tcb SDK for the CloudBase database backend (imported only on that backend), and the
+    # functions whose jobs continue themselves ship the SCF SDK (imported only for a continuation).
     "recordShare": ("boto3/", "botocore/", "tencentcloud/scf/", "shared/codes/", "shared/funnel/"),
-    "dailyFunnel": ("boto3/", "botocore/", "tencentcloud/scf/", "shared/codes/", "shared/sharing/", "shared/rewards/"),
+    "dailyFunnel": ("boto3/", "botocore/", "shared/codes/", "shared/sharing/", "shared/rewards/"),
     "genWxacode": ("boto3/", "botocore/"),
-    "rewards": ("boto3/", "botocore/", "tencentcloud/scf/", "shared/codes/", "shared/sharing/"),
+    "rewards": ("boto3/", "botocore/", "shared/codes/", "shared/sharing/"),
 }
 
 
