@@ -26,6 +26,7 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
+from bench.datasets import provision_for_reading
 from bench.metering import Meter, MeteredDatabase
 from shared.funnel.definition import (
     SHANGHAI,
@@ -35,7 +36,6 @@ from shared.funnel.definition import (
 from shared.funnel.run import compute_day
 from shared.funnel.settings import FunnelSettings
 from shared.funnel.store import MongoFunnelStore
-from shared.platform import db
 from shared.platform.config import Settings
 
 TARGET = dt.date(2026, 11, 10)
@@ -133,7 +133,7 @@ def populate(database, day: dt.date, landings: int, prefix: str, rng: random.Ran
 
 def prepared_store(database, meter=None):
     names = Settings.from_env({}).collections
-    db.ensure_indexes(database, names)
+    provision_for_reading(database, names)
     settings = FunnelSettings(orders=FunnelSettings().orders)
     store = MongoFunnelStore(MeteredDatabase(database, meter) if meter else database, names, settings.orders)
     store.ensure_indexes()
