@@ -154,7 +154,8 @@ def main() -> int:
         funnel = load_handler("dailyFunnel")
         before = api().requests
         answer = funnel.main_handler(
-            {"date": day.isoformat()}, scf_context(openid_for("admin"), function_name="dailyFunnel")
+            {"date": day.isoformat()},
+            scf_context(openid_for("admin"), function_name="dailyFunnel", time_limit_in_ms=60_000),
         )
         assert answer["ok"], answer
         funnel_requests = api().requests - before
@@ -165,7 +166,9 @@ def main() -> int:
         instance.use_clock(FixedClock(at + dt.timedelta(minutes=2)))
         rewards = load_handler("rewards")
         before = api().requests
-        settled = rewards.main_handler({"action": "settle"}, scf_context(openid_for("admin"), function_name="rewards"))
+        settled = rewards.main_handler(
+            {"action": "settle"}, scf_context(openid_for("admin"), function_name="rewards", time_limit_in_ms=60_000)
+        )
         assert settled["ok"], settled
         settle_requests = api().requests - before
     finally:
@@ -184,7 +187,8 @@ def main() -> int:
         "",
         f"dailyFunnel, one day ({landings_today} landings, {args.orders} orders): **{funnel_requests}** requests. "
         f"rewards settlement ({settled.get('created', settled.get('settled'))} new rewards from {args.orders} orders):"
-        f" **{settle_requests}** requests ({settle_requests / args.orders:.3f} per order).",
+        f" **{settle_requests}** requests ({settle_requests / args.orders:.3f} per order; "
+        f"{settled.get('batches', '?')} batches, status `{settled.get('status')}`).",
     ]
     print("\n".join(lines))
     if not args.no_write:
