@@ -20,7 +20,13 @@ BATCH = 10
 @pytest.fixture(scope="module")
 def rewards_module():
     with configured_handler(
-        "rewards", REWARD_FIXED="5", REWARD_ORDERS="every", REWARD_BATCH=str(BATCH), REWARD_HOLDING_DAYS="7"
+        "rewards",
+        REWARD_FIXED="5",
+        REWARD_ORDERS="every",
+        REWARD_BATCH=str(BATCH),
+        REWARD_HOLDING_DAYS="7",
+        ORDER_STATUS_FIELD="status",
+        ORDER_PAID_VALUES="paid",
     ) as module:
         yield module
 
@@ -45,6 +51,7 @@ def backlog(invoke, sharer_code, database, clock, rewards_module):
                 "_id": f"ord-{n}-{k:02}",
                 "_openid": openid_for(f"buyer{n}"),
                 "amount": 10 + k,
+                "status": "paid",
                 "createdAt": T0 + dt.timedelta(hours=1, minutes=k),
             }
             for n in range(6)
@@ -162,3 +169,21 @@ def test_a_failed_run_gives_its_lease_back_at_once_and_the_next_run_completes_it
     assert database.rewards.count_documents({}) == 1  # the one insert the sabotage let through
     assert admin(rewards_module, {"action": "settle"}, time_limit_in_ms=60_000)["created"] == ORDERS - 1
     assert database.rewards.count_documents({}) == ORDERS
+
+
+def test_refunds_on_every_page_of_open_and_paid_rewards_are_found(rewards_module, backlog, database, clock):
+    assert admin(rewards_module, {"action": "settle"}, time_limit_in_ms=60_000)["created"] == ORDERS
+    paid_ids = sorted(r["_id"] for r in database.rewards.find({}, {"_id": 1}))[::4]  # 15, spread over the pages
+    database.rewards.update_many({"_id": {"$in": paid_ids}}, {"$set": {"state": "paid"}})
+    refunded = [f"ord-{n}-{k:02}" for n in range(6) for k in range(0, ORDERS // 6, 3)]  # 24, spread likewise
+    database.orders.update_many({"_id": {"$in": refunded}}, {"$set": {"status": "refunded"}})
+    clock.set(clock.now() + dt.timedelta(days=1))
+    again = admin(rewards_module, {"action": "settle"}, time_limit_in_ms=60_000)
+    paid_and_refunded = {r["orderId"] for r in database.rewards.find({"_id": {"$in": paid_ids}})} & set(refunded)
+    assert again["status"] == "done" and again["batches"] > ORDERS // BATCH
+    assert again["reversed"] == len(set(refunded) - paid_and_refunded)
+    assert again["clawbacks"] == len(paid_and_refunded) > 0
+    assert database.rewards.count_documents({"kind": "clawback"}) == len(paid_and_refunded)
+    assert (
+        admin(rewards_module, {"action": "settle"}, time_limit_in_ms=60_000)["reversed"] == 0
+    )  # settled twice: no change
