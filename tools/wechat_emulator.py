@@ -8,6 +8,11 @@ Implements what genWxacode uses, the way WeChat behaves:
   way; errors are JSON with HTTP 200 and a ``rid``;
 * ``POST /tcb/uploadfile`` + the COS form POST it points at (stores the bytes, answers 204);
   ``POST /tcb/batchdownloadfile`` → temporary links (``GET /download/<path>?sign=…``) to stored files;
+* ``POST /wxa/generate_urllink``, ``/wxa/generatescheme``, ``/wxa/genwxashortlink`` — links from outside a chat card,
+  checked as WeChat documents them (published page: 40165 / 40066, query ≤ 1024 characters of its allowed set:
+  40212, expiry within 30 days: 85401 / 85402, title ≤ 64: 40225) under the daily quotas (500 000 links and schemes
+  together, 1 000 000 short links: 45009; 100 000 permanent short links ever: 85400); ``open_link(link)`` is the
+  mini program opening one: its page, query and launch scene (1194, 1065, 1179);
 * ``POST /wxa/getopendata?access_token=…&openid=…`` — resolves cloudIDs it issued (``issue_group_cloud_id``: a
   group card opened through ``wx.getGroupEnterInfo`` → ``opengid``/``chat_type``, the older ``wx.getShareInfo`` →
   ``openGId``, or a single chat → ``open_single_roomid``) into ``data_list[].json``, as a JSON string by default or
@@ -38,6 +43,8 @@ from urllib.parse import parse_qs, urlparse
 
 from tools.loopback import LoopbackServer, QuietHandler
 
+LINK_QUERY_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&'()*+,/:;=?@-._~%")
+LINK_SCENES = {"urllink": 1194, "scheme": 1065, "shortlink": 1179}  # launch scenes (WeChat's scene list)
 WECHAT_SCENE_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$&'()*+,/:;=?@-._~")
 
 
@@ -87,6 +94,9 @@ class WeChatEmulator:
         self.json_as_object = False  # getopendata's ``json`` as an object instead of a JSON string (both documented)
         self.refusing_users: set = set()  # subscribe/send answers 43101 for these openids
         self.messages: list = []  # subscribe messages delivered
+        self.link_quota = {"links": 500_000, "shortlinks": 1_000_000, "permanent": 100_000}
+        self.links_made: Counter = Counter()  # per quota bucket, today (an emulator's day is its lifetime)
+        self.links: dict[str, dict] = {}  # link → {kind, path, query}
         self._server: LoopbackServer | None = None
         self.base_url = ""
 
@@ -143,6 +153,8 @@ class WeChatEmulator:
             self.json_as_object = False
             self.refusing_users.clear()
             self.messages.clear()
+            self.links_made.clear()
+            self.links.clear()
 
     def _take_fault(self, *kinds: str) -> str | None:
         with self._lock:
@@ -165,6 +177,9 @@ class WeChatEmulator:
             "/tcb/batchdownloadfile": self._batchdownloadfile,
             "/wxa/getopendata": self._getopendata,
             "/cgi-bin/message/subscribe/send": self._subscribe_send,
+            "/wxa/generate_urllink": lambda query, body: self._link("urllink", query, body),
+            "/wxa/generatescheme": lambda query, body: self._link("scheme", query, body),
+            "/wxa/genwxashortlink": lambda query, body: self._link("shortlink", query, body),
         }.get(url.path)
         if route is not None:
             self.calls[url.path.rsplit("/", 1)[-1]] += 1
@@ -258,6 +273,74 @@ class WeChatEmulator:
         return 200, {"Content-Type": "image/jpeg"}, data  # image/jpeg even for PNG, as WeChat does
 
     # --- open data (group attribution) ----------------------------------------------------------------
+    # --- links from outside a chat card -----------------------------------------------------------------------
+    def _link(self, kind: str, query, body):
+        error = self._check_token(query)
+        if error:
+            return error
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return self._error(47001, "data format error")
+        if not isinstance(request, dict):
+            return self._error(47001, "data format error")
+        if kind == "shortlink":
+            page_url = request.get("page_url")
+            if not isinstance(page_url, str) or len(page_url) > 1024:
+                return self._error(40066, "invalid url")
+            path, _, link_query = page_url.partition("?")
+            title = request.get("page_title", "")
+            if not isinstance(title, str) or len(title) > 64:
+                return self._error(40225, "invalid page title")
+            permanent = request.get("is_permanent") is True
+            if path.lstrip("/") not in self.published_pages:
+                return self._error(40066, "invalid url: no such page in the published version")
+            buckets = ["shortlinks"] + (["permanent"] if permanent else [])
+        else:
+            target = request.get("jump_wxa", {}) if kind == "scheme" else request
+            if not isinstance(target, dict):
+                return self._error(40097, "invalid args")
+            path, link_query = target.get("path", ""), target.get("query", "")
+            if not isinstance(path, str) or not isinstance(link_query, str):
+                return self._error(40097, "invalid args")
+            if target.get("env_version", "release") == "release" and path and path not in self.published_pages:
+                return self._error(40165, "invalid weapp pagepath")
+            if len(link_query) > 1024 or not set(link_query) <= LINK_QUERY_CHARS:
+                return self._error(40212, "invalid query")
+            if request.get("expire_type") == 1:
+                interval = request.get("expire_interval")
+                if not isinstance(interval, int) or isinstance(interval, bool) or not 1 <= interval <= 30:
+                    return self._error(85402, "invalid expire interval: 1 to 30 days")
+            else:
+                expire_time = request.get("expire_time")
+                if not isinstance(expire_time, int) or not 60 <= expire_time - time.time() <= 30 * 86400:
+                    return self._error(85401, "invalid expire time: 1 minute to 30 days from now")
+            buckets = ["links"]
+        if self._take_fault("link_quota"):
+            return self._error(45009, "reach max api daily quota limit")
+        with self._lock:
+            if any(self.links_made[bucket] >= self.link_quota[bucket] for bucket in buckets):
+                spent = "permanent" in buckets and self.links_made["permanent"] >= self.link_quota["permanent"]
+                return self._error(85400 if spent else 45009, "reach max quota limit")
+            for bucket in buckets:
+                self.links_made[bucket] += 1
+            token = secrets.token_urlsafe(12)
+            link = {
+                "urllink": f"https://wxaurl.cn/{token}",
+                "scheme": f"weixin://dl/business/?t={token}",
+                "shortlink": f"#小程序://示例小程序/{token}",
+            }[kind]
+            self.links[link] = {"kind": kind, "path": path.lstrip("/"), "query": link_query}
+        field = {"urllink": "url_link", "scheme": "openlink", "shortlink": "link"}[kind]
+        return self._json({"errcode": 0, "errmsg": "ok", field: link})
+
+    def open_link(self, link: str) -> dict:
+        """What the mini program's page gets when someone opens ``link``: its path, the query as ``onLoad`` options
+        and the launch scene (``wx.getLaunchOptionsSync().scene``)."""
+        made = self.links[link]
+        options = {k: v[0] for k, v in parse_qs(made["query"]).items()}
+        return {"path": made["path"], "query": options, "scene": LINK_SCENES[made["kind"]]}
+
     def issue_group_cloud_id(
         self,
         openid: str,

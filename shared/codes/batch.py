@@ -65,6 +65,10 @@ def parse_gen_event(event: Any, default_page: str) -> Any:
     check_document(event)
     if "batch" in event:
         return parse_batch_request(event, default_page)
+    if event.get("action") == "link":
+        from shared.codes.links import parse_link_request
+
+        return parse_link_request(event, default_page)
     if "continueJob" in event or "jobId" in event:
         return parse_job_request(event)
     return parse_code_request(event, default_page)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.codes.batch import BatchRequest, JobRequest, parse_gen_event
+from shared.codes.links import LinkRequest
 from shared.codes.settings import WxacodeSettings
 from shared.platform import config, db, log
 from shared.platform.admin import is_admin
@@ -56,8 +57,9 @@ class WxacodeService:
         clock: Clock,
         config: config.Settings,
         wx: WxacodeSettings,
+        database: Any = None,
     ) -> None:
-        self.generator, self.share_store, self.jobs = generator, share_store, jobs
+        self.generator, self.share_store, self.jobs, self.database = generator, share_store, jobs, database
         self.clock, self.config, self.wx = clock, config, wx
 
     def execute(self, call: CodeCall) -> dict[str, Any]:
@@ -75,40 +77,60 @@ class WxacodeService:
             if isinstance(request, BatchRequest):
                 return runner.submit(request, deadline_for(context))
             return runner.resume(request, deadline_for(context)) if request.resume else runner.status(request)
-        return self._single(caller, admin, request)
-
-    def _single(self, caller: Caller | None, admin: bool, request: Any) -> dict[str, Any]:
-        own_code = self.share_store.inviter_code_of(caller.openid) if caller else None
-        for_self = request.inviter is None or request.inviter == own_code
-        if not for_self:
-            if not admin:
-                raise Forbidden("codes for other inviters are for admins only")
-            if self.share_store.inviter_openid(request.inviter) is None:
-                raise UnknownInviter(f"no sharer has the inviter code {request.inviter!r}")
-            inviter = request.inviter
-        elif caller is None:
-            raise NoIdentity("no caller identity: pass an inviter with an admin token, or call from the mini program")
-        else:
-            inviter = own_code or ensure_inviter_code(
-                self.share_store, caller.openid, self.clock, self.config.inviter_code_length
-            )
+        if isinstance(request, LinkRequest):
+            inviter, for_self = self._whose(caller, admin, request.inviter, "links")
+            claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="query")
+            response = self._links().link(claim, request)
+            self._intent(caller if for_self else None, claim, request.page, "link")
+            return response
+        inviter, for_self = self._whose(caller, admin, request.inviter, "codes")
         claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
         response = self.generator.generate(claim, request.look)
-        if for_self and caller is not None:  # always true together: for_self without a caller was refused above
-            # A sharer fetching their own poster code is a share intent (WeChat gives no share callbacks, so
-            # generated posters and links are the funnel's first step); recorded only once the code exists.
+        self._intent(caller if for_self else None, claim, request.look.page, "genWxacode")
+        return response
+
+    def _whose(self, caller: Caller | None, admin: bool, inviter: str | None, what: str) -> tuple[str, bool]:
+        """The inviter code a code or link carries, and whether it is the caller's own: the caller's (made on first
+        use), or — for admins only — an existing sharer's."""
+        own_code = self.share_store.inviter_code_of(caller.openid) if caller else None
+        if inviter is not None and inviter != own_code:
+            if not admin:
+                raise Forbidden(f"{what} for other inviters are for admins only")
+            if self.share_store.inviter_openid(inviter) is None:
+                raise UnknownInviter(f"no sharer has the inviter code {inviter!r}")
+            return inviter, False
+        if caller is None:
+            raise NoIdentity("no caller identity: pass an inviter with an admin token, or call from the mini program")
+        return own_code or ensure_inviter_code(
+            self.share_store, caller.openid, self.clock, self.config.inviter_code_length
+        ), True
+
+    def _intent(self, caller: Caller | None, claim: ShareClaim, page: str, source: str) -> None:
+        """A sharer fetching their own code or link is a share intent (WeChat gives no share callbacks, so generated
+        posters and links are the funnel's first step); recorded only once the code or link exists."""
+        if caller is not None:
             self.share_store.add_share_intent(
                 share_intent(
-                    inviter,
+                    claim.inviter,
                     caller.openid,
-                    request.product_id,
-                    request.channel,
-                    request.look.page,
+                    claim.product_id,
+                    claim.channel,
+                    page,
                     self.clock.now(),
-                    source="genWxacode",
+                    source=source,
                 )
             )
-        return response
+
+    def _links(self) -> Any:
+        from shared.codes.links import LinkMaker
+        from shared.codes.store import MongoLinkStore
+
+        return LinkMaker(
+            self.generator.wechat,
+            MongoLinkStore(self.database, self.config.collections),
+            self.clock,
+            self.wx.link_daily_quota,
+        )
 
     def _batch_runner(self, context: Any) -> Any:
         from shared.codes.batch import BatchRunner
@@ -148,7 +170,7 @@ def wxacode_service(wx: WxacodeSettings) -> WxacodeService:
             clock=clock(),
         )
         return WxacodeService(
-            generator, share_store, MongoJobStore(database, settings.collections), clock(), settings, wx
+            generator, share_store, MongoJobStore(database, settings.collections), clock(), settings, wx, database
         )
 
     return _service.get(build)

@@ -14,13 +14,14 @@ from shared.wechat import VARIABLES as WECHAT_VARIABLES
 from shared.wechat import read_wechat_settings
 
 ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
+ENV_LINK_DAILY_QUOTA = "WXALINK_DAILY_QUOTA"  # URL Links + Schemes a day, when others draw on WeChat's 500 000 too
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"
 
 VARIABLES = (
     WECHAT_VARIABLES
     + STORAGE_VARIABLES
     + CONTINUATION_VARIABLES
-    + (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN, ENV_CONCURRENCY)
+    + (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN, ENV_CONCURRENCY, ENV_LINK_DAILY_QUOTA)
 )
 
 
@@ -34,6 +35,7 @@ class WxacodeSettings:
     admin_token_secret: str | None
     rate_per_min: int
     concurrency: int
+    link_daily_quota: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WxacodeSettings:
@@ -56,6 +58,7 @@ class WxacodeSettings:
             admin_token_secret=secret_for_tokens,
             rate_per_min=integer(ENV_RATE_PER_MIN, 4500, 1, 5000),
             concurrency=integer(ENV_CONCURRENCY, 8, 1, 64),
+            link_daily_quota=integer(ENV_LINK_DAILY_QUOTA, 0, 0, 500_000) or None,
         )
         read.check("genWxacode configuration")
         return settings

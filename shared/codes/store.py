@@ -129,3 +129,50 @@ class MongoJobStore:
                 {"_id": job_id, "leaseOwner": owner},
                 {"$set": {"status": status, "updatedAt": now, "leaseUntil": EPOCH, **fields}},
             )
+
+
+class MongoLinkStore:
+    """Links (``<wxacodes>_links``, by request hash) and their daily quota counters (``<wxacodes>_link_quota``,
+    ``{bucket}:{day}``): a count is taken by one conditional update, so concurrent requests never pass the cap."""
+
+    def __init__(self, database: Any, names: Collections) -> None:
+        self._links = database[f"{names.wxacodes}_links"]
+        self._quota = database[f"{names.wxacodes}_link_quota"]
+        provision(
+            database,
+            [
+                CollectionSpec(f"{names.wxacodes}_links", (index("inviter", "createdAt", name="inviter_createdAt"),)),
+                CollectionSpec(f"{names.wxacodes}_link_quota"),
+            ],
+        )
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with driver_errors("read the link cache"):
+            return self._links.find_one({"_id": key})
+
+    def save(self, key: str, doc: dict[str, Any]) -> None:
+        with driver_errors("record the link"):
+            self._links.replace_one({"_id": key}, doc, upsert=True)
+
+    def take_quota(self, bucket: str, day: str, limit: int) -> bool:
+        """Count one more of today's links, unless ``limit`` are counted already (False)."""
+        for _ in range(2):  # a concurrent first count of the day may win the insert: read it and count again
+            try:
+                with driver_errors("count a link against the quota"):
+                    self._quota.update_one(
+                        {"_id": f"{bucket}:{day}", "count": {"$lt": limit}}, {"$inc": {"count": 1}}, upsert=True
+                    )
+                return True
+            except DuplicateKeyError:
+                with driver_errors("read the link quota"):
+                    counted = self._quota.find_one({"_id": f"{bucket}:{day}"}) or {}
+                if counted.get("count", 0) >= limit:
+                    return False
+        return False
+
+    def give_back_quota(self, bucket: str, day: str) -> None:
+        try:
+            with driver_errors("give back a link's count"):
+                self._quota.update_one({"_id": f"{bucket}:{day}", "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+        except Unavailable:
+            pass  # one count too many for today at worst

@@ -113,6 +113,9 @@ ENTRY_NAMES = {
     "group": ("群聊分享卡片", "group chat card"),
     "scan": ("扫码", "scanned code"),
     "timeline": ("朋友圈", "Moments"),
+    "urllink": ("链接（短信、网页）", "URL link (SMS, web)"),
+    "urlscheme": ("URL Scheme（App、网页）", "URL scheme (apps, web)"),
+    "shortlink": ("短链", "short link"),
     "other": ("其他", "other"),
     "(none)": ("（无）", "(none)"),
 }

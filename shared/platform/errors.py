@@ -109,6 +109,19 @@ class RateLimited(WeChatError):
     retryable = True
 
 
+class QuotaExhausted(WeChatError):
+    """A daily (or lifetime) generation quota is spent; more can be made after it resets (links: the next day)."""
+
+    code = "QUOTA_EXHAUSTED"
+
+
+class LinkRejected(WeChatError):
+    """WeChat refused to make a link: the page, its query or the title is not acceptable, or the mini program may
+    not make this kind (Short Links are for e-commerce categories only)."""
+
+    code = "LINK_REJECTED"
+
+
 class WeChatUnavailable(WeChatError):
     code = "WECHAT_UNAVAILABLE"
     retryable = True

@@ -27,6 +27,12 @@ ENTRY_BY_LAUNCH_SCENE = {
     1049: "scan",
     1154: "timeline",
     1155: "timeline",
+    # Links from outside a chat card (genWxacode's ``link`` action): the scene list's URL Scheme (1065, and 1286 for
+    # a plain-text scheme), URL Link (1194) and Short Link (1179).
+    1065: "urlscheme",
+    1286: "urlscheme",
+    1194: "urllink",
+    1179: "shortlink",
 }
 
 

@@ -24,7 +24,15 @@ import requests
 
 from shared.platform import log
 from shared.platform.clock import Clock
-from shared.platform.errors import BadPage, BadSceneRejected, RateLimited, WeChatError, WeChatUnavailable
+from shared.platform.errors import (
+    BadPage,
+    BadSceneRejected,
+    LinkRejected,
+    QuotaExhausted,
+    RateLimited,
+    WeChatError,
+    WeChatUnavailable,
+)
 
 TOKEN_INVALID = {40001, 40014, 42001}
 REFRESH_MARGIN = dt.timedelta(seconds=300)
@@ -295,6 +303,24 @@ class WeChatClient:
 
         return self._with_token(once)
 
+    def generate_link(self, kind: str, payload: dict[str, Any]) -> str:
+        """A URL Link, URL Scheme or Short Link (``kind`` in ``LINK_APIS``) for ``payload`` as that API takes it."""
+        path, field = LINK_APIS[kind]
+
+        def once(token: str) -> str:
+            result = self._post_json(path, token, payload)
+            errcode = _transient_or_token(result, path)
+            link = result.get(field)
+            if errcode == 0 and isinstance(link, str) and link:
+                return link
+            rid = _rid(str(result.get("errmsg")))
+            log.event("wechat_error", api=path, errcode=errcode, rid=rid)
+            if errcode == 0:  # "ok" without the link: an answer we do not understand
+                raise WeChatUnavailable(f"WeChat {path}: no {field} in the answer", errcode, rid)
+            raise _link_error(kind, errcode, str(result.get("errmsg", "")), rid)
+
+        return self._with_token(once)
+
     def send_subscribe_message(self, payload: dict[str, Any]) -> None:
         """``cgi-bin/message/subscribe/send``. 43101 (refused, or no accept left) and 47003 (bad data) are
         ``SubscribeRefused`` — terminal; transient failures retry as every call does, then ``WECHAT_UNAVAILABLE``."""
@@ -308,6 +334,27 @@ class WeChatClient:
                 )
 
         self._with_token(once)
+
+
+# genWxacode's ``link`` action: the API and the answer's field for each kind of link.
+LINK_APIS = {
+    "urllink": ("wxa/generate_urllink", "url_link"),
+    "scheme": ("wxa/generatescheme", "openlink"),
+    "shortlink": ("wxa/genwxashortlink", "link"),
+}
+
+
+def _link_error(kind: str, errcode: Any, errmsg: str, rid: str | None) -> WeChatError:
+    """The documented errcodes of the three link APIs, each to a stable code."""
+    if errcode in (40165, 40066, 85079):  # the page is not in the published version (85079: none is published)
+        return BadPage(f"WeChat rejected the page for a {kind}: it must exist in the published version", errcode, rid)
+    if errcode in (45009, 85400):  # the day's quota, or the lifetime cap of permanent links
+        return QuotaExhausted(f"WeChat's {kind} quota is spent ({errcode}); more can be made tomorrow", errcode, rid)
+    if errcode == 44990:
+        return RateLimited(f"WeChat is making {kind}s too fast (44990); retry later", errcode, rid)
+    if errcode in (40212, 40097, 40225, 85401, 85402, 43104):
+        return LinkRejected(f"WeChat refused the {kind}: {errmsg}", errcode, rid)
+    return WeChatError(f"WeChat error {errcode}: {errmsg}", errcode, rid)
 
 
 class SubscribeRefused(WeChatError):
