@@ -291,6 +291,35 @@ function createShareFunnel(config) {
   }
 
   /**
+   * The sharer's own link to a product for outside a chat card (genWxacode `link`): `kind` 'urllink' (SMS, e-mail,
+   * web pages), 'scheme' (other apps) or 'shortlink' (pasted inside WeChat; e-commerce categories only). Resolves
+   * {ok: true, kind, link, path, expiresAt, cached} or {ok: false, error} (QUOTA_EXHAUSTED when today's links are
+   * made); never rejects. Someone opening it lands like any share: recordLanding sees the link's query.
+   */
+  function shareLink(args) {
+    var data = { action: 'link', kind: args.kind || 'urllink', productId: args.productId,
+      channel: args.channel || 'chat', page: stripSlash(args.page || defaultPage) };
+    if (args.title) data.title = args.title;
+    return callWithRetry(data, codeFunctionName);
+  }
+
+  /** shareLink, then the link on the clipboard (a "copy link" button). Resolves shareLink's answer plus `copied`. */
+  function copyShareLink(args) {
+    return shareLink(args).then(function (response) {
+      if (!response || !response.ok || !wx || typeof wx.setClipboardData !== 'function') {
+        return Object.assign({}, response, { copied: false });
+      }
+      return new Promise(function (resolve) {
+        wx.setClipboardData({
+          data: response.link,
+          success: function () { resolve(Object.assign({}, response, { copied: true })); },
+          fail: function () { resolve(Object.assign({}, response, { copied: false })); }
+        });
+      });
+    });
+  }
+
+  /**
    * The caller's own rewards: {ok, inviterCode, amounts: {pending, approved, paid, reversed, rejected, clawback},
    * counts, convertedInvitees, liability, toPay, rewards: [...]}. Identity comes from the platform only.
    */
@@ -327,6 +356,8 @@ function createShareFunnel(config) {
     myRewards: myRewards,
     subscribeRewardNotices: subscribeRewardNotices,
     posterCode: posterCode,
+    shareLink: shareLink,
+    copyShareLink: copyShareLink,
     enableGroupSharing: enableGroupSharing,
     prepareShare: prepareShare,
     shareMessage: shareMessage,

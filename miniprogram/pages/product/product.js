@@ -6,7 +6,7 @@ const PAGE = 'pages/product/product';
 const funnel = createShareFunnel({ wx, page: PAGE });
 
 Page({
-  data: { productId: '', invitedBy: null, welcome: false, posterCode: '', posterError: '' },
+  data: { productId: '', invitedBy: null, welcome: false, posterCode: '', posterError: '', linkHint: '' },
 
   onLoad(options) {
     funnel.enableGroupSharing(); // group cards carry a shareTicket, so landings learn which group they came from
@@ -36,6 +36,14 @@ Page({
     return funnel.posterCode({ productId: this.data.productId, page: PAGE }).then((code) => {
       this.setData(code.ok ? { posterCode: code.fileID, posterError: '' }
         : { posterError: code.error.code === 'BAD_PAGE' ? '请先发布该页面' : '生成失败，请稍后再试' });
+    });
+  },
+
+  // "Copy link" button: the sharer's URL Link for SMS, e-mail or a web page (cached server-side; attributed on landing).
+  copyLink() {
+    return funnel.copyShareLink({ productId: this.data.productId, kind: 'urllink', page: PAGE }).then((answer) => {
+      const quota = answer.error && answer.error.code === 'QUOTA_EXHAUSTED';
+      this.setData({ linkHint: answer.copied ? '链接已复制' : quota ? '今日链接已用完，请明天再试' : '复制失败，请稍后再试' });
     });
   },
 
