@@ -203,6 +203,7 @@ def viral_loop(store: Any, by_invitee: dict[str, list[Landing]], intents: Sequen
 
 # --- runs: chunks of days, computed by lanes of invocations ------------------------------------------------
 CLI_LEASE = dt.timedelta(hours=1)  # a run from the ops CLI has no time limit: its claims are renewed at this length
+MAX_STALLS = 2  # holders in a row that died on the same day: it is too large for one invocation (docs/scaling.md)
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,10 @@ def work_on_run(
         chunk = store.claim_chunk(run_id, owner, clock.now(), invocation.lease_until(clock.now()))
         if chunk is None:
             break
+        if chunk["stalls"] >= MAX_STALLS:
+            day = chunk["days"][chunk["next"]]
+            _fail(store, clock, run_id, chunk["_id"], owner, day, DayTooLarge(day, chunk["stalls"]))
+            break
         for day in chunk["days"][chunk["next"] :]:
             if computed and invocation.out_of_time():
                 store.release_chunk(chunk["_id"], owner)
@@ -312,6 +317,16 @@ def work_on_run(
     if out_of_time:
         _hand_on(store, clock, run_id, invocation, "handoff")
     return finish_run(store, clock, run_id)
+
+
+class DayTooLarge(Exception):
+    """Every invocation that took this day died computing it (out of memory or time): the run fails naming it."""
+
+    def __init__(self, day: str, stalls: int) -> None:
+        super().__init__(
+            f"{day}: {stalls} invocations in a row died computing it — too large for one invocation "
+            "(more memory, or split the day: docs/scaling.md)"
+        )
 
 
 def _hand_on(store: Any, clock: Clock, run_id: str, invocation: Invocation, why: str) -> str:

@@ -351,17 +351,25 @@ class MongoFunnelStore:
             self._runs.update_one({"_id": run_id, "status": "running"}, update)
 
     def claim_chunk(self, run_id: str, owner: str, now: dt.datetime, until: dt.datetime) -> dict[str, Any] | None:
-        """The run's first chunk that nobody is computing (pending, or its holder's lease lapsed), now this owner's."""
+        """The run's first chunk that nobody is computing (pending, or its holder's lease lapsed), now this owner's,
+        with ``stalls``: how many holders in a row died on its next day (left it running without finishing a day) —
+        a day too large for one invocation kills every holder, and the lane must stop retrying it."""
         with driver_errors("claim a chunk of days"):
-            chunk = self._chunks.find_one_and_update(
+            before = self._chunks.find_one_and_update(
                 {"run": run_id, "$or": [{"state": "pending"}, {"state": "running", "leaseUntil": {"$lt": now}}]},
                 {"$set": {"state": "running", "owner": owner, "leaseUntil": until}},
                 sort=[("index", ASCENDING)],
-                return_document=ReturnDocument.AFTER,
+                return_document=ReturnDocument.BEFORE,
             )
-            if chunk is not None:
-                self._runs.update_one({"_id": run_id}, {"$max": {"leaseUntil": until}})
-        return chunk
+            if before is None:
+                return None
+            died_on_it = before["state"] == "running" and before["next"] == before.get("nextAtClaim")
+            stalls = before.get("stalls", 0) + 1 if died_on_it else 0
+            self._chunks.update_one(
+                {"_id": before["_id"], "owner": owner}, {"$set": {"nextAtClaim": before["next"], "stalls": stalls}}
+            )
+            self._runs.update_one({"_id": run_id}, {"$max": {"leaseUntil": until}})
+        return {**before, "state": "running", "owner": owner, "leaseUntil": until, "stalls": stalls}
 
     def _owned_chunk(self, chunk_id: str, owner: str, update: dict[str, Any], what: str) -> None:
         with driver_errors(what):
@@ -396,13 +404,16 @@ class MongoFunnelStore:
             )
             self._chunks.update_many({"run": run_id, "state": "pending"}, {"$set": {"state": "skipped"}})
         chunks = self.chunks_of(run_id)
+        finished = sorted(pair[0] for chunk in chunks for pair in chunk.get("checksums", []))
         self.end_run(
             run_id,
             {
                 "status": "failed",
                 "error": error,
                 "failedDays": [day],
-                "finishedDays": sorted(pair[0] for chunk in chunks for pair in chunk.get("checksums", [])),
+                "finishedDays": finished,
+                # Every other day of the run: not reached (its previous rows stand), so a rerun redoes them.
+                "unfinishedDays": sorted({d for chunk in chunks for d in chunk["days"]} - set(finished) - {day}),
                 "rows": sum(chunk.get("rows", 0) for chunk in chunks),
                 "finishedAt": now,
             },

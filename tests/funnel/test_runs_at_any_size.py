@@ -147,3 +147,23 @@ def test_a_forged_continuation_writes_nothing(funnel, ten_days, clean, database,
 
 def test_status_of_an_unknown_run_is_not_found(funnel, database):
     assert admin(funnel, {"action": "status", "runId": "nope"})["error"]["code"] == "NOT_FOUND"
+
+
+def test_a_day_that_kills_every_invocation_fails_the_run_naming_it(funnel, ten_days, clean, database, scf_api, clock):
+    from shared.funnel.settings import OrderMapping
+    from shared.funnel.store import MongoFunnelStore
+    from shared.platform.config import Collections
+
+    started = admin(funnel, ten_days, time_limit_in_ms=1)  # day 1 computed, the chunk released
+    scf_api.invocations.clear()
+    store = MongoFunnelStore(database, Collections(), OrderMapping())
+    for holder in ("died-once", "died-twice"):  # two invocations in a row die on day 2 (out of memory, say)
+        lapsed = clock.now() - dt.timedelta(seconds=1)
+        assert store.claim_chunk(started["runId"], holder, clock.now(), lapsed)["index"] == 0
+    failed = admin(funnel, {"action": "resume", "runId": started["runId"]}, time_limit_in_ms=60_000)
+    assert failed["error"]["code"] == "UNAVAILABLE"
+    run = database.funnel_runs.find_one({"_id": started["runId"]})
+    day_two = (FIRST + dt.timedelta(days=1)).isoformat()
+    assert run["status"] == "failed" and run["failedDays"] == [day_two] and "too large" in run["error"], run
+    assert run["finishedDays"] == [FIRST.isoformat()]  # every day accounted for: done, failed, or not reached
+    assert len(run["unfinishedDays"]) == DAYS - 2 and day_two not in run["unfinishedDays"]
