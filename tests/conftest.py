@@ -44,6 +44,13 @@ if CLOUDBASE:
     os.environ["TCB_ENV"] = TCB_EMULATOR.env_id
     os.environ.pop("MONGODB_URI", None)
 
+# Continuations (SCF Invoke) never leave the machine: a test that does not drain them (the ``scf_api`` fixture) hands
+# them to an emulator nobody runs, which records them — never to scf.tencentcloudapi.com.
+from tools.scf_api_emulator import ScfApiEmulator
+
+UNDRAINED_INVOKES = ScfApiEmulator()
+os.environ["SCF_API_ENDPOINT"] = UNDRAINED_INVOKES.start()
+
 from shared.platform import (
     config,
     db,
