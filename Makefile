@@ -71,7 +71,9 @@ bench: $(STAMP) build $(NODE_STAMP)
 	$(PY) bench/deploy.py
 	$(PY) bench/dashboard.py
 	$(PY) bench/scf_deploy.py
-	$(PY) bench/rewards.py --orders 5000 --batch 2000   # on MONGODB_URI: --orders 100000 --batch 10000
+	@# On MONGODB_URI the issue's sizes: settlement --orders 100000, backfill --days 400 --landings 10000.
+	$(PY) bench/runs.py settlement --orders 5000 --batch 1000
+	$(PY) bench/runs.py backfill --days 40 --landings 1000
 
 ## make build: build/<fn>/ and build/<fn>.zip per function (STORAGE_BACKEND=cos adds boto3 to genWxacode).
 build: $(STAMP)
