@@ -21,9 +21,7 @@ from shared.codes.generator import ENV_VERSIONS
 from shared.platform.clock import Clock
 from shared.platform.errors import BadInput, QuotaExhausted, ShareFunnelError
 from shared.platform.validation import check_document, check_field_names, require_id, require_page, require_product_id
-from shared.sharing import ShareClaim
-from shared.sharing.links import share_query
-from shared.sharing.scene import require_channel
+from shared.sharing import ShareClaim, require_channel, share_query
 
 KINDS = ("urllink", "scheme", "shortlink")
 LINK_DAYS = 30  # WeChat's longest life for an expiring link of every kind (Short Links: 30 days, fixed)
