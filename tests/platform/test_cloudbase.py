@@ -9,7 +9,7 @@ import time
 
 import pytest
 from bson import Int64, ObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.platform import config, db, instance
 from shared.platform.cloudbase_db import CloudBaseDatabase, TcbApi
@@ -148,6 +148,16 @@ def test_a_duplicate_key_is_pymongos_duplicate_key_error(tcb):
     with pytest.raises(DuplicateKeyError):
         database["users"].update_one({"_id": "c"}, {"$set": {"code": "AAA111"}}, upsert=True)
     assert database["users"].index_information()["code_unique"]["unique"] is True
+
+
+def test_an_unordered_bulk_insert_past_one_page_reports_duplicates_by_their_place_and_inserts_the_rest(tcb):
+    database = CloudBaseDatabase(_api(tcb))
+    database["ledger"].insert_one({"_id": 1200})
+    with pytest.raises(BulkWriteError) as raised:
+        database["ledger"].insert_many([{"_id": i} for i in range(1500)], ordered=False)  # two requests of ≤ 1000
+    errors = raised.value.details["writeErrors"]
+    assert [(e["index"], e["code"]) for e in errors] == [(1200, 11000)]  # counted from the first document sent
+    assert raised.value.details["nInserted"] == 1499 and database["ledger"].count_documents({}) == 1500
 
 
 def test_a_collection_that_does_not_exist_yet_reads_empty_and_is_created_by_its_first_write(tcb):
