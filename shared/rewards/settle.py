@@ -46,6 +46,7 @@ from shared.rewards.ledger import (
 )
 from shared.rewards.settings import RewardSettings
 
+MIN_BATCH = 50  # the smallest batch a slow database is given (every batch still makes progress)
 ORDER_LAG = dt.timedelta(minutes=1)  # orders younger than this wait for the next run (their writes may be in flight)
 PHASES = ("orders", "approvals", "refunds", "clawbacks")
 COUNTS = ("orders", "created", "rejected", "approved", "reversed", "clawbacks", "noticed", "batches")
@@ -150,12 +151,15 @@ def settle(
     step = _Steps(store, clock, settings, round_, owner, notify, (state["cursorAt"], state.get("cursorKey", "")))
     outcome = "failed"
     try:
+        target = max(1.0, (run.deadline - time.monotonic()) / 4)
         while round_.phase is not None:  # at least one batch per invocation: a chain always progresses
+            batch_began = time.monotonic()
             step.run_one()
             # Progress after every batch: visible to an admin, and where a continuation or a rerun carries on.
             store.save_round(settings.programme, owner, round_.document(), clock.now())
-            if time.monotonic() >= run.deadline:
-                break
+            step.fit_to(time.monotonic() - batch_began, target)
+            if time.monotonic() + step.next_seconds >= run.deadline:
+                break  # the next batch would end past the deadline: hand the rest on
         if round_.phase is None:
             outcome = "done"
             store.end_round(settings.programme, owner, "done", {"lastRun": _last_run(round_, clock.now(), "done")})
@@ -231,6 +235,19 @@ class _Steps:
     ) -> None:
         self.store, self.clock, self.settings, self.round, self.owner = store, clock, settings, round_, owner
         self.notify, self.cursor = notify, cursor
+        self.limit = settings.batch  # this invocation's batch size: REWARD_BATCH, smaller when batches run long
+        self.next_seconds = 0.0  # how long the next batch is expected to take
+
+    def fit_to(self, seconds: float, target: float) -> None:
+        """After a batch that took ``seconds``: a batch should take at most ``target`` (a quarter of the invocation's
+        working time), so the deadline check between batches keeps the invocation inside its time limit — a batch
+        that ran long makes the next ones smaller, quick ones let them grow back to ``REWARD_BATCH``."""
+        before = self.limit
+        if seconds > target:
+            self.limit = max(MIN_BATCH, int(self.limit * target / seconds))
+        elif seconds < target / 2:
+            self.limit = min(self.settings.batch, self.limit * 2)
+        self.next_seconds = seconds * self.limit / before
 
     def run_one(self) -> None:
         phase = self.round.phase
@@ -249,7 +266,7 @@ class _Steps:
     def _orders(self) -> bool:
         store, settings, programme = self.store, self.settings, self.settings.programme
         until = self.round.started_at - ORDER_LAG
-        orders = store.paid_orders_after(*self.cursor, until, settings.batch)
+        orders = store.paid_orders_after(*self.cursor, until, self.limit)
         self._count("orders", len(orders))
         docs = self._ledger_entries(credited(store, settings, orders), self.clock.now())
         created = store.insert_many(docs)
@@ -260,7 +277,7 @@ class _Steps:
             last = store.order_fields(orders[-1])
             store.advance(programme, self.owner, last[2], last[0])
             self.cursor = (last[2], last[0])
-        return len(orders) < settings.batch
+        return len(orders) < self.limit
 
     def _ledger_entries(self, credits: list[Credit], now: dt.datetime) -> list[dict[str, Any]]:
         """The batch's new ledger entries, judged against the caps as if inserted in order (entries that already
@@ -317,7 +334,7 @@ class _Steps:
     # --- 2. matured pending rewards ---------------------------------------------------------------------
     def _approvals(self) -> bool:
         store, now, by = self.store, self.clock.now(), self.round.by
-        due = store.due([PENDING], now, self.settings.batch, matured_only=True)
+        due = store.due([PENDING], now, self.limit, matured_only=True)
         if due:
             paid = store.still_paid([r["orderKey"] for r in due])
             approve = [r for r in due if r["orderId"] in paid]
@@ -329,24 +346,24 @@ class _Steps:
             self._count("reversed", store.transition_many(refunded, REVERSED, now, by, reason="refunded"))
             if self.notify is not None:
                 self._count("noticed", sum(1 for reward in approve if self.notify(reward)))
-        return len(due) < self.settings.batch
+        return len(due) < self.limit
 
     # --- 3. open rewards whose order was refunded ---------------------------------------------------------
     def _refunds(self) -> bool:
         store, now = self.store, self.clock.now()
-        page = store.open_rewards_after(self.round.after, self.settings.batch)
+        page = store.open_rewards_after(self.round.after, self.limit)
         if page:
             paid = store.still_paid([r["orderKey"] for r in page])
             refunded = [r["_id"] for r in page if r["orderId"] not in paid]
             self._count("reversed", store.transition_many(refunded, REVERSED, now, self.round.by, reason="refunded"))
             self.round.after = page[-1]["_id"]
-        return len(page) < self.settings.batch
+        return len(page) < self.limit
 
     # --- 4. paid rewards whose order was refunded ----------------------------------------------------------
     def _clawbacks(self) -> bool:
         store, now, settings = self.store, self.clock.now(), self.settings
         since = now - dt.timedelta(days=settings.holding_days * 4 + 30)
-        page = store.paid_not_clawed(since, self.round.after, settings.batch)
+        page = store.paid_not_clawed(since, self.round.after, self.limit)
         if page:
             paid = store.still_paid([r["orderKey"] for r in page])
             refunded = [r for r in page if r["orderId"] not in paid]
@@ -356,4 +373,4 @@ class _Steps:
                 )
                 store.mark_clawed([r["_id"] for r in refunded], now)
             self.round.after = page[-1]["_id"]
-        return len(page) < settings.batch
+        return len(page) < self.limit

@@ -187,3 +187,16 @@ def test_refunds_on_every_page_of_open_and_paid_rewards_are_found(rewards_module
     assert (
         admin(rewards_module, {"action": "settle"}, time_limit_in_ms=60_000)["reversed"] == 0
     )  # settled twice: no change
+
+
+def test_a_batch_that_ran_long_makes_the_next_ones_smaller_and_quick_ones_let_them_grow_back():
+    from shared.rewards.settings import RewardSettings
+    from shared.rewards.settle import MIN_BATCH, Round, _Steps
+
+    steps = _Steps(None, None, RewardSettings(batch=2000), Round("timer", T0), "me", None, (T0, ""))
+    steps.fit_to(40.0, target=10.0)  # a 2 000-order batch took 40 s where 10 s fit: the next is a quarter
+    assert steps.limit == 500 and steps.next_seconds == 10.0
+    steps.fit_to(1.0, target=10.0)
+    assert steps.limit == 1000 and steps.next_seconds == 2.0
+    steps.fit_to(10_000.0, target=10.0)
+    assert steps.limit == MIN_BATCH  # a very slow database still gets batches that progress
