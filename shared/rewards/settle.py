@@ -205,9 +205,16 @@ def status_of(store: Any, settings: RewardSettings) -> dict[str, Any]:
     round, the last error and how far the order cursor has come."""
     doc = store.settlement_state(settings.programme) or {}
     keep = ("status", "round", "lastRun", "lastError", "cursorAt", "leaseUntil")
-    return {
-        "settlement": {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in doc.items() if k in keep}
-    }
+    return {"settlement": _as_json({k: v for k, v in doc.items() if k in keep})}
+
+
+def _as_json(value: Any) -> Any:
+    """Times as ISO strings, at any depth (the round and the last run carry theirs): the answer is JSON."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    return value
 
 
 def _last_run(round_: Round, at: dt.datetime, status: str) -> dict[str, Any]:

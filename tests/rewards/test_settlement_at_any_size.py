@@ -3,6 +3,7 @@ the SCF Invoke API (the emulator over real HTTP); a killed or failed run holds i
 a timer run refused because another is running is retried by the platform, not reported as a success."""
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -90,6 +91,7 @@ def test_a_backlog_longer_than_the_deadline_continues_itself_and_settles_every_o
     (invocation,) = scf_api.invocations
     assert set(invocation["event"]) == {"continueSettlement", "resumeKey"} and invocation["type"] == "Event"
     state = admin(rewards_module, {"action": "settlement"})["settlement"]
+    json.dumps(state)  # the answer travels as JSON: every time in it is a string
     assert state["status"] == "continuing" and state["round"]["phase"] == "orders"
     assert state["round"]["counts"]["created"] == BATCH and state["round"]["handoffs"] == 1
     last, hops = drain(scf_api, rewards_module, time_limit_in_ms=1)
