@@ -252,7 +252,9 @@ def bench_backfill(args) -> str:
         killed = run_funnel(store, clock, settings, killed_days, "admin", short)
         api.invocations.clear()
         database.funnel_daily.delete_many({"date": {"$in": [d.isoformat() for d in killed_days[1:]]}})
-        store._runs.update_one({"_id": killed["runId"]}, {"$set": {"leaseUntil": clock.now() - dt.timedelta(seconds=1)}})  # lapsed
+        store._runs.update_one(
+            {"_id": killed["runId"]}, {"$set": {"leaseUntil": clock.now() - dt.timedelta(seconds=1)}}
+        )  # lapsed
         redo = run_funnel(store, clock, settings, days[-1:], "admin", Invocation(None, None, None))
         abandoned = (store.run(killed["runId"]) or {}).get("status")
         same = stable_rows(database, {d.isoformat() for d in killed_days}) == clean
