@@ -18,7 +18,16 @@ from pymongo import ASCENDING, DeleteMany, ReplaceOne, ReturnDocument
 from shared.funnel.definition import Intent, Landing, Order, dates_between, parse_date
 from shared.funnel.settings import OrderMapping
 from shared.platform.config import Collections
-from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
+from shared.platform.db import (
+    CollectionSpec,
+    aware,
+    code_matches,
+    driver_errors,
+    field_at,
+    index,
+    one_request,
+    provision,
+)
 from shared.platform.errors import Unavailable
 from shared.platform.money import from_fen
 
@@ -365,10 +374,17 @@ class MongoFunnelStore:
                 return None
             died_on_it = before["state"] == "running" and before["next"] == before.get("nextAtClaim")
             stalls = before.get("stalls", 0) + 1 if died_on_it else 0
-            self._chunks.update_one(
-                {"_id": before["_id"], "owner": owner}, {"$set": {"nextAtClaim": before["next"], "stalls": stalls}}
-            )
-            self._runs.update_one({"_id": run_id}, {"$max": {"leaseUntil": until}})
+            with one_request(self._database) as batch:  # on CloudBase: one RunCommands for both
+                written = [
+                    batch.update_one(
+                        self._chunks.name,
+                        {"_id": before["_id"], "owner": owner},
+                        {"$set": {"nextAtClaim": before["next"], "stalls": stalls}},
+                    ),
+                    batch.update_one(self._runs.name, {"_id": run_id}, {"$max": {"leaseUntil": until}}),
+                ]
+            for answer in written:
+                answer.result()  # a failed write raises here (inside driver_errors)
         return {**before, "state": "running", "owner": owner, "leaseUntil": until, "stalls": stalls}
 
     def _owned_chunk(self, chunk_id: str, owner: str, update: dict[str, Any], what: str) -> None:
