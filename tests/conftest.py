@@ -122,6 +122,19 @@ ADMIN_SECRET = "s" * 40
 
 
 @contextlib.contextmanager
+def fixed_clock(at):
+    """Every function's clock stands at ``at`` (tests move it with ``clock.set``) until the block ends."""
+    from shared.platform.clock import FixedClock
+
+    clock = FixedClock(at)
+    instance.use_clock(clock)
+    try:
+        yield clock
+    finally:
+        instance.reset()
+
+
+@contextlib.contextmanager
 def configured_handler(function, **values):
     """``functions/<function>/index.py`` imported the way SCF does, with ``values`` in the environment at
     its cold start (restored afterwards)."""

@@ -6,9 +6,7 @@ import datetime as dt
 
 import pytest
 
-from shared.platform import instance
-from shared.platform.clock import FixedClock
-from tests.conftest import gen_wxacode_handler, openid_for, snapshot
+from tests.conftest import fixed_clock, gen_wxacode_handler, openid_for, snapshot
 
 T0 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -21,10 +19,8 @@ def gen_module(emulator):
 
 @pytest.fixture
 def clock(gen):
-    clock = FixedClock(T0)
-    instance.use_clock(clock)
-    yield clock
-    instance.reset()
+    with fixed_clock(T0) as clock:
+        yield clock
 
 
 def link(gen, kind, user="alice", **fields):

@@ -7,10 +7,8 @@ import json
 import pytest
 
 from shared.funnel.definition import SHANGHAI, VOLATILE_FIELDS
-from shared.platform import instance
 from shared.platform.admin import make_admin_token
-from shared.platform.clock import FixedClock
-from tests.conftest import ADMIN_SECRET, configured_handler, openid_for, scf_context, snapshot
+from tests.conftest import ADMIN_SECRET, configured_handler, fixed_clock, openid_for, scf_context, snapshot
 
 D1, D2 = "2026-11-10", "2026-11-11"
 ORDER_ENV = {"ORDER_STATUS_FIELD": "status", "ORDER_PAID_VALUES": "paid"}
@@ -34,10 +32,8 @@ def last_touch():
 
 @pytest.fixture
 def clock():
-    clock = FixedClock(at(D1, 8))
-    instance.use_clock(clock)
-    yield clock
-    instance.reset()
+    with fixed_clock(at(D1, 8)) as clock:
+        yield clock
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ import pytest
 import requests
 
 from shared.funnel.definition import SHANGHAI
-from shared.platform import instance
 from shared.platform.admin import make_admin_token
-from shared.platform.clock import FixedClock
-from tests.conftest import ADMIN_SECRET, configured_handler, openid_for, scf_context, snapshot
+from tests.conftest import ADMIN_SECRET, configured_handler, fixed_clock, openid_for, scf_context, snapshot
 
 TIMER = {"Type": "Timer", "TriggerName": "daily", "Time": "2026-11-12T18:17:00Z"}
 NOW = dt.datetime(2026, 11, 13, 2, 17, tzinfo=SHANGHAI)
@@ -20,10 +18,8 @@ NOW = dt.datetime(2026, 11, 13, 2, 17, tzinfo=SHANGHAI)
 
 @pytest.fixture
 def clock():
-    clock = FixedClock(NOW)
-    instance.use_clock(clock)
-    yield clock
-    instance.reset()
+    with fixed_clock(NOW) as clock:
+        yield clock
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ import datetime as dt
 import pytest
 
 from shared.funnel.definition import SHANGHAI, VOLATILE_FIELDS
-from shared.platform import instance
 from shared.platform.admin import make_admin_token
-from shared.platform.clock import FixedClock
-from tests.conftest import ADMIN_SECRET, configured_handler, drain, openid_for, scf_context, snapshot
+from tests.conftest import ADMIN_SECRET, configured_handler, drain, fixed_clock, openid_for, scf_context, snapshot
 
 FIRST = dt.date(2026, 11, 1)
 DAYS = 10
@@ -25,10 +23,8 @@ def funnel():
 
 @pytest.fixture
 def clock():
-    clock = FixedClock(dt.datetime.combine(FIRST, dt.time(8), SHANGHAI))
-    instance.use_clock(clock)
-    yield clock
-    instance.reset()
+    with fixed_clock(dt.datetime.combine(FIRST, dt.time(8), SHANGHAI)) as clock:
+        yield clock
 
 
 @pytest.fixture

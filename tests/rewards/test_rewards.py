@@ -7,11 +7,17 @@ import datetime as dt
 import pytest
 
 from shared.funnel import SHANGHAI
-from shared.platform import instance
 from shared.platform.admin import make_admin_token
-from shared.platform.clock import FixedClock
 from shared.rewards.ledger import Credit, rejection
-from tests.conftest import ADMIN_SECRET, configured_handler, openid_for, run_together, scf_context, snapshot
+from tests.conftest import (
+    ADMIN_SECRET,
+    configured_handler,
+    fixed_clock,
+    openid_for,
+    run_together,
+    scf_context,
+    snapshot,
+)
 
 T0 = dt.datetime(2026, 11, 10, 9, 0, tzinfo=SHANGHAI)
 TEMPLATE = "tmpl-reward-approved"
@@ -38,10 +44,8 @@ def rewards_module(emulator):
 
 @pytest.fixture
 def clock(database):
-    clock = FixedClock(T0)
-    instance.use_clock(clock)
-    yield clock
-    instance.reset()
+    with fixed_clock(T0) as clock:
+        yield clock
 
 
 @pytest.fixture

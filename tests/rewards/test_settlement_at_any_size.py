@@ -8,10 +8,8 @@ import json
 import pytest
 
 from shared.funnel import SHANGHAI
-from shared.platform import instance
 from shared.platform.admin import make_admin_token
-from shared.platform.clock import FixedClock
-from tests.conftest import ADMIN_SECRET, configured_handler, drain, openid_for, scf_context, snapshot
+from tests.conftest import ADMIN_SECRET, configured_handler, drain, fixed_clock, openid_for, scf_context, snapshot
 
 T0 = dt.datetime(2026, 11, 10, 9, 0, tzinfo=SHANGHAI)
 ORDERS = 60
@@ -34,10 +32,8 @@ def rewards_module():
 
 @pytest.fixture
 def clock(database):
-    clock = FixedClock(T0)
-    instance.use_clock(clock)
-    yield clock
-    instance.reset()
+    with fixed_clock(T0) as clock:
+        yield clock
 
 
 @pytest.fixture
