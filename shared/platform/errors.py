@@ -39,6 +39,10 @@ class BadInput(ShareFunnelError):
         super().__init__(message, **details)
 
 
+class MissingFile(BadInput):
+    """A file the request names (a template's image, a font) is not in storage or is too large to use."""
+
+
 class BadScene(BadInput):
     """A scene (or share-link query) that our decoder does not accept. ``reason`` is stable."""
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol
 
-from shared.platform.errors import ConfigError, StorageError
+from shared.platform.errors import ConfigError, MissingFile, StorageError, WeChatError
 from shared.platform.storage_settings import StorageSettings
 
 TEMPORARY_URL_SECONDS = 2 * 3600  # how long a link handed to an operator stays valid
+READ_LINK_SECONDS = 600  # a download link asked for only to read the file at once
+FILE_MISSING = -503003  # tcb/batchdownloadfile's per-file status for a file that does not exist
 
 UPLOAD_TIMEOUT = (3.05, 20)
 COS_ATTEMPTS = 2  # with UPLOAD_TIMEOUT: a COS outage is answered within 46 s, inside CloudBase's 60 s limit
@@ -33,6 +35,11 @@ class Storage(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject: ...
 
     def temporary_url(self, stored: StoredObject) -> str: ...
+
+    def read(self, file_id: str, limit: int) -> bytes:
+        """A stored file's bytes (posters read templates' images, avatars and codes): ``MissingFile`` when it is
+        not there or larger than ``limit`` bytes, ``StorageError`` when storage cannot answer."""
+        ...
 
 
 def open_storage(settings: StorageSettings, wechat: Any = None) -> Storage:
@@ -73,6 +80,21 @@ class LocalStorage:
     def temporary_url(self, stored: StoredObject) -> str:
         return (self.root / stored.key).resolve().as_uri()
 
+    def read(self, file_id: str, limit: int) -> bytes:
+        key = file_id[len("local://") :] if file_id.startswith("local://") else None
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise MissingFile(f"{file_id!r} is not a file of this storage")
+        path = self.root / key
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise MissingFile(f"{file_id} is {size} bytes, above the {limit} allowed", reason="too_large")
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise MissingFile(f"{file_id} is not in storage") from exc
+        except OSError as exc:
+            raise StorageError(f"could not read {key} under {self.root}") from exc
+
 
 class TcbStorage:
     def __init__(self, wechat: Any, env: str, session: Any = None) -> None:
@@ -108,6 +130,39 @@ class TcbStorage:
     def temporary_url(self, stored: StoredObject) -> str:
         """A download link for a CloudBase file (``tcb/batchdownloadfile``), valid TEMPORARY_URL_SECONDS."""
         return self._wechat.tcb_download_url(self._env, stored.file_id, TEMPORARY_URL_SECONDS)
+
+    def read(self, file_id: str, limit: int) -> bytes:
+        """A ``cloud://`` file of this environment: a download link, then the bytes, read no further than ``limit``."""
+        if not file_id.startswith(f"cloud://{self._env}."):
+            raise MissingFile(f"{file_id!r} is not a file of the CloudBase environment {self._env}")
+        try:
+            url = self._wechat.tcb_download_url(self._env, file_id, READ_LINK_SECONDS)
+        except WeChatError as exc:
+            if exc.errcode == FILE_MISSING:
+                raise MissingFile(f"{file_id} is not in storage") from exc
+            raise
+        return _download(self._session, url, file_id, limit)
+
+
+def _download(session: Any, url: str, name: str, limit: int) -> bytes:
+    """GET ``url`` streamed, refusing a body above ``limit`` bytes before reading it all."""
+    try:
+        with session.get(url, stream=True, timeout=UPLOAD_TIMEOUT) as response:
+            if response.status_code in (403, 404):
+                raise MissingFile(f"{name} is not in storage")
+            if response.status_code != 200:
+                raise StorageError(f"reading {name} failed with HTTP {response.status_code}")
+            declared = int(response.headers.get("Content-Length") or 0)
+            body = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if max(declared, len(body)) > limit:
+                    raise MissingFile(f"{name} is larger than the {limit} bytes allowed", reason="too_large")
+            return bytes(body)
+    except Exception as exc:  # requests' errors (requests is imported lazily, so not named here)
+        if not _is_requests_error(exc):
+            raise
+        raise StorageError(f"reading {name} failed") from exc
 
 
 def _is_requests_error(exc: Exception) -> bool:
@@ -185,3 +240,25 @@ class CosStorage:
             )
         except BotoCoreError as exc:
             raise StorageError(f"no link for {stored.key}") from exc
+
+    def read(self, file_id: str, limit: int) -> bytes:
+        prefix = f"cos://{self.bucket}/"
+        if not file_id.startswith(prefix):
+            raise MissingFile(f"{file_id!r} is not a file of the COS bucket {self.bucket}")
+        key = file_id[len(prefix) :]
+        try:
+            from botocore.exceptions import BotoCoreError, ClientError
+        except ImportError as exc:
+            raise StorageError("the cos storage backend needs boto3 in the function package") from exc
+        try:
+            answer = self._s3().get_object(Bucket=self.bucket, Key=key)
+            if answer.get("ContentLength", 0) > limit:
+                answer["Body"].close()
+                raise MissingFile(f"{file_id} is larger than the {limit} bytes allowed", reason="too_large")
+            return bytes(answer["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "AccessDenied", "403"):
+                raise MissingFile(f"{file_id} is not in storage") from exc
+            raise StorageError(f"COS read of {key} failed") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"COS read of {key} failed") from exc

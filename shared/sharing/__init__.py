@@ -5,6 +5,7 @@ share intents).
 """
 
 from shared.sharing.links import share_query
+from shared.sharing.profile import SharerProfile
 from shared.sharing.scene import ShareClaim, require_channel
 from shared.sharing.store import MongoShareStore
 from shared.sharing.use_cases import ensure_inviter_code, scene_for, share_intent
@@ -12,6 +13,7 @@ from shared.sharing.use_cases import ensure_inviter_code, scene_for, share_inten
 __all__ = [
     "MongoShareStore",
     "ShareClaim",
+    "SharerProfile",
     "ensure_inviter_code",
     "require_channel",
     "scene_for",

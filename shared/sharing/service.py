@@ -12,6 +12,7 @@ from shared.platform.config import EnvReader
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
 from shared.sharing.groups import Resolver, wechat_resolver
+from shared.sharing.profile import SharerProfile, save_profile
 from shared.sharing.store import MongoShareStore
 from shared.sharing.use_cases import LandingRequest, ShareRequest, parse_request, record_landing, start_share
 from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_settings
@@ -19,7 +20,7 @@ from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_
 
 class ShareCall(NamedTuple):
     caller: Caller
-    request: ShareRequest | LandingRequest
+    request: ShareRequest | LandingRequest | SharerProfile
 
 
 class ShareSettings(NamedTuple):
@@ -56,6 +57,8 @@ class ShareService:
         self.resolver = resolver
 
     def execute(self, call: ShareCall) -> dict[str, Any]:
+        if isinstance(call.request, SharerProfile):
+            return save_profile(self.store, self.clock, call.caller, call.request)
         if isinstance(call.request, ShareRequest):
             return start_share(
                 self.store, self.clock, call.caller, call.request, self.config.inviter_code_length

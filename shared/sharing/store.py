@@ -18,6 +18,7 @@ from shared.platform.config import Collections
 from shared.platform.db import CODE_INDEXED, CollectionSpec, code_matches, driver_errors, index, one_request, provision
 from shared.platform.errors import Unavailable
 from shared.sharing.attribution import LANDING_KEY
+from shared.sharing.profile import SharerProfile
 from shared.sharing.scene import ShareClaim
 
 
@@ -129,6 +130,29 @@ class MongoShareStore:
             code = existing
         self._codes.put(code, openid)
         return code
+
+    def set_profile(self, openid: str, profile: SharerProfile, now: dt.datetime) -> SharerProfile:
+        """Save the poster profile fields given (a user document is created if absent) and return the whole profile."""
+        fields: dict[str, Any] = {"profileUpdatedAt": now}
+        if profile.nickname is not None:
+            fields["nickname"] = profile.nickname
+        if profile.avatar_file_id is not None:
+            fields["avatarFileID"] = profile.avatar_file_id
+        with driver_errors("save the profile"):
+            doc = self._users.find_one_and_update(
+                {"_id": openid},
+                {"$set": fields, "$setOnInsert": {"firstSeenAt": now}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                projection={"nickname": 1, "avatarFileID": 1},
+            )
+        return SharerProfile(doc.get("nickname"), doc.get("avatarFileID"))
+
+    def profile_of_inviter(self, code: str) -> SharerProfile:
+        """The poster profile of the sharer holding ``code`` (fields they never chose are None)."""
+        with driver_errors("read the sharer's profile"):
+            doc = self._users.find_one({"code": code_matches(code)}, {"nickname": 1, "avatarFileID": 1}) or {}
+        return SharerProfile(doc.get("nickname"), doc.get("avatarFileID"))
 
     def register_user(self, openid: str, now: dt.datetime, binding: dict[str, Any] | None) -> dict[str, Any] | None:
         on_insert: dict[str, Any] = {"firstSeenAt": now}

@@ -33,6 +33,7 @@ from shared.sharing.groups import Group, Resolver, optional_chat_type, require_c
 from shared.sharing.ids import new_inviter_code, new_scene_token
 from shared.sharing.links import claim_from_query, share_path, share_query
 from shared.sharing.ports import ShareStore
+from shared.sharing.profile import SharerProfile, parse_profile_request
 from shared.sharing.scene import (
     Decoded,
     SceneToken,
@@ -43,7 +44,7 @@ from shared.sharing.scene import (
     require_channel,
 )
 
-ACTIONS = ("land", "share")
+ACTIONS = ("land", "share", "profile")
 SHARE_FIELDS = ("action", "productId", "channel", "page")
 LAND_FIELDS = ("action", "query", "page", "launchScene", "groupCloudID", "chatType")
 _CODE_ATTEMPTS_PER_LENGTH = 4
@@ -63,7 +64,7 @@ class LandingRequest(NamedTuple):
     chat_type: int | None = None  # the client's word: logged, never stored
 
 
-def parse_request(event: Any, default_page: str) -> ShareRequest | LandingRequest:
+def parse_request(event: Any, default_page: str) -> ShareRequest | LandingRequest | SharerProfile:
     """The recordShare event as a typed request; ``BadInput`` for anything malformed."""
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
@@ -71,6 +72,8 @@ def parse_request(event: Any, default_page: str) -> ShareRequest | LandingReques
     action = event.get("action", "land")
     if action not in ACTIONS:
         raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
+    if action == "profile":
+        return parse_profile_request(event)
     if action == "share":
         check_field_names(event, SHARE_FIELDS)
         product_id = require_product_id(required(event, "productId"))
