@@ -26,7 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.codes.generator import CodeGenerator, CodeRequest, parse_code_request
 from shared.platform import log
@@ -35,6 +35,9 @@ from shared.platform.continuation import MIN_RUN_SECONDS, Continuation, hand_off
 from shared.platform.errors import BadInput, Forbidden, NotFound, RateLimited, ShareFunnelError, UnknownInviter
 from shared.platform.validation import check_document, require_id, required
 from shared.sharing import ShareClaim
+
+if TYPE_CHECKING:  # posters load only when a request asks for one
+    from shared.codes.poster import PosterMaker, PosterRequest
 
 MAX_BATCH_ITEMS = 10_000
 LEASE_SECONDS = 120
@@ -69,6 +72,14 @@ def parse_gen_event(event: Any, default_page: str) -> Any:
         from shared.codes.links import parse_link_request
 
         return parse_link_request(event, default_page)
+    if event.get("action") == "poster":
+        from shared.codes.poster import parse_poster_request
+
+        return parse_poster_request(event, default_page)
+    if event.get("action") == "posterTemplate":
+        from shared.codes.poster import parse_template_request
+
+        return parse_template_request(event)
     if "continueJob" in event or "jobId" in event:
         return parse_job_request(event)
     return parse_code_request(event, default_page)
@@ -88,10 +99,16 @@ def parse_batch_request(event: Mapping[str, Any], default_page: str) -> BatchReq
         try:
             # Every field is type-checked before any lookup: the inviter first, since a batch names it per item.
             require_id(required(item, "inviter"), "inviter")
-            request = parse_code_request(item, default_page)
+            if item.get("kind", "code") not in ("code", "poster"):
+                raise BadInput("kind must be code or poster", field="kind")
+            if item.get("kind") == "poster":
+                from shared.codes.poster import parse_poster_request
+
+                items.append(poster_item_document(parse_poster_request(item, default_page)))
+            else:
+                items.append(item_document(parse_code_request(item, default_page)))
         except BadInput as err:
             raise BadInput(f"batch[{index}]: {err.message}", field=f"batch[{index}]") from err
-        items.append(item_document(request))
     return BatchRequest(items=tuple(items))
 
 
@@ -121,6 +138,18 @@ def item_document(request: CodeRequest) -> dict[str, Any]:
     if look.line_color is not None:
         doc["lineColor"] = dict(zip("rgb", look.line_color, strict=True))
     return doc
+
+
+def poster_item_document(request: PosterRequest) -> dict[str, Any]:
+    return {
+        "kind": "poster",
+        "inviter": request.inviter,
+        "productId": request.product_id,
+        "channel": request.channel,
+        "page": request.page,
+        "envVersion": request.env_version,
+        "template": request.template,
+    }
 
 
 def job_id_for(items: tuple[dict[str, Any], ...]) -> str:
@@ -222,6 +251,7 @@ class BatchRunner:
     rate_per_min: int
     concurrency: int
     continuation: Continuation | None = None
+    posters: Callable[[], PosterMaker] | None = None  # the poster maker, asked for only by jobs with poster items
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -300,6 +330,9 @@ class _Run:
         self.generator = dataclasses.replace(
             runner.generator, wechat=_PacedWeChat(runner.generator.wechat, self.pacer, deadline)
         )
+        self.posters: PosterMaker | None = None
+        if runner.posters is not None and any(item.get("kind") == "poster" for item in self.items[job["next"] :]):
+            self.posters = dataclasses.replace(runner.posters(), codes=self.generator)
         self.saved_next = job["next"]
         self.outcomes: dict[int, tuple[str, dict[str, Any] | None]] = {}
         self.attempts: dict[int, int] = {}
@@ -339,12 +372,18 @@ class _Run:
     def _one(self, index: int) -> str:
         """Process one item; "again" puts it back in the queue (rate limit, transient failure, no time)."""
         item = self.items[index]
-        request = parse_code_request(item, item["page"])
         claim = ShareClaim(
-            inviter=item["inviter"], product_id=request.product_id, channel=request.channel, form="inline"
+            inviter=item["inviter"], product_id=item["productId"], channel=item["channel"], form="inline"
         )
         try:
-            response = self.generator.generate(claim, request.look)
+            if item.get("kind") == "poster":
+                from shared.codes.poster import parse_poster_request
+
+                if self.posters is None:
+                    raise ShareFunnelError("this runner makes no posters")
+                response = self.posters.poster(claim, parse_poster_request(item, item["page"]))
+            else:
+                response = self.generator.generate(claim, parse_code_request(item, item["page"]).look)
         except OutOfTime:
             self.out_of_time = True
             return "stop"

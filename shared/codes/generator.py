@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.platform import log
 from shared.platform.clock import Clock
@@ -156,6 +156,15 @@ def wechat_payload(scene: str, look: CodeLook) -> dict[str, Any]:
     return payload
 
 
+class Made(NamedTuple):
+    """A file made for the cache: its bytes, extension, content type and fields the answer carries besides."""
+
+    data: bytes
+    extension: str
+    content_type: str
+    extra: dict[str, Any] = {}
+
+
 @dataclass
 class CodeGenerator:
     appid: str
@@ -173,27 +182,38 @@ class CodeGenerator:
 
     def generate(self, claim: ShareClaim, look: CodeLook) -> dict[str, Any]:
         scene = scene_for(self.share_store, self.clock, claim)
-        key = cache_key(self.appid, scene, look)
-        cached = self.cache.get(key)
-        if cached and cached.get("status") == "done":
-            self._count("cache_hits")
-            return _response(cached, cached=True)
-        owner = uuid.uuid4().hex
-        now = self.clock.now()
         info = {
             "scene": scene,
             "page": look.page,
             "inviter": claim.inviter,
             "productId": claim.product_id,
             "channel": claim.channel,
-            "createdAt": now,
         }
+
+        def draw() -> Made:
+            image = self.wechat.get_unlimited(wechat_payload(scene, look))
+            self._count("wechat_calls")
+            return Made(image.data, image.extension, image.content_type)
+
+        return self.produce_once(cache_key(self.appid, scene, look), "wxacodes", info, draw, "wxacode_generated")
+
+    def produce_once(
+        self, key: str, folder: str, info: dict[str, Any], make: Callable[[], Made], event: str
+    ) -> dict[str, Any]:
+        """The cached file for ``key``, or: claim the key → ``make`` it → upload under ``folder`` → record. Codes and
+        posters share this, so concurrent identical requests make one file and a repeat makes none."""
+        cached = self.cache.get(key)
+        if cached and cached.get("status") == "done":
+            self._count("cache_hits")
+            return _response(cached, cached=True)
+        owner = uuid.uuid4().hex
+        now = self.clock.now()
+        info = {**info, "createdAt": now}
         if not self.cache.claim(key, owner, now, now + dt.timedelta(seconds=CLAIM_SECONDS), info):
             return self._wait_for_other(key)
         try:
-            image = self.wechat.get_unlimited(wechat_payload(scene, look))
-            self._count("wechat_calls")
-            stored = self.storage.put(f"wxacodes/{key[:2]}/{key}.{image.extension}", image.data, image.content_type)
+            made = make()
+            stored = self.storage.put(f"{folder}/{key[:2]}/{key}.{made.extension}", made.data, made.content_type)
             self._count("uploads")
         except BaseException:
             self.cache.release(key, owner)
@@ -203,15 +223,16 @@ class CodeGenerator:
             "url": stored.url,
             "key": stored.key,
             "contentType": stored.content_type,
-            "bytes": len(image.data),
+            "bytes": len(made.data),
             "completedAt": self.clock.now(),
+            **made.extra,
         }
         self._record(key, owner, fields)
         log.event(
-            "wxacode_generated",
-            scene=scene,
-            page=look.page,
-            inviter=claim.inviter,
+            event,
+            scene=info["scene"],
+            page=info["page"],
+            inviter=info["inviter"],
             key=key[:12],
             contentType=stored.content_type,
         )
@@ -250,6 +271,9 @@ def _response(doc: Mapping[str, Any], cached: bool) -> dict[str, Any]:
         "contentType": doc["contentType"],
         "cached": cached,
     }
+    for name in ("width", "height", "template"):  # posters
+        if name in doc:
+            response[name] = doc[name]
     if doc.get("url"):
         response["url"] = doc["url"]
     return response

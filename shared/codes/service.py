@@ -61,6 +61,7 @@ class WxacodeService:
     ) -> None:
         self.generator, self.share_store, self.jobs, self.database = generator, share_store, jobs, database
         self.clock, self.config, self.wx = clock, config, wx
+        self._poster_maker: Any = None
 
     def execute(self, call: CodeCall) -> dict[str, Any]:
         request, caller, context = call.request, call.caller, call.context
@@ -77,6 +78,8 @@ class WxacodeService:
             if isinstance(request, BatchRequest):
                 return runner.submit(request, deadline_for(context))
             return runner.resume(request, deadline_for(context)) if request.resume else runner.status(request)
+        if type(request).__name__ in ("PosterRequest", "TemplateRequest"):
+            return self._poster_call(request, caller, admin)
         if isinstance(request, LinkRequest):
             inviter, for_self = self._whose(caller, admin, request.inviter, "links")
             claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="query")
@@ -88,6 +91,44 @@ class WxacodeService:
         response = self.generator.generate(claim, request.look)
         self._intent(caller if for_self else None, claim, request.look.page, "genWxacode")
         return response
+
+    def _poster_call(self, request: Any, caller: Caller | None, admin: bool) -> dict[str, Any]:
+        from shared.codes.poster import TemplateRequest, save_template
+
+        posters = self._posters()
+        if isinstance(request, TemplateRequest):
+            if not admin:
+                raise Forbidden("poster templates are for admins only")
+            return save_template(posters.templates, posters.files, request, self.clock.now())
+        inviter, for_self = self._whose(caller, admin, request.inviter, "posters")
+        claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
+        response: dict[str, Any] = posters.poster(claim, request)
+        self._intent(caller if for_self else None, claim, request.page, "poster")
+        return response
+
+    def _posters(self) -> Any:
+        """The poster maker, kept by the warm instance with its cache of template pictures and fonts."""
+        if self._poster_maker is None:
+            from shared.codes.poster import FileCache, PosterMaker
+            from shared.codes.store import MongoPosterTemplates
+
+            self._poster_maker = PosterMaker(
+                self.generator,
+                MongoPosterTemplates(self.database, self.config.collections),
+                FileCache(self._read_file),
+            )
+        return self._poster_maker
+
+    def _read_file(self, file_id: str, limit: int) -> bytes:
+        """A stored file: CloudBase fileIDs (avatars the kit uploaded) through CloudBase storage whatever the
+        configured backend, others through the configured one."""
+        from shared.platform.storage import TcbStorage
+
+        storage = self.generator.storage
+        if file_id.startswith("cloud://") and not isinstance(storage, TcbStorage) and self.wx.storage.tcb_env:
+            storage = TcbStorage(self.generator.wechat, self.wx.storage.tcb_env)
+        data: bytes = storage.read(file_id, limit)
+        return data
 
     def _whose(self, caller: Caller | None, admin: bool, inviter: str | None, what: str) -> tuple[str, bool]:
         """The inviter code a code or link carries, and whether it is the caller's own: the caller's (made on first
@@ -144,6 +185,7 @@ class WxacodeService:
             rate_per_min=self.wx.rate_per_min,
             concurrency=self.wx.concurrency,
             continuation=ScfInvokeContinuation.from_context(context),
+            posters=self._posters,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -176,3 +177,37 @@ class MongoLinkStore:
                 self._quota.update_one({"_id": f"{bucket}:{day}", "count": {"$gt": 0}}, {"$inc": {"count": -1}})
         except Unavailable:
             pass  # one count too many for today at worst
+
+
+class MongoPosterTemplates:
+    """``<wxacodes>_poster_templates``: the operator's poster templates by name, each with its digest; ``default``
+    falls back to the template the package ships until the operator saves their own."""
+
+    def __init__(self, database: Any, names: Collections) -> None:
+        self._templates = database[f"{names.wxacodes}_poster_templates"]
+        self._parsed: dict[str, Any] = {}  # digest → parsed template, per warm instance
+        provision(database, [CollectionSpec(f"{names.wxacodes}_poster_templates")])
+
+    def get(self, name: str) -> Any:
+        from shared.codes.poster import DEFAULT_TEMPLATE, default_template, parse_template
+        from shared.platform.errors import BadInput
+
+        with driver_errors("read a poster template"):
+            doc = self._templates.find_one({"_id": name})
+        if doc is None:
+            if name != DEFAULT_TEMPLATE:
+                raise BadInput(f"no poster template is named {name!r}", field="template", reason="unknown_template")
+            doc = {"_id": name, "digest": "bundled", "json": default_template()}
+        if doc["digest"] not in self._parsed:
+            # Kept as JSON text: product ids may hold dots, which no backend takes in a field name.
+            source = doc["json"] if isinstance(doc["json"], dict) else json.loads(doc["json"])
+            self._parsed[doc["digest"]] = parse_template(source)
+        return self._parsed[doc["digest"]]
+
+    def save(self, template: Any, source: dict[str, Any], now: dt.datetime) -> None:
+        with driver_errors("save a poster template"):
+            self._templates.replace_one(
+                {"_id": template.name},
+                {"json": json.dumps(source, ensure_ascii=False), "digest": template.digest, "updatedAt": now},
+                upsert=True,
+            )
