@@ -52,6 +52,10 @@ PIP_TARGET = [
     "--only-binary=:all:",
 ]
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Parts of vendored packages no function uses, removed after install: Pillow's AVIF codec (its own libavif is 7.7 MB,
+# 3.4 MB zipped; posters read JPEG, PNG and WebP and write JPEG or PNG, and Pillow treats a missing codec as
+# unsupported) and its Tk and Qt bridges (no screen in SCF).
+UNUSED_FILES = ("PIL/_avif.*", "pillow.libs/libavif-*", "PIL/_imagingtk.*", "PIL/ImageTk.py", "PIL/ImageQt.py")
 SCF_CODE_DIR = "/var/user"  # where SCF unpacks a function's code
 
 
@@ -170,6 +174,9 @@ def vendor(target: pathlib.Path, packages: list[str], pins: dict[str, str]) -> l
             raise SystemExit(f"{name} {version} was vendored but requirements.txt does not pin it")
         installed.append(f"{canonical(name)}=={version}")
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts are useless in SCF
+    for pattern in UNUSED_FILES:
+        for unused in target.glob(pattern):
+            unused.unlink()
     for tests in [p for p in target.rglob("tests") if p.is_dir() and p.parent != target]:
         shutil.rmtree(tests)  # packages' own test suites (certifi ships one) never run in a function
     return installed
