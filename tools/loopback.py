@@ -32,6 +32,13 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # a client that stopped reading on purpose (a download refused above its size limit)
+        super().handle_error(request, client_address)
+
     request_queue_size = 128  # a burst of concurrent callers (tests run 50 at once) must not be refused
 
 

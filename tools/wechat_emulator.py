@@ -97,6 +97,7 @@ class WeChatEmulator:
         self.link_quota = {"links": 500_000, "shortlinks": 1_000_000, "permanent": 100_000}
         self.links_made: Counter = Counter()  # per quota bucket, today (an emulator's day is its lifetime)
         self.links: dict[str, dict] = {}  # link → {kind, path, query}
+        self.code_times: list[float] = []  # time.monotonic() of each code drawn, for rate-cap checks
         self._server: LoopbackServer | None = None
         self.base_url = ""
 
@@ -155,6 +156,7 @@ class WeChatEmulator:
             self.messages.clear()
             self.links_made.clear()
             self.links.clear()
+            self.code_times.clear()
 
     def _take_fault(self, *kinds: str) -> str | None:
         with self._lock:
@@ -266,6 +268,7 @@ class WeChatEmulator:
             return self._error(40097, "invalid args")
         data = render_code(page, scene, width, png=bool(request.get("is_hyaline")))
         with self._lock:
+            self.code_times.append(time.monotonic())
             if self._expire_after is not None:
                 self._expire_after -= 1
                 if self._expire_after <= 0:

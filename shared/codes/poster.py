@@ -13,6 +13,7 @@ Pillow is imported only here, and this module only for poster requests: codes an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -153,6 +154,11 @@ class PosterTemplate:
         named = [self.font] + [layer.source for layer in self.layers if layer.type == "image"]
         named += [product.image for product in self.products.values()]
         return sorted({name for name in named if name and name != "product"})
+
+    def pictures(self, product: Product) -> list[str]:
+        """The stored pictures a poster of ``product`` draws."""
+        sources = [product.image if layer.source == "product" else layer.source for layer in self.layers]
+        return sorted({source for source in sources if source})
 
     def product(self, product_id: str) -> Product:
         return self.products.get(product_id) or Product(title=self.title)
@@ -358,7 +364,7 @@ def render(parts: PosterParts, files: FileCache) -> Made:
 
     template = parts.template
     canvas = Image.new("RGBA", (template.width, template.height), _rgba(template.background))
-    font_data = files.get(template.font, MAX_FONT_BYTES) if template.font else BUNDLED_FONT.read_bytes()
+    font_data = files.get(template.font, MAX_FONT_BYTES) if template.font else _bundled_font()
     nickname = parts.profile.nickname or "好友"
     values = {"title": parts.product.title or template.title, "nickname": nickname}
     for layer in template.layers:
@@ -386,6 +392,11 @@ def render(parts: PosterParts, files: FileCache) -> Made:
     return Made(out.getvalue(), "jpg", "image/jpeg", {"width": template.width, "height": template.height})
 
 
+@functools.lru_cache(maxsize=1)
+def _bundled_font() -> bytes:
+    return BUNDLED_FONT.read_bytes()
+
+
 def _fill(text: str, values: Mapping[str, str]) -> str:
     return re.sub(r"\{(title|nickname)\}", lambda m: values[m.group(1)], text)
 
@@ -396,15 +407,19 @@ def _rgba(color: str) -> tuple[int, int, int, int]:
     return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16), alpha
 
 
-_fonts: dict[tuple[int, int], Any] = {}  # (id of the font's bytes' digest, size) → FreeType face, per instance
+_fonts: dict[tuple[bytes, int], Any] = {}  # (digest of the font file, size) → FreeType face, per instance
+_digests: dict[int, tuple[bytes, bytes]] = {}  # id(font file) → (the file, kept so the id stays its own; digest)
 _font_lock = threading.Lock()
 
 
 def _font(data: bytes, size: int, name: str = "the font") -> Any:
     from PIL import ImageFont
 
-    key = (hash(hashlib.sha1(data).digest()), size)
     with _font_lock:
+        known = _digests.get(id(data))
+        if known is None or known[0] is not data:
+            known = _digests[id(data)] = (data, hashlib.sha1(data).digest())
+        key = (known[1], size)
         if key not in _fonts:
             try:
                 _fonts[key] = ImageFont.truetype(io.BytesIO(data), size)
@@ -413,6 +428,7 @@ def _font(data: bytes, size: int, name: str = "the font") -> Any:
         return _fonts[key]
 
 
+@functools.lru_cache(maxsize=64)  # a template's masks are the same for every poster; callers never change them
 def _mask(size: tuple[int, int], radius: int, circle: bool = False) -> Any:
     """An anti-aliased mask: drawn at 4× and scaled down."""
     from PIL import Image, ImageDraw
@@ -526,8 +542,10 @@ class PosterMaker:
     files: FileCache
     renders: int = 0
 
-    def poster(self, claim: ShareClaim, request: PosterRequest) -> dict[str, Any]:
-        template = self.templates.get(request.template)
+    def poster(
+        self, claim: ShareClaim, request: PosterRequest, template: PosterTemplate | None = None
+    ) -> dict[str, Any]:
+        template = template or self.templates.get(request.template)
         product = template.product(claim.product_id)
         profile = self.codes.share_store.profile_of_inviter(claim.inviter)
         look = CodeLook(page=request.page, width=CODE_WIDTH, env_version=request.env_version)
@@ -543,6 +561,8 @@ class PosterMaker:
         }
 
         def make() -> Made:
+            for picture in template.pictures(product):  # a missing picture fails before any WeChat call
+                self.files.get(picture)
             code = self.codes.generate(claim, look)
             code_bytes = self.files.read_through(code["fileID"])
             self.renders += 1

@@ -100,9 +100,10 @@ class WxacodeService:
             if not admin:
                 raise Forbidden("poster templates are for admins only")
             return save_template(posters.templates, posters.files, request, self.clock.now())
+        template = posters.templates.get(request.template)  # an unknown template writes nothing, no inviter code
         inviter, for_self = self._whose(caller, admin, request.inviter, "posters")
         claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
-        response: dict[str, Any] = posters.poster(claim, request)
+        response: dict[str, Any] = posters.poster(claim, request, template)
         self._intent(caller if for_self else None, claim, request.page, "poster")
         return response
 
