@@ -11,7 +11,9 @@
  *     },
  *     onShareAppMessage() { return funnel.shareMessage({ productId, title, imageUrl }); },   // 5:4 image
  *     onShareTimeline() { return funnel.shareTimeline({ productId, title, imageUrl }); },    // 1:1 image
- *     async showPoster() { const code = await funnel.posterCode({ productId }); this.setData({ code: code.fileID }); }
+ *     async showPoster() { const code = await funnel.posterCode({ productId }); this.setData({ code: code.fileID }); },
+ *     sharePoster() { return funnel.sharePoster({ productId }); },                 // campaign poster → share sheet
+ *     onChooseAvatar(e) { return funnel.chooseProfile({ avatarUrl: e.detail.avatarUrl }); }
  *   });
  *
  * Every server call goes through an injectable `callFunction` (default: wx.cloud.callFunction), so the kit
@@ -29,6 +31,7 @@ var STORAGE_CODE = 'shareFunnel.inviterCode';
 var STORAGE_PENDING = 'shareFunnel.pendingLandings';
 var MAX_PENDING = 10;
 var IMAGE_RATIO = { chat: 5 / 4, timeline: 1 };
+var AVATAR_FOLDER = 'share-funnel/avatars/'; // where chooseProfile uploads avatars in CloudBase storage
 var GROUP_INFO_BUDGET_MS = 1500;    // a WeChat open-data API that never answers must not hold the landing back
 
 function defaultCallFunction(wx) {
@@ -158,6 +161,17 @@ function createShareFunnel(config) {
     prepareShare({ productId: args.productId, channel: 'timeline', page: args.page }).catch(function () {});
     var value = { title: args.title, query: fallbackQuery(args.productId, 'timeline') };
     if (args.imageUrl) value.imageUrl = args.imageUrl; // 1:1
+    return value;
+  }
+
+  /**
+   * The value for onAddToFavorites (synchronous, like onShareTimeline): a favourite forwarded from the user's
+   * favourites list still carries their inviter code. Records the share intent in the background.
+   */
+  function favorite(args) {
+    prepareShare({ productId: args.productId, channel: 'favorite', page: args.page }).catch(function () {});
+    var value = { title: args.title, query: fallbackQuery(args.productId, 'favorite') };
+    if (args.imageUrl) value.imageUrl = args.imageUrl;
     return value;
   }
 
@@ -320,6 +334,81 @@ function createShareFunnel(config) {
   }
 
   /**
+   * The sharer's campaign poster for a product (genWxacode `poster`): their own code composed into the operator's
+   * template with their avatar and nickname. Resolves {ok: true, fileID, scene, path, width, height, cached} —
+   * `fileID` goes straight into an <image> — or {ok: false, error}; never rejects. The server records the share intent.
+   */
+  function posterImage(args) {
+    var data = { action: 'poster', productId: args.productId, channel: args.channel || 'poster',
+      page: stripSlash(args.page || defaultPage) };
+    if (args.template) data.template = args.template;
+    return callWithRetry(data, codeFunctionName);
+  }
+
+  function wxCall(name, options) {
+    // A wx API as a promise that resolves {ok, res} or {ok: false, error}: the kit never rejects.
+    return new Promise(function (resolve) {
+      var api = name.split('.').reduce(function (owner, key) { return owner && owner[key]; }, wx);
+      if (typeof api !== 'function') {
+        resolve({ ok: false, error: { code: 'CLIENT', message: 'wx.' + name + ' is not available' } });
+        return;
+      }
+      var owner = name.indexOf('cloud.') === 0 ? wx.cloud : wx;
+      api.call(owner, Object.assign({}, options, {
+        success: function (res) { resolve({ ok: true, res: res }); },
+        fail: function (err) { resolve({ ok: false, error: { code: 'CLIENT', message: String(err && err.errMsg || err) } }); }
+      }));
+    });
+  }
+
+  /**
+   * posterImage, then WeChat's share sheet for it (wx.showShareImageMenu, base library 2.14.3+: send to a friend,
+   * save, favourite; from 3.2.0 a friend's copy opens the mini program at the sharer's own path), or a full-screen
+   * preview (long-press to save) where the sheet is missing. Call from a tap. Resolves posterImage's answer plus
+   * `shown`: 'shareImageMenu' | 'preview' | false.
+   */
+  function sharePoster(args) {
+    return posterImage(args).then(function (poster) {
+      if (!poster || !poster.ok) return Object.assign({}, poster, { shown: false });
+      if (wx && typeof wx.showShareImageMenu === 'function') {
+        return wxCall('cloud.downloadFile', { fileID: poster.fileID }).then(function (downloaded) {
+          if (!downloaded.ok) return Object.assign({}, poster, { shown: false, error: downloaded.error });
+          var menu = { path: downloaded.res.tempFilePath };
+          if (poster.path) { menu.needShowEntrance = true; menu.entrancePath = stripSlash(poster.path); }
+          return wxCall('showShareImageMenu', menu).then(function (shown) {
+            return Object.assign({}, poster, { shown: shown.ok ? 'shareImageMenu' : false });
+          });
+        });
+      }
+      return wxCall('previewImage', { urls: [poster.fileID], current: poster.fileID }).then(function (shown) {
+        return Object.assign({}, poster, { shown: shown.ok ? 'preview' : false });
+      });
+    });
+  }
+
+  /**
+   * Save what the user chose for their poster: `avatarUrl` from <button open-type="chooseAvatar"
+   * bindchooseavatar> (e.detail.avatarUrl, a temporary file: uploaded to CloudBase storage first) and/or `nickname`
+   * from <input type="nickname"> (after WeChat's review: bindnicknamereview's e.detail.pass). Resolves
+   * {ok: true, nickname, avatarFileID} or {ok: false, error}; never rejects. Nothing is read from anywhere else.
+   */
+  function chooseProfile(args) {
+    var upload = Promise.resolve({ ok: true });
+    if (args.avatarUrl) {
+      var extension = (/\.(jpe?g|png|webp)$/i.exec(args.avatarUrl) || ['.jpg'])[0].toLowerCase();
+      var name = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+      upload = wxCall('cloud.uploadFile', { cloudPath: AVATAR_FOLDER + name + extension, filePath: args.avatarUrl });
+    }
+    return upload.then(function (uploaded) {
+      if (!uploaded.ok) return uploaded;
+      var data = { action: 'profile' };
+      if (uploaded.res) data.avatarFileID = uploaded.res.fileID;
+      if (args.nickname !== undefined && args.nickname !== null) data.nickname = String(args.nickname);
+      return callWithRetry(data);
+    });
+  }
+
+  /**
    * The caller's own rewards: {ok, inviterCode, amounts: {pending, approved, paid, reversed, rejected, clawback},
    * counts, convertedInvitees, liability, toPay, rewards: [...]}. Identity comes from the platform only.
    */
@@ -356,12 +445,16 @@ function createShareFunnel(config) {
     myRewards: myRewards,
     subscribeRewardNotices: subscribeRewardNotices,
     posterCode: posterCode,
+    posterImage: posterImage,
+    sharePoster: sharePoster,
+    chooseProfile: chooseProfile,
     shareLink: shareLink,
     copyShareLink: copyShareLink,
     enableGroupSharing: enableGroupSharing,
     prepareShare: prepareShare,
     shareMessage: shareMessage,
     shareTimeline: shareTimeline,
+    favorite: favorite,
     recordLanding: recordLanding,
     replayPending: replayPending,
     knownInviterCode: knownCode,

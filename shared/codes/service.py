@@ -15,7 +15,7 @@ from shared.platform.continuation import deadline_for
 from shared.platform.errors import Forbidden, NoIdentity, UnknownInviter
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
-from shared.sharing import MongoShareStore, ShareClaim, ensure_inviter_code, share_intent
+from shared.sharing import MongoShareStore, ShareClaim, ensure_inviter_code, share_intent, share_path
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,8 @@ class WxacodeService:
         claim = ShareClaim(inviter=inviter, product_id=request.product_id, channel=request.channel, form="inline")
         response: dict[str, Any] = posters.poster(claim, request, template)
         self._intent(caller if for_self else None, claim, request.page, "poster")
-        return response
+        # The share path too: a friend's copy of the poster sent from WeChat's share sheet opens it (entrancePath).
+        return {**response, "path": share_path(request.page, claim.product_id, claim.inviter, claim.channel)}
 
     def _posters(self) -> Any:
         """The poster maker, kept by the warm instance with its cache of template pictures and fonts."""

@@ -4,7 +4,7 @@ Other wings use it only through these names (codes draws a sharer's code, makes 
 share intents).
 """
 
-from shared.sharing.links import share_query
+from shared.sharing.links import share_path, share_query
 from shared.sharing.profile import SharerProfile
 from shared.sharing.scene import ShareClaim, require_channel
 from shared.sharing.store import MongoShareStore
@@ -18,5 +18,6 @@ __all__ = [
     "require_channel",
     "scene_for",
     "share_intent",
+    "share_path",
     "share_query",
 ]

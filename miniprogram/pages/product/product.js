@@ -6,7 +6,8 @@ const PAGE = 'pages/product/product';
 const funnel = createShareFunnel({ wx, page: PAGE });
 
 Page({
-  data: { productId: '', invitedBy: null, welcome: false, posterCode: '', posterError: '', linkHint: '' },
+  data: { productId: '', invitedBy: null, welcome: false, posterCode: '', posterError: '', linkHint: '',
+    poster: '', avatar: '', nickname: '' },
 
   onLoad(options) {
     funnel.enableGroupSharing(); // group cards carry a shareTicket, so landings learn which group they came from
@@ -39,6 +40,36 @@ Page({
     });
   },
 
+  // "My poster" button: the campaign poster with the sharer's code, avatar and nickname (rendered and cached server-side).
+  showPoster() {
+    return funnel.posterImage({ productId: this.data.productId, page: PAGE }).then((poster) => {
+      this.setData(poster.ok ? { poster: poster.fileID, posterError: '' } : { posterError: '海报生成失败，请稍后再试' });
+    });
+  },
+
+  // "Share the poster" button: WeChat's share sheet (send to a friend, save to the album, favourite).
+  sharePoster() {
+    return funnel.sharePoster({ productId: this.data.productId, page: PAGE }).then((answer) => {
+      if (!answer.ok) this.setData({ posterError: '海报生成失败，请稍后再试' });
+    });
+  },
+
+  // <button open-type="chooseAvatar"> and <input type="nickname">: what the sharer chose goes on their poster.
+  onChooseAvatar(e) {
+    this.setData({ avatar: e.detail.avatarUrl });
+    return funnel.chooseProfile({ avatarUrl: e.detail.avatarUrl });
+  },
+
+  onNicknameInput(e) {
+    this.setData({ nickname: e.detail.value });
+  },
+
+  onNicknameReview(e) {
+    // WeChat checks the nickname when the input loses focus; only a nickname that passed is saved.
+    if (e.detail.pass && this.data.nickname) return funnel.chooseProfile({ nickname: this.data.nickname });
+    return Promise.resolve(null);
+  },
+
   // "Copy link" button: the sharer's URL Link for SMS, e-mail or a web page (cached server-side; attributed on landing).
   copyLink() {
     return funnel.copyShareLink({ productId: this.data.productId, kind: 'urllink', page: PAGE }).then((answer) => {
@@ -50,5 +81,9 @@ Page({
   onShareTimeline() {
     return funnel.shareTimeline({ productId: this.data.productId, title: '送你一盒好茶',
       imageUrl: '/images/share-1x1.png' }); // 1:1 for Moments
+  },
+
+  onAddToFavorites() {
+    return funnel.favorite({ productId: this.data.productId, title: '送你一盒好茶', page: PAGE });
   }
 });
