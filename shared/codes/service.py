@@ -106,7 +106,7 @@ class WxacodeService:
         response: dict[str, Any] = posters.poster(claim, request, template)
         self._intent(caller if for_self else None, claim, request.page, "poster")
         # The share path too: a friend's copy of the poster sent from WeChat's share sheet opens it (entrancePath).
-        return {**response, "path": share_path(request.page, claim.product_id, claim.inviter, claim.channel)}
+        return {**response, "path": share_path(request.page, claim.product_id, claim.inviter, request.channel)}
 
     def _posters(self) -> Any:
         """The poster maker, kept by the warm instance with its cache of template pictures and fonts."""
