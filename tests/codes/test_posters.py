@@ -78,6 +78,16 @@ def test_a_posters_code_decodes_to_the_sharers_scene(gen, invoke, emulator, data
     assert near(image.getpixel((160, 1570)), RED) and near(image.getpixel((93, 1503)), (255, 247, 238), 12)
     intent = database.share_intents.find_one({"sharer": code})
     assert intent["source"] == "poster" and intent["channel"] == "poster"
+    assert made["path"] == f"/pages/product/product?id=sku-42&i={code}&c=poster"  # for the share sheet's entrance
+
+
+def test_someone_scanning_a_poster_lands_attributed_to_the_sharer(gen, invoke, emulator):
+    made = poster(gen)
+    page, _, query = decoded_texts(stored(emulator, made["fileID"]))[0].partition("?")
+    scene = query.removeprefix("scene=")  # what WeChat hands onLoad as options.scene
+    landed = invoke({"action": "land", "query": {"scene": scene}, "page": page, "launchScene": 1047}, as_user="bob")
+    assert landed["recorded"] and landed["entry"] == "scan" and landed["channel"] == "poster", landed
+    assert landed["attributedTo"] == decode_scene(made["scene"]).inviter and landed["productId"] == "sku-42"
 
 
 def test_the_same_poster_twice_renders_once(gen, invoke, emulator):
