@@ -241,7 +241,12 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
 
 def generate_codes(codes, out_dir, emulator) -> None:
     """genWxacode for each sharer's poster, against the local WeChat emulator, stored in a local folder."""
-    os.environ.update({"STORAGE_BACKEND": "local", "LOCAL_STORAGE_DIR": str(out_dir / "codes")})
+    # Codes and posters in a local folder; avatars the kit uploaded live in CloudBase storage (the emulator's).
+    os.environ.update(
+        {"STORAGE_BACKEND": "local", "LOCAL_STORAGE_DIR": str(out_dir / "codes"), "TCB_ENV": emulator.tcb_env}
+    )
+    if not CLOUDBASE:
+        os.environ["DATABASE"] = "embedded"  # TCB_ENV names the storage's environment here, not a database
     handler = load_handler("genWxacode")
     print("\nMini Program Codes (genWxacode against the local WeChat emulator):")
     for sharer in codes:
@@ -259,6 +264,32 @@ def generate_codes(codes, out_dir, emulator) -> None:
         f"  WeChat calls: {emulator.calls['getwxacodeunlimit']} codes, {emulator.calls['stable_token']} token "
         f"request(s); the second request per sharer was served from the cache. Files: "
         f"{shown(out_dir / 'codes')}/"
+    )
+    make_poster(next(iter(codes)), handler, out_dir, emulator)
+
+
+def make_poster(sharer: str, handler: Any, out_dir: pathlib.Path, emulator: Any) -> None:
+    """The sharer chooses an avatar and nickname (the kit uploads the avatar to CloudBase storage: here the WeChat
+    emulator's), then asks for their campaign poster twice: rendered once, then served from the cache."""
+    from tools.poster_preview import sample_avatar
+
+    path = f"share-funnel/avatars/{sharer}.jpg"
+    emulator.files[path] = sample_avatar()
+    avatar = f"cloud://{emulator.tcb_env}.{emulator.tcb_bucket}/{path}"
+    saved = load_handler("recordShare").main_handler(
+        {"action": "profile", "nickname": "小明同学", "avatarFileID": avatar}, scf_context(openid_for(sharer))
+    )
+    assert saved["ok"], saved
+    codes_before = emulator.calls["getwxacodeunlimit"]
+    event = {"action": "poster", "productId": PRODUCT, "page": "pages/product/product"}
+    first = handler.main_handler(event, scf_context(openid_for(sharer), function_name="genWxacode"))
+    again = handler.main_handler(event, scf_context(openid_for(sharer), function_name="genWxacode"))
+    assert first["ok"] and again["cached"] and again["fileID"] == first["fileID"], (first, again)
+    file = out_dir / "codes" / first["fileID"].removeprefix("local://")
+    print(
+        f"\nCampaign poster (the default template, {first['width']}x{first['height']}, {file.stat().st_size // 1024} KB):"
+        f" {shown(file)}\n  {sharer} chose an avatar and a nickname; their code came from the cache "
+        f"({emulator.calls['getwxacodeunlimit'] - codes_before} new WeChat codes); the second request was a cache hit."
     )
 
 

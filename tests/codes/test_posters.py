@@ -282,3 +282,14 @@ def test_200_posters_in_a_batch_stay_within_the_code_rate_cap(gen, gen_module, s
         assert made["cached"] is True
         assert decoded_texts(stored(emulator, made["fileID"])) == [f"pages/product/product?scene={made['scene']}"]
     assert len(times) == 200 and emulator.calls["getwxacodeunlimit"] == 200
+
+
+def test_the_preview_tool_draws_the_readme_poster(tmp_path):
+    from tools import poster_preview
+
+    out = tmp_path / "poster.jpg"
+    assert poster_preview.main(["--out", str(out), "--nickname", "阿花"]) == 0
+    image = Image.open(out)
+    assert image.size == (1080, 1920)
+    assert decoded_texts(image) == ["pages/product/product?scene=1pAb3dE9.tea-gift-box"]
+    assert near(image.convert("RGB").getpixel((540, 700)), (46, 111, 82))  # the sample product, in its box

@@ -4,6 +4,9 @@ import os
 import subprocess
 import sys
 
+import zxingcpp
+from PIL import Image
+
 from tests.conftest import ROOT
 
 
@@ -26,6 +29,11 @@ def test_demo_campaign_runs_and_reports(tmp_path):
     assert "WeChat calls: 4 codes" in result.stdout and result.stdout.count("local://wxacodes/") == 4
     assert "dave   shares via share" in result.stdout  # the tutorial's own link (channel=share) lands
     assert "Groups: 6 landings opened from 2 WeChat groups" in result.stdout
+    assert (
+        "Campaign poster (the default template, 1080x1920" in result.stdout and "(0 new WeChat codes)" in result.stdout
+    )
+    poster = next(tmp_path.glob("codes/posters/*/*.jpg"))
+    assert [r.text for r in zxingcpp.read_barcodes(Image.open(poster))][0].startswith("pages/product/product?scene=1p")
     pages = "".join(p.read_text(encoding="utf-8") for p in tmp_path.glob("funnel-*.html"))
     assert '<table class="group">' in pages and "demo-tea-lovers" not in pages  # by alias, never the raw id
     assert "demo-tea-lovers" not in (tmp_path / "functions.log").read_text(encoding="utf-8")
