@@ -37,7 +37,7 @@ def _calls(base_url: str) -> int:
     return requests.get(f"{base_url}/__emulator/calls", timeout=5).json().get("getwxacodeunlimit", 0)
 
 
-def measure(items: int, latency_ms: int, rate: int, concurrency: int) -> dict:
+def measure(items: int, latency_ms: int, rate: int, concurrency: int, kind: str = "code") -> dict:
     from tools.wechat_emulator import WeChatEmulator
     from tools.wxclient import load_handler, openid_for, scf_context
 
@@ -69,6 +69,9 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int) -> dict:
             "WXACODE_CONCURRENCY": str(concurrency),
         }
     )
+    from shared.platform import instance
+
+    instance.reset()  # a new WeChat endpoint: services built for an earlier measurement are forgotten
     record_share = load_handler("recordShare")
     gen = load_handler("genWxacode")
     codes = []
@@ -77,7 +80,8 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int) -> dict:
             {"action": "share", "productId": "sku-1", "channel": "poster"}, scf_context(openid_for(f"sharer{n}"))
         )
         codes.append(shared["inviterCode"])
-    batch = [{"inviter": codes[i % len(codes)], "productId": f"sku-{i}"} for i in range(items)]
+    prefix = "sku" if kind == "code" else f"{kind}-sku"  # a poster batch never finds its codes made by a code batch
+    batch = [{"inviter": codes[i % len(codes)], "productId": f"{prefix}-{i}", "kind": kind} for i in range(items)]
     context = scf_context(openid_for("ops"), function_name="genWxacode", time_limit_in_ms=900_000)
     try:
         started = time.perf_counter()

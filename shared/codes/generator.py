@@ -181,6 +181,11 @@ class CodeGenerator:
         self.counters[name] = self.counters.get(name, 0) + 1
 
     def generate(self, claim: ShareClaim, look: CodeLook) -> dict[str, Any]:
+        return self.generate_with_image(claim, look)[0]
+
+    def generate_with_image(self, claim: ShareClaim, look: CodeLook) -> tuple[dict[str, Any], bytes | None]:
+        """The code's answer, and its image when this call drew it (None when it came from the cache: read it from
+        storage), so a poster drawn around a new code does not download what it just uploaded."""
         scene = scene_for(self.share_store, self.clock, claim)
         info = {
             "scene": scene,
@@ -195,22 +200,27 @@ class CodeGenerator:
             self._count("wechat_calls")
             return Made(image.data, image.extension, image.content_type)
 
-        return self.produce_once(cache_key(self.appid, scene, look), "wxacodes", info, draw, "wxacode_generated")
+        return self._produce(cache_key(self.appid, scene, look), "wxacodes", info, draw, "wxacode_generated")
 
     def produce_once(
         self, key: str, folder: str, info: dict[str, Any], make: Callable[[], Made], event: str
     ) -> dict[str, Any]:
+        return self._produce(key, folder, info, make, event)[0]
+
+    def _produce(
+        self, key: str, folder: str, info: dict[str, Any], make: Callable[[], Made], event: str
+    ) -> tuple[dict[str, Any], bytes | None]:
         """The cached file for ``key``, or: claim the key → ``make`` it → upload under ``folder`` → record. Codes and
         posters share this, so concurrent identical requests make one file and a repeat makes none."""
         cached = self.cache.get(key)
         if cached and cached.get("status") == "done":
             self._count("cache_hits")
-            return _response(cached, cached=True)
+            return _response(cached, cached=True), None
         owner = uuid.uuid4().hex
         now = self.clock.now()
         info = {**info, "createdAt": now}
         if not self.cache.claim(key, owner, now, now + dt.timedelta(seconds=CLAIM_SECONDS), info):
-            return self._wait_for_other(key)
+            return self._wait_for_other(key), None
         try:
             made = make()
             stored = self.storage.put(f"{folder}/{key[:2]}/{key}.{made.extension}", made.data, made.content_type)
@@ -236,7 +246,7 @@ class CodeGenerator:
             key=key[:12],
             contentType=stored.content_type,
         )
-        return _response({**info, **fields}, cached=False)
+        return _response({**info, **fields}, cached=False), made.data
 
     def _record(self, key: str, owner: str, fields: dict[str, Any]) -> None:
         for attempt in range(1, RECORD_ATTEMPTS + 1):

@@ -388,7 +388,8 @@ def render(parts: PosterParts, files: FileCache) -> Made:
     if template.format == "png":
         canvas.save(out, format="PNG", optimize=True)
         return Made(out.getvalue(), "png", "image/png", {"width": template.width, "height": template.height})
-    canvas.convert("RGB").save(out, format="JPEG", quality=template.quality, optimize=True, progressive=True)
+    # optimize: 15 % smaller for 3 ms; progressive would save 7 % more for 9 ms of a 40 ms render
+    canvas.convert("RGB").save(out, format="JPEG", quality=template.quality, optimize=True)
     return Made(out.getvalue(), "jpg", "image/jpeg", {"width": template.width, "height": template.height})
 
 
@@ -563,8 +564,8 @@ class PosterMaker:
         def make() -> Made:
             for picture in template.pictures(product):  # a missing picture fails before any WeChat call
                 self.files.get(picture)
-            code = self.codes.generate(claim, look)
-            code_bytes = self.files.read_through(code["fileID"])
+            code, drawn = self.codes.generate_with_image(claim, look)
+            code_bytes = drawn if drawn is not None else self.files.read_through(code["fileID"])
             self.renders += 1
             return render(PosterParts(template, product, profile, code_bytes), self.files)
 
