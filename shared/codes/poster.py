@@ -431,18 +431,26 @@ def _font(data: bytes, size: int, name: str = "the font") -> Any:
 
 @functools.lru_cache(maxsize=64)  # a template's masks are the same for every poster; callers never change them
 def _mask(size: tuple[int, int], radius: int, circle: bool = False) -> Any:
-    """An anti-aliased mask: drawn at 4× and scaled down."""
+    """An anti-aliased mask: a circle drawn at 4× and scaled down, or a box whose rounded corners are (drawing a
+    900 px box at 4× costs 50 ms; its four corners, well under 1)."""
     from PIL import Image, ImageDraw
 
     scale = 4
-    big = Image.new("L", (size[0] * scale, size[1] * scale), 0)
-    draw = ImageDraw.Draw(big)
-    box = (0, 0, big.width - 1, big.height - 1)
     if circle:
-        draw.ellipse(box, fill=255)
-    else:
-        draw.rounded_rectangle(box, radius=radius * scale, fill=255)
-    return big.resize(size, Image.Resampling.LANCZOS)
+        big = Image.new("L", (size[0] * scale, size[1] * scale), 0)
+        ImageDraw.Draw(big).ellipse((0, 0, big.width - 1, big.height - 1), fill=255)
+        return big.resize(size, Image.Resampling.LANCZOS)
+    mask = Image.new("L", size, 255)
+    radius = min(radius, size[0] // 2, size[1] // 2)
+    if radius:
+        disc = Image.new("L", (2 * radius * scale, 2 * radius * scale), 0)
+        ImageDraw.Draw(disc).ellipse((0, 0, disc.width - 1, disc.height - 1), fill=255)
+        disc = disc.resize((2 * radius, 2 * radius), Image.Resampling.LANCZOS)
+        w, h = size
+        for left, top in ((0, 0), (radius, 0), (0, radius), (radius, radius)):
+            corner = disc.crop((left, top, left + radius, top + radius))
+            mask.paste(corner, (left and w - radius, top and h - radius))
+    return mask
 
 
 def _paste_shape(canvas: Any, layer: Layer, color: tuple[int, int, int, int]) -> None:
