@@ -107,6 +107,11 @@ def snapshot(database):
     return {name: docs for name, docs in snap.items() if docs}  # an index build on first use writes no data
 
 
+def written(database):
+    """``snapshot`` but for the WeChat access token a request may fetch on its way to refusing: what it stored."""
+    return {name: docs for name, docs in snapshot(database).items() if name != "wechat_tokens"}
+
+
 @pytest.fixture(scope="session")
 def emulator():
     """The local WeChat API emulator over real HTTP on 127.0.0.1 (tools/wechat_emulator.py)."""

@@ -98,6 +98,8 @@ class WeChatEmulator:
         self.links_made: Counter = Counter()  # per quota bucket, today (an emulator's day is its lifetime)
         self.links: dict[str, dict] = {}  # link → {kind, path, query}
         self.code_times: list[float] = []  # time.monotonic() of each code drawn, for rate-cap checks
+        self.risky_words = {"违禁", "forbidden"}  # msg_sec_check answers "risky" for text holding one of these
+        self.text_checks: list = []  # msg_sec_check requests as sent
         self._server: LoopbackServer | None = None
         self.base_url = ""
 
@@ -157,6 +159,7 @@ class WeChatEmulator:
             self.links_made.clear()
             self.links.clear()
             self.code_times.clear()
+            self.text_checks.clear()
 
     def _take_fault(self, *kinds: str) -> str | None:
         with self._lock:
@@ -179,6 +182,7 @@ class WeChatEmulator:
             "/tcb/batchdownloadfile": self._batchdownloadfile,
             "/wxa/getopendata": self._getopendata,
             "/cgi-bin/message/subscribe/send": self._subscribe_send,
+            "/wxa/msg_sec_check": self._msg_sec_check,
             "/wxa/generate_urllink": lambda query, body: self._link("urllink", query, body),
             "/wxa/generatescheme": lambda query, body: self._link("scheme", query, body),
             "/wxa/genwxashortlink": lambda query, body: self._link("shortlink", query, body),
@@ -403,6 +407,28 @@ class WeChatEmulator:
                 payload = {"cloudID": cloud_id, "data": issued["data"]}
                 items.append({"cloud_id": cloud_id, "json": payload if self.json_as_object else json.dumps(payload)})
         return self._json({"errcode": 0, "errmsg": "ok", "data_list": items})
+
+    def _msg_sec_check(self, query, body):
+        """msgSecCheck 2.0 as documented: ``{content, version: 2, scene: 1-4, openid}`` → ``result.suggest``."""
+        failure = self._check_token(query)
+        if failure:
+            return failure
+        if self._take_fault("sec_check_system_error"):
+            return self._error(-1, "system error")
+        try:
+            request = json.loads(body or b"{}")
+            content, openid = request["content"], request["openid"]
+            if not isinstance(content, str) or not 1 <= len(content) <= 2500 or not isinstance(openid, str):
+                raise ValueError
+            if str(request.get("version")) != "2" or request.get("scene") not in (1, 2, 3, 4):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return self._error(47001, "data format error")
+        with self._lock:
+            self.text_checks.append(request)
+        risky = any(word in content for word in self.risky_words)
+        verdict = {"suggest": "risky", "label": 20001} if risky else {"suggest": "pass", "label": 100}
+        return self._json({"errcode": 0, "errmsg": "ok", "result": verdict, "detail": [], "trace_id": "emu"})
 
     def _subscribe_send(self, query, body):
         failure = self._check_token(query)

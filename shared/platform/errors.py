@@ -79,6 +79,12 @@ class Busy(ShareFunnelError):
     retryable = True
 
 
+class ContentRejected(ShareFunnelError):
+    """WeChat's content check judged user text risky (a nickname for posters); nothing was written."""
+
+    code = "CONTENT_REJECTED"
+
+
 class ConfigError(ShareFunnelError):
     """Raised at cold start when the environment is incomplete or invalid."""
 

@@ -6,12 +6,12 @@ from elsewhere; WeChat no longer hands real nicknames or avatars to mini program
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from shared.platform import log
 from shared.platform.clock import Clock
-from shared.platform.errors import BadInput
+from shared.platform.errors import BadInput, ContentRejected
 from shared.platform.identity import Caller
 from shared.platform.validation import check_field_names
 
@@ -61,8 +61,30 @@ def require_avatar_file_id(value: Any) -> str:
     return value
 
 
-def save_profile(store: Any, clock: Clock, caller: Caller, profile: SharerProfile) -> dict[str, Any]:
-    """Store what the caller chose (a field left out keeps its value) and answer the whole profile."""
+TextCheck = Callable[[str, str], str]  # (openid, text) → WeChat's verdict: "pass" | "review" | "risky"
+
+
+def nickname_allowed(verdict: str) -> bool:
+    """A nickname goes on posters that travel beyond the app: WeChat's "risky" is refused; "review" (uncertain) is
+    accepted, as WeChat's own nickname input accepts it, and logged."""
+    return verdict != "risky"
+
+
+def save_profile(
+    store: Any, clock: Clock, caller: Caller, profile: SharerProfile, check: TextCheck | None = None
+) -> dict[str, Any]:
+    """Check a new nickname with WeChat (the nickname input's review runs in the client, which a caller can skip),
+    then store what the caller chose (a field left out keeps its value) and answer the whole profile."""
+    if profile.nickname is not None:
+        if check is None:
+            log.event("nickname_unchecked", reason="WECHAT_APPID/WECHAT_APPSECRET not set for recordShare")
+        else:
+            verdict = check(caller.openid, profile.nickname)
+            if not nickname_allowed(verdict):
+                log.event("nickname_rejected", verdict=verdict)
+                raise ContentRejected("WeChat's content check refused this nickname: choose another")
+            if verdict != "pass":
+                log.event("nickname_review", verdict=verdict)
     saved = store.set_profile(caller.openid, profile, clock.now())
     log.event("profile_saved", nickname=profile.nickname is not None, avatar=profile.avatar_file_id is not None)
     return {"ok": True, "nickname": saved.nickname, "avatarFileID": saved.avatar_file_id}

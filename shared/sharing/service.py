@@ -12,7 +12,7 @@ from shared.platform.config import EnvReader
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
 from shared.sharing.groups import Resolver, wechat_resolver
-from shared.sharing.profile import SharerProfile, save_profile
+from shared.sharing.profile import SharerProfile, TextCheck, save_profile
 from shared.sharing.store import MongoShareStore
 from shared.sharing.use_cases import LandingRequest, ShareRequest, parse_request, record_landing, start_share
 from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_settings
@@ -49,16 +49,22 @@ def parse_event(event: Any, context: Any, settings: ShareSettings) -> ShareCall:
 
 class ShareService:
     def __init__(
-        self, store: MongoShareStore, clock: Clock, config: config.Settings, resolver: Resolver | None = None
+        self,
+        store: MongoShareStore,
+        clock: Clock,
+        config: config.Settings,
+        resolver: Resolver | None = None,
+        text_check: TextCheck | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.config = config
         self.resolver = resolver
+        self.text_check = text_check
 
     def execute(self, call: ShareCall) -> dict[str, Any]:
         if isinstance(call.request, SharerProfile):
-            return save_profile(self.store, self.clock, call.caller, call.request)
+            return save_profile(self.store, self.clock, call.caller, call.request, self.text_check)
         if isinstance(call.request, ShareRequest):
             return start_share(
                 self.store, self.clock, call.caller, call.request, self.config.inviter_code_length
@@ -95,13 +101,33 @@ def lazy_group_resolver(wechat: WeChatSettings, database: Any, collections: conf
     return resolve
 
 
+def lazy_text_check(wechat: WeChatSettings, database: Any, collections: config.Collections) -> TextCheck:
+    """WeChat's content check for nicknames, through a client built on the first profile (as groups' is)."""
+    built: list = []
+
+    def check(openid: str, text: str) -> str:
+        if not built:
+            from shared.wechat import client_with_shared_token
+
+            built.append(
+                client_with_shared_token(
+                    wechat, database, collections, clock(), attempts=GROUP_ATTEMPTS, timeout=GROUP_TIMEOUT
+                )
+            )
+        verdict: str = built[0].check_text(openid, text)
+        return verdict
+
+    return check
+
+
 def share_service(settings: ShareSettings | None = None) -> ShareService:
     def build() -> ShareService:
         common = config.settings()
         database = db.database(common)
         wechat = settings.wechat if settings else None
         resolver = lazy_group_resolver(wechat, database, common.collections) if wechat else None
-        return ShareService(MongoShareStore(database, common.collections), clock(), common, resolver)
+        text_check = lazy_text_check(wechat, database, common.collections) if wechat else None
+        return ShareService(MongoShareStore(database, common.collections), clock(), common, resolver, text_check)
 
     holder = _services.get(settings)
     if holder is None:

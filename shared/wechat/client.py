@@ -35,6 +35,7 @@ from shared.platform.errors import (
 )
 
 TOKEN_INVALID = {40001, 40014, 42001}
+PROFILE_SCENE = 1  # msg_sec_check's scene for profile data (资料): nicknames
 REFRESH_MARGIN = dt.timedelta(seconds=300)
 TIMEOUT = (3.05, 10)
 ATTEMPTS, BACKOFF = 4, 0.25
@@ -320,6 +321,29 @@ class WeChatClient:
             raise _link_error(kind, errcode, str(result.get("errmsg", "")), rid)
 
         return self._with_token(once)
+
+    def check_text(self, openid: str, content: str, scene: int = PROFILE_SCENE) -> str:
+        """``wxa/msg_sec_check`` 2.0: WeChat's verdict on user text — ``pass``, ``review`` or ``risky`` (its
+        ``result.suggest``). The openid must have used the mini program in the last two hours (WeChat's rule), which
+        a user saving their poster profile just did. A refusal of the call itself is a ``WeChatError``."""
+
+        def once(token: str) -> str:
+            answer = self._post_json(
+                "wxa/msg_sec_check", token, {"content": content, "version": 2, "scene": scene, "openid": openid}
+            )
+            errcode = _transient_or_token(answer, "msg_sec_check")
+            result = answer.get("result")
+            suggest = result.get("suggest") if isinstance(result, dict) else None
+            if errcode == 0 and suggest in ("pass", "review", "risky"):
+                return str(suggest)
+            rid = _rid(str(answer.get("errmsg")))
+            log.event("wechat_error", api="wxa/msg_sec_check", errcode=errcode, rid=rid)
+            if errcode == 0:  # "ok" without a verdict we understand
+                raise WeChatUnavailable("WeChat msg_sec_check: no verdict in the answer", errcode, rid)
+            raise WeChatError(f"WeChat msg_sec_check refused the call: {answer.get('errmsg')}", errcode, rid)
+
+        result: str = self._with_token(once)
+        return result
 
     def send_subscribe_message(self, payload: dict[str, Any]) -> None:
         """``cgi-bin/message/subscribe/send``. 43101 (refused, or no accept left) and 47003 (bad data) are

@@ -10,7 +10,7 @@ from PIL import Image
 
 from shared.platform import instance
 from shared.sharing.scene import decode_scene
-from tests.conftest import drain, gen_wxacode_handler, openid_for, snapshot
+from tests.conftest import drain, gen_wxacode_handler, openid_for, snapshot, written
 
 RED, BLUE, GREEN = (220, 30, 30), (30, 60, 200), (20, 160, 60)
 
@@ -45,11 +45,6 @@ def decoded_texts(image):
 
 def near(pixel, color, tolerance=40):
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color, strict=True))
-
-
-def written(database):
-    """What a request stored, but for the access token reading a stored file may fetch."""
-    return {name: docs for name, docs in snapshot(database).items() if name != "wechat_tokens"}
 
 
 def poster(gen, user="alice", **fields):

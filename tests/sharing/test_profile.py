@@ -3,7 +3,7 @@ button (the kit uploads the avatar and sends its fileID), saved on their user do
 
 import pytest
 
-from tests.conftest import openid_for, snapshot
+from tests.conftest import configured_handler, openid_for, scf_context, snapshot, written
 
 AVATAR = "cloud://prod-1.7465-prod-1-1250000000/share-funnel/avatars/tmp_1a2b.jpg"
 
@@ -52,3 +52,44 @@ def test_a_profile_needs_the_platforms_identity(invoke, database):
     before = snapshot(database)
     refused = invoke({"action": "profile", "nickname": "x"})  # no openid in the platform context
     assert refused["error"]["code"] == "NO_IDENTITY" and snapshot(database) == before
+
+
+@pytest.fixture(scope="module")
+def checked(emulator):
+    """recordShare with WeChat configured: nicknames go through WeChat's content check (the emulator's)."""
+    with configured_handler(
+        "recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret, WECHAT_API_BASE=emulator.base_url
+    ) as module:
+        yield module
+
+
+@pytest.fixture
+def save(checked, emulator, database):
+    emulator.reset()
+
+    def call(user, **fields):
+        return checked.main_handler({"action": "profile", **fields}, scf_context(openid_for(user)))
+
+    return call
+
+
+def test_a_nickname_is_checked_with_wechat_before_it_is_saved(save, emulator, database):
+    assert save("alice", nickname="小明", avatarFileID=AVATAR)["ok"]
+    sent = emulator.text_checks[-1]
+    assert (sent["content"], sent["openid"], sent["scene"], sent["version"]) == ("小明", openid_for("alice"), 1, 2)
+    assert save("alice", avatarFileID=AVATAR)["ok"] and len(emulator.text_checks) == 1  # no nickname, no check
+
+
+def test_a_risky_nickname_is_refused_and_nothing_is_written(save, emulator, database, capsys):
+    before = written(database)
+    refused = save("mallory", nickname="卖违禁品", avatarFileID=AVATAR)
+    assert refused["error"]["code"] == "CONTENT_REJECTED" and written(database) == before
+    assert "违禁" not in capsys.readouterr().out  # the text is never logged
+
+
+def test_the_content_check_down_writes_nothing_and_says_retry(save, emulator, database):
+    emulator.fail_next("sec_check_system_error", 5)
+    before = written(database)
+    refused = save("alice", nickname="小明")
+    assert refused["error"]["code"] == "WECHAT_UNAVAILABLE" and refused["error"]["retryable"] is True
+    assert written(database) == before
