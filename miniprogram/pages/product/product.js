@@ -7,7 +7,7 @@ const funnel = createShareFunnel({ wx, page: PAGE });
 
 Page({
   data: { productId: '', invitedBy: null, welcome: false, posterCode: '', posterError: '', linkHint: '',
-    poster: '', avatar: '', nickname: '' },
+    poster: '', avatar: '', nickname: '', profileHint: '' },
 
   onLoad(options) {
     funnel.enableGroupSharing(); // group cards carry a shareTicket, so landings learn which group they came from
@@ -66,8 +66,13 @@ Page({
 
   onNicknameReview(e) {
     // WeChat checks the nickname when the input loses focus; only a nickname that passed is saved.
-    if (e.detail.pass && this.data.nickname) return funnel.chooseProfile({ nickname: this.data.nickname });
-    return Promise.resolve(null);
+    if (!e.detail.pass || !this.data.nickname) return Promise.resolve(null);
+    return funnel.chooseProfile({ nickname: this.data.nickname }).then((saved) => {
+      // The server checks the nickname again with WeChat: a refusal asks for another one.
+      const refused = saved.error && saved.error.code === 'CONTENT_REJECTED';
+      this.setData({ profileHint: saved.ok ? '' : refused ? '昵称未通过检查，请换一个' : '保存失败，请稍后再试' });
+      return saved;
+    });
   },
 
   // "Copy link" button: the sharer's URL Link for SMS, e-mail or a web page (cached server-side; attributed on landing).
