@@ -44,6 +44,7 @@ LEASE_SECONDS = 120
 TRANSIENT_ATTEMPTS = 3
 SAVE_EVERY_SECONDS = 2.0
 FINISHED = ("done", "done_with_errors")
+LANE_MIN_ITEMS = 50  # posters per lane below which another invocation costs more than it renders
 
 
 # --- requests --------------------------------------------------------------------------------------------
@@ -240,6 +241,8 @@ class JobStore(Protocol):
 
     def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None: ...
 
+    def set_lanes(self, job_id: str, lanes: list[str], now: dt.datetime) -> None: ...
+
 
 # --- the runner ------------------------------------------------------------------------------------------
 @dataclass
@@ -252,6 +255,7 @@ class BatchRunner:
     concurrency: int
     continuation: Continuation | None = None
     posters: Callable[[], PosterMaker] | None = None  # the poster maker, asked for only by jobs with poster items
+    lanes: int = 1  # invocations side by side for a large poster batch (WXACODE_POSTER_LANES)
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -264,33 +268,21 @@ class BatchRunner:
         if missing:
             raise UnknownInviter(f"{len(missing)} inviter code(s) belong to no sharer", inviters=missing[:20])
         job_id = job_id_for(request.items)
-        now = self.clock.now()
-        created = self.jobs.create(
-            {
-                "_id": job_id,
-                "items": list(request.items),
-                "total": len(request.items),
-                "status": "queued",
-                "next": 0,
-                "generated": 0,
-                "cached": 0,
-                "failed": 0,
-                "failures": [],
-                "runs": 1,
-                "invocations": 0,
-                "createdAt": now,
-                "startedAt": now,
-                "updatedAt": now,
-            }
-        )
-        finished = not created and (self.jobs.get(job_id) or {}).get("status") in FINISHED
+        created = self.jobs.create(_new_job(job_id, list(request.items), self.clock.now()))
+        existing = self.jobs.get(job_id) or {}
+        if existing.get("lanes"):  # the same poster batch again: where its lanes stand
+            return self._lanes_response(existing)
+        lanes = self._lanes_for(request.items)
+        if lanes > 1 and existing.get("status") == "queued":
+            return self._fan_out(job_id, list(request.items), lanes, deadline)
+        finished = not created and existing.get("status") in FINISHED
         return self._run(job_id, deadline, restart=finished)
 
     def status(self, request: JobRequest) -> dict[str, Any]:
         job = self.jobs.get(request.job_id)
         if job is None:
             raise NotFound(f"no batch job {request.job_id!r}")
-        return _job_response(job)
+        return self._lanes_response(job) if job.get("lanes") else _job_response(job)
 
     def resume(self, request: JobRequest, deadline: float) -> dict[str, Any]:
         job = self.jobs.get(request.job_id)
@@ -298,9 +290,92 @@ class BatchRunner:
             raise NotFound(f"no batch job {request.job_id!r}")
         if request.resume_key is not None and not key_matches(request.resume_key, job.get("resumeKeyHash")):
             raise Forbidden("resumeKey does not match the job")
+        if job.get("lanes"):
+            return self._resume_lanes(job, deadline)
         if job["status"] in FINISHED:
             return _job_response(job)
         return self._run(request.job_id, deadline, restart=False)
+
+    # --- poster lanes ------------------------------------------------------------------------------------
+    def _lanes_for(self, items: tuple[dict[str, Any], ...]) -> int:
+        """How many invocations render a batch side by side: posters are bound by rendering (CPU), which more
+        instances multiply; codes are bound by WeChat's cap, which they would only share."""
+        posters = sum(1 for item in items if item.get("kind") == "poster")
+        if self.continuation is None or self.lanes < 2:
+            return 1
+        return max(1, min(self.lanes, posters // LANE_MIN_ITEMS))
+
+    def _fan_out(self, job_id: str, items: list[dict[str, Any]], lanes: int, deadline: float) -> dict[str, Any]:
+        """Split the job into ``lanes`` child jobs, each paced at its share of the cap (together never above it):
+        this invocation runs the first, SCF Invoke starts the others. Each child continues itself like any job."""
+        owner, now = uuid.uuid4().hex, self.clock.now()
+        size = -(-len(items) // lanes)
+        children = [f"{job_id}-l{lane}" for lane in range(lanes)]
+        for lane, child in enumerate(children):
+            self.jobs.create(
+                {
+                    **_new_job(child, items[lane * size : (lane + 1) * size], now),
+                    "parent": job_id,
+                    "ratePerMin": max(1, self.rate_per_min // lanes),
+                    "leaseOwner": owner,  # so this invocation records each child's hand-off
+                }
+            )
+        self.jobs.set_lanes(job_id, children, now)
+        log.event("wxacode_batch_fanned_out", job=job_id, lanes=lanes, total=len(items))
+        for child in children[1:]:
+            self._start_lane(child, owner, now)
+        self._run(children[0], deadline, restart=False)
+        return self._lanes_response(self.jobs.get(job_id) or {"_id": job_id, "lanes": children})
+
+    def _start_lane(self, child: str, owner: str, now: dt.datetime) -> None:
+        hand_off(
+            self.continuation,
+            lambda key: {"continueJob": child, "resumeKey": key},
+            lambda status, fields: self.jobs.finish(child, owner, status, now, **fields),
+        )
+
+    def _resume_lanes(self, parent: Mapping[str, Any], deadline: float) -> dict[str, Any]:
+        """Carry on every unfinished lane: the first here, the others (paused or interrupted) through SCF Invoke;
+        a lane some invocation is running is left to it."""
+        unfinished = [
+            child
+            for child in (self.jobs.get(child_id) for child_id in parent["lanes"])
+            if child is not None and child.get("status") not in FINISHED
+        ]
+        now = self.clock.now()
+        for child in unfinished[1:]:
+            owner = uuid.uuid4().hex
+            if self.jobs.take_lease(child["_id"], owner, now, self._lease_until()) is not None:
+                self._start_lane(child["_id"], owner, now)
+        if unfinished:
+            self._run(unfinished[0]["_id"], deadline, restart=False)
+        return self._lanes_response(self.jobs.get(parent["_id"]) or parent)
+
+    def _lanes_response(self, parent: Mapping[str, Any]) -> dict[str, Any]:
+        """A fanned-out job as one: its lanes' counters added up, its status the least advanced lane's."""
+        children = [self.jobs.get(child_id) or {"_id": child_id} for child_id in parent["lanes"]]
+        statuses = [child.get("status", "unknown") for child in children]
+        if all(status in FINISHED for status in statuses):
+            status = "done_with_errors" if "done_with_errors" in statuses else "done"
+        else:
+            status = next(s for s in ("interrupted", "paused", "running", "continuing", "queued") if s in statuses)
+        answer = {
+            "ok": True,
+            "jobId": parent["_id"],
+            "status": status,
+            "failures": [failure for child in children for failure in child.get("failures", [])][:20],
+            "lanes": [
+                {"jobId": child["_id"], "status": child.get("status", "unknown"), "processed": child.get("next", 0)}
+                for child in children
+            ],
+        }
+        for name in ("total", "generated", "cached", "failed", "invocations"):
+            answer[name] = sum(child.get(name, 0) for child in children)
+        answer["processed"] = sum(child.get("next", 0) for child in children)
+        errors = [child["lastError"] for child in children if child.get("lastError")]
+        if errors:
+            answer["lastError"] = errors[0]
+        return answer
 
     # ---------------------------------------------------------------------------------------------------
     def _run(self, job_id: str, deadline: float, restart: bool) -> dict[str, Any]:
@@ -326,7 +401,8 @@ class _Run:
         deadline = max(deadline, runner.monotonic() + MIN_RUN_SECONDS)
         self.runner, self.job, self.owner, self.deadline = runner, job, owner, deadline
         self.items: list[dict[str, Any]] = job["items"]
-        self.pacer = Pacer(runner.rate_per_min, runner.monotonic, runner.sleep)
+        # A lane of a fanned-out job draws codes at its share of the cap.
+        self.pacer = Pacer(job.get("ratePerMin") or runner.rate_per_min, runner.monotonic, runner.sleep)
         self.generator = dataclasses.replace(
             runner.generator, wechat=_PacedWeChat(runner.generator.wechat, self.pacer, deadline)
         )
@@ -462,6 +538,25 @@ class _Run:
             "wxacode_batch_" + ("continued" if status == "continuing" else "paused"), job=job_id, next=self.saved_next
         )
         return status
+
+
+def _new_job(job_id: str, items: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
+    return {
+        "_id": job_id,
+        "items": items,
+        "total": len(items),
+        "status": "queued",
+        "next": 0,
+        "generated": 0,
+        "cached": 0,
+        "failed": 0,
+        "failures": [],
+        "runs": 1,
+        "invocations": 0,
+        "createdAt": now,
+        "startedAt": now,
+        "updatedAt": now,
+    }
 
 
 def _job_response(job: Mapping[str, Any]) -> dict[str, Any]:

@@ -188,6 +188,7 @@ class WxacodeService:
             concurrency=self.wx.concurrency,
             continuation=ScfInvokeContinuation.from_context(context),
             posters=self._posters,
+            lanes=self.wx.poster_lanes,
         )
 
 

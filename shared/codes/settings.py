@@ -16,12 +16,20 @@ from shared.wechat import read_wechat_settings
 ENV_RATE_PER_MIN = "WXACODE_RATE_PER_MIN"
 ENV_LINK_DAILY_QUOTA = "WXALINK_DAILY_QUOTA"  # URL Links + Schemes a day, when others draw on WeChat's 500 000 too
 ENV_CONCURRENCY = "WXACODE_CONCURRENCY"
+ENV_POSTER_LANES = "WXACODE_POSTER_LANES"  # invocations rendering a large poster batch side by side
 
 VARIABLES = (
     WECHAT_VARIABLES
     + STORAGE_VARIABLES
     + CONTINUATION_VARIABLES
-    + (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, ENV_RATE_PER_MIN, ENV_CONCURRENCY, ENV_LINK_DAILY_QUOTA)
+    + (
+        ENV_ADMIN_OPENIDS,
+        ENV_ADMIN_TOKEN_SECRET,
+        ENV_RATE_PER_MIN,
+        ENV_CONCURRENCY,
+        ENV_LINK_DAILY_QUOTA,
+        ENV_POSTER_LANES,
+    )
 )
 
 
@@ -36,6 +44,7 @@ class WxacodeSettings:
     rate_per_min: int
     concurrency: int
     link_daily_quota: int | None = None
+    poster_lanes: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WxacodeSettings:
@@ -59,6 +68,7 @@ class WxacodeSettings:
             rate_per_min=integer(ENV_RATE_PER_MIN, 4500, 1, 5000),
             concurrency=integer(ENV_CONCURRENCY, 8, 1, 64),
             link_daily_quota=integer(ENV_LINK_DAILY_QUOTA, 0, 0, 500_000) or None,
+            poster_lanes=integer(ENV_POSTER_LANES, 4, 1, 16),
         )
         read.check("genWxacode configuration")
         return settings

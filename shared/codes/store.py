@@ -131,6 +131,14 @@ class MongoJobStore:
                 {"$set": {"status": status, "updatedAt": now, "leaseUntil": EPOCH, **fields}},
             )
 
+    def set_lanes(self, job_id: str, lanes: list[str], now: dt.datetime) -> None:
+        """The job is now its lanes (child jobs holding its items): it keeps their ids, not the items twice."""
+        with driver_errors("record a batch's lanes"):
+            self._jobs.update_one(
+                {"_id": job_id},
+                {"$set": {"lanes": lanes, "status": "fanned_out", "updatedAt": now}, "$unset": {"items": ""}},
+            )
+
 
 class MongoLinkStore:
     """Links (``<wxacodes>_links``, by request hash) and their daily quota counters (``<wxacodes>_link_quota``,
