@@ -9,13 +9,17 @@ poster batch's pace against a code batch's.
 2. The default template (1080×1920 JPEG, sample product picture and avatar) rendered ``--renders`` times in one
    interpreter of the built package: median time and size. Goal: ≤ 250 ms and ≤ 300 KB, a phone's share image.
 3. A batch of posters and a batch of codes, same size, through genWxacode's main_handler and the WeChat emulator in
-   its own process (50 ms latency): the achieved rate of each. Appends to bench/RESULTS.md.
+   its own process (50 ms latency): the achieved rate of each.
+4. With ``MONGODB_URI`` (a server every process shares): the same poster batch in 1 lane and in
+   ``WXACODE_POSTER_LANES`` lanes, each lane SCF invokes run in its own process as its own instance would. Appends to
+   bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import pathlib
 import platform
@@ -97,6 +101,92 @@ def renders(python: str, tree: pathlib.Path, parts: pathlib.Path, count: int) ->
     return float(wall) * 1000, float(cpu) * 1000, int(size), float(first) * 1000
 
 
+LANE_WORKER = """
+import json, sys
+from tools.wxclient import load_handler, scf_context
+event = json.loads(sys.argv[1])
+load_handler("genWxacode").main_handler(event, scf_context(None, function_name="genWxacode", time_limit_in_ms=900000))
+"""
+
+
+def lanes_run(items: int, lanes: int, rate: int) -> dict:
+    """A poster batch on the shared server: lane 0 in this process, every invoked lane in a process of its own."""
+    import threading
+    import time
+
+    from bench.wxacode_batch import _free_port
+    from shared.platform import instance
+    from tools.scf_api_emulator import ScfApiEmulator
+    from tools.wechat_emulator import WeChatEmulator
+    from tools.wxclient import load_handler, openid_for, scf_context
+
+    port = _free_port()
+    wechat = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "wechat_emulator.py"), "--port", str(port), "--latency-ms", "50"],
+        stdout=subprocess.PIPE,
+    )
+    wechat.stdout.readline()
+    api = ScfApiEmulator()
+    emulator = WeChatEmulator()
+    env = {
+        "WECHAT_APPID": emulator.appid,
+        "WECHAT_APPSECRET": emulator.secret,
+        "WECHAT_API_BASE": f"http://127.0.0.1:{port}",
+        "STORAGE_BACKEND": "local",
+        "LOCAL_STORAGE_DIR": tempfile.mkdtemp(prefix="poster-lanes-"),
+        "ADMIN_OPENIDS": openid_for("ops"),
+        "WXACODE_RATE_PER_MIN": str(rate),
+        "WXACODE_POSTER_LANES": str(lanes),
+        "SCF_API_ENDPOINT": api.start(),
+        "TENCENTCLOUD_SECRETID": api.secret_id,
+        "TENCENTCLOUD_SECRETKEY": api.secret_key,
+        "TENCENTCLOUD_SESSIONTOKEN": api.session_token or "",
+        "MONGODB_DB": f"bench_poster_lanes_{time.time_ns()}",  # a throwaway database, dropped at the end
+    }
+    os.environ.update(env)
+    instance.reset()
+    record_share = load_handler("recordShare")
+    gen = load_handler("genWxacode")
+    run = f"lanes{lanes}-{time.time_ns()}"  # fresh products: nothing cached from an earlier measurement
+    codes = [
+        record_share.main_handler(
+            {"action": "share", "productId": "sku-1", "channel": "poster"}, scf_context(openid_for(f"sharer{n}"))
+        )["inviterCode"]
+        for n in range(20)
+    ]
+    batch = [{"kind": "poster", "inviter": codes[i % 20], "productId": f"{run}-{i}"} for i in range(items)]
+    context = scf_context(openid_for("ops"), function_name="genWxacode", time_limit_in_ms=900_000)
+    workers: list = []
+    answer: dict = {}
+    try:
+        started = time.perf_counter()
+        first = threading.Thread(target=lambda: answer.update(gen.main_handler({"batch": batch}, context)))
+        first.start()
+        while first.is_alive() or api.invocations:
+            while api.invocations:
+                event = api.invocations.pop(0)["event"]
+                workers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", LANE_WORKER, json.dumps(event)], cwd=ROOT, env={**os.environ, **env}
+                    )
+                )
+            time.sleep(0.02)
+        for worker in workers:
+            worker.wait()
+        seconds = time.perf_counter() - started
+        status = gen.main_handler({"jobId": answer["jobId"]}, context)
+    finally:
+        api.stop()
+        wechat.terminate()
+        wechat.wait()
+        import pymongo
+
+        with pymongo.MongoClient(os.environ["MONGODB_URI"]) as client:
+            client.drop_database(env["MONGODB_DB"])
+    assert status["status"] == "done" and status["generated"] == items, status
+    return {"lanes": len(status.get("lanes", [])) or 1, "seconds": seconds, "per_min": items / seconds * 60}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
@@ -119,6 +209,8 @@ def main() -> None:
 
     posters = measure(args.items, 50, 4500, 8, kind="poster")
     codes = measure(args.items, 50, 4500, 8, kind="code")
+    shared_server = bool(os.environ.get("MONGODB_URI"))
+    fanned = [lanes_run(args.items, lanes, 4500) for lanes in (1, 4)] if shared_server else []
     entry = imports["entry"][0]
     lines = [
         f"## Posters — {dt.date.today().isoformat()}",
@@ -152,6 +244,20 @@ def main() -> None:
         f"{posters['second_cached']} cache hits and {posters['second_calls']} WeChat calls.",
         "",
     ]
+    if fanned:
+        lines += [
+            f"The same {args.items} posters on a shared server (MongoDB wire protocol at `MONGODB_URI`), each lane SCF "
+            "invokes run in a process of its own:",
+            "",
+            "| lanes | wall time | posters a minute |",
+            "|---|---|---|",
+            *(f"| {r['lanes']} | {r['seconds']:.1f} s | {r['per_min']:.0f} |" for r in fanned),
+            "",
+            f"{fanned[1]['lanes']} lanes: {fanned[1]['per_min'] / fanned[0]['per_min']:.2f}× one lane on "
+            f"{os.cpu_count()} cores (the WeChat emulator and the database share them); on SCF each lane is an "
+            "instance of its own.",
+            "",
+        ]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
