@@ -307,3 +307,15 @@ def test_the_preview_tool_draws_the_readme_poster(tmp_path):
     assert image.size == (1080, 1920)
     assert decoded_texts(image) == ["pages/product/product?scene=1pAb3dE9.tea-gift-box"]
     assert near(image.convert("RGB").getpixel((540, 700)), (46, 111, 82))  # the sample product, in its box
+
+
+def test_a_lane_that_could_not_start_is_carried_on_by_a_resume(gen, sharer_code, emulator, scf_api):
+    code = sharer_code("alice")
+    items = [{"kind": "poster", "inviter": code, "productId": f"p{i}"} for i in range(100)]
+    scf_api.fail_with = "ResourceNotFound.Function"  # Invoke refused: lane 1 cannot start
+    job = gen({"batch": items}, as_user="admin")
+    assert job["status"] == "paused" and [lane["status"] for lane in job["lanes"]] == ["done", "paused"], job
+    assert job["lastError"]["code"] and job["processed"] == 50
+    scf_api.fail_with = None
+    resumed = gen({"jobId": job["jobId"], "resume": True}, as_user="admin")
+    assert resumed["status"] == "done" and resumed["generated"] == 100 and resumed["processed"] == 100, resumed
