@@ -407,6 +407,7 @@ class _Run:
             runner.generator, wechat=_PacedWeChat(runner.generator.wechat, self.pacer, deadline)
         )
         self.posters: PosterMaker | None = None
+        self.templates: dict[str, Any] = {}
         if runner.posters is not None and any(item.get("kind") == "poster" for item in self.items[job["next"] :]):
             self.posters = dataclasses.replace(runner.posters(), codes=self.generator)
         self.saved_next = job["next"]
@@ -457,7 +458,10 @@ class _Run:
 
                 if self.posters is None:
                     raise ShareFunnelError("this runner makes no posters")
-                response = self.posters.poster(claim, parse_poster_request(item, item["page"]))
+                request = parse_poster_request(item, item["page"])
+                if request.template not in self.templates:  # read once per run, not once per poster
+                    self.templates[request.template] = self.posters.templates.get(request.template)
+                response = self.posters.poster(claim, request, self.templates[request.template])
             else:
                 response = self.generator.generate(claim, parse_code_request(item, item["page"]).look)
         except OutOfTime:

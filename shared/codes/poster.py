@@ -419,6 +419,8 @@ def _font(data: bytes, size: int, name: str = "the font") -> Any:
     with _font_lock:
         known = _digests.get(id(data))
         if known is None or known[0] is not data:
+            if len(_digests) >= 8:  # font files evicted from the file cache and read again: forget the old ones
+                _digests.clear()
             known = _digests[id(data)] = (data, hashlib.sha1(data).digest())
         key = (known[1], size)
         if key not in _fonts:
