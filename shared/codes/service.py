@@ -76,6 +76,8 @@ class WxacodeService:
                 raise Forbidden("batch jobs are for admins only")
             runner = self._batch_runner(context)
             if isinstance(request, BatchRequest):
+                for name in sorted({item["template"] for item in request.items if item.get("kind") == "poster"}):
+                    self._posters().templates.get(name)  # an unknown template: BAD_INPUT before anything is written
                 return runner.submit(request, deadline_for(context))
             return runner.resume(request, deadline_for(context)) if request.resume else runner.status(request)
         if type(request).__name__ in ("PosterRequest", "TemplateRequest"):

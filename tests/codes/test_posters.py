@@ -290,6 +290,15 @@ def test_200_posters_in_a_batch_stay_within_the_code_rate_cap(gen, gen_module, s
     assert again["status"] == "done" and emulator.calls["getwxacodeunlimit"] == 200
 
 
+def test_a_batch_naming_an_unknown_template_writes_nothing(gen, sharer_code, emulator, database):
+    code = sharer_code("alice")
+    before = snapshot(database)
+    items = [{"kind": "poster", "inviter": code, "productId": "p1", "template": "winter"}]
+    refused = gen({"batch": items}, as_user="admin")
+    assert refused["error"]["code"] == "BAD_INPUT" and refused["error"]["field"] == "template", refused
+    assert snapshot(database) == before and emulator.calls["getwxacodeunlimit"] == 0
+
+
 def test_a_small_poster_batch_runs_in_one_lane(gen, sharer_code, emulator, scf_api):
     code = sharer_code("alice")
     job = gen(
