@@ -115,7 +115,7 @@ def lanes_run(items: int, lanes: int, rate: int) -> dict:
     import time
 
     from bench.wxacode_batch import _free_port
-    from shared.platform import instance
+    from shared.platform import config, db, instance
     from tools.scf_api_emulator import ScfApiEmulator
     from tools.wechat_emulator import WeChatEmulator
     from tools.wxclient import load_handler, openid_for, scf_context
@@ -145,6 +145,8 @@ def lanes_run(items: int, lanes: int, rate: int) -> dict:
     }
     os.environ.update(env)
     instance.reset()
+    config.reset()  # and the settings and database of an earlier measurement in this process
+    db.reset()
     record_share = load_handler("recordShare")
     gen = load_handler("genWxacode")
     run = f"lanes{lanes}-{time.time_ns()}"  # fresh products: nothing cached from an earlier measurement
@@ -171,8 +173,8 @@ def lanes_run(items: int, lanes: int, rate: int) -> dict:
                     )
                 )
             time.sleep(0.02)
-        for worker in workers:
-            worker.wait()
+        failed = [worker.args for worker in workers if worker.wait() != 0]
+        assert not failed, f"{len(failed)} lane process(es) failed"
         seconds = time.perf_counter() - started
         status = gen.main_handler({"jobId": answer["jobId"]}, context)
     finally:
@@ -212,11 +214,12 @@ def main() -> None:
     shared_server = bool(os.environ.get("MONGODB_URI"))
     fanned = [lanes_run(args.items, lanes, 4500) for lanes in (1, 4)] if shared_server else []
     entry = imports["entry"][0]
+    engine = "FerretDB 2.5 at MONGODB_URI" if shared_server else "embedded (mongomock-ng)"
     lines = [
         f"## Posters — {dt.date.today().isoformat()}",
         "",
         f"Command: `python bench/posters.py` · built genWxacode on Python {python310_version(python)} "
-        f"(-E -s -S) · batches on Python {platform.python_version()}, engine embedded (mongomock-ng) · "
+        f"(-E -s -S) · batches on Python {platform.python_version()}, engine {engine} · "
         f"{os.cpu_count()} cores · zip {(ROOT / 'build' / 'genWxacode.zip').stat().st_size / 1e6:.2f} MB",
         "",
         "| cold import (fresh interpreter) | CPU | wall | over the entry (CPU) |",

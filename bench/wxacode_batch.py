@@ -67,11 +67,15 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int, kind: str 
             "ADMIN_OPENIDS": openid_for("ops"),
             "WXACODE_RATE_PER_MIN": str(rate),
             "WXACODE_CONCURRENCY": str(concurrency),
+            "WXACODE_POSTER_LANES": "1",  # one invocation: bench/posters.py measures lanes on their own
+            "MONGODB_DB": f"bench_wxacode_{time.time_ns()}",  # a throwaway database on a server (dropped below)
         }
     )
-    from shared.platform import instance
+    from shared.platform import config, db, instance
 
     instance.reset()  # a new WeChat endpoint: services built for an earlier measurement are forgotten
+    config.reset()  # the settings and database of an earlier measurement in this process
+    db.reset()
     record_share = load_handler("recordShare")
     gen = load_handler("genWxacode")
     codes = []
@@ -95,6 +99,11 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int, kind: str 
     finally:
         server.terminate()
         server.wait()
+        if os.environ.get("MONGODB_URI"):
+            import pymongo
+
+            with pymongo.MongoClient(os.environ["MONGODB_URI"]) as client:
+                client.drop_database(os.environ["MONGODB_DB"])
     assert first["status"] == "done" and second["status"] == "done", (first, second)
     achieved = first_calls / first_seconds * 60
     return {
