@@ -24,6 +24,7 @@ import io
 import json
 import re
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -40,6 +41,7 @@ TCB_REQUIRED: dict[str, tuple[str, ...]] = {
     "DescribeEnvsRequest": (),
     "VariableRequest": ("Key",),
 }
+TEMP_COS_APPID = "1253665819"  # SCF's temporary-code buckets (manager-node's SCF_TEMP_COS)
 # A bucket name with its -appid suffix, which the API's CosBucketName must not carry.
 _APPID_SUFFIX = re.compile(r"-\d{6,}$")
 # Required fields, from the API documentation (the SDK models do not say).
@@ -120,6 +122,9 @@ class _DeployActions:
     deployed: dict[tuple[str, str], dict]
     cos_endpoint: str | None
     cos_appid: str
+    temp_cos: dict[str, bytes]
+    _temp_signs: dict[str, str]
+    _lock: Any
     log_services: dict[str, tuple[str, str]]
     settle_polls: int
     stuck: bool
@@ -155,6 +160,13 @@ class _DeployActions:
             if not key.startswith("/"):
                 raise _ApiFault("InvalidParameterValue.CosObjectName", "CosObjectName starts with /")
             data = self._cos_object(f"{bucket}-{self.cos_appid}", key[1:], code.get("CosBucketRegion"))
+        elif code.get("TempCosObjectName"):
+            key = code["TempCosObjectName"]
+            if not key.startswith("/"):
+                raise _ApiFault("InvalidParameterValue.TempCosObjectName", "TempCosObjectName starts with /")
+            if key[1:] not in self.temp_cos:
+                raise _ApiFault("ResourceNotFound.Cos", f"no temporary object {key}")
+            data = self.temp_cos[key[1:]]
         else:
             raise _ApiFault("InvalidParameterValue.Code", "give ZipFile, or CosBucketName and CosObjectName")
         try:
@@ -201,6 +213,21 @@ class _DeployActions:
             state["_polls"] -= 1
         return {k: v for k, v in state.items() if not k.startswith("_")}
 
+    def _get_temp_cos_info(self, body: bytes) -> dict:
+        """GetTempCosInfo as manager-node calls it: ``{ObjectPath}`` → ``{Date, Sign}``."""
+        try:
+            request = json.loads(body)
+            object_path = request["ObjectPath"]
+            if not isinstance(object_path, str) or not object_path or set(request) != {"ObjectPath"}:
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return {"Error": {"Code": "InvalidParameter", "Message": "ObjectPath is required"}}
+        sign = "q-sign-algorithm=sha1&q-ak=emulator&q-signature=" + uuid.uuid4().hex
+        with self._lock:
+            self.actions.append(("GetTempCosInfo", object_path))
+            self._temp_signs[sign] = object_path
+        return {"Date": time.strftime("%Y-%m-%d"), "Sign": sign}
+
     def _tcb_DescribeEnvs(self, request: dict) -> dict:
         envs = [ns for ns in sorted(self.log_services) if not request.get("EnvId") or ns == request["EnvId"]]
         return {
@@ -208,6 +235,9 @@ class _DeployActions:
                 {
                     "EnvId": ns,
                     "LogServices": [{"LogsetId": self.log_services[ns][0], "TopicId": self.log_services[ns][1]}],
+                    "Storages": [
+                        {"Region": "ap-shanghai", "Bucket": f"{ns}-{self.cos_appid}", "AppId": self.cos_appid}
+                    ],
                 }
                 for ns in envs
             ],
@@ -357,6 +387,8 @@ class ScfApiEmulator(_DeployActions):
         self.cos_endpoint = cos_endpoint
         self.cos_appid = cos_appid  # COS buckets are named name-appid; the API names them without the suffix
         self.tcb_requests: list[dict] = []  # CloudBase (tcb) requests as sent, for tests to compare with manager-node
+        self.temp_cos: dict[str, bytes] = {}  # SCF's temporary COS (GetTempCosInfo + PUT): key -> package
+        self._temp_signs: dict[str, str] = {}  # Sign handed out -> the object path it was asked for
         self.log_services = {ns: ("logset-" + ns, "topic-" + ns) for ns in namespaces if ns != "default"}
         self._lock = threading.RLock()
         self._server: LoopbackServer | None = None
@@ -366,6 +398,10 @@ class ScfApiEmulator(_DeployActions):
         emulator = self
 
         class Handler(QuietHandler):
+            def do_PUT(self):  # SCF's temporary COS bucket, as /tempcos/<bucket>/<date>/<object path>
+                status = emulator.put_temp_cos(self.path, self.headers.get("Authorization", ""), self.read_body())
+                self.reply(status, b"", {"Content-Type": "application/xml"})
+
             def do_POST(self):
                 body = self.read_body()
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -375,6 +411,18 @@ class ScfApiEmulator(_DeployActions):
         self._server = LoopbackServer(Handler)
         self.endpoint = self._server.url
         return self.endpoint
+
+    def put_temp_cos(self, path: str, authorization: str, body: bytes) -> int:
+        """A PUT signed with a Sign GetTempCosInfo handed out, at that Sign's object path (manager-node's upload)."""
+        parts = path.split("/", 3)  # '', 'tempcos', bucket, key
+        if len(parts) < 4 or parts[1] != "tempcos" or not parts[2].endswith(f"tempcos-{TEMP_COS_APPID}"):
+            return 404
+        with self._lock:
+            wanted = self._temp_signs.get(authorization)
+            if wanted is None or not parts[3].endswith("/" + wanted):
+                return 403
+            self.temp_cos[parts[3]] = body
+        return 200
 
     def stop(self) -> None:
         if self._server:
@@ -393,6 +441,8 @@ class ScfApiEmulator(_DeployActions):
         action = headers.get("x-tc-action", "")
         version = headers.get("x-tc-version")
         tcb = version == "2018-06-08" and action in TCB_ACTIONS  # CloudBase's own function actions (service tcb)
+        if version == "2018-04-16" and action == "GetTempCosInfo":  # no model in the Python SDK: manager-node's use
+            return {**self._get_temp_cos_info(body), "RequestId": request_id}
         if not tcb and (version != "2018-04-16" or (action != "Invoke" and action not in DEPLOY_ACTIONS)):
             return self._reject("InvalidAction", f"{action} {version} is not emulated", request_id)
         try:

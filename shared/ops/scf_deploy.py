@@ -64,6 +64,11 @@ FAILED_STATES = {"CreateFailed", "UpdateFailed", "PublishFailed", "DeleteFailed"
 
 CLOUDBASE_ROLE = "TCB_QcsRole"  # the execution role of CloudBase functions (manager-node's CreateFunction)
 CLOUDBASE_STAMP = "MINI_QCBASE"  # what marks a CloudBase function (manager-node sends it on every create)
+# Without DEPLOY_COS_BUCKET a large package goes where manager-node puts every package: SCF's temporary COS bucket,
+# through GetTempCosInfo (manager-node lib/function `uploadFunctionZipToCos`; no model in tencentcloud-sdk-python).
+TEMP_COS_APPID = "1253665819"
+TEMP_COS_PREFIX = {"ap-shanghai": "sh", "ap-guangzhou": "gz", "ap-beijing": "bj", "ap-singapore": "sg"}
+ENV_TEMP_COS_ENDPOINT = "DEPLOY_TEMP_COS_ENDPOINT"  # override of https://<bucket>.cos.<region>.myqcloud.com (tests)
 ENV_TCB_ENDPOINT = "TCB_API_ENDPOINT"  # the tcb API host (default tcb.tencentcloudapi.com; an emulator in tests)
 # Every variable this project sets on some function: what a deploy may remove (with --prune) when no longer defined.
 OUR_VARIABLES = frozenset(name for fn in FUNCTIONS for name in fn.variables)
@@ -302,11 +307,7 @@ class ScfDeployer:
         if len(encoded) + 4096 <= INLINE_REQUEST_LIMIT:
             return {"ZipFile": encoded}
         if self._cos_uploader is None:
-            raise DeployError(
-                f"{desired.name}'s package is {len(package) / 1e6:.1f} MB, above what one API request "
-                f"can carry inline ({INLINE_REQUEST_LIMIT // (1024 * 1024)} MB base64): set "
-                f"{ENV_DEPLOY_BUCKET} to a COS bucket in {region} (name-appid) to upload it there"
-            )
+            return self._temp_cos(desired, package, region)
         bucket, key = self._cos_uploader(desired.name, package, digest)
         self._say(f"  uploaded {len(package) / 1e6:.1f} MB to cos://{bucket}/{key}")
         # As the model documents them: the bucket's name without its -appid suffix, the object's path from "/".
@@ -391,6 +392,63 @@ class ScfDeployer:
         else:
             self._say("  configuration unchanged")
         return Report(False, uploaded, bool(changes), self._timer(desired))
+
+    def _temp_cos(self, desired: Desired, package: bytes, region: str) -> dict[str, Any]:
+        """Upload to SCF's temporary COS bucket as manager-node does: GetTempCosInfo for the object path
+        ``<appid>/<env>/<name>.zip`` answers a date and a signature; the package is PUT at ``/<date>/<path>`` of the
+        region's ``<prefix>tempcos-1253665819`` with that signature; the function reads it as TempCosObjectName."""
+        import requests
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+        too_large = (
+            f"{desired.name}'s package is {len(package) / 1e6:.1f} MB, above what one API request can carry inline "
+            f"({INLINE_REQUEST_LIMIT // (1024 * 1024)} MB base64)"
+        )
+        object_path = f"{self._appid(desired.namespace)}/{desired.namespace}/{desired.name}.zip"
+        try:
+            answer = self._client.call_json("GetTempCosInfo", {"ObjectPath": object_path}).get("Response", {})
+        except TencentCloudSDKException as exc:
+            raise DeployError(
+                f"{too_large}, and GetTempCosInfo failed ({exc.get_code()}): set {ENV_DEPLOY_BUCKET} to a COS bucket "
+                f"in {region} (name-appid) to upload it there"
+            ) from exc
+        self._say(f"  GetTempCosInfo answered {', '.join(sorted(k for k in answer if k != 'RequestId'))}")  # names only
+        date, sign = answer.get("Date"), answer.get("Sign")
+        if not (isinstance(date, str) and date and isinstance(sign, str) and sign):
+            raise DeployError(f"{too_large}, and GetTempCosInfo answered no Date and Sign: set {ENV_DEPLOY_BUCKET}")
+        bucket = f"{TEMP_COS_PREFIX.get(region, 'sh')}tempcos-{TEMP_COS_APPID}"
+        key = f"{date}/{object_path}"
+        endpoint = os.environ.get(ENV_TEMP_COS_ENDPOINT)
+        url = (
+            f"{endpoint.rstrip('/')}/{bucket}/{key}"
+            if endpoint
+            else f"https://{bucket}.cos.{region}.myqcloud.com/{key}"
+        )
+        try:
+            response = requests.put(
+                url, data=package, headers={"Authorization": sign, "Content-Type": "application/zip"}, timeout=(5, 120)
+            )
+        except requests.RequestException as exc:
+            raise DeployError(f"uploading {desired.name}'s package to SCF's temporary COS failed: {exc}") from exc
+        if response.status_code != 200:
+            raise DeployError(
+                f"uploading {desired.name}'s package to SCF's temporary COS failed with HTTP {response.status_code}: "
+                f"set {ENV_DEPLOY_BUCKET} to upload it to a bucket of yours instead"
+            )
+        self._say(f"  uploaded {len(package) / 1e6:.1f} MB to SCF's temporary COS ({bucket})")
+        return {"CosBucketRegion": region, "TempCosObjectName": f"/{key}"}
+
+    def _appid(self, env_id: str) -> str:
+        """The account's APPID, which names the temporary object: from the environment's storage, as manager-node
+        reads it from the environment's description."""
+        envs = self._call_tcb("DescribeEnvs", EnvId=env_id).EnvList or []
+        appids = [s.AppId for env in envs if env.EnvId == env_id for s in (env.Storages or []) if s.AppId]
+        if not appids:
+            raise DeployError(
+                f"the environment {env_id} names no APPID (no storage in DescribeEnvs): set {ENV_DEPLOY_BUCKET} to "
+                "upload large packages to a bucket of yours"
+            )
+        return str(appids[0])
 
     def _log_topic(self, env_id: str) -> dict[str, str]:
         """The environment's CLS log set and topic (so logs show in the CloudBase console), as manager-node reads

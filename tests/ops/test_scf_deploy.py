@@ -44,11 +44,8 @@ def scf_api():
 
 
 @pytest.fixture
-def cli(scf_api, s3_endpoint, tmp_path):
-    """Runs `serverless deploy function -f NAME` as a user would, with .env-style values in the environment (and a
-    COS bucket on moto for packages above the inline limit: genWxacode with Pillow)."""
-    _deploy_bucket(s3_endpoint)
-    scf_api.cos_endpoint = s3_endpoint
+def cli(scf_api, tmp_path):
+    """Runs `serverless deploy function -f NAME` as a user would, with .env-style values in the environment."""
     home = tmp_path / "home"
     home.mkdir()
     network_log = tmp_path / "network.log"
@@ -72,8 +69,7 @@ def cli(scf_api, s3_endpoint, tmp_path):
                 "VPC_ID": "vpc-8x1k2",
                 "SUBNET_ID": "subnet-5f3a",
                 "NETWORK_LOG": str(network_log),
-                "DEPLOY_COS_BUCKET": DEPLOY_BUCKET,
-                "DEPLOY_COS_ENDPOINT": s3_endpoint,
+                "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/tempcos",
                 "NODE_OPTIONS": f"--require {GUARD / 'guard.js'}",
                 "PYTHONPATH": str(GUARD),
                 **FUNCTION_VALUES,
@@ -103,7 +99,6 @@ def cli(scf_api, s3_endpoint, tmp_path):
         )
 
     deploy.network_log = network_log
-    deploy.cos_port = s3_endpoint.rsplit(":", 1)[1]
     return deploy
 
 
@@ -176,14 +171,12 @@ def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(bu
         assert scf_api.count("UpdateFunctionConfiguration", function.name) == 0
         assert scf_api.count("CreateTrigger", function.name) == (1 if function.timer else 0)
         assert len(deployed(scf_api, function.name)["_triggers"]) == (1 if function.timer else 0)
-    # genWxacode (Pillow for posters) is above what one request carries inline: its package went through COS.
-    assert (
-        "CosBucketName"
-        in scf_api.tcb_requests[[r.get("FunctionName") for r in scf_api.tcb_requests].index("genWxacode")]["Code"]
-    )
-    # Nothing but the emulators: no telemetry, no real-name check, no update check.
-    allowed = {f"127.0.0.1:{port}", f"127.0.0.1:{cli.cos_port}", "127.0.0.1"}
-    assert contacted(cli.network_log) <= allowed, contacted(cli.network_log)
+    # genWxacode (Pillow for posters) is above what one request carries inline: its package went, as manager-node
+    # sends every package, through SCF's temporary COS — no bucket of the user's needed.
+    created = [r for r in scf_api.tcb_requests if r.get("FunctionName") == "genWxacode"][0]
+    assert created["Code"]["TempCosObjectName"].endswith(f"/{ENV_ID}/genWxacode.zip")
+    # Nothing but the emulator: no telemetry, no real-name check, no update check.
+    assert contacted(cli.network_log) <= {f"127.0.0.1:{port}", "127.0.0.1"}, contacted(cli.network_log)
     assert any(entry.endswith(port) for entry in contacted(cli.network_log))
 
 
@@ -304,6 +297,7 @@ def test_a_function_that_never_becomes_active_stops_the_deploy(built, scf_api):
 
 
 def _big_package(tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "big.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("index.py", "def main_handler(event, context):\n    return {}\n")
@@ -312,6 +306,8 @@ def _big_package(tmp_path):
 
 
 def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint, tmp_path, monkeypatch, capsys):
+    """Above the inline limit a package goes, as manager-node sends every package, to SCF's temporary COS bucket
+    (GetTempCosInfo, a PUT signed with its Sign, TempCosObjectName); with DEPLOY_COS_BUCKET to the user's own bucket."""
     _deploy_bucket(s3_endpoint)
     scf_api.cos_endpoint = s3_endpoint
     big = _big_package(tmp_path)
@@ -321,24 +317,51 @@ def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint,
         "TENCENTCLOUD_SECRET_ID": SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
         "TCB_ENV": ENV_ID,
+        "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/tempcos",
     }.items():
         monkeypatch.setenv(key, value)
     for key in ("VPC_ID", "SUBNET_ID", "TENCENTCLOUD_SESSION_TOKEN", "DEPLOY_COS_BUCKET"):
         monkeypatch.delenv(key, raising=False)
     args = ["--function", "genWxacode", "--stage", "test", "--region", "ap-shanghai", "--artifact", str(big)]
-    assert scf_deploy.main(args) == 1
-    assert "above what one API request can carry inline" in capsys.readouterr().err
-    assert not scf_api.deployed
+    assert scf_deploy.main(args) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "GetTempCosInfo answered Date, Sign" in out and "SCF's temporary COS (shtempcos-1253665819)" in out
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    assert deployed(scf_api, "genWxacode")["_sha256"] == digest
+    code = scf_api.tcb_requests[-1]["Code"]  # manager-node's shape: the region and /<date>/<appid>/<env>/<name>.zip
+    assert code["CosBucketRegion"] == "ap-shanghai" and "ZipFile" not in code
+    assert code["TempCosObjectName"].endswith(f"/1250000000/{ENV_ID}/genWxacode.zip")
+    assert ("GetTempCosInfo", f"1250000000/{ENV_ID}/genWxacode.zip") in scf_api.actions
+    assert scf_deploy.main(args) == 0 and "code unchanged" in capsys.readouterr().out
 
+    bigger = _big_package(tmp_path / "again")  # new code, to the user's own bucket this time
     monkeypatch.setenv("DEPLOY_COS_BUCKET", "deploy-1250000000")
     monkeypatch.setenv("DEPLOY_COS_ENDPOINT", s3_endpoint)
+    args[-1] = str(bigger)
     assert scf_deploy.main(args) == 0, capsys.readouterr()
-    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    digest = hashlib.sha256(bigger.read_bytes()).hexdigest()
     assert f"cos://deploy-1250000000/share-funnel/genWxacode/{digest}.zip" in capsys.readouterr().out
     assert deployed(scf_api, "genWxacode")["_sha256"] == digest
-    code = scf_api.tcb_requests[-1]["Code"]  # as the model documents: the name without -appid, the path from "/"
-    assert (code["CosBucketName"], code["CosObjectName"]) == ("deploy", f"/share-funnel/genWxacode/{digest}.zip")
-    assert scf_deploy.main(args) == 0 and "code unchanged" in capsys.readouterr().out
+
+
+def test_a_temporary_cos_that_refuses_the_upload_stops_the_deploy(scf_api, tmp_path, monkeypatch, capsys):
+    for key, value in {
+        "SCF_API_ENDPOINT": scf_api.endpoint,
+        "TCB_API_ENDPOINT": scf_api.endpoint,
+        "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+        "TCB_ENV": ENV_ID,
+        "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/elsewhere",  # not the bucket the Sign was made for
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("VPC_ID", "SUBNET_ID", "TENCENTCLOUD_SESSION_TOKEN", "DEPLOY_COS_BUCKET"):
+        monkeypatch.delenv(key, raising=False)
+    big = _big_package(tmp_path)
+    args = ["--function", "genWxacode", "--stage", "test", "--region", "ap-shanghai", "--artifact", str(big)]
+    assert scf_deploy.main(args) == 1
+    err = capsys.readouterr().err
+    assert "temporary COS failed with HTTP 404" in err and "DEPLOY_COS_BUCKET" in err
+    assert not scf_api.deployed
 
 
 def test_the_inline_limit_is_the_api_request_limit_not_the_zip_field_limit():
