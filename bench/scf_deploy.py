@@ -37,6 +37,8 @@ def main() -> int:
                     "HOME": home,
                     "SHARE_FUNNEL_PYTHON": sys.executable,
                     "SCF_API_ENDPOINT": api.endpoint,
+                    "TCB_API_ENDPOINT": api.endpoint,
+                    "DEPLOY_TEMP_COS_ENDPOINT": f"{api.endpoint}/tempcos",  # SCF's temporary COS, emulated
                     "TENCENTCLOUD_SECRET_ID": "AKIDbench",
                     "TENCENTCLOUD_SECRET_KEY": "bench-key",
                     "TCB_ENV": "bench-env",

@@ -298,7 +298,8 @@ class _DeployActions:
             self.busy_once = False
             self._changing(state, "Updating")
         self._require_active("UpdateFunctionCode", state)
-        data = self._package(request, request)
+        # The Code object (manager-node's shape, the only one carrying TempCosObjectName) or the top-level fields.
+        data = self._package(request, request.get("Code") or request)
         state.update(
             _code=data, _sha256=hashlib.sha256(data).hexdigest(), Handler=request.get("Handler", state["Handler"])
         )

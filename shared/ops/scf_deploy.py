@@ -59,6 +59,9 @@ DEPLOY_VARIABLES = CREDENTIAL_VARIABLES + (CLOUDBASE_ENV, ENV_VPC_ID, ENV_SUBNET
 # A TC3-signed POST may carry at most 10 MB (the API's request limit, tighter than ZipFile's documented 20 MB):
 # larger packages go through COS.
 INLINE_REQUEST_LIMIT = 10 * 1024 * 1024
+# manager-node refuses an inline ZipFile above 1.5 MB ("ZipFile 上传不能大于 1.5MB，请使用 COS 上传方式") and sends larger
+# packages through COS: the same limit here, whatever the request could carry.
+INLINE_ZIP_LIMIT = 1536 * 1024
 ENVIRONMENT_LIMIT = 4096  # SCF: all of a function's variables together, in bytes
 FAILED_STATES = {"CreateFailed", "UpdateFailed", "PublishFailed", "DeleteFailed", "Deleting"}
 
@@ -195,6 +198,7 @@ class ScfDeployer:
         cos_uploader: Callable[..., Any] | None = None,
         tcb: Any = None,
         prune: bool = False,
+        temp_cos_endpoint: str | None = None,
     ) -> None:
         from tencentcloud.scf.v20180416 import models
 
@@ -202,6 +206,8 @@ class ScfDeployer:
         self._wait_s, self._poll_s = wait_s, poll_s
         self._cos_uploader = cos_uploader
         self._tcb, self._prune = tcb, prune
+        self._temp_cos_endpoint = temp_cos_endpoint  # None: COS itself (tests: the emulator's stand-in)
+        self._described: dict[str, list[Any]] = {}
 
     # --- API plumbing ----------------------------------------------------------------------------------------
     def _call(self, action: str, **fields: Any) -> Any:
@@ -304,7 +310,7 @@ class ScfDeployer:
 
     def _code(self, desired: Desired, package: bytes, digest: str, region: str) -> dict[str, Any]:
         encoded = base64.b64encode(package).decode()
-        if len(encoded) + 4096 <= INLINE_REQUEST_LIMIT:
+        if len(package) <= INLINE_ZIP_LIMIT and len(encoded) + 4096 <= INLINE_REQUEST_LIMIT:
             return {"ZipFile": encoded}
         if self._cos_uploader is None:
             return self._temp_cos(desired, package, region)
@@ -369,7 +375,7 @@ class ScfDeployer:
                     Namespace=desired.namespace,
                     Handler=HANDLER,
                     InstallDependency="FALSE",
-                    **self._code(desired, package, digest, region),
+                    Code=self._code(desired, package, digest, region),  # manager-node's shape: the Code object
                 ),
             )
             current = self._wait_active(desired)
@@ -401,8 +407,8 @@ class ScfDeployer:
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
         too_large = (
-            f"{desired.name}'s package is {len(package) / 1e6:.1f} MB, above what one API request can carry inline "
-            f"({INLINE_REQUEST_LIMIT // (1024 * 1024)} MB base64)"
+            f"{desired.name}'s package is {len(package) / 1e6:.1f} MB, above the {INLINE_ZIP_LIMIT / 1024 / 1024:.1f} MB "
+            "CloudBase's tools send inline"
         )
         object_path = f"{self._appid(desired.namespace)}/{desired.namespace}/{desired.name}.zip"
         try:
@@ -418,7 +424,7 @@ class ScfDeployer:
             raise DeployError(f"{too_large}, and GetTempCosInfo answered no Date and Sign: set {ENV_DEPLOY_BUCKET}")
         bucket = f"{TEMP_COS_PREFIX.get(region, 'sh')}tempcos-{TEMP_COS_APPID}"
         key = f"{date}/{object_path}"
-        endpoint = os.environ.get(ENV_TEMP_COS_ENDPOINT)
+        endpoint = self._temp_cos_endpoint
         url = (
             f"{endpoint.rstrip('/')}/{bucket}/{key}"
             if endpoint
@@ -438,10 +444,16 @@ class ScfDeployer:
         self._say(f"  uploaded {len(package) / 1e6:.1f} MB to SCF's temporary COS ({bucket})")
         return {"CosBucketRegion": region, "TempCosObjectName": f"/{key}"}
 
+    def _environments(self, env_id: str) -> list[Any]:
+        """DescribeEnvs for the environment, asked once per deploy (the APPID and the log topic both come from it)."""
+        if env_id not in self._described:
+            self._described[env_id] = self._call_tcb("DescribeEnvs", EnvId=env_id).EnvList or []
+        return self._described[env_id]
+
     def _appid(self, env_id: str) -> str:
         """The account's APPID, which names the temporary object: from the environment's storage, as manager-node
         reads it from the environment's description."""
-        envs = self._call_tcb("DescribeEnvs", EnvId=env_id).EnvList or []
+        envs = self._environments(env_id)
         appids = [s.AppId for env in envs if env.EnvId == env_id for s in (env.Storages or []) if s.AppId]
         if not appids:
             raise DeployError(
@@ -453,7 +465,7 @@ class ScfDeployer:
     def _log_topic(self, env_id: str) -> dict[str, str]:
         """The environment's CLS log set and topic (so logs show in the CloudBase console), as manager-node reads
         them from the environment's description; none known → let the platform create one."""
-        envs = self._call_tcb("DescribeEnvs", EnvId=env_id).EnvList or []
+        envs = self._environments(env_id)
         services = [s for env in envs if env.EnvId == env_id for s in (env.LogServices or [])]
         if services and services[0].LogsetId and services[0].TopicId:
             return {"ClsLogsetId": services[0].LogsetId, "ClsTopicId": services[0].TopicId}
@@ -611,7 +623,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{endpoint or 'scf.tencentcloudapi.com'}"
         )
         tcb = tcb_client(credential(env), region, env.get(ENV_TCB_ENDPOINT) or None)
-        deployer = ScfDeployer(client, cos_uploader=cos_uploader(env, region), tcb=tcb, prune=args.prune)
+        deployer = ScfDeployer(
+            client,
+            cos_uploader=cos_uploader(env, region),
+            tcb=tcb,
+            prune=args.prune,
+            temp_cos_endpoint=env.get(ENV_TEMP_COS_ENDPOINT) or None,
+        )
         report = deployer.deploy(fn, desired, artifact.read_bytes(), region, force=args.force)
     except DeployError as exc:
         print(f"Deploy of {fn.name} failed: {exc}", file=sys.stderr)

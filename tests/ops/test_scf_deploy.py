@@ -3,7 +3,6 @@ plugin drives shared/ops/scf_deploy.py against the SCF API emulator over real HT
 must equal shared/ops/deployment.py. Every connection the CLI and the deployer open is recorded: only the
 emulator (and moto, standing in for COS) may be contacted."""
 
-import base64
 import hashlib
 import io
 import json
@@ -286,7 +285,13 @@ def test_a_function_that_never_becomes_active_stops_the_deploy(built, scf_api):
     fn = deployment.function("dailyFunnel")
     desired = scf_deploy.desired_state(fn, {"TCB_ENV": ENV_ID})
     package = (built / "dailyFunnel.zip").read_bytes()
-    quiet = scf_deploy.ScfDeployer(_client(scf_api), say=lambda _: None, sleep=lambda _: None, tcb=_tcb(scf_api))
+    quiet = scf_deploy.ScfDeployer(
+        _client(scf_api),
+        say=lambda _: None,
+        sleep=lambda _: None,
+        tcb=_tcb(scf_api),
+        temp_cos_endpoint=f"{scf_api.endpoint}/tempcos",
+    )
     quiet.deploy(fn, desired, package, "ap-shanghai")
     scf_api.stuck = True
     deployed(scf_api, "dailyFunnel")["Status"] = "Updating"
@@ -364,13 +369,11 @@ def test_a_temporary_cos_that_refuses_the_upload_stops_the_deploy(scf_api, tmp_p
     assert not scf_api.deployed
 
 
-def test_the_inline_limit_is_the_api_request_limit_not_the_zip_field_limit():
-    """A TC3-signed POST carries at most 10 MB; every default build but genWxacode's (Pillow, for posters) fits inline
-    with room to spare."""
-    for function in deployment.FUNCTIONS:
-        fits = function.zip_budget_mb * 1024 * 1024 * 4 / 3 + 4096 < scf_deploy.INLINE_REQUEST_LIMIT
-        assert fits == (function.name != "genWxacode"), function.name
-    assert len(base64.b64encode(b"x" * 3)) == 4
+def test_the_inline_limit_is_manager_nodes():
+    """manager-node sends a package inline only up to 1.5 MB (and refuses more); above it, COS. Ours are all larger."""
+    assert scf_deploy.INLINE_ZIP_LIMIT == 1.5 * 1024 * 1024
+    assert scf_deploy.INLINE_ZIP_LIMIT * 4 / 3 + 4096 < scf_deploy.INLINE_REQUEST_LIMIT
+    assert all(function.zip_budget_mb * 1024 * 1024 > scf_deploy.INLINE_ZIP_LIMIT for function in deployment.FUNCTIONS)
 
 
 def test_dotenv_values_are_read_and_the_environment_wins(tmp_path):
@@ -413,6 +416,7 @@ def test_make_deploy_is_the_readmes_command(built, scf_api, cli, tmp_path):
             "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
             "TCB_ENV": ENV_ID,
             "MONGODB_URI": FUNCTION_VALUES["MONGODB_URI"],
+            "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/tempcos",
         }
     )
     result = subprocess.run(
