@@ -169,6 +169,18 @@ def gen_wxacode_handler(emulator, **overrides):
     )
 
 
+def record_share_handler(emulator, **overrides):
+    """recordShare configured with the app's WeChat credentials (the emulator) at its cold start: group resolution
+    and nickname content checks on."""
+    return configured_handler(
+        "recordShare",
+        WECHAT_APPID=emulator.appid,
+        WECHAT_APPSECRET=emulator.secret,
+        WECHAT_API_BASE=emulator.base_url,
+        **overrides,
+    )
+
+
 @pytest.fixture
 def scf_api(monkeypatch):
     """The SCF API emulator as the endpoint of continuations (``Invoke``), with the role's keys it checks: each

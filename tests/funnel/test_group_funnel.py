@@ -8,7 +8,7 @@ import pytest
 from shared.funnel.definition import SHANGHAI
 from shared.platform import instance
 from shared.platform.clock import FixedClock
-from tests.conftest import configured_handler, openid_for, scf_context
+from tests.conftest import configured_handler, openid_for, record_share_handler, scf_context
 from tests.funnel.test_daily_funnel import ORDER_ENV, admin_run, rows
 
 DAY = "2026-11-10"
@@ -16,9 +16,7 @@ DAY = "2026-11-10"
 
 @pytest.fixture(scope="module")
 def grouped(emulator):
-    with configured_handler(
-        "recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret, WECHAT_API_BASE=emulator.base_url
-    ) as module:
+    with record_share_handler(emulator) as module:
         yield module
 
 

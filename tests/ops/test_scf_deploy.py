@@ -310,23 +310,28 @@ def _big_package(tmp_path):
     return path
 
 
-def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint, tmp_path, monkeypatch, capsys):
-    """Above the inline limit a package goes, as manager-node sends every package, to SCF's temporary COS bucket
-    (GetTempCosInfo, a PUT signed with its Sign, TempCosObjectName); with DEPLOY_COS_BUCKET to the user's own bucket."""
-    _deploy_bucket(s3_endpoint)
-    scf_api.cos_endpoint = s3_endpoint
-    big = _big_package(tmp_path)
+def _deploy_values(monkeypatch, scf_api, temp_cos="tempcos"):
+    """The environment `python -m shared.ops.scf_deploy` reads, pointed at the emulator (its temporary COS too)."""
     for key, value in {
         "SCF_API_ENDPOINT": scf_api.endpoint,
         "TCB_API_ENDPOINT": scf_api.endpoint,
         "TENCENTCLOUD_SECRET_ID": SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
         "TCB_ENV": ENV_ID,
-        "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/tempcos",
+        "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/{temp_cos}",
     }.items():
         monkeypatch.setenv(key, value)
     for key in ("VPC_ID", "SUBNET_ID", "TENCENTCLOUD_SESSION_TOKEN", "DEPLOY_COS_BUCKET"):
         monkeypatch.delenv(key, raising=False)
+
+
+def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint, tmp_path, monkeypatch, capsys):
+    """Above the inline limit a package goes, as manager-node sends every package, to SCF's temporary COS bucket
+    (GetTempCosInfo, a PUT signed with its Sign, TempCosObjectName); with DEPLOY_COS_BUCKET to the user's own bucket."""
+    _deploy_bucket(s3_endpoint)
+    scf_api.cos_endpoint = s3_endpoint
+    big = _big_package(tmp_path)
+    _deploy_values(monkeypatch, scf_api)
     args = ["--function", "genWxacode", "--stage", "test", "--region", "ap-shanghai", "--artifact", str(big)]
     assert scf_deploy.main(args) == 0, capsys.readouterr()
     out = capsys.readouterr().out
@@ -350,17 +355,7 @@ def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint,
 
 
 def test_a_temporary_cos_that_refuses_the_upload_stops_the_deploy(scf_api, tmp_path, monkeypatch, capsys):
-    for key, value in {
-        "SCF_API_ENDPOINT": scf_api.endpoint,
-        "TCB_API_ENDPOINT": scf_api.endpoint,
-        "TENCENTCLOUD_SECRET_ID": SECRET_ID,
-        "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
-        "TCB_ENV": ENV_ID,
-        "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/elsewhere",  # not the bucket the Sign was made for
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("VPC_ID", "SUBNET_ID", "TENCENTCLOUD_SESSION_TOKEN", "DEPLOY_COS_BUCKET"):
-        monkeypatch.delenv(key, raising=False)
+    _deploy_values(monkeypatch, scf_api, temp_cos="elsewhere")  # not the bucket the Sign was made for
     big = _big_package(tmp_path)
     args = ["--function", "genWxacode", "--stage", "test", "--region", "ap-shanghai", "--artifact", str(big)]
     assert scf_deploy.main(args) == 1

@@ -6,15 +6,13 @@ import time
 
 import pytest
 
-from tests.conftest import configured_handler, openid_for, run_together, scf_context, snapshot
+from tests.conftest import openid_for, record_share_handler, run_together, scf_context, snapshot
 
 
 @pytest.fixture(scope="module")
 def grouped(emulator):
     """recordShare configured with the app's WeChat credentials (group resolution on)."""
-    with configured_handler(
-        "recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret, WECHAT_API_BASE=emulator.base_url
-    ) as module:
+    with record_share_handler(emulator) as module:
         yield module
 
 

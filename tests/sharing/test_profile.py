@@ -3,7 +3,7 @@ button (the kit uploads the avatar and sends its fileID), saved on their user do
 
 import pytest
 
-from tests.conftest import configured_handler, openid_for, scf_context, snapshot, written
+from tests.conftest import openid_for, record_share_handler, scf_context, snapshot, written
 
 AVATAR = "cloud://prod-1.7465-prod-1-1250000000/share-funnel/avatars/tmp_1a2b.jpg"
 
@@ -57,9 +57,7 @@ def test_a_profile_needs_the_platforms_identity(invoke, database):
 @pytest.fixture(scope="module")
 def checked(emulator):
     """recordShare with WeChat configured: nicknames go through WeChat's content check (the emulator's)."""
-    with configured_handler(
-        "recordShare", WECHAT_APPID=emulator.appid, WECHAT_APPSECRET=emulator.secret, WECHAT_API_BASE=emulator.base_url
-    ) as module:
+    with record_share_handler(emulator) as module:
         yield module
 
 
