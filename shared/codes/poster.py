@@ -335,7 +335,7 @@ def open_image(data: bytes, name: str) -> Any:
         image.load()
     except MissingFile:
         raise
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Exception as exc:  # Pillow's decoders raise OSError, ValueError, SyntaxError, struct.error… on bad files
         raise MissingFile(f"{name} is not a picture Pillow can read", reason="not_an_image") from exc
     return image
 
@@ -426,7 +426,7 @@ def _font(data: bytes, size: int, name: str = "the font") -> Any:
         if key not in _fonts:
             try:
                 _fonts[key] = ImageFont.truetype(io.BytesIO(data), size)
-            except OSError as exc:
+            except Exception as exc:  # FreeType's refusals arrive as OSError or ValueError
                 raise MissingFile(f"{name} is not a TrueType/OpenType font", reason="not_a_font") from exc
         return _fonts[key]
 
@@ -572,8 +572,10 @@ class PosterMaker:
         }
 
         def make() -> Made:
-            for picture in template.pictures(product):  # a missing picture fails before any WeChat call
+            for picture in template.pictures(product):  # a missing picture or font fails before any WeChat call
                 self.files.get(picture)
+            if template.font:
+                self.files.get(template.font, MAX_FONT_BYTES)
             code, drawn = self.codes.generate_with_image(claim, look)
             code_bytes = drawn if drawn is not None else self.files.read_through(code["fileID"])
             self.renders += 1

@@ -154,6 +154,7 @@ def bad_templates(emulator):
     ok_layers = [{"type": "code", "box": [100, 100, 300, 300]}]
     text_file = put_file(emulator, "posters/readme.txt", b"hello", "text/plain")
     huge = put_file(emulator, "posters/huge.jpg", b"\xff\xd8" + bytes(6 * 1024 * 1024))
+    broken = put_file(emulator, "posters/broken.png", picture(GREEN, fmt="PNG")[:60] + b"\x00" * 40, "image/png")
     missing = f"cloud://{emulator.tcb_env}.{emulator.tcb_bucket}/posters/nowhere.jpg"
 
     def template(**fields):
@@ -176,6 +177,7 @@ def bad_templates(emulator):
         ),
         ("a file that is no picture", template(products={"sku-42": {"image": text_file}})),
         ("an oversized picture", template(products={"sku-42": {"image": huge}})),
+        ("a truncated picture", template(products={"sku-42": {"image": broken}})),
         ("a font that is no font", template(font=text_file)),
     ]
 
@@ -194,6 +196,7 @@ BAD_TEMPLATE_CASES = [
     "a missing picture",
     "a file that is no picture",
     "an oversized picture",
+    "a truncated picture",
     "a font that is no font",
 ]
 
