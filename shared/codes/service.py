@@ -80,7 +80,7 @@ class WxacodeService:
                     self._posters().templates.get(name)  # an unknown template: BAD_INPUT before anything is written
                 return runner.submit(request, deadline_for(context))
             return runner.resume(request, deadline_for(context)) if request.resume else runner.status(request)
-        if type(request).__name__ in ("PosterRequest", "TemplateRequest"):
+        if type(request).__name__ in ("PosterRequest", "TemplateRequest"):  # by name: poster.py loads for posters only
             return self._poster_call(request, caller, admin)
         if isinstance(request, LinkRequest):
             inviter, for_self = self._whose(caller, admin, request.inviter, "links")
