@@ -23,6 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 ENV_ID = "bench-env-1a2b"
 
+from bench import publish  # noqa: E402
 from shared.platform import config, db, instance
 from shared.platform.cloudbase_db import Command, TcbApi
 from tools.wxclient import load_handler, openid_for, scf_context
@@ -190,10 +191,7 @@ def main() -> int:
         f" **{settle_requests}** requests ({settle_requests / args.orders:.3f} per order; "
         f"{settled.get('batches', '?')} batches, status `{settled.get('status')}`).",
     ]
-    print("\n".join(lines))
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
+    publish("\n".join(lines), write=not args.no_write)
     return 0
 
 

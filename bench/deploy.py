@@ -22,6 +22,7 @@ import sys
 import tempfile
 import zipfile
 
+from bench import publish  # noqa: E402
 from shared.ops.deployment import FUNCTIONS
 from tools.build import probe_environment, python310
 
@@ -145,10 +146,7 @@ def main() -> None:
         "",
     ]
     text = "\n".join(lines)
-    print(text)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
-            out.write(text + "\n")
+    publish(text, write=not args.no_write)
     if failures:
         sys.exit(f"deploy benchmark missed its goals: {', '.join(failures)}")
 

@@ -26,6 +26,7 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
+from bench import publish  # noqa: E402
 from bench.datasets import provision_for_reading
 from bench.metering import Meter, MeteredDatabase
 from shared.funnel.definition import (
@@ -304,10 +305,7 @@ def main() -> None:
     scale = [measure(n, 1, args.repeat) for n in args.scale]
     probe, _ = fresh_database()
     text = report(results, args.landings, args.repeat, engine_name(probe), [results[0]] + scale if scale else [])
-    print(text)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
-            out.write(text + "\n")
+    publish(text, write=not args.no_write)
     if results[0]["checksum"] != results[1]["checksum"]:
         sys.exit("the target day's rows differ between histories")
     ratios = [r["seconds"] / r["fetch_seconds"] for r in [results[0]] + scale] if os.environ.get("MONGODB_URI") else []

@@ -46,6 +46,7 @@ class CommandCounter(monitoring.CommandListener):
 COUNTER = CommandCounter()
 monitoring.register(COUNTER)  # must precede client creation
 
+from bench import publish  # noqa: E402
 from bench.metering import Meter, MeteredDatabase
 from shared.platform import config, db, instance, log
 from shared.sharing.service import share_service
@@ -319,10 +320,7 @@ def main() -> None:
     result = measure(args.landings)
     command = "python bench/landing.py" + (f" --landings {args.landings}" if args.landings != 500 else "")
     text = report(result, command)
-    print(text)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
-            out.write(text + "\n")
+    publish(text, write=not args.no_write)
     common = result["common_path"][0]
     if common.get("reads", 0) != 0 or common.get("writes", 0) > 2:
         sys.exit("common path exceeds its round-trip goal")

@@ -32,6 +32,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
+from bench import publish  # noqa: E402
 from bench.datasets import fresh_database, provision_for_reading
 from bench.funnel import populate as populate_day
 from shared.funnel import SHANGHAI, FunnelSettings, OrderMapping
@@ -302,10 +303,7 @@ def main() -> None:
     args = parser.parse_args()
     log.set_level("ERROR")
     text = bench_settlement(args) if args.what == "settlement" else bench_backfill(args)
-    print(text)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
-            out.write(text + "\n")
+    publish(text, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ os.environ.setdefault("LOG_LEVEL", "ERROR")
 
 import requests
 
+from bench import publish  # noqa: E402
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -154,10 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.items, args.latency_ms, args.rate, args.concurrency)
     text = report(result, "python bench/wxacode_batch.py")
-    print(text)
-    if not args.no_write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as out:
-            out.write(text + "\n")
+    publish(text, write=not args.no_write)
     if result["fraction"] < 0.9 or result["second_calls"] != 0:
         sys.exit("wxacode batch benchmark missed its goals")
 
