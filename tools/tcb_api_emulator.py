@@ -2,19 +2,31 @@
 
 It checks what the real API checks first — the TC3-HMAC-SHA256 signature, the session token of temporary
 credentials, action and version — then validates the body against ``tencentcloud-sdk-python-tcb``'s own model class
-(``tools/tencent_api.py``: unknown fields, wrong types and missing required fields are the API's errors), and runs:
+(``tools/tencent_api.py``: unknown fields, wrong types and missing required fields are the API's errors; the Item
+actions, which have no model in the SDK, against the fields Tencent's CloudBase toolkit sends), and runs:
 
-* ``RunCommands``: each ``MgoCommands`` entry's native MongoDB command (Extended JSON) on a pymongo-API database —
-  the embedded engine or a real server — after checking that its ``CommandType`` matches the command and that its
-  collection exists. Answers take the documented shapes: a query's answer is a JSON array of JSON-string documents
-  (at most 1000); any other command answers the server's reply document as one Extended-JSON string
-  (``insert`` → ``{n, ok}``, ``update`` → ``{n, nModified, upserted?, ok}``, ``findAndModify`` →
-  ``{lastErrorObject, value, ok}``, a duplicate key → ``writeErrors`` / ``code`` 11000).
-* ``CreateTable``, ``UpdateTable`` (indexes, unique and partial ones included), ``DescribeTable``, ``ListTables``.
+* ``RunCommands``: each ``MgoCommands`` entry's native MongoDB command on a pymongo-API database — the embedded engine
+  or a real server — after checking the dialect of the ``tcb db nosql`` reference: plain JSON (a number wrapped as
+  ``$numberInt`` / ``$numberLong`` / ``$numberDouble`` outside a date is refused), ``CommandType`` as that reference
+  gives it (``QUERY`` find, ``COMMAND`` count and aggregate — which needs ``cursor`` —, ``INSERT``, ``UPDATE`` with an
+  ``updates`` array, ``DELETE`` with a ``deletes`` array), ``Tag`` naming the environment's instance when sent. A
+  query answers the documented array of JSON-string documents (at most 1000); a write answers as ``write_answers``
+  says: ``"reply"`` the server's reply document, ``"empty"`` ``Data: []``, ``"blank"`` ``Data: [""]`` (nobody
+  documents these answers: a client must not depend on any of them).
+* ``PutItem`` / ``UpdateItem`` / ``DeleteItem`` (the toolkit's writes) with their typed answers (``InsertedIds``;
+  ``MatchedNum``, ``ModifiedNum``, ``UpsertedId``; ``Deleted``). A duplicate key answers, as ``duplicates`` says,
+  the API error ``FailedOperation.DuplicatedData`` (``"api"``) or a ``FailedOperation`` whose message carries
+  MongoDB's E11000 (``"message"``).
+* ``CreateTable``, ``UpdateTable`` (indexes, unique and partial ones included), ``DescribeTable``, ``ListTables``. A
+  created collection is listed at once but takes data only ``ready_after_s`` later (``ResourceNotFound.TableNotFound``
+  until then), as the toolkit found on Tencent's side.
 
 Quotas (``read_quota`` / ``write_quota`` requests, answered ``LimitExceeded.*``) and faults (``fail_next``: an API
 error code, ``"http500"``, ``"garbage"`` or ``"sleep:<s>"``, each for the next request) are injectable. ``requests``
-counts the authenticated requests per action.
+counts the authenticated requests per action; ``shapes`` the command types and Item actions executed.
+
+``TCB_EMULATOR_WRITE_ANSWERS``, ``TCB_EMULATOR_DUPLICATES`` and ``TCB_EMULATOR_READY_AFTER_S`` set the variants for a
+whole test run.
 """
 
 from __future__ import annotations
@@ -29,7 +41,6 @@ from typing import Any
 
 from bson import json_util
 from bson.json_util import JSONMode, JSONOptions
-from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from tools.loopback import LoopbackServer, QuietHandler
@@ -37,6 +48,29 @@ from tools.tencent_api import check_tc3, model_faults
 
 MODELS = "tencentcloud.tcb.v20180608.models"
 ACTIONS = ("RunCommands", "CreateTable", "UpdateTable", "DescribeTable", "ListTables")
+# The Item actions have no model in tencentcloud-sdk-python-tcb: their fields as CloudBase-AI-Toolkit sends them
+# (mcp/src/tools/databaseNoSQL.ts), with the types it gives them; the required ones first.
+ITEM_ACTIONS: dict[str, tuple[tuple[str, ...], dict[str, type]]] = {
+    "PutItem": (("EnvId", "TableName", "MgoDocs"), {"EnvId": str, "TableName": str, "MgoDocs": list, "Tag": str}),
+    "UpdateItem": (
+        ("EnvId", "TableName", "MgoQuery", "MgoUpdate"),
+        {
+            "EnvId": str,
+            "TableName": str,
+            "MgoQuery": str,
+            "MgoUpdate": str,
+            "MgoIsMulti": bool,
+            "MgoUpsert": bool,
+            "Tag": str,
+        },
+    ),
+    "DeleteItem": (
+        ("EnvId", "TableName", "MgoQuery"),
+        {"EnvId": str, "TableName": str, "MgoQuery": str, "MgoIsMulti": bool, "Tag": str},
+    ),
+}
+WRITE_ANSWERS = ("reply", "empty", "blank")
+DUPLICATES = ("api", "message")
 # Required fields, from the API documentation (the SDK models do not say).
 REQUIRED = {
     "RunCommandsRequest": ("EnvId", "MgoCommands"),
@@ -49,15 +83,16 @@ REQUIRED = {
     "MgoKeySchema": ("MgoIndexKeys",),
     "MgoIndexKeys": ("Name", "Direction"),
 }
+# CommandType per command, as the `tcb db nosql execute` reference gives it (the platform charges quota by it).
 COMMAND_TYPES = {
     "find": "QUERY",
-    "aggregate": "QUERY",
-    "count": "QUERY",
+    "aggregate": "COMMAND",
+    "count": "COMMAND",
     "insert": "INSERT",
     "update": "UPDATE",
-    "findAndModify": "UPDATE",
     "delete": "DELETE",
 }
+_NUMBER_WRAPPERS = ("$numberInt", "$numberLong", "$numberDouble")
 MAX_DOCUMENTS = 1000
 _OUT = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=True, tzinfo=dt.timezone.utc)
 _IN = JSONOptions(tz_aware=True, tzinfo=dt.timezone.utc)
@@ -81,12 +116,26 @@ class TcbApiEmulator:
         secret_id: str = "AKIDtcbemulator",
         secret_key: str = "tcb-emulator-secret-key",
         session_token: str | None = "tcb-emulator-session-token",
+        write_answers: str | None = None,
+        duplicates: str | None = None,
+        ready_after_s: float | None = None,
     ) -> None:
+        import os
+
         self.database, self.env_id = database, env_id
+        self.instance_id = f"tnt-{env_id[-8:]}"  # the document database's instance (DescribeEnvs Databases)
         self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
         self.tables: set[str] = set(database.list_collection_names())
+        self.ready_at: dict[str, float] = {}  # collection -> when it starts taking data (monotonic)
+        self.write_answers = write_answers or os.environ.get("TCB_EMULATOR_WRITE_ANSWERS") or "reply"
+        self.duplicates = duplicates or os.environ.get("TCB_EMULATOR_DUPLICATES") or "api"
+        self.ready_after_s = (
+            ready_after_s if ready_after_s is not None else float(os.environ.get("TCB_EMULATOR_READY_AFTER_S") or 0)
+        )
+        assert self.write_answers in WRITE_ANSWERS and self.duplicates in DUPLICATES, (write_answers, duplicates)
         self.requests: Counter[str] = Counter()
-        self.commands: Counter[str] = Counter()  # CommandType of every executed command
+        self.commands: Counter[str] = Counter()  # CommandType of every executed command, and Item actions
+        self.sent: list[dict[str, Any]] = []  # every authenticated request body, for tests to read the dialect
         self.read_quota: int | None = None
         self.write_quota: int | None = None
         self.fail_next: list[str] = []
@@ -137,21 +186,26 @@ class TcbApiEmulator:
         if auth:
             return error(*auth)
         action = headers.get("x-tc-action", "")
-        if headers.get("x-tc-version") != "2018-06-08" or action not in ACTIONS:
+        if headers.get("x-tc-version") != "2018-06-08" or (action not in ACTIONS and action not in ITEM_ACTIONS):
             return error("InvalidAction", f"{action} {headers.get('x-tc-version')} is not emulated")
         try:
             request = json.loads(body)
         except ValueError:
             return error("InvalidParameter.PayloadDecodeFailed", "the body is not JSON")
-        fault = model_faults(MODELS, action, request, REQUIRED)
+        fault = (
+            _item_faults(action, request) if action in ITEM_ACTIONS else model_faults(MODELS, action, request, REQUIRED)
+        )
         if fault:
             return error(*fault)
         if request["EnvId"] != self.env_id:
             return error("ResourceNotFound.EnvNotExist", f"environment {request['EnvId']} does not exist")
+        if request.get("Tag") not in (None, self.instance_id):
+            return error("ResourceNotFound.Instance", f"no document database {request['Tag']} in {self.env_id}")
         if injected:
             return error(injected, "injected failure")
         with self._lock:
             self.requests[action] += 1
+            self.sent.append({"Action": action, **request})
             try:
                 return {**getattr(self, f"_{action}")(request), "RequestId": request_id}
             except _ApiFault as fault_:
@@ -166,6 +220,7 @@ class TcbApiEmulator:
             raise _ApiFault("ResourceUnavailable.ResourceExist", f"table {name} exists")
         self.database.create_collection(name)
         self.tables.add(name)
+        self.ready_at[name] = time.monotonic() + self.ready_after_s
         return {}
 
     def create_table(self, name: str) -> None:
@@ -175,8 +230,9 @@ class TcbApiEmulator:
                 self.database.create_collection(name)
                 self.tables.add(name)
 
-    def _table(self, name: str) -> Any:
-        if name not in self.tables:
+    def _table(self, name: str, data: bool = False) -> Any:
+        """The collection; ``data``: it must also take data already (a new one does only after ``ready_after_s``)."""
+        if name not in self.tables or (data and time.monotonic() < self.ready_at.get(name, 0)):
             raise _ApiFault("ResourceNotFound.TableNotFound", f"table {name} does not exist")
         return self.database[name]
 
@@ -221,22 +277,42 @@ class TcbApiEmulator:
         commands = request["MgoCommands"]
         parsed = []
         for entry in commands:
+            wrapped = _wrapped_number(entry["Command"])
+            if wrapped:
+                raise _ApiFault("InvalidParameter", f"Command must be plain JSON: a number came wrapped as {wrapped}")
             try:
                 command = json_util.loads(entry["Command"], json_options=_IN)
             except (ValueError, TypeError) as exc:
-                raise _ApiFault("InvalidParameter", f"Command is not Extended JSON: {exc}") from None
+                raise _ApiFault("InvalidParameter", f"Command is not JSON: {exc}") from None
             if not isinstance(command, dict) or not command:
                 raise _ApiFault("InvalidParameter", "Command must be a command document")
             name = next(iter(command))
-            expected = COMMAND_TYPES.get(name, "COMMAND")
+            expected = COMMAND_TYPES.get(name)
+            if expected is None:
+                raise _ApiFault("InvalidParameter", f"{name} is not a command this API runs")
             if entry["CommandType"] != expected:
                 raise _ApiFault("InvalidParameter", f"CommandType {entry['CommandType']} does not match {name}")
             if command[name] != entry["TableName"]:
                 raise _ApiFault("InvalidParameter", "the command names another collection than TableName")
-            self._table(entry["TableName"])
+            if name == "aggregate" and "cursor" not in command:
+                raise _ApiFault("InvalidParameter", "aggregate requires cursor")
+            for field in ("updates", "deletes", "documents"):
+                if field in command and not isinstance(command[field], list):
+                    raise _ApiFault("InvalidParameter", f"{field} must be an array")
+            self._table(entry["TableName"], data=True)
             parsed.append((name, command, expected))
-        reads = sum(1 for _, _, kind in parsed if kind == "QUERY")
-        writes = len(parsed) - reads
+        reads = sum(1 for _, _, kind in parsed if kind in ("QUERY", "COMMAND"))
+        self._charge(reads, len(parsed) - reads)
+        answers = []
+        for name, command, kind in parsed:
+            self.commands[kind] += 1
+            answer = getattr(self, f"_run_{name}")(self.database[command[name]], command)
+            if kind in ("INSERT", "UPDATE", "DELETE") and self.write_answers != "reply":
+                answer = "" if self.write_answers == "blank" else None
+            answers.append(answer)
+        return {"Data": [a for a in answers if a is not None]}
+
+    def _charge(self, reads: int, writes: int) -> None:
         if reads and self.read_quota is not None:
             if self.read_quota < reads:
                 raise _ApiFault("LimitExceeded.OutOfReadRequestQuota", "the environment's read quota is spent")
@@ -245,11 +321,64 @@ class TcbApiEmulator:
             if self.write_quota < writes:
                 raise _ApiFault("LimitExceeded.OutOfWriteRequestQuota", "the environment's write quota is spent")
             self.write_quota -= writes
-        answers = []
-        for name, command, kind in parsed:
-            self.commands[kind] += 1
-            answers.append(getattr(self, f"_run_{name}")(self.database[command[name]], command))
-        return {"Data": answers}
+
+    # --- the Item actions (the toolkit's writes) -----------------------------------------------------------------
+    def _duplicate(self, exc: Exception) -> _ApiFault:
+        if self.duplicates == "api":
+            return _ApiFault("FailedOperation.DuplicatedData", "duplicated data")
+        return _ApiFault("FailedOperation", f"write failed: E11000 duplicate key error collection: {exc}")
+
+    def _item_json(self, request: dict[str, Any], field: str) -> Any:
+        text = request[field]
+        wrapped = _wrapped_number(text)
+        if wrapped:
+            raise _ApiFault("InvalidParameter", f"{field} must be plain JSON: a number came wrapped as {wrapped}")
+        try:
+            value = json_util.loads(text, json_options=_IN)
+        except (ValueError, TypeError) as exc:
+            raise _ApiFault("InvalidParameter", f"{field} is not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise _ApiFault("InvalidParameter", f"{field} must be a JSON object")
+        return value
+
+    def _PutItem(self, request: dict[str, Any]) -> dict[str, Any]:
+        collection = self._table(request["TableName"], data=True)
+        documents = [self._item_json({"doc": text}, "doc") for text in request["MgoDocs"]]
+        if not documents:
+            raise _ApiFault("InvalidParameter", "MgoDocs is empty")
+        self._charge(0, 1)
+        self.commands["PutItem"] += 1
+        try:
+            result = collection.insert_many(documents, ordered=True)
+        except BulkWriteError as exc:
+            raise self._duplicate(exc) from None
+        return {"InsertedIds": [str(i) for i in result.inserted_ids]}
+
+    def _UpdateItem(self, request: dict[str, Any]) -> dict[str, Any]:
+        collection = self._table(request["TableName"], data=True)
+        query, update = self._item_json(request, "MgoQuery"), self._item_json(request, "MgoUpdate")
+        self._charge(0, 1)
+        self.commands["UpdateItem"] += 1
+        upsert = bool(request.get("MgoUpsert"))
+        if update and not any(key.startswith("$") for key in update):
+            method = collection.replace_one  # a whole document: it replaces the match, as the toolkit warns
+        else:
+            method = collection.update_many if request.get("MgoIsMulti") else collection.update_one
+        try:
+            result = method(query, update, upsert=upsert)
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc) from None
+        answer: dict[str, Any] = {"MatchedNum": result.matched_count, "ModifiedNum": result.modified_count}
+        answer["UpsertedId"] = _ejson(result.upserted_id) if result.upserted_id is not None else ""
+        return answer
+
+    def _DeleteItem(self, request: dict[str, Any]) -> dict[str, Any]:
+        collection = self._table(request["TableName"], data=True)
+        query = self._item_json(request, "MgoQuery")
+        self._charge(0, 1)
+        self.commands["DeleteItem"] += 1
+        method = collection.delete_many if request.get("MgoIsMulti") else collection.delete_one
+        return {"Deleted": method(query).deleted_count}
 
     @staticmethod
     def _documents(documents: list[dict[str, Any]]) -> str:
@@ -315,23 +444,47 @@ class TcbApiEmulator:
             n += method(change["q"]).deleted_count
         return _ejson({"n": n, "ok": 1})
 
-    def _run_findAndModify(self, collection: Any, command: dict[str, Any]) -> str:
-        new = bool(command.get("new"))
-        sort = list(command["sort"].items()) if command.get("sort") else None
-        try:
-            value = collection.find_one_and_update(
-                command.get("query") or {},
-                command["update"],
-                projection=command.get("fields"),
-                sort=sort,
-                upsert=bool(command.get("upsert")),
-                return_document=ReturnDocument.AFTER if new else ReturnDocument.BEFORE,
-            )
-        except DuplicateKeyError as exc:
-            return _ejson({"ok": 0, "code": 11000, "codeName": "DuplicateKey", "errmsg": f"E11000 {exc}"})
-        except OperationFailure as exc:
-            return _ejson({"ok": 0, "code": exc.code, "errmsg": str(exc)})
-        return _ejson({"lastErrorObject": {"n": 1 if value is not None else 0}, "value": value, "ok": 1})
+
+def _wrapped_number(text: str) -> str | None:
+    """A number sent in an Extended JSON wrapper outside a date (the dialect Tencent's tools send has none)."""
+
+    def walk(value: Any, in_date: bool) -> str | None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in _NUMBER_WRAPPERS and not in_date:
+                    return key
+                found = walk(item, key == "$date")
+                if found:
+                    return found
+        elif isinstance(value, list):
+            for item in value:
+                found = walk(item, False)
+                if found:
+                    return found
+        return None
+
+    try:
+        return walk(json.loads(text), False)
+    except ValueError:
+        return None
+
+
+def _item_faults(action: str, request: Any) -> tuple[str, str] | None:
+    """The Item actions' parameter checks (no SDK model): unknown fields, wrong types, missing required ones."""
+    if not isinstance(request, dict):
+        return "InvalidParameter.PayloadDecodeFailed", "the body must be a JSON object"
+    required, fields = ITEM_ACTIONS[action]
+    for name, value in request.items():
+        if name not in fields:
+            return "UnknownParameter", f"The parameter `{name}` is not recognized"
+        if not isinstance(value, fields[name]) or (fields[name] is int and isinstance(value, bool)):
+            return "InvalidParameter", f"`{name}` must be {fields[name].__name__}"
+    if action == "PutItem" and not all(isinstance(doc, str) for doc in request.get("MgoDocs", [])):
+        return "InvalidParameter", "`MgoDocs` must be a list of JSON strings"
+    for name in required:
+        if request.get(name) in (None, ""):
+            return "MissingParameter", f"The request is missing a required parameter `{name}`"
+    return None
 
 
 def backing_database(mongodb_uri: str | None = None, name: str | None = None) -> Any:

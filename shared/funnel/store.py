@@ -25,7 +25,6 @@ from shared.platform.db import (
     driver_errors,
     field_at,
     index,
-    one_request,
     provision,
 )
 from shared.platform.errors import Unavailable
@@ -374,17 +373,10 @@ class MongoFunnelStore:
                 return None
             died_on_it = before["state"] == "running" and before["next"] == before.get("nextAtClaim")
             stalls = before.get("stalls", 0) + 1 if died_on_it else 0
-            with one_request(self._database) as batch:  # on CloudBase: one RunCommands for both
-                written = [
-                    batch.update_one(
-                        self._chunks.name,
-                        {"_id": before["_id"], "owner": owner},
-                        {"$set": {"nextAtClaim": before["next"], "stalls": stalls}},
-                    ),
-                    batch.update_one(self._runs.name, {"_id": run_id}, {"$max": {"leaseUntil": until}}),
-                ]
-            for answer in written:
-                answer.result()  # a failed write raises here (inside driver_errors)
+            self._chunks.update_one(
+                {"_id": before["_id"], "owner": owner}, {"$set": {"nextAtClaim": before["next"], "stalls": stalls}}
+            )
+            self._runs.update_one({"_id": run_id}, {"$max": {"leaseUntil": until}})
         return {**before, "state": "running", "owner": owner, "leaseUntil": until, "stalls": stalls}
 
     def _owned_chunk(self, chunk_id: str, owner: str, update: dict[str, Any], what: str) -> None:

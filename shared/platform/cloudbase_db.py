@@ -5,14 +5,28 @@ speak pymongo's ``Collection`` API and their rules (conditional updates, unique 
 are the same on every backend, so one adapter keeps the business code unforked; the test suite then runs the same
 scenarios on the embedded engine, MongoDB and CloudBase.
 
-The database has no MongoDB wire-protocol endpoint. It is reached through Tencent's cloud API, service ``tcb``
-2018-06-08, with ``tencentcloud-sdk-python-tcb``: ``RunCommands`` runs native MongoDB commands given as Extended
-JSON strings (``CommandType`` must match the command: the platform charges reads and writes by it), ``CreateTable``
-/ ``UpdateTable`` create collections and indexes. Answers are parsed defensively (see ``_documents`` and
-``_reply``): the documented ``find`` answer is a JSON array of JSON-string documents; write answers are not
-documented, so either that form or the server's reply document is accepted, and anything else is an error carrying
-the request id (``CloudBaseError``, a ``PyMongoError``: the stores' ``driver_errors`` turn it into ``UNAVAILABLE``).
-A duplicate key answers pymongo's own ``DuplicateKeyError``, so "already there" means the same on every backend.
+The database has no MongoDB wire-protocol endpoint: it is reached through Tencent's cloud API, service ``tcb``
+2018-06-08, as Tencent's newest tooling (CloudBase-AI-Toolkit, 2026) and the ``tcb db nosql`` reference speak it:
+
+* **Reads** are ``RunCommands`` (typed in ``tencentcloud-sdk-python-tcb``): ``find`` as ``QUERY``, ``aggregate``
+  (with ``cursor: {}``) as ``COMMAND``; counts are aggregations. The command is plain JSON — numbers as numbers —
+  with Extended JSON wrappers only for what JSON cannot carry (dates, ObjectIds, decimals, binary).
+* **Writes** are ``PutItem`` / ``UpdateItem`` / ``DeleteItem`` (the toolkit's actions; not in the SDK's models, so
+  sent through the SDK's generic signed call), because their answers carry the only write outcomes any Tencent code
+  reads: ``InsertedIds``, ``MatchedNum`` / ``ModifiedNum`` / ``UpsertedId``, ``Deleted``. Claims, leases,
+  transitions and "already there" decide from those fields, never from a ``RunCommands`` write reply nobody
+  documents. ``find_one_and_update`` (no such action) is a read, then a conditional ``UpdateItem`` on that document's
+  ``_id`` and the caller's filter, retried when another writer got there first.
+* A duplicate key is pymongo's ``DuplicateKeyError`` whether it comes back as the API error
+  ``FailedOperation.DuplicatedData`` or as a MongoDB error (code 11000 / E11000) in a message or a reply.
+* Collections are provisioned as the toolkit does it: ``DescribeTable`` first, ``CreateTable`` only when missing,
+  then a probe write until the new collection accepts data (bounded by the invocation's deadline); indexes that
+  ``DescribeTable`` does not list are created with ``UpdateTable``.
+
+Every option a store passes is honoured or refused at once (``TypeError``): nothing is silently dropped. Failures
+are ``CloudBaseError`` (a ``PyMongoError``: the stores' ``driver_errors`` turn it into ``UNAVAILABLE``) carrying the
+request id; an answer of a shape we do not know is logged once per instance as ``cloudbase_answer_shape`` (key names
+only) and is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -20,49 +34,106 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId, json_util
-from bson.json_util import JSONMode, JSONOptions
+from bson.json_util import DatetimeRepresentation, JSONMode, JSONOptions
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from pymongo.results import InsertManyResult, InsertOneResult, UpdateResult
 
-from shared.platform import log
+from shared.platform import deadline, log
 
-# A query returns at most this many documents (CloudBase's limit for a function): reads page by it.
+# A query returns at most this many documents (CloudBase's limit for a function; QueryRecords' MgoLimit ≤ 1000).
 MAX_PAGE = 1000
-# Extended JSON both ways: canonical on the way out (dates as {"$date": {"$numberLong": …}}, longs as
-# {"$numberLong": …}), any mode on the way back, dates as aware UTC datetimes like the MongoDB client's tz_aware.
-_OUT = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=True, tzinfo=dt.timezone.utc)
+# Documents a PutItem carries at once (the toolkit sends one array; we keep requests well under the API's size).
+PUT_BATCH = 100
+# Plain JSON out (numbers as numbers, as the CLI reference and the toolkit send them); dates as canonical
+# {"$date": {"$numberLong": …}} (the documented answer's own form), ObjectIds and decimals in their wrappers.
+_OUT = JSONOptions(
+    json_mode=JSONMode.LEGACY,
+    datetime_representation=DatetimeRepresentation.NUMBERLONG,
+    tz_aware=True,
+    tzinfo=dt.timezone.utc,
+)
+# Any mode on the way back (numbers may come back wrapped), dates as aware UTC datetimes like the MongoDB client's.
 _IN = JSONOptions(tz_aware=True, tzinfo=dt.timezone.utc)
 DUPLICATE_KEY = 11000
-# A command on a collection that does not exist yet (the emulator's code; see "what to check on the first real
-# deployment"): a read answers empty, as MongoDB does, and a write creates the collection and is sent again.
+DUPLICATED_DATA = "FailedOperation.DuplicatedData"  # in the SDK's error list for tcb
+# A collection that does not exist (both codes are in the SDK's error list): a read answers empty, as MongoDB does.
 TABLE_MISSING = ("ResourceNotFound.TableNotFound", "ResourceNotFound.Table")
-_EMPTY_ANSWER = {"find": "[]", "aggregate": "[]", "count": '{"n": 0, "ok": 1}'}
+# Transport failures: the API could not be reached or answered in time.
+_UNREACHABLE = ("ClientNetworkError", "ServerNetworkError", "ClientError.NetworkError")
+# How often a new collection is probed while it is not yet usable (the toolkit waits up to 10 s).
+READY_POLL_S = 0.1
+READY_WAIT_S = 10.0
+READY_PROBE_ID = "_share_funnel_ready_probe"
+# find_one_and_update: a read and a conditional write; another writer between them makes it read again.
+RACE_RETRIES = 8
 
 
 class CloudBaseError(PyMongoError):
     """The tcb API refused a request, failed, or answered in a shape we do not know (the request id is logged)."""
 
-    def __init__(self, message: str, code: str | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, code: str | None = None, request_id: str | None = None, timeout: bool = False
+    ) -> None:
         super().__init__(message)
         self.code, self.request_id = code, request_id
+        self._timeout = timeout
+
+    @property
+    def timeout(self) -> bool:
+        """The API could not be reached in time (pymongo's attribute: the invocation treats the database as down)."""
+        return self._timeout
 
 
-class Command(tuple):
-    """One native command of a ``RunCommands`` request: (collection, CommandType, command document)."""
+_shapes_logged: set[str] = set()
+_shapes_lock = threading.Lock()
 
-    def __new__(cls, table: str, command_type: str, command: Mapping[str, Any]) -> Command:
-        return super().__new__(cls, (table, command_type, command))
+
+def answer_shape(what: str, value: Any, request_id: str | None) -> CloudBaseError:
+    """An answer we cannot read: logged once per instance and kind (key names only), then an error."""
+    if isinstance(value, Mapping):
+        shape = sorted(str(key) for key in value)
+    elif isinstance(value, list):
+        shape = [f"list[{len(value)}]"]
+    else:
+        shape = [type(value).__name__]
+    with _shapes_lock:
+        first = what not in _shapes_logged
+        _shapes_logged.add(what)
+    if first:
+        log.event("cloudbase_answer_shape", what=what, keys=shape, request_id=request_id)
+    return CloudBaseError(f"the tcb API answered {what} in a shape we do not know", request_id=request_id)
+
+
+def dumps(value: Any) -> str:
+    """A command, filter, update or document in the dialect Tencent's tools send."""
+    return json_util.dumps(value, json_options=_OUT)
+
+
+def _loads(text: Any) -> Any:
+    try:
+        return json_util.loads(text, json_options=_IN) if isinstance(text, str) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _is_duplicate(code: str | None, message: str) -> bool:
+    """``FailedOperation.DuplicatedData``, or a failed operation whose message is MongoDB's own duplicate-key error."""
+    return code == DUPLICATED_DATA or (str(code).startswith("FailedOperation") and "E11000" in message)
 
 
 class TcbApi:
-    """The transport: ``tencentcloud-sdk-python-tcb`` with the function role's temporary keys.
+    """The transport: ``tencentcloud-sdk-python-tcb`` (typed actions) and the SDK's generic signed call (the Item
+    actions), with the function role's temporary keys.
 
-    ``endpoint``: a host (``tcb.tencentcloudapi.com``) or, for emulators, ``http://127.0.0.1:PORT``.
+    ``endpoint``: a host (``tcb.tencentcloudapi.com``) or, for emulators, ``http://127.0.0.1:PORT``. ``timeout_s``:
+    a request's limit outside an invocation; inside one, each request waits at most its share of the invocation's
+    time limit (``shared.platform.deadline``), in fractions of a second.
     """
 
     def __init__(
@@ -74,73 +145,113 @@ class TcbApi:
         region: str,
         endpoint: str,
         timeout_s: float,
+        tag: str | None = None,
     ) -> None:
         from tencentcloud.common import credential
         from tencentcloud.tcb.v20180608 import models, tcb_client
 
         from shared.platform.cloud_api import client_profile
 
-        self.env_id = env_id
+        self.env_id, self.tag, self.timeout_s = env_id, tag, timeout_s
         self._models = models
         self._client = tcb_client.TcbClient(
             credential.Credential(secret_id, secret_key, session_token), region, client_profile(endpoint, timeout_s)
         )
-        self.requests = 0  # RunCommands requests made (benchmarks read it)
+        self.requests = 0  # API requests made (benchmarks read it)
+        self._lock = threading.Lock()
 
-    def _call(self, action: str, params: dict[str, Any]) -> Any:
+    def _scope(self, tagged: bool) -> dict[str, Any]:
+        return {"EnvId": self.env_id, "Tag": self.tag} if tagged and self.tag else {"EnvId": self.env_id}
+
+    def call(self, action: str, params: dict[str, Any], tagged: bool = True, typed: bool = True) -> Any:
+        """One request: a typed model answer (``typed``) or the generic call's ``Response`` dict."""
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-        request = getattr(self._models, f"{action}Request")()
-        request._deserialize({"EnvId": self.env_id, **params})
+        wait_s = deadline.operation_timeout_s(self.timeout_s)
+        # The SDK fixes its timeout when the client is built, in whole seconds: each request gets its own share.
+        self._client.request.conn.timeout = wait_s
+        with self._lock:
+            self.requests += 1
         try:
+            if not typed:
+                answer = self._client.call_json(action, {**self._scope(tagged), **params})
+                return answer.get("Response", {}) if isinstance(answer, Mapping) else {}
+            request = getattr(self._models, f"{action}Request")()
+            request._deserialize({**self._scope(tagged), **params})
             return getattr(self._client, action)(request)
         except TencentCloudSDKException as exc:
-            code, request_id = exc.get_code(), exc.get_request_id()
-            if not (_already_exists(code) or code in TABLE_MISSING):  # those two are answered where they arise
+            code, request_id, raw = exc.get_code(), exc.get_request_id(), exc.get_message() or ""
+            message = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+            if _is_duplicate(code, message):
+                raise DuplicateKeyError(f"tcb {action}: {message}", DUPLICATE_KEY, {"code": code}) from exc
+            unreachable = code in _UNREACHABLE
+            if code not in TABLE_MISSING:  # a missing table is answered where it arises
                 log.event("cloudbase_api_error", action=action, code=code, request_id=request_id)
-            raise CloudBaseError(f"tcb {action} failed: {code}", code, request_id) from exc
+            raise CloudBaseError(f"tcb {action} failed: {code}", code, request_id, timeout=unreachable) from exc
         except (OSError, ValueError) as exc:  # transport failures and unreadable bodies
             log.event("cloudbase_api_error", action=action, code=type(exc).__name__)
-            raise CloudBaseError(f"tcb {action} failed: {type(exc).__name__}") from exc
+            raise CloudBaseError(f"tcb {action} failed: {type(exc).__name__}", timeout=True) from exc
 
-    def run(self, commands: Sequence[Command]) -> tuple[list[Any], str]:
-        """Every command in one ``RunCommands`` request: (one raw answer per command, request id)."""
-        self.requests += 1
-        response = self._call(
+    # --- reads: RunCommands ----------------------------------------------------------------------------------
+    def run(self, table: str, command_type: str, command: Mapping[str, Any]) -> tuple[Any, str]:
+        """One native command (``QUERY`` for find, ``COMMAND`` for aggregate): its raw answer and the request id."""
+        response = self.call(
             "RunCommands",
-            {
-                "MgoCommands": [
-                    {"TableName": table, "CommandType": kind, "Command": json_util.dumps(command, json_options=_OUT)}
-                    for table, kind, command in commands
-                ]
-            },
+            {"MgoCommands": [{"TableName": table, "CommandType": command_type, "Command": dumps(command)}]},
         )
         data, request_id = response.Data, response.RequestId
-        if not isinstance(data, list) or len(data) != len(commands):
-            log.event(
-                "cloudbase_unknown_answer", action="RunCommands", request_id=request_id, shape=type(data).__name__
-            )
-            raise CloudBaseError("RunCommands answered an unknown shape", request_id=request_id)
-        return data, request_id
+        if not isinstance(data, list) or len(data) != 1:
+            raise answer_shape("RunCommands", {"Data": data}, request_id)
+        return data[0], request_id
 
-    def create_table(self, name: str) -> None:
+    # --- writes: the toolkit's Item actions ------------------------------------------------------------------
+    def put_items(self, table: str, documents: Sequence[Mapping[str, Any]]) -> int:
+        """``PutItem``: how many documents went in (``InsertedIds``)."""
+        answer = self.call("PutItem", {"TableName": table, "MgoDocs": [dumps(d) for d in documents]}, typed=False)
+        inserted = answer.get("InsertedIds")
+        if not isinstance(inserted, list) or len(inserted) != len(documents):
+            raise answer_shape("PutItem", answer, answer.get("RequestId"))
+        return len(inserted)
+
+    def update_item(
+        self, table: str, query: Mapping[str, Any], update: Any, multi: bool, upsert: bool
+    ) -> tuple[int, int, Any]:
+        """``UpdateItem``: (``MatchedNum``, ``ModifiedNum``, the upserted ``_id`` or None)."""
+        answer = self.call(
+            "UpdateItem",
+            {
+                "TableName": table,
+                "MgoQuery": dumps(query),
+                "MgoUpdate": dumps(update),
+                "MgoIsMulti": multi,
+                "MgoUpsert": upsert,
+            },
+            typed=False,
+        )
+        matched, modified = _count(answer.get("MatchedNum")), _count(answer.get("ModifiedNum"))
+        if matched is None or modified is None:
+            raise answer_shape("UpdateItem", answer, answer.get("RequestId"))
+        return matched, modified, _upserted_id(answer.get("UpsertedId"))
+
+    def delete_items(self, table: str, query: Mapping[str, Any], multi: bool) -> int:
+        """``DeleteItem``: how many documents went (``Deleted``)."""
+        answer = self.call(
+            "DeleteItem", {"TableName": table, "MgoQuery": dumps(query), "MgoIsMulti": multi}, typed=False
+        )
+        deleted = _count(answer.get("Deleted"))
+        if deleted is None:
+            raise answer_shape("DeleteItem", answer, answer.get("RequestId"))
+        return deleted
+
+    # --- collections -----------------------------------------------------------------------------------------
+    def describe_table(self, name: str) -> dict[str, dict[str, Any]] | None:
+        """The collection's indexes in pymongo's shape, or None when it does not exist."""
         try:
-            self._call("CreateTable", {"TableName": name})
+            response = self.call("DescribeTable", {"TableName": name}, tagged=False)
         except CloudBaseError as exc:
-            if not _already_exists(exc.code):
-                raise
-
-    def create_indexes(self, name: str, indexes: list[dict[str, Any]]) -> None:
-        if not indexes:
-            return
-        try:
-            self._call("UpdateTable", {"TableName": name, "CreateIndexes": indexes})
-        except CloudBaseError as exc:
-            if not _already_exists(exc.code):
-                raise
-
-    def indexes(self, name: str) -> dict[str, dict[str, Any]]:
-        response = self._call("DescribeTable", {"TableName": name})
+            if exc.code and exc.code.startswith("ResourceNotFound"):
+                return None
+            raise
         return {
             index.Name: {
                 "key": [(key.Name, int(key.Direction)) for key in (index.Keys or [])],
@@ -149,90 +260,113 @@ class TcbApi:
             for index in (response.Indexes or [])
         }
 
+    def create_table(self, name: str) -> None:
+        self.call("CreateTable", {"TableName": name}, tagged=False)
+
+    def create_indexes(self, name: str, indexes: list[dict[str, Any]]) -> None:
+        self.call("UpdateTable", {"TableName": name, "CreateIndexes": indexes}, tagged=False)
+
     def drop_index(self, name: str, index: str) -> None:
-        self._call("UpdateTable", {"TableName": name, "DropIndexes": [{"IndexName": index}]})
+        self.call("UpdateTable", {"TableName": name, "DropIndexes": [{"IndexName": index}]}, tagged=False)
 
     def table_names(self) -> list[str]:
         names: list[str] = []
         while True:
-            response = self._call("ListTables", {"MgoOffset": len(names), "MgoLimit": 100})
+            response = self.call("ListTables", {"MgoOffset": len(names), "MgoLimit": 100}, tagged=False)
             page = [table.TableName for table in (response.Tables or [])]
             names += page
             if len(page) < 100:
                 return names
 
 
-def _already_exists(code: str | None) -> bool:
-    # Creating what exists is success: provisioning runs on every cold instance.
-    return bool(code) and ("Exist" in str(code) or "InUse" in str(code))
-
-
-def _parse(text: Any, request_id: str) -> Any:
-    try:
-        return json_util.loads(text, json_options=_IN) if isinstance(text, str) else None
-    except (ValueError, TypeError):
+def _count(value: Any) -> int | None:
+    """A count field of an Item answer: a number (or a numeric string), else None."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
-def _unknown(what: str, request_id: str) -> CloudBaseError:
-    log.event("cloudbase_unknown_answer", what=what, request_id=request_id)
-    return CloudBaseError(f"RunCommands answered {what} in an unknown shape", request_id=request_id)
+def _upserted_id(value: Any) -> Any:
+    """``UpsertedId``: absent or empty when nothing was inserted; an id, or an id in Extended JSON."""
+    if value in (None, "", [], {}):
+        return None
+    if isinstance(value, str) and value[:1] in '{["':
+        parsed = _loads(value)
+        if isinstance(parsed, Mapping) and "_id" in parsed:
+            return parsed["_id"]
+        return parsed if parsed is not None else value
+    if isinstance(value, Mapping) and "_id" in value:
+        return value["_id"]
+    return value
 
 
 def _documents(raw: Any, request_id: str) -> list[dict[str, Any]]:
     """A query's documents: the documented array of JSON-string documents (or of documents), or a server reply
     carrying ``cursor.firstBatch``."""
-    value = _parse(raw, request_id)
+    value = _loads(raw)
     if isinstance(value, Mapping):
-        _raise_for_errors(value, request_id)
-        batch = (value.get("cursor") or {}).get("firstBatch") if isinstance(value.get("cursor"), Mapping) else None
-        value = batch
+        if value.get("ok") not in (None, 1, 1.0, True):
+            log.event("cloudbase_command_failed", code=value.get("code"), request_id=request_id)
+            raise CloudBaseError(f"command failed: {value.get('codeName') or value.get('code')}", request_id=request_id)
+        cursor = value.get("cursor")
+        value = cursor.get("firstBatch") if isinstance(cursor, Mapping) else value
     if not isinstance(value, list):
-        raise _unknown("a query", request_id)
+        raise answer_shape("a query", value if value is not None else raw, request_id)
     documents = []
     for item in value:
-        document = _parse(item, request_id) if isinstance(item, str) else item
+        document = _loads(item) if isinstance(item, str) else item
         if not isinstance(document, Mapping):
-            raise _unknown("a query's document", request_id)
+            raise answer_shape("a query's document", document, request_id)
         documents.append(dict(document))
     return documents
-
-
-def _reply(raw: Any, request_id: str) -> dict[str, Any]:
-    """A write's reply document: the server's own reply, or the same inside a one-element array."""
-    value = _parse(raw, request_id)
-    if isinstance(value, list) and len(value) == 1:
-        value = _parse(value[0], request_id) if isinstance(value[0], str) else value[0]
-    if not isinstance(value, Mapping):
-        raise _unknown("a write", request_id)
-    _raise_for_errors(value, request_id)
-    return dict(value)
-
-
-def _raise_for_errors(reply: Mapping[str, Any], request_id: str) -> None:
-    errors = reply.get("writeErrors") or []
-    if reply.get("code") == DUPLICATE_KEY or "E11000" in str(reply.get("errmsg", "")):
-        raise DuplicateKeyError(str(reply.get("errmsg", "duplicate key")), DUPLICATE_KEY, dict(reply))
-    if errors and all(isinstance(e, Mapping) for e in errors):
-        if errors[0].get("code") == DUPLICATE_KEY:
-            raise DuplicateKeyError(str(errors[0].get("errmsg", "duplicate key")), DUPLICATE_KEY, dict(errors[0]))
-        log.event("cloudbase_write_error", code=errors[0].get("code"), request_id=request_id)
-        raise CloudBaseError(f"write error {errors[0].get('code')}", request_id=request_id)
-    if reply.get("ok") not in (None, 1, 1.0, True):
-        log.event("cloudbase_command_failed", code=reply.get("code"), request_id=request_id)
-        raise CloudBaseError(f"command failed: {reply.get('codeName') or reply.get('code')}", request_id=request_id)
 
 
 def _sort_spec(sort: Any) -> dict[str, int] | None:
     if sort is None:
         return None
-    return dict(sort)  # a mapping or pymongo's [(key, direction), …]
+    if isinstance(sort, str):
+        return {sort: 1}
+    return {key: int(direction) for key, direction in (sort.items() if isinstance(sort, Mapping) else sort)}
+
+
+def _projection(projection: Any) -> dict[str, Any]:
+    if isinstance(projection, Mapping):
+        return dict(projection)
+    return dict.fromkeys(projection, 1)
+
+
+def _refuse(method: str, options: Mapping[str, Any], honoured: tuple[str, ...] = ()) -> None:
+    """Options the adapter does not implement raise at once instead of being dropped."""
+    unknown = sorted(name for name, value in options.items() if name not in honoured and value is not None)
+    if unknown:
+        raise TypeError(f"the CloudBase backend does not implement {method}({', '.join(unknown)}=…)")
+
+
+def _apply_projection(document: Mapping[str, Any] | None, projection: Any) -> dict[str, Any] | None:
+    """pymongo's inclusion/exclusion projection (top-level fields, ``_id`` kept unless excluded)."""
+    if document is None:
+        return None
+    if projection is None:
+        return dict(document)
+    spec = _projection(projection)
+    included = [field for field, on in spec.items() if on and field != "_id"]
+    if included:
+        keep = set(included) | ({"_id"} if spec.get("_id", 1) else set())
+        return {key: value for key, value in document.items() if key.split(".")[0] in keep}
+    dropped = {field for field, on in spec.items() if not on}
+    return {key: value for key, value in document.items() if key not in dropped}
 
 
 class CloudBaseCursor:
-    """``find``'s cursor: ``sort``, ``skip``, ``limit`` and the no-op ``hint`` / ``batch_size``, read page by page
-    (at most ``MAX_PAGE`` documents a request; pages are ordered by ``_id`` when no order is given, so paging is
-    stable)."""
+    """``find``'s cursor: ``sort``, ``skip``, ``limit``, and the plan hints ``hint`` / ``batch_size`` (CloudBase
+    plans its own queries), read page by page (at most ``MAX_PAGE`` documents a request; pages are ordered by
+    ``_id`` when no order is given, so paging is stable)."""
 
     def __init__(self, collection: CloudBaseCollection, filter: Mapping[str, Any], projection: Any) -> None:
         self._collection, self._filter, self._projection = collection, dict(filter), projection
@@ -244,22 +378,23 @@ class CloudBaseCursor:
         return self
 
     def skip(self, count: int) -> CloudBaseCursor:
-        self._skip = count
+        self._skip = int(count)
         return self
 
     def limit(self, count: int) -> CloudBaseCursor:
-        self._limit = count
+        self._limit = abs(int(count))
         return self
 
     def hint(self, index: Any) -> CloudBaseCursor:
-        return self  # CloudBase plans its own queries; the hint is for FerretDB
+        return self
 
     def batch_size(self, size: int) -> CloudBaseCursor:
         return self
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         served, skip = 0, self._skip
-        order = self._sort or {"_id": 1}
+        order = dict(self._sort or {})
+        order.setdefault("_id", 1)  # a total order: pages neither repeat nor skip documents
         while True:
             wanted = MAX_PAGE if not self._limit else min(MAX_PAGE, self._limit - served)
             if wanted <= 0:
@@ -268,37 +403,38 @@ class CloudBaseCursor:
             if self._projection is not None:
                 command["projection"] = _projection(self._projection)
             command.update(skip=skip, limit=wanted)
-            page = self._collection.query(command)
+            page = self._collection.query("QUERY", command)
             yield from page
             served, skip = served + len(page), skip + len(page)
             if len(page) < wanted:
                 return
 
 
-def _projection(projection: Any) -> dict[str, Any]:
-    if isinstance(projection, Mapping):
-        return dict(projection)
-    return dict.fromkeys(projection, 1)
-
-
 class CloudBaseCollection:
     def __init__(self, database: CloudBaseDatabase, name: str) -> None:
         self.database, self.name = database, name
 
-    # --- the wire --------------------------------------------------------------------------------------------
-    def query(self, command: dict[str, Any]) -> list[dict[str, Any]]:
-        (raw,), request_id = self.database.run([Command(self.name, "QUERY", command)])
-        return _documents(raw, request_id)
+    @property
+    def _api(self) -> TcbApi:
+        return self.database.api
 
-    def _write(self, kind: str, command: dict[str, Any]) -> dict[str, Any]:
-        (raw,), request_id = self.database.run([Command(self.name, kind, command)])
-        return _reply(raw, request_id)
+    def query(self, command_type: str, command: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            raw, request_id = self._api.run(self.name, command_type, command)
+        except CloudBaseError as exc:
+            if exc.code in TABLE_MISSING:
+                return []  # as MongoDB answers a collection nobody created yet
+            raise
+        return _documents(raw, request_id)
 
     # --- reads -------------------------------------------------------------------------------------------------
     def find(self, filter: Mapping[str, Any] | None = None, projection: Any = None, **options: Any) -> CloudBaseCursor:
+        _refuse("find", options, ("sort", "limit", "skip"))
         cursor = CloudBaseCursor(self, filter or {}, projection)
         if options.get("sort") is not None:
             cursor.sort(options["sort"])
+        if options.get("skip"):
+            cursor.skip(options["skip"])
         if options.get("limit"):
             cursor.limit(options["limit"])
         return cursor
@@ -311,29 +447,31 @@ class CloudBaseCollection:
         return None
 
     def count_documents(self, filter: Mapping[str, Any], **options: Any) -> int:
-        reply = self._count(dict(filter))
-        return int(reply)
-
-    def _count(self, filter: dict[str, Any]) -> int:
-        (raw,), request_id = self.database.run([Command(self.name, "QUERY", {"count": self.name, "query": filter})])
-        value = _parse(raw, request_id)
-        if isinstance(value, list) and len(value) == 1:
-            value = _parse(value[0], request_id) if isinstance(value[0], str) else value[0]
-        if isinstance(value, Mapping):
-            _raise_for_errors(value, request_id)
-            if isinstance(value.get("n"), int):
-                return int(value["n"])
-        raise _unknown("a count", request_id)
+        _refuse("count_documents", options, ("skip", "limit"))
+        stages: list[dict[str, Any]] = [{"$match": dict(filter)}]
+        if options.get("skip"):
+            stages.append({"$skip": int(options["skip"])})
+        if options.get("limit"):
+            stages.append({"$limit": int(options["limit"])})
+        stages.append({"$count": "n"})
+        rows = self.query("COMMAND", {"aggregate": self.name, "pipeline": stages, "cursor": {}})
+        if not rows:
+            return 0
+        count = _count(rows[0].get("n"))
+        if count is None:
+            raise answer_shape("a count", rows[0], None)
+        return count
 
     def estimated_document_count(self) -> int:
-        return self._count({})
+        return self.count_documents({})
 
     def aggregate(self, pipeline: Sequence[Mapping[str, Any]], **options: Any) -> Iterator[dict[str, Any]]:
+        _refuse("aggregate", options, ("allowDiskUse",))
         # Results page like finds: the same pipeline with $skip/$limit stages appended.
         skip = 0
         while True:
             stages = [*pipeline, {"$skip": skip}, {"$limit": MAX_PAGE}]
-            page = self.query({"aggregate": self.name, "pipeline": stages, "cursor": {}})
+            page = self.query("COMMAND", {"aggregate": self.name, "pipeline": stages, "cursor": {}})
             yield from page
             skip += len(page)
             if len(page) < MAX_PAGE:
@@ -345,61 +483,72 @@ class CloudBaseCollection:
 
     # --- writes ------------------------------------------------------------------------------------------------
     def insert_one(self, document: dict[str, Any], **options: Any) -> InsertOneResult:
+        _refuse("insert_one", options)
         document.setdefault("_id", ObjectId())  # as pymongo does: the caller's document gets its _id
-        self._write("INSERT", {"insert": self.name, "documents": [document]})
+        self.database.writable(self.name)
+        self._api.put_items(self.name, [document])
         return InsertOneResult(document["_id"], True)
 
     def insert_many(
         self, documents: Sequence[dict[str, Any]], ordered: bool = True, **options: Any
     ) -> InsertManyResult:
-        ids, write_errors, inserted = [], [], 0
-        for start in range(0, len(documents), MAX_PAGE):
-            chunk = list(documents[start : start + MAX_PAGE])
-            for document in chunk:
-                document.setdefault("_id", ObjectId())
-            command = {"insert": self.name, "documents": chunk, "ordered": ordered}
-            (raw,), request_id = self.database.run([Command(self.name, "INSERT", command)])
-            value = _parse(raw, request_id)
-            if isinstance(value, list) and len(value) == 1:
-                value = _parse(value[0], request_id) if isinstance(value[0], str) else value[0]
-            if not isinstance(value, Mapping):
-                raise _unknown("an insert", request_id)
-            if value.get("writeErrors"):
-                # As the server does for one command: indexes count from the first document; unordered goes on.
-                write_errors += [{**error, "index": error["index"] + start} for error in value["writeErrors"]]
-                inserted += value.get("n", 0)
-                if ordered:
-                    break
+        """``PutItem`` in batches. A batch refused for a duplicate is sent again one document at a time, so the
+        duplicates are reported by their place as pymongo reports them (``BulkWriteError``, code 11000)."""
+        _refuse("insert_many", options)
+        for document in documents:
+            document.setdefault("_id", ObjectId())
+        self.database.writable(self.name)
+        ids, write_errors = [], []
+        for start in range(0, len(documents), PUT_BATCH):
+            batch = list(documents[start : start + PUT_BATCH])
+            try:
+                self._api.put_items(self.name, batch)
+                ids += [document["_id"] for document in batch]
                 continue
-            _raise_for_errors(value, request_id)
-            inserted += len(chunk)
-            ids += [document["_id"] for document in chunk]
+            except DuplicateKeyError:
+                pass
+            for offset, document in enumerate(batch):
+                try:
+                    self._api.put_items(self.name, [document])
+                    ids.append(document["_id"])
+                except DuplicateKeyError as exc:
+                    write_errors.append({"index": start + offset, "code": DUPLICATE_KEY, "errmsg": str(exc)})
+                    if ordered:
+                        break
+            if write_errors and ordered:
+                break
         if write_errors:
-            raise BulkWriteError({"writeErrors": write_errors, "nInserted": inserted, "writeConcernErrors": []})
+            raise BulkWriteError({"writeErrors": write_errors, "nInserted": len(ids), "writeConcernErrors": []})
         return InsertManyResult(ids, True)
 
     def _update(self, filter: Mapping[str, Any], update: Any, upsert: bool, multi: bool) -> UpdateResult:
-        change = {"q": dict(filter), "u": update, "upsert": upsert, "multi": multi}
-        return _update_result(self._write("UPDATE", {"update": self.name, "updates": [change]}))
+        if upsert:
+            self.database.writable(self.name)
+        matched, modified, upserted = self._api.update_item(self.name, dict(filter), update, multi, upsert)
+        raw: dict[str, Any] = {"n": matched + (1 if upserted is not None else 0), "nModified": modified}
+        if upserted is not None:
+            raw["upserted"] = upserted
+        return UpdateResult(raw, True)
 
     def update_one(self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **options: Any) -> UpdateResult:
+        _refuse("update_one", options)
         return self._update(filter, update, upsert, False)
 
     def update_many(self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **options: Any) -> UpdateResult:
+        _refuse("update_many", options)
         return self._update(filter, update, upsert, True)
 
     def replace_one(self, filter: Mapping[str, Any], replacement: Any, upsert: bool = False, **o: Any) -> UpdateResult:
+        _refuse("replace_one", o)
+        if any(str(key).startswith("$") for key in replacement):
+            raise ValueError("replacement can not include $ operators")
         return self._update(filter, replacement, upsert, False)
 
-    def _delete(self, filter: Mapping[str, Any], limit: int) -> int:
-        reply = self._write("DELETE", {"delete": self.name, "deletes": [{"q": dict(filter), "limit": limit}]})
-        return int(reply.get("n") or 0)
-
     def delete_one(self, filter: Mapping[str, Any]) -> Any:
-        return _Deleted(self._delete(filter, 1))
+        return _Deleted(self._api.delete_items(self.name, dict(filter), False))
 
     def delete_many(self, filter: Mapping[str, Any]) -> Any:
-        return _Deleted(self._delete(filter, 0))
+        return _Deleted(self._api.delete_items(self.name, dict(filter), True))
 
     def find_one_and_update(
         self,
@@ -411,114 +560,81 @@ class CloudBaseCollection:
         return_document: bool = ReturnDocument.BEFORE,
         **options: Any,
     ) -> dict[str, Any] | None:
-        command = find_and_modify(self.name, filter, update, projection, sort, upsert, return_document)
-        return find_and_modify_value(self._write("UPDATE", command), "")
+        """No Item action finds and modifies at once: the document is read, then changed only if it still matches
+        the filter (``UpdateItem`` on its ``_id`` and the filter, decided by ``MatchedNum``); another writer in
+        between makes it read again. An upsert that finds nothing inserts (``UpsertedId``)."""
+        _refuse("find_one_and_update", options)
+        after = bool(return_document)
+        insert_only = isinstance(update, Mapping) and set(update) == {"$setOnInsert"}
+        if upsert:
+            self.database.writable(self.name)
+        for _ in range(RACE_RETRIES):
+            if upsert and insert_only:
+                # Inserting if absent changes nothing that exists: try it first (a new document costs one request).
+                matched, _, upserted = self._api.update_item(self.name, dict(filter), update, False, True)
+                if upserted is not None:
+                    return _apply_projection(self.find_one({"_id": upserted}), projection) if after else None
+                current = self.find_one(filter, sort=sort)
+                if current is not None:
+                    return _apply_projection(current, projection)
+                continue  # it went away in between: once more
+            current = self.find_one(filter, sort=sort)
+            if current is None:
+                if not upsert:
+                    return None
+                matched, _, upserted = self._api.update_item(self.name, dict(filter), update, False, True)
+                if upserted is None:
+                    continue  # another writer inserted a match meanwhile: this update met it; read it again
+                return _apply_projection(self.find_one({"_id": upserted}), projection) if after else None
+            this_one = {"$and": [{"_id": current["_id"]}, dict(filter)]}
+            matched, _, _ = self._api.update_item(self.name, this_one, update, False, False)
+            if matched == 1:
+                if not after:
+                    return _apply_projection(current, projection)
+                return _apply_projection(self.find_one({"_id": current["_id"]}), projection)
+        raise CloudBaseError(f"find_one_and_update on {self.name} kept meeting other writers")
 
     def bulk_write(self, requests: Sequence[Any], ordered: bool = True, **options: Any) -> Any:
-        """As MongoDB's drivers do: consecutive operations of one kind become one command (``updates`` /
-        ``documents`` / ``deletes`` lists, ``ordered``: the server stops at the first error). Unordered, every command
-        goes in one request; ordered, a command is sent only after the one before it succeeded."""
-        commands = _bulk_commands(self.name, requests, ordered)
-        groups = [commands] if not ordered else [[command] for command in commands]
-        done = 0
-        for group in groups:
-            answers, request_id = self.database.run(group)
-            for raw in answers:
-                try:
-                    reply = _reply(raw, request_id)
-                except DuplicateKeyError as exc:  # as pymongo: a bulk write's duplicate is a BulkWriteError
-                    error = {"index": done, "code": DUPLICATE_KEY, "errmsg": str(exc)}
-                    raise BulkWriteError({"writeErrors": [error], "nInserted": 0, "writeConcernErrors": []}) from exc
-                done += int(reply.get("n") or 0)
+        """pymongo's bulk operations one by one (ordered: the first error stops the rest)."""
+        _refuse("bulk_write", options)
+        done, errors = 0, []
+        for index, request in enumerate(requests):
+            kind = type(request).__name__
+            try:
+                if kind == "InsertOne":
+                    self.insert_one(request._doc)
+                elif kind in ("UpdateOne", "UpdateMany", "ReplaceOne"):
+                    result = self._update(request._filter, request._doc, bool(request._upsert), kind == "UpdateMany")
+                    done += result.matched_count + (1 if result.upserted_id is not None else 0)
+                    continue
+                elif kind in ("DeleteOne", "DeleteMany"):
+                    done += self._api.delete_items(self.name, dict(request._filter), kind == "DeleteMany")
+                    continue
+                else:
+                    raise TypeError(f"bulk_write does not support {kind}")
+                done += 1
+            except DuplicateKeyError as exc:
+                errors.append({"index": index, "code": DUPLICATE_KEY, "errmsg": str(exc)})
+                if ordered:
+                    break
+        if errors:
+            raise BulkWriteError({"writeErrors": errors, "nInserted": 0, "writeConcernErrors": []})
         return _Deleted(done)
 
     def create_index(self, keys: Any, **options: Any) -> str:
+        _refuse("create_index", options, ("name", "unique", "sparse", "partialFilterExpression"))
         self.database.provision(self.name, [index_spec(keys, options)])
         return str(options.get("name"))
 
     def drop_index(self, name: str) -> None:
-        self.database.api.drop_index(self.name, name)
+        self._api.drop_index(self.name, name)
 
     def index_information(self) -> dict[str, dict[str, Any]]:
         """pymongo's shape, from ``DescribeTable``: {name: {"key": [(field, direction)], "unique": bool}}."""
-        return self.database.api.indexes(self.name)
+        return self._api.describe_table(self.name) or {}
 
     def drop(self) -> None:
-        self._delete({}, 0)
-
-
-def find_and_modify(
-    name: str,
-    filter: Mapping[str, Any],
-    update: Any,
-    projection: Any = None,
-    sort: Any = None,
-    upsert: bool = False,
-    return_document: bool = ReturnDocument.BEFORE,
-) -> dict[str, Any]:
-    command: dict[str, Any] = {
-        "findAndModify": name,
-        "query": dict(filter),
-        "update": update,
-        "upsert": upsert,
-        "new": bool(return_document),
-    }
-    if projection is not None:
-        command["fields"] = _projection(projection)
-    if sort is not None:
-        command["sort"] = _sort_spec(sort)
-    return command
-
-
-def find_and_modify_value(reply: Mapping[str, Any], request_id: str) -> dict[str, Any] | None:
-    if "value" not in reply:
-        raise _unknown("a findAndModify", request_id)
-    value = reply["value"]
-    if value is not None and not isinstance(value, Mapping):
-        raise _unknown("a findAndModify's value", request_id)
-    return dict(value) if value is not None else None
-
-
-def _update_result(reply: dict[str, Any]) -> UpdateResult:
-    raw = dict(reply)
-    upserted = raw.get("upserted")
-    if isinstance(upserted, list):  # the server's form; pymongo's result reads the first _id
-        raw["upserted"] = upserted[0]["_id"] if upserted else None
-        if not upserted:
-            raw.pop("upserted")
-    raw.setdefault("n", 0)
-    raw.setdefault("nModified", 0)
-    return UpdateResult(raw, True)
-
-
-def _bulk_commands(name: str, requests: Sequence[Any], ordered: bool) -> list[Command]:
-    """pymongo's bulk operations (their documented constructor arguments, kept on the instance) as commands."""
-    commands: list[Command] = []
-    for request in requests:
-        kind = type(request).__name__
-        if kind == "InsertOne":
-            document = request._doc
-            document.setdefault("_id", ObjectId())
-            verb, field, item, command_type = "insert", "documents", document, "INSERT"
-        elif kind in ("UpdateOne", "UpdateMany", "ReplaceOne"):
-            item = {
-                "q": request._filter,
-                "u": request._doc,
-                "upsert": bool(request._upsert),
-                "multi": kind == "UpdateMany",
-            }
-            verb, field, command_type = "update", "updates", "UPDATE"
-        elif kind in ("DeleteOne", "DeleteMany"):
-            item = {"q": request._filter, "limit": int(kind == "DeleteOne")}
-            verb, field, command_type = "delete", "deletes", "DELETE"
-        else:
-            raise TypeError(f"bulk_write does not support {kind}")
-        last = commands[-1][2] if commands else None
-        if last is not None and verb in last and len(last[field]) < MAX_PAGE:
-            last[field].append(item)
-        else:
-            commands.append(Command(name, command_type, {verb: name, field: [item], "ordered": ordered}))
-    return commands
+        self._api.delete_items(self.name, {}, True)
 
 
 class _Deleted:
@@ -542,14 +658,17 @@ def index_spec(keys: Any, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class CloudBaseDatabase:
-    """The environment's database: ``db[name]`` is a collection; collections are created on first use of each name
-    (a cold instance's provisioning), once per instance."""
+    """The environment's database: ``db[name]`` is a collection. Collections are provisioned once per instance
+    (``DescribeTable``, ``CreateTable`` when missing, a wait until it accepts data, missing indexes)."""
 
-    def __init__(self, api: TcbApi) -> None:
+    def __init__(self, api: TcbApi, sleep: Any = time.sleep) -> None:
         self.api = api
         self.name = api.env_id
-        self._provisioned: set[str] = set()
+        self._ready: set[str] = set()
+        self._indexed: set[str] = set()
         self._lock = threading.Lock()
+        self._sleep = sleep
+        self.waits: dict[str, float] = {}  # seconds a collection took to accept data after CreateTable (smoke)
 
     def __getitem__(self, name: str) -> CloudBaseCollection:
         return CloudBaseCollection(self, name)
@@ -559,83 +678,60 @@ class CloudBaseDatabase:
             raise AttributeError(name)
         return CloudBaseCollection(self, name)  # db.users, as pymongo allows
 
-    def provision(self, name: str, indexes: list[dict[str, Any]]) -> None:
+    def writable(self, name: str) -> None:
+        """The collection exists and accepts data (a write to a collection nobody created creates it first)."""
+        if name in self._ready:
+            return
         with self._lock:
-            if name not in self._provisioned:
-                self.api.create_table(name)
-                self._provisioned.add(name)
-        self.api.create_indexes(name, indexes)
+            if name in self._ready:
+                return
+            existing = self.api.describe_table(name)
+            if existing is None:
+                self._create(name)
+            self._ready.add(name)
+
+    def _create(self, name: str) -> None:
+        """``CreateTable``, then probe with a write until the collection takes data, as Tencent's toolkit does
+        (``DescribeTable`` may list it before): bounded by the operation's share of the invocation."""
+        try:
+            self.api.create_table(name)
+        except CloudBaseError:
+            # No decision on an error code nobody documents: whatever it said, is the collection there now?
+            if self.api.describe_table(name) is None:
+                raise
+        started = time.monotonic()
+        budget = deadline.operation_timeout_s(READY_WAIT_S)
+        while True:
+            try:
+                self.api.put_items(name, [{"_id": READY_PROBE_ID}])
+            except DuplicateKeyError:
+                pass  # a probe of another instance: the collection takes data
+            except CloudBaseError as exc:
+                if exc.timeout or time.monotonic() - started + READY_POLL_S > budget:
+                    log.event("cloudbase_collection_not_ready", collection=name, code=exc.code)
+                    raise
+                self._sleep(READY_POLL_S)
+                continue
+            self.waits[name] = round(time.monotonic() - started, 3)
+            self.api.delete_items(name, {"_id": READY_PROBE_ID}, False)
+            return
+
+    def provision(self, name: str, indexes: list[dict[str, Any]]) -> None:
+        """The collection and its indexes: only what ``DescribeTable`` does not list is created."""
+        if name in self._indexed:
+            return
+        existing = self.api.describe_table(name)
+        if existing is None:
+            with self._lock:
+                self._create(name)
+                self._ready.add(name)
+            existing = {}
+        else:
+            self._ready.add(name)
+        missing = [index for index in indexes if index["IndexName"] not in existing]
+        if missing:
+            self.api.create_indexes(name, missing)
+        self._indexed.add(name)
 
     def list_collection_names(self) -> list[str]:
         return self.api.table_names()
-
-    def run(self, commands: Sequence[Command]) -> tuple[list[Any], str]:
-        """Several commands in one request (one round trip, one QPS unit), on collections that may not exist yet."""
-        try:
-            return self.api.run(commands)
-        except CloudBaseError as exc:
-            if exc.code not in TABLE_MISSING:
-                raise
-            if all(kind == "QUERY" for _, kind, _ in commands):
-                return [
-                    _EMPTY_ANSWER.get(next(iter(command)), "[]") for _, _, command in commands
-                ], exc.request_id or ""
-            for table in dict.fromkeys(table for table, _, _ in commands):
-                self.api.create_table(table)
-            return self.api.run(commands)
-
-
-class Pending:
-    """The answer of one command of a batch, known once the batch has been sent."""
-
-    def __init__(self, parse: Any) -> None:
-        self._parse, self._raw, self._request_id, self._sent = parse, None, "", False
-
-    def _set(self, raw: Any, request_id: str) -> None:
-        self._raw, self._request_id, self._sent = raw, request_id, True
-
-    def result(self) -> Any:
-        if not self._sent:
-            raise RuntimeError("the batch has not been sent")
-        return self._parse(self._raw, self._request_id)
-
-
-class CloudBaseBatch:
-    """Writes queued and sent together in one ``RunCommands`` request when the ``with`` block ends (one round trip,
-    one QPS unit against the environment's quota). Each call answers a ``Pending``; ``result()`` after the block
-    gives pymongo's answer or raises its error (``DuplicateKeyError``)."""
-
-    def __init__(self, database: CloudBaseDatabase) -> None:
-        self._database = database
-        self._queued: list[tuple[Command, Pending]] = []
-
-    def find_one_and_update(self, collection: str, filter: Mapping[str, Any], update: Any, **options: Any) -> Pending:
-        command = find_and_modify(
-            collection,
-            filter,
-            update,
-            options.get("projection"),
-            options.get("sort"),
-            bool(options.get("upsert")),
-            options.get("return_document", ReturnDocument.BEFORE),
-        )
-        return self._queue(
-            Command(collection, "UPDATE", command), lambda raw, rid: find_and_modify_value(_reply(raw, rid), rid)
-        )
-
-    def update_one(self, collection: str, filter: Mapping[str, Any], update: Any, upsert: bool = False) -> Pending:
-        change = {"q": dict(filter), "u": update, "upsert": upsert, "multi": False}
-        command = Command(collection, "UPDATE", {"update": collection, "updates": [change]})
-        return self._queue(command, lambda raw, rid: _update_result(_reply(raw, rid)))
-
-    def _queue(self, command: Command, parse: Any) -> Pending:
-        pending = Pending(parse)
-        self._queued.append((command, pending))
-        return pending
-
-    def send(self) -> None:
-        if not self._queued:
-            return
-        answers, request_id = self._database.run([command for command, _ in self._queued])
-        for (_, pending), raw in zip(self._queued, answers, strict=True):
-            pending._set(raw, request_id)

@@ -35,6 +35,10 @@ ENV_MONGODB_TIMEOUT_MS = "MONGODB_TIMEOUT_MS"
 ENV_DATABASE = "DATABASE"
 ENV_ORDERS_SOURCE = "ORDERS_SOURCE"
 ENV_TCB_API_ENDPOINT = "TCB_API_ENDPOINT"
+# The document-database instance (DescribeEnvs → Databases[].InstanceId), sent as ``Tag`` only when set: Tencent's
+# newest toolkit addresses the database by EnvId alone (since 2026-05, "直接使用 EnvId 替代 Tag"); the CLI's --tag
+# selects an instance when an environment has several.
+ENV_TCB_DATABASE_TAG = "TCB_DATABASE_TAG"
 # Platform-provided (read, never set by a deployer): the environment id and the function role's temporary keys.
 ENV_TCB_ENV = "TCB_ENV"
 ENV_SCF_NAMESPACE = "SCF_NAMESPACE"
@@ -52,6 +56,7 @@ VARIABLES = (
     ENV_ORDERS_SOURCE,
     ENV_TCB_ENV,
     ENV_TCB_API_ENDPOINT,
+    ENV_TCB_DATABASE_TAG,
     ENV_MONGODB_URI,
     ENV_MONGODB_DB,
     ENV_MONGODB_TIMEOUT_MS,
@@ -145,6 +150,7 @@ class CloudBaseAccess(NamedTuple):
     session_token: str | None
     region: str
     endpoint: str
+    tag: str | None = None  # TCB_DATABASE_TAG: the instance, for an environment with several document databases
 
 
 class Settings(NamedTuple):
@@ -275,6 +281,7 @@ def cloudbase_access(read: EnvReader, env_id: str | None) -> CloudBaseAccess:
         session_token=read.text(ENV_SESSION_TOKEN),
         region=read.text(ENV_REGION, "ap-shanghai") or "ap-shanghai",
         endpoint=endpoint,
+        tag=read.text(ENV_TCB_DATABASE_TAG),
     )
 
 

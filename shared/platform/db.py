@@ -11,14 +11,13 @@ import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from contextvars import ContextVar
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import pymongo
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from shared.platform import log
+from shared.platform import deadline, log
 from shared.platform.config import Settings
 from shared.platform.config import settings as current_settings
 from shared.platform.errors import ConfigError, Unavailable
@@ -29,31 +28,10 @@ from shared.platform.errors import ConfigError, Unavailable
 # so dailyFunnel's aggregations have room). Timeouts written in MONGODB_URI win over these. The client is made
 # once per instance, and an instance always runs the same function, so its first invocation's limit holds.
 SHARE_OF_INVOCATION = 0.3
-# One store operation (a write, a read, a cursor's first batch) may take this share of the invocation's time limit,
-# everything included: an outage is answered UNAVAILABLE within it, well inside the 40 % the functions promise.
-OPERATION_SHARE = 0.3
 MAX_SOCKET_MS = 120_000
-SCF_MIN_LIMIT_MS = 1000  # SCF's smallest time limit: a context claiming less still gives the driver this much
-_time_limit_ms: ContextVar[float | None] = ContextVar("share_funnel_time_limit_ms", default=None)
-
-
-def time_limit_ms(context: Any) -> float | None:
-    """The invocation's time limit from SCF's context (``time_limit_in_ms``), or None when absent or malformed."""
-    limit_ms = context.get("time_limit_in_ms") if isinstance(context, Mapping) else None
-    if isinstance(limit_ms, bool) or not isinstance(limit_ms, (int, float)) or limit_ms <= 0:
-        return None
-    return float(limit_ms)
-
-
-@contextmanager
-def invocation_deadline(context: Any) -> Iterator[None]:
-    """Make this invocation's time limit known to the connection made during it (if any)."""
-    limit_ms = time_limit_ms(context)
-    token = _time_limit_ms.set(max(limit_ms, SCF_MIN_LIMIT_MS) if limit_ms else None)
-    try:
-        yield
-    finally:
-        _time_limit_ms.reset(token)
+# Kept where callers have always found them (shared.platform.deadline holds them, free of any driver import).
+time_limit_ms = deadline.time_limit_ms
+invocation_deadline = deadline.invocation_deadline
 
 
 def driver_timeouts(config: Settings, limit_ms: float | None) -> dict[str, int]:
@@ -88,6 +66,11 @@ def field_at(doc: Any, path: str) -> Any:
     return doc
 
 
+def _lost_the_database(exc: PyMongoError) -> bool:
+    """A failure that says the database cannot be reached in time (not a refusal of this one operation)."""
+    return isinstance(exc, ConnectionFailure) or bool(getattr(exc, "timeout", False))
+
+
 @contextmanager
 def driver_errors(what: str) -> Iterator[None]:
     """Driver failures become ``Unavailable`` (``raise … from``); ``DuplicateKeyError`` passes through for the
@@ -95,15 +78,20 @@ def driver_errors(what: str) -> Iterator[None]:
 
     Each operation runs under the driver's own deadline (``pymongo.timeout``), a share of the invocation's time limit:
     server selection, the connection handshakes it retries and the operation itself together, so an outage is answered
-    in time on a warm instance too (whose monitor still believes the server is up until its next heartbeat)."""
-    limit_ms = _time_limit_ms.get()
-    deadline = pymongo.timeout(OPERATION_SHARE * limit_ms / 1000) if limit_ms else nullcontext()
+    in time on a warm instance too (whose monitor still believes the server is up until its next heartbeat). Once one
+    operation of the invocation lost the database, the following ones answer at once (``deadline``)."""
+    if deadline.database_down():
+        raise Unavailable(f"database error while trying to {what}: the database did not answer this invocation")
+    limit_ms = deadline.current_limit_ms()
+    bound = pymongo.timeout(deadline.OPERATION_SHARE * limit_ms / 1000) if limit_ms else nullcontext()
     try:
-        with deadline:
+        with bound:
             yield
     except DuplicateKeyError:
         raise
     except PyMongoError as exc:
+        if _lost_the_database(exc):
+            deadline.mark_database_down()
         raise Unavailable(f"database error while trying to {what}") from exc
 
 
@@ -184,8 +172,7 @@ def _connect_cloudbase(config: Settings) -> Any:
 
     access = config.cloudbase
     assert access is not None  # Settings.from_env requires it with either cloudbase setting
-    limit_ms = _time_limit_ms.get()
-    share_ms = int(limit_ms * SHARE_OF_INVOCATION) if limit_ms else config.mongodb_timeout_ms
+    # Outside an invocation a request may wait MONGODB_TIMEOUT_MS; inside one, its share of the invocation's limit.
     api = TcbApi(
         access.env_id,
         access.secret_id,
@@ -193,7 +180,8 @@ def _connect_cloudbase(config: Settings) -> Any:
         access.session_token,
         access.region,
         access.endpoint,
-        timeout_s=min(config.mongodb_timeout_ms, share_ms) / 1000,
+        timeout_s=config.mongodb_timeout_ms / 1000,
+        tag=access.tag,
     )
     return CloudBaseDatabase(api)
 
@@ -235,7 +223,7 @@ def _connect(config: Settings) -> Any:
     log.event("database_engine", engine="mongodb", database=config.mongodb_db)
     # Timeouts written in MONGODB_URI win over the ones derived from the invocation.
     given = uri_options(config.mongodb_uri)
-    defaults: dict[str, Any] = driver_timeouts(config, _time_limit_ms.get())
+    defaults: dict[str, Any] = driver_timeouts(config, deadline.current_limit_ms())
     return pymongo.MongoClient(
         config.mongodb_uri,
         tz_aware=True,
@@ -243,52 +231,6 @@ def _connect(config: Settings) -> Any:
         retryWrites=True,
         **{name: value for name, value in defaults.items() if name.lower() not in given},
     )
-
-
-class _Done:
-    """An answer already known (the immediate batch's ``Pending``)."""
-
-    def __init__(self, call: Any) -> None:
-        try:
-            self._value, self._error = call(), None
-        except PyMongoError as exc:
-            self._value, self._error = None, exc
-
-    def result(self) -> Any:
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-class _ImmediateBatch:
-    """MongoDB and the embedded engine: each write runs when it is queued (a driver round trip is cheap)."""
-
-    def __init__(self, database: Any) -> None:
-        self._database = database
-
-    def find_one_and_update(self, collection: str, filter: Any, update: Any, **options: Any) -> _Done:
-        return _Done(lambda: self._database[collection].find_one_and_update(filter, update, **options))
-
-    def update_one(self, collection: str, filter: Any, update: Any, upsert: bool = False) -> _Done:
-        return _Done(lambda: self._database[collection].update_one(filter, update, upsert=upsert))
-
-    def send(self) -> None:
-        pass
-
-
-@contextmanager
-def one_request(database: Any) -> Iterator[Any]:
-    """Writes that go together: on CloudBase they are sent in one ``RunCommands`` request when the block ends (one
-    round trip and one unit of the environment's QPS quota); elsewhere each runs at once. The same store code runs
-    on every backend: it queues writes, then reads each answer with ``result()`` after the block."""
-    if hasattr(type(database), "run"):  # on the class: a pymongo Database answers any attribute with a collection
-        from shared.platform.cloudbase_db import CloudBaseBatch
-
-        batch: Any = CloudBaseBatch(database)
-    else:
-        batch = _ImmediateBatch(database)
-    yield batch
-    batch.send()
 
 
 class _SingleDatabase:

@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.platform.config import Collections
-from shared.platform.db import CODE_INDEXED, CollectionSpec, code_matches, driver_errors, index, one_request, provision
+from shared.platform.db import CODE_INDEXED, CollectionSpec, code_matches, driver_errors, index, provision
 from shared.platform.errors import Unavailable
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.profile import SharerProfile
@@ -76,11 +76,8 @@ class CodeCache:
 
 
 def _upserted(landing: Any) -> bool:
-    """Whether the landing write inserted the record (a unique-index race lost means someone else did)."""
-    try:
-        return landing.result().upserted_id is not None
-    except DuplicateKeyError:
-        return False
+    """Whether the landing write inserted the record."""
+    return landing.upserted_id is not None
 
 
 class MongoShareStore:
@@ -179,37 +176,20 @@ class MongoShareStore:
     def record_landing(
         self, openid: str, now: dt.datetime, binding: dict[str, Any], record: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, bool]:
-        """Register the user (first sighting bound to this landing) and insert the landing record, both writes in
-        one request where the backend batches them: (the user as it was before, whether the landing is new).
+        """Register the user (first sighting bound to this landing) and insert the landing record: (the user as it
+        was before, whether the landing is new). Each write's outcome is read from its own answer.
 
         ``record`` carries ``newUser: True``, the common case (an invitee's first landing); the use case corrects it
         with ``mark_not_new`` when the user turns out to have been seen before."""
         key = {field: record[field] for field in LANDING_KEY}
         rest = {field: value for field, value in record.items() if field not in key}
-        users, landings = self._users.name, self._landings.name
-        recorded = False  # an attempt that inserted the landing recorded it, whatever a second attempt answers
-        for attempt in (1, 2):
-            with driver_errors("record the landing"), one_request(self._users.database) as batch:
-                user = batch.find_one_and_update(
-                    users,
-                    {"_id": openid},
-                    {"$setOnInsert": {"firstSeenAt": now, "binding": binding}},
-                    upsert=True,
-                    return_document=ReturnDocument.BEFORE,
-                    projection={"binding": 1, "code": 1, "firstSeenAt": 1},
-                )
-                landing = batch.update_one(landings, key, {"$setOnInsert": rest}, upsert=True)
-            with driver_errors("record the landing"):
-                recorded = _upserted(landing) or recorded
+        user = self.register_user(openid, now, binding)
+        with driver_errors("record the landing"):
             try:
-                with driver_errors("register the user"):
-                    return user.result(), recorded
-            except DuplicateKeyError as exc:
-                # Two first sightings raced (see register_user): the landing's own answer is read above; the user
-                # exists now, so a second pass reads it back (its landing write is then a duplicate, harmlessly).
-                if attempt == 2:
-                    raise Unavailable("the landing kept conflicting") from exc
-        raise Unavailable("the landing kept conflicting")  # unreachable
+                recorded = _upserted(self._landings.update_one(key, {"$setOnInsert": rest}, upsert=True))
+            except DuplicateKeyError:
+                recorded = False  # the same landing, recorded concurrently: a duplicate
+        return user, recorded
 
     def mark_not_new(self, key: dict[str, Any]) -> None:
         """The landing for ``key`` counts no new user (idempotent: only a record still marked new changes)."""
