@@ -38,7 +38,7 @@ def main() -> int:
                     "SHARE_FUNNEL_PYTHON": sys.executable,
                     "SCF_API_ENDPOINT": api.endpoint,
                     "TCB_API_ENDPOINT": api.endpoint,
-                    "DEPLOY_TEMP_COS_ENDPOINT": f"{api.endpoint}/tempcos",  # SCF's temporary COS, emulated
+                    "DEPLOY_COS_ENDPOINT": api.endpoint,  # the environment bucket, emulated
                     "TENCENTCLOUD_SECRET_ID": "AKIDbench",
                     "TENCENTCLOUD_SECRET_KEY": "bench-key",
                     "TCB_ENV": "bench-env",

@@ -6,14 +6,19 @@ the session token of temporary credentials, action, version and region — then 
 * ``Invoke``: records asynchronous invocations (a test runs the continuation event through the real handler);
   synchronous (RequestResponse) calls run a registered handler, as the post-deploy smoke test expects.
 * the deploy actions, with Tencent's request shapes and a function state machine: ``GetFunction``,
-  ``CreateFunction``, ``UpdateFunctionCode`` (inline ``ZipFile`` or a COS object, read from ``cos_endpoint``),
+  ``CreateFunction``, ``UpdateFunctionCode`` (inline ``ZipFile``, or a COS object pulled as SCF pulls it: the
+  ``CosBucketName`` given plus ``-<appid>``, so a name that already carries its appid is not found),
   ``UpdateFunctionConfiguration``, ``GetFunctionAddress`` (the package's SHA-256), ``ListTriggers``,
   ``CreateTrigger``, ``UpdateTrigger``. A change leaves the function ``Creating``/``Updating`` for
   ``settle_polls`` reads of GetFunction; a change while it is not ``Active`` is refused with
   ``FailedOperation.<Action>``, as SCF does. ``fail_actions`` injects an error code per action, ``busy_once``
   refuses the next code update as "in progress", ``stuck`` never finishes an update.
 
-Point ``SCF_API_ENDPOINT`` at it.
+* COS on the same port (``tools/cos_emulator.py``: requests whose ``Host`` is a COS bucket host, signature checked):
+  each CloudBase environment's own storage bucket exists, as ``DescribeEnvs`` reports it, plus ``extra_buckets``.
+* ``GetTempCosInfo``, recorded and answered ``InternalError`` — Tencent's CloudBase toolkit recorded it dead (2026-09).
+
+Point ``SCF_API_ENDPOINT`` (and ``DEPLOY_COS_ENDPOINT``) at it.
 """
 
 from __future__ import annotations
@@ -22,14 +27,13 @@ import base64
 import hashlib
 import io
 import json
-import re
 import threading
-import time
 import uuid
 import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from tools.cos_emulator import CosBuckets, serve
 from tools.loopback import LoopbackServer, QuietHandler
 from tools.tencent_api import check_tc3, model_faults
 
@@ -41,9 +45,6 @@ TCB_REQUIRED: dict[str, tuple[str, ...]] = {
     "DescribeEnvsRequest": (),
     "VariableRequest": ("Key",),
 }
-TEMP_COS_APPID = "1253665819"  # SCF's temporary-code buckets (manager-node's SCF_TEMP_COS)
-# A bucket name with its -appid suffix, which the API's CosBucketName must not carry.
-_APPID_SUFFIX = re.compile(r"-\d{6,}$")
 # Required fields, from the API documentation (the SDK models do not say).
 REQUIRED: dict[str, tuple[str, ...]] = {
     f"{action}Request": ("FunctionName",)
@@ -120,10 +121,9 @@ class _DeployActions:
     # State kept by ScfApiEmulator.
     namespaces: Any
     deployed: dict[tuple[str, str], dict]
-    cos_endpoint: str | None
+    cos: CosBuckets
     cos_appid: str
-    temp_cos: dict[str, bytes]
-    _temp_signs: dict[str, str]
+    env_bucket: Callable[[str], str]
     _lock: Any
     log_services: dict[str, tuple[str, str]]
     settle_polls: int
@@ -154,19 +154,13 @@ class _DeployActions:
                 raise _ApiFault("InvalidParameterValue.ZipFile", "ZipFile is not base64") from None
         elif code.get("CosBucketName") and code.get("CosObjectName"):
             bucket, key = code["CosBucketName"], code["CosObjectName"]
-            # The model's documentation: the bucket's name without -appid, the object's path from its leading /.
-            if _APPID_SUFFIX.search(bucket):
-                raise _ApiFault("InvalidParameterValue.CosBucketName", "CosBucketName is the name without -appid")
             if not key.startswith("/"):
                 raise _ApiFault("InvalidParameterValue.CosObjectName", "CosObjectName starts with /")
-            data = self._cos_object(f"{bucket}-{self.cos_appid}", key[1:], code.get("CosBucketRegion"))
-        elif code.get("TempCosObjectName"):
-            key = code["TempCosObjectName"]
-            if not key.startswith("/"):
-                raise _ApiFault("InvalidParameterValue.TempCosObjectName", "TempCosObjectName starts with /")
-            if key[1:] not in self.temp_cos:
-                raise _ApiFault("ResourceNotFound.Cos", f"no temporary object {key}")
-            data = self.temp_cos[key[1:]]
+            # SCF appends the account's APPID to the name it is given (so a name already ending in it is not found).
+            pulled = self.cos.objects.get((f"{bucket}-{self.cos_appid}", key[1:]))
+            if pulled is None:
+                raise _ApiFault("ResourceNotFound.Cos", f"cos://{bucket}-{self.cos_appid}{key} could not be read")
+            data = pulled
         else:
             raise _ApiFault("InvalidParameterValue.Code", "give ZipFile, or CosBucketName and CosObjectName")
         try:
@@ -177,24 +171,6 @@ class _DeployActions:
         if handler_file not in names:
             raise _ApiFault("InvalidParameterValue.Handler", f"{handler_file} is not at the package root")
         return data
-
-    def _cos_object(self, bucket: str, key: str, region: str | None) -> bytes:
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if not self.cos_endpoint:
-            raise _ApiFault("FailedOperation.Cos", "this emulator has no COS endpoint")
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.cos_endpoint,
-            region_name=region or "ap-shanghai",
-            aws_access_key_id="emulator",
-            aws_secret_access_key="emulator",
-        )
-        try:
-            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except (BotoCoreError, ClientError):
-            raise _ApiFault("ResourceNotFound.Cos", f"cos://{bucket}/{key} could not be read") from None
 
     def _require_active(self, action: str, state: dict) -> None:
         if state["Status"] != "Active":
@@ -213,21 +189,6 @@ class _DeployActions:
             state["_polls"] -= 1
         return {k: v for k, v in state.items() if not k.startswith("_")}
 
-    def _get_temp_cos_info(self, body: bytes) -> dict:
-        """GetTempCosInfo as manager-node calls it: ``{ObjectPath}`` → ``{Date, Sign}``."""
-        try:
-            request = json.loads(body)
-            object_path = request["ObjectPath"]
-            if not isinstance(object_path, str) or not object_path or set(request) != {"ObjectPath"}:
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            return {"Error": {"Code": "InvalidParameter", "Message": "ObjectPath is required"}}
-        sign = "q-sign-algorithm=sha1&q-ak=emulator&q-signature=" + uuid.uuid4().hex
-        with self._lock:
-            self.actions.append(("GetTempCosInfo", object_path))
-            self._temp_signs[sign] = object_path
-        return {"Date": time.strftime("%Y-%m-%d"), "Sign": sign}
-
     def _tcb_DescribeEnvs(self, request: dict) -> dict:
         envs = [ns for ns in sorted(self.log_services) if not request.get("EnvId") or ns == request["EnvId"]]
         return {
@@ -235,9 +196,8 @@ class _DeployActions:
                 {
                     "EnvId": ns,
                     "LogServices": [{"LogsetId": self.log_services[ns][0], "TopicId": self.log_services[ns][1]}],
-                    "Storages": [
-                        {"Region": "ap-shanghai", "Bucket": f"{ns}-{self.cos_appid}", "AppId": self.cos_appid}
-                    ],
+                    "Storages": [{"Region": "ap-shanghai", "Bucket": self.env_bucket(ns), "AppId": self.cos_appid}],
+                    "Databases": [{"InstanceId": f"tnt-{ns[-8:]}", "Status": "RUNNING", "Region": "ap-shanghai"}],
                 }
                 for ns in envs
             ],
@@ -369,8 +329,8 @@ class ScfApiEmulator(_DeployActions):
         functions: dict[str, Callable[[dict, dict], Any]] | None = None,
         namespaces: tuple[str, ...] = ("default",),
         settle_polls: int = 1,
-        cos_endpoint: str | None = None,
         cos_appid: str = "1250000000",
+        extra_buckets: tuple[str, ...] = (),
     ) -> None:
         self.secret_id, self.secret_key, self.session_token = secret_id, secret_key, session_token
         self.fail_with = fail_with  # an error Code to answer Invoke with, e.g. "ResourceNotFound.Function"
@@ -385,12 +345,11 @@ class ScfApiEmulator(_DeployActions):
         self.busy_once = False
         self.stuck = False
         self.settle_polls = settle_polls
-        self.cos_endpoint = cos_endpoint
         self.cos_appid = cos_appid  # COS buckets are named name-appid; the API names them without the suffix
         self.tcb_requests: list[dict] = []  # CloudBase (tcb) requests as sent, for tests to compare with manager-node
-        self.temp_cos: dict[str, bytes] = {}  # SCF's temporary COS (GetTempCosInfo + PUT): key -> package
-        self._temp_signs: dict[str, str] = {}  # Sign handed out -> the object path it was asked for
         self.log_services = {ns: ("logset-" + ns, "topic-" + ns) for ns in namespaces if ns != "default"}
+        buckets = {self.env_bucket(ns) for ns in self.log_services} | set(extra_buckets)
+        self.cos = CosBuckets(secret_id, secret_key, session_token, buckets)
         self._lock = threading.RLock()
         self._server: LoopbackServer | None = None
         self.endpoint = ""
@@ -399,9 +358,17 @@ class ScfApiEmulator(_DeployActions):
         emulator = self
 
         class Handler(QuietHandler):
-            def do_PUT(self):  # SCF's temporary COS bucket, as /tempcos/<bucket>/<date>/<object path>
-                status = emulator.put_temp_cos(self.path, self.headers.get("Authorization", ""), self.read_body())
-                self.reply(status, b"", {"Content-Type": "application/xml"})
+            def do_PUT(self):
+                if not serve(self, emulator.cos):
+                    self.reply(405, b"", {})
+
+            def do_GET(self):
+                if not serve(self, emulator.cos):
+                    self.reply(405, b"", {})
+
+            def do_HEAD(self):
+                if not serve(self, emulator.cos):
+                    self.reply(405, b"", {})
 
             def do_POST(self):
                 body = self.read_body()
@@ -413,17 +380,9 @@ class ScfApiEmulator(_DeployActions):
         self.endpoint = self._server.url
         return self.endpoint
 
-    def put_temp_cos(self, path: str, authorization: str, body: bytes) -> int:
-        """A PUT signed with a Sign GetTempCosInfo handed out, at that Sign's object path (manager-node's upload)."""
-        parts = path.split("/", 3)  # '', 'tempcos', bucket, key
-        if len(parts) < 4 or parts[1] != "tempcos" or not parts[2].endswith(f"tempcos-{TEMP_COS_APPID}"):
-            return 404
-        with self._lock:
-            wanted = self._temp_signs.get(authorization)
-            if wanted is None or not parts[3].endswith("/" + wanted):
-                return 403
-            self.temp_cos[parts[3]] = body
-        return 200
+    def env_bucket(self, namespace: str) -> str:
+        """The environment's own storage bucket, named as CloudBase names them (hex of a prefix, env id, APPID)."""
+        return f"{namespace[:2].encode().hex()}-{namespace}-{self.cos_appid}"
 
     def stop(self) -> None:
         if self._server:
@@ -442,8 +401,10 @@ class ScfApiEmulator(_DeployActions):
         action = headers.get("x-tc-action", "")
         version = headers.get("x-tc-version")
         tcb = version == "2018-06-08" and action in TCB_ACTIONS  # CloudBase's own function actions (service tcb)
-        if version == "2018-04-16" and action == "GetTempCosInfo":  # no model in the Python SDK: manager-node's use
-            return {**self._get_temp_cos_info(body), "RequestId": request_id}
+        if version == "2018-04-16" and action == "GetTempCosInfo":  # dead on Tencent's side (the toolkit, 2026-09)
+            with self._lock:
+                self.actions.append(("GetTempCosInfo", ""))
+            return {"Error": {"Code": "InternalError", "Message": "CosTimestamp"}, "RequestId": request_id}
         if not tcb and (version != "2018-04-16" or (action != "Invoke" and action not in DEPLOY_ACTIONS)):
             return self._reject("InvalidAction", f"{action} {version} is not emulated", request_id)
         try:

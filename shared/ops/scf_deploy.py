@@ -14,7 +14,13 @@ Steps, each waiting for the function to be ``Active`` first (SCF refuses changes
    ``CreateFunctionRequest`` types all of them, so the request is checked by Tencent's own model here and in the
    emulator. Updates and triggers stay on SCF's typed API, as manager-node's do.
 2. Code: ``GetFunctionAddress`` gives the deployed package's SHA-256; only a different one is uploaded
-   (``UpdateFunctionCode``). Builds are reproducible, so rebuilding unchanged sources uploads nothing.
+   (``UpdateFunctionCode``). Builds are reproducible, so rebuilding unchanged sources uploads nothing. A package up to
+   1.5 MB goes inline (manager-node's limit); a larger one goes to the **environment's own storage bucket**
+   (``DescribeEnvs`` → ``Storages[0]``; ``DEPLOY_COS_BUCKET`` names another), PUT with COS's own signature by the
+   deployer's keys (``x-cos-security-token`` sent and signed for temporary keys), and ``Code`` names it as Tencent's
+   CloudBase toolkit does: the bucket without ``-appid`` (SCF appends it), its region, ``/<object>``. Why not
+   ``GetTempCosInfo`` as manager-node: the toolkit recorded it, the build-service upload and the temporary bucket
+   dead in September 2026 (the newest evidence; ``DEPLOY_COS_ENDPOINT`` points every upload elsewhere, e.g. tests).
 3. Configuration: ``UpdateFunctionConfiguration`` only when what this project owns differs from what
    ``GetFunction`` reports: description, memory, timeout; the variables it sets, merged into the function's own (a
    variable set in the console is kept, and listed; one this project used to set and no longer does is removed only
@@ -52,10 +58,18 @@ from shared.ops.deployment import (
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENV_ENDPOINT = "SCF_API_ENDPOINT"
 ENV_VPC_ID, ENV_SUBNET_ID = "VPC_ID", "SUBNET_ID"
-ENV_DEPLOY_BUCKET = "DEPLOY_COS_BUCKET"  # for packages above the inline limit (e.g. genWxacode with boto3)
-ENV_DEPLOY_COS_ENDPOINT = "DEPLOY_COS_ENDPOINT"  # override of https://cos.<region>.myqcloud.com (tests: moto)
+ENV_DEPLOY_BUCKET = "DEPLOY_COS_BUCKET"  # another bucket than the environment's own for packages above the inline limit
+ENV_DEPLOY_COS_ENDPOINT = "DEPLOY_COS_ENDPOINT"  # override of https://<bucket>.cos.<region>.myqcloud.com (tests)
+PACKAGE_PREFIX = "share-funnel-deploy"  # our key prefix in the bucket: <prefix>/<function>/<sha256>.zip
 CREDENTIAL_VARIABLES = ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN")
-DEPLOY_VARIABLES = CREDENTIAL_VARIABLES + (CLOUDBASE_ENV, ENV_VPC_ID, ENV_SUBNET_ID, ENV_ENDPOINT, ENV_DEPLOY_BUCKET)
+DEPLOY_VARIABLES = CREDENTIAL_VARIABLES + (
+    CLOUDBASE_ENV,
+    ENV_VPC_ID,
+    ENV_SUBNET_ID,
+    ENV_ENDPOINT,
+    ENV_DEPLOY_BUCKET,
+    ENV_DEPLOY_COS_ENDPOINT,
+)
 # A TC3-signed POST may carry at most 10 MB (the API's request limit, tighter than ZipFile's documented 20 MB):
 # larger packages go through COS.
 INLINE_REQUEST_LIMIT = 10 * 1024 * 1024
@@ -67,11 +81,6 @@ FAILED_STATES = {"CreateFailed", "UpdateFailed", "PublishFailed", "DeleteFailed"
 
 CLOUDBASE_ROLE = "TCB_QcsRole"  # the execution role of CloudBase functions (manager-node's CreateFunction)
 CLOUDBASE_STAMP = "MINI_QCBASE"  # what marks a CloudBase function (manager-node sends it on every create)
-# Without DEPLOY_COS_BUCKET a large package goes where manager-node puts every package: SCF's temporary COS bucket,
-# through GetTempCosInfo (manager-node lib/function `uploadFunctionZipToCos`; no model in tencentcloud-sdk-python).
-TEMP_COS_APPID = "1253665819"
-TEMP_COS_PREFIX = {"ap-shanghai": "sh", "ap-guangzhou": "gz", "ap-beijing": "bj", "ap-singapore": "sg"}
-ENV_TEMP_COS_ENDPOINT = "DEPLOY_TEMP_COS_ENDPOINT"  # override of https://<bucket>.cos.<region>.myqcloud.com (tests)
 ENV_TCB_ENDPOINT = "TCB_API_ENDPOINT"  # the tcb API host (default tcb.tencentcloudapi.com; an emulator in tests)
 # Every variable this project sets on some function: what a deploy may remove (with --prune) when no longer defined.
 OUR_VARIABLES = frozenset(name for fn in FUNCTIONS for name in fn.variables)
@@ -100,6 +109,51 @@ class Report(NamedTuple):
     code_uploaded: bool
     configuration_updated: bool
     timer: str  # "created" | "updated" | "unchanged" | "none"
+    channel: str = "none"  # how the code went: "inline" | "cos://<bucket>/<key> (…)" | "none" (unchanged)
+
+
+class CosUpload(NamedTuple):
+    """Who uploads large packages, and where: the deployer's keys; DEPLOY_COS_BUCKET or the environment's bucket."""
+
+    secret_id: str
+    secret_key: str
+    session_token: str | None
+    bucket: str | None  # DEPLOY_COS_BUCKET (name-appid); None: the environment's own storage bucket
+    endpoint: str | None  # DEPLOY_COS_ENDPOINT: every upload goes there (the Host stays the bucket's)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CosUpload:
+        return cls(
+            env.get("TENCENTCLOUD_SECRET_ID", ""),
+            env.get("TENCENTCLOUD_SECRET_KEY", ""),
+            env.get("TENCENTCLOUD_SESSION_TOKEN") or None,
+            env.get(ENV_DEPLOY_BUCKET, "").strip() or None,
+            env.get(ENV_DEPLOY_COS_ENDPOINT, "").strip() or None,
+        )
+
+    def put(self, bucket: str, region: str, key: str, data: bytes) -> None:
+        """One object PUT, signed with COS's own signature by Tencent's COS SDK (its signer, our request)."""
+        import requests
+        from qcloud_cos import CosConfig
+        from qcloud_cos.cos_auth import CosS3Auth
+
+        host = f"{bucket}.cos.{region}.myqcloud.com"
+        headers = {"Host": host, "Content-Type": "application/zip"}
+        if self.session_token:
+            headers["x-cos-security-token"] = self.session_token  # sent and signed (an x-cos- header)
+        config = CosConfig(Region=region, SecretId=self.secret_id, SecretKey=self.secret_key, Token=self.session_token)
+        url = f"{(self.endpoint or f'https://{host}').rstrip('/')}/{key}"
+        try:
+            response = requests.put(url, data=data, headers=headers, auth=CosS3Auth(config, key), timeout=(5, 300))
+        except requests.RequestException as exc:
+            raise DeployError(f"uploading to cos://{bucket}/{key} failed: {exc}") from exc
+        if response.status_code != 200:
+            detail = re.search(r"<Code>([^<]+)</Code>", response.text or "")
+            raise DeployError(
+                f"uploading to cos://{bucket}/{key} failed with HTTP {response.status_code}"
+                + (f" ({detail.group(1)})" if detail else "")
+                + f": the deploy keys need cos:PutObject on {bucket} (or set {ENV_DEPLOY_BUCKET} to a bucket they may write)"
+            )
 
 
 def read_dotenv(path: pathlib.Path) -> dict[str, str]:
@@ -195,19 +249,18 @@ class ScfDeployer:
         sleep: Callable[[float], None] = time.sleep,
         wait_s: float = 300.0,
         poll_s: float = 0.5,
-        cos_uploader: Callable[..., Any] | None = None,
+        upload: CosUpload | None = None,
         tcb: Any = None,
         prune: bool = False,
-        temp_cos_endpoint: str | None = None,
     ) -> None:
         from tencentcloud.scf.v20180416 import models
 
         self._client, self._models, self._say, self._sleep = client, models, say, sleep
         self._wait_s, self._poll_s = wait_s, poll_s
-        self._cos_uploader = cos_uploader
+        self._upload = upload
         self._tcb, self._prune = tcb, prune
-        self._temp_cos_endpoint = temp_cos_endpoint  # None: COS itself (tests: the emulator's stand-in)
         self._described: dict[str, list[Any]] = {}
+        self.channel = "none"
 
     # --- API plumbing ----------------------------------------------------------------------------------------
     def _call(self, action: str, **fields: Any) -> Any:
@@ -311,17 +364,35 @@ class ScfDeployer:
     def _code(self, desired: Desired, package: bytes, digest: str, region: str) -> dict[str, Any]:
         encoded = base64.b64encode(package).decode()
         if len(package) <= INLINE_ZIP_LIMIT and len(encoded) + 4096 <= INLINE_REQUEST_LIMIT:
+            self.channel = "inline"
             return {"ZipFile": encoded}
-        if self._cos_uploader is None:
-            return self._temp_cos(desired, package, region)
-        bucket, key = self._cos_uploader(desired.name, package, digest)
-        self._say(f"  uploaded {len(package) / 1e6:.1f} MB to cos://{bucket}/{key}")
-        # As the model documents them: the bucket's name without its -appid suffix, the object's path from "/".
+        if self._upload is None:
+            raise DeployError(f"{desired.name}'s package is above the inline limit and no COS upload is configured")
+        if self._upload.bucket:
+            bucket, bucket_region, whose = self._upload.bucket, region, ENV_DEPLOY_BUCKET
+        else:
+            bucket, bucket_region = self._environment_bucket(desired.namespace)
+            whose = "the environment's storage"
+        key = f"{PACKAGE_PREFIX}/{desired.name}/{digest}.zip"
+        self._upload.put(bucket, bucket_region, key, package)
+        self.channel = f"cos://{bucket}/{key} ({whose})"
+        self._say(f"  uploaded {len(package) / 1e6:.1f} MB to {self.channel}")
+        # As the toolkit names it: the bucket without its -appid suffix (SCF appends it), the region, "/<object>".
         return {
             "CosBucketName": _APPID_SUFFIX.sub("", bucket),
-            "CosObjectName": "/" + key.lstrip("/"),
-            "CosBucketRegion": region,
+            "CosBucketRegion": bucket_region,
+            "CosObjectName": "/" + key,
         }
+
+    def _environment_bucket(self, env_id: str) -> tuple[str, str]:
+        """The environment's own storage bucket and its region (DescribeEnvs → Storages[0])."""
+        storages = [s for env in self._environments(env_id) if env.EnvId == env_id for s in (env.Storages or [])]
+        if not storages or not storages[0].Bucket:
+            raise DeployError(
+                f"the environment {env_id} reports no storage bucket (DescribeEnvs): open 云存储 once in the "
+                f"CloudBase console, or set {ENV_DEPLOY_BUCKET} to a bucket (name-appid) in its region"
+            )
+        return str(storages[0].Bucket), str(storages[0].Region or "ap-shanghai")
 
     # --- the deploy --------------------------------------------------------------------------------------------
     def deploy(self, fn: Function, desired: Desired, package: bytes, region: str, force: bool = False) -> Report:
@@ -352,7 +423,7 @@ class ScfDeployer:
             if answer.SCFErrorCode:
                 raise DeployError(f"CreateFunction failed: {answer.SCFErrorCode}: {answer.SCFErrorMsg}")
             self._wait_active(desired)
-            return Report(True, True, True, self._timer(desired))
+            return Report(True, True, True, self._timer(desired), self.channel)
         if current.Status != "Active":
             current = self._wait_active(desired)
         if current.Runtime != RUNTIME:
@@ -397,70 +468,13 @@ class ScfDeployer:
             self._wait_active(desired)
         else:
             self._say("  configuration unchanged")
-        return Report(False, uploaded, bool(changes), self._timer(desired))
-
-    def _temp_cos(self, desired: Desired, package: bytes, region: str) -> dict[str, Any]:
-        """Upload to SCF's temporary COS bucket as manager-node does: GetTempCosInfo for the object path
-        ``<appid>/<env>/<name>.zip`` answers a date and a signature; the package is PUT at ``/<date>/<path>`` of the
-        region's ``<prefix>tempcos-1253665819`` with that signature; the function reads it as TempCosObjectName."""
-        import requests
-        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-
-        too_large = (
-            f"{desired.name}'s package is {len(package) / 1e6:.1f} MB, above the {INLINE_ZIP_LIMIT / 1024 / 1024:.1f} MB "
-            "CloudBase's tools send inline"
-        )
-        object_path = f"{self._appid(desired.namespace)}/{desired.namespace}/{desired.name}.zip"
-        try:
-            answer = self._client.call_json("GetTempCosInfo", {"ObjectPath": object_path}).get("Response", {})
-        except TencentCloudSDKException as exc:
-            raise DeployError(
-                f"{too_large}, and GetTempCosInfo failed ({exc.get_code()}): set {ENV_DEPLOY_BUCKET} to a COS bucket "
-                f"in {region} (name-appid) to upload it there"
-            ) from exc
-        self._say(f"  GetTempCosInfo answered {', '.join(sorted(k for k in answer if k != 'RequestId'))}")  # names only
-        date, sign = answer.get("Date"), answer.get("Sign")
-        if not (isinstance(date, str) and date and isinstance(sign, str) and sign):
-            raise DeployError(f"{too_large}, and GetTempCosInfo answered no Date and Sign: set {ENV_DEPLOY_BUCKET}")
-        bucket = f"{TEMP_COS_PREFIX.get(region, 'sh')}tempcos-{TEMP_COS_APPID}"
-        key = f"{date}/{object_path}"
-        endpoint = self._temp_cos_endpoint
-        url = (
-            f"{endpoint.rstrip('/')}/{bucket}/{key}"
-            if endpoint
-            else f"https://{bucket}.cos.{region}.myqcloud.com/{key}"
-        )
-        try:
-            response = requests.put(
-                url, data=package, headers={"Authorization": sign, "Content-Type": "application/zip"}, timeout=(5, 120)
-            )
-        except requests.RequestException as exc:
-            raise DeployError(f"uploading {desired.name}'s package to SCF's temporary COS failed: {exc}") from exc
-        if response.status_code != 200:
-            raise DeployError(
-                f"uploading {desired.name}'s package to SCF's temporary COS failed with HTTP {response.status_code}: "
-                f"set {ENV_DEPLOY_BUCKET} to upload it to a bucket of yours instead"
-            )
-        self._say(f"  uploaded {len(package) / 1e6:.1f} MB to SCF's temporary COS ({bucket})")
-        return {"CosBucketRegion": region, "TempCosObjectName": f"/{key}"}
+        return Report(False, uploaded, bool(changes), self._timer(desired), self.channel)
 
     def _environments(self, env_id: str) -> list[Any]:
-        """DescribeEnvs for the environment, asked once per deploy (the APPID and the log topic both come from it)."""
+        """DescribeEnvs for the environment, asked once per deploy (its storage bucket and log topic come from it)."""
         if env_id not in self._described:
             self._described[env_id] = self._call_tcb("DescribeEnvs", EnvId=env_id).EnvList or []
         return self._described[env_id]
-
-    def _appid(self, env_id: str) -> str:
-        """The account's APPID, which names the temporary object: from the environment's storage, as manager-node
-        reads it from the environment's description."""
-        envs = self._environments(env_id)
-        appids = [s.AppId for env in envs if env.EnvId == env_id for s in (env.Storages or []) if s.AppId]
-        if not appids:
-            raise DeployError(
-                f"the environment {env_id} names no APPID (no storage in DescribeEnvs): set {ENV_DEPLOY_BUCKET} to "
-                "upload large packages to a bucket of yours"
-            )
-        return str(appids[0])
 
     def _log_topic(self, env_id: str) -> dict[str, str]:
         """The environment's CLS log set and topic (so logs show in the CloudBase console), as manager-node reads
@@ -547,38 +561,6 @@ class _ApiError(DeployError):
         self.action, self.code, self.message = action, code, message
 
 
-def cos_uploader(env: Mapping[str, str], region: str) -> Callable[[str, bytes, str], Any] | None:
-    """Uploads a large package to DEPLOY_COS_BUCKET (S3 protocol, the deployer's own keys), or None if unset."""
-    bucket = env.get(ENV_DEPLOY_BUCKET, "").strip()
-    if not bucket:
-        return None
-
-    def upload(name: str, package: bytes, digest: str) -> Any:
-        from shared.platform.errors import StorageError
-        from shared.platform.storage import CosStorage
-
-        storage = CosStorage(
-            bucket,
-            region,
-            env.get(ENV_DEPLOY_COS_ENDPOINT) or None,
-            credentials=(
-                env["TENCENTCLOUD_SECRET_ID"],
-                env["TENCENTCLOUD_SECRET_KEY"],
-                env.get("TENCENTCLOUD_SESSION_TOKEN") or None,
-            ),
-        )
-        key = f"share-funnel/{name}/{digest}.zip"
-        try:
-            storage.put(key, package, "application/zip")
-        except StorageError as exc:
-            raise DeployError(
-                f"uploading {name}'s package to COS bucket {bucket} failed: {exc.__cause__ or exc}"
-            ) from exc
-        return bucket, key
-
-    return upload
-
-
 def tcb_client(cred: Any, region: str, endpoint: str | None = None, timeout: int = 30) -> Any:
     """A tcb API client; ``endpoint`` overrides the host (``http://`` only for a local emulator)."""
     from tencentcloud.tcb.v20180608.tcb_client import TcbClient
@@ -623,13 +605,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{endpoint or 'scf.tencentcloudapi.com'}"
         )
         tcb = tcb_client(credential(env), region, env.get(ENV_TCB_ENDPOINT) or None)
-        deployer = ScfDeployer(
-            client,
-            cos_uploader=cos_uploader(env, region),
-            tcb=tcb,
-            prune=args.prune,
-            temp_cos_endpoint=env.get(ENV_TEMP_COS_ENDPOINT) or None,
-        )
+        deployer = ScfDeployer(client, upload=CosUpload.from_env(env), tcb=tcb, prune=args.prune)
         report = deployer.deploy(fn, desired, artifact.read_bytes(), region, force=args.force)
     except DeployError as exc:
         print(f"Deploy of {fn.name} failed: {exc}", file=sys.stderr)
@@ -648,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     )
+    print(f"Upload channel: {report.channel}")  # what "make smoke" and the first-deployment checklist ask for
     return 0
 
 

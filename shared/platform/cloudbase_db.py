@@ -628,6 +628,7 @@ class CloudBaseCollection:
 
     def drop_index(self, name: str) -> None:
         self._api.drop_index(self.name, name)
+        self.database.forget_index(self.name, name)
 
     def index_information(self) -> dict[str, dict[str, Any]]:
         """pymongo's shape, from ``DescribeTable``: {name: {"key": [(field, direction)], "unique": bool}}."""
@@ -665,7 +666,7 @@ class CloudBaseDatabase:
         self.api = api
         self.name = api.env_id
         self._ready: set[str] = set()
-        self._indexed: set[str] = set()
+        self._indexed: dict[str, set[str]] = {}  # index names known to exist, per collection
         self._lock = threading.Lock()
         self._sleep = sleep
         self.waits: dict[str, float] = {}  # seconds a collection took to accept data after CreateTable (smoke)
@@ -718,7 +719,8 @@ class CloudBaseDatabase:
 
     def provision(self, name: str, indexes: list[dict[str, Any]]) -> None:
         """The collection and its indexes: only what ``DescribeTable`` does not list is created."""
-        if name in self._indexed:
+        wanted = {index["IndexName"] for index in indexes}
+        if wanted <= self._indexed.get(name, set()) and name in self._ready:
             return
         existing = self.api.describe_table(name)
         if existing is None:
@@ -731,7 +733,10 @@ class CloudBaseDatabase:
         missing = [index for index in indexes if index["IndexName"] not in existing]
         if missing:
             self.api.create_indexes(name, missing)
-        self._indexed.add(name)
+        self._indexed.setdefault(name, set()).update(wanted | set(existing))
+
+    def forget_index(self, collection: str, index: str) -> None:
+        self._indexed.get(collection, set()).discard(index)
 
     def list_collection_names(self) -> list[str]:
         return self.api.table_names()

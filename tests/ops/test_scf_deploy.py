@@ -1,7 +1,7 @@
 """Deploying for real, offline: the real Serverless CLI (`serverless deploy function`) with the project's provider
 plugin drives shared/ops/scf_deploy.py against the SCF API emulator over real HTTP (TC3-verified), and the result
 must equal shared/ops/deployment.py. Every connection the CLI and the deployer open is recorded: only the
-emulator (and moto, standing in for COS) may be contacted."""
+emulator (which answers COS requests too, checking their signature) may be contacted."""
 
 import hashlib
 import io
@@ -68,7 +68,7 @@ def cli(scf_api, tmp_path):
                 "VPC_ID": "vpc-8x1k2",
                 "SUBNET_ID": "subnet-5f3a",
                 "NETWORK_LOG": str(network_log),
-                "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/tempcos",
+                "DEPLOY_COS_ENDPOINT": scf_api.endpoint,
                 "NODE_OPTIONS": f"--require {GUARD / 'guard.js'}",
                 "PYTHONPATH": str(GUARD),
                 **FUNCTION_VALUES,
@@ -104,18 +104,9 @@ def cli(scf_api, tmp_path):
 DEPLOY_BUCKET = "deploy-1250000000"
 
 
-def _deploy_bucket(s3_endpoint):
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="ap-shanghai",
-        aws_access_key_id=SECRET_ID,
-        aws_secret_access_key=SECRET_KEY,
-    )
-    if DEPLOY_BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=DEPLOY_BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-shanghai"})
+def _upload(scf_api, **changes):
+    """The deployer's COS upload aimed at the emulator (its COS stand-in checks the signature)."""
+    return scf_deploy.CosUpload(SECRET_ID, SECRET_KEY, None, None, scf_api.endpoint)._replace(**changes)
 
 
 def deployed(api, name):
@@ -170,10 +161,15 @@ def test_each_function_deploys_as_defined_and_a_second_deploy_changes_nothing(bu
         assert scf_api.count("UpdateFunctionConfiguration", function.name) == 0
         assert scf_api.count("CreateTrigger", function.name) == (1 if function.timer else 0)
         assert len(deployed(scf_api, function.name)["_triggers"]) == (1 if function.timer else 0)
-    # genWxacode (Pillow for posters) is above what one request carries inline: its package went, as manager-node
-    # sends every package, through SCF's temporary COS — no bucket of the user's needed.
-    created = [r for r in scf_api.tcb_requests if r.get("FunctionName") == "genWxacode"][0]
-    assert created["Code"]["TempCosObjectName"].endswith(f"/{ENV_ID}/genWxacode.zip")
+    # Every package above the 1.5 MB inline limit went to the environment's own bucket — no bucket of the user's
+    # needed, no GetTempCosInfo — and each code was pulled from there; the second deploys uploaded nothing.
+    bucket = scf_api.env_bucket(ENV_ID)
+    for request in [r for r in scf_api.tcb_requests if "Code" in r]:
+        if "ZipFile" not in request["Code"]:
+            assert request["Code"]["CosBucketName"] == bucket.removesuffix("-1250000000")
+    uploaded = {key.split("/")[1] for _, key in scf_api.cos.puts}
+    assert "genWxacode" in uploaded and len(scf_api.cos.puts) == len(uploaded)
+    assert scf_api.count("GetTempCosInfo") == 0
     # Nothing but the emulator: no telemetry, no real-name check, no update check.
     assert contacted(cli.network_log) <= {f"127.0.0.1:{port}", "127.0.0.1"}, contacted(cli.network_log)
     assert any(entry.endswith(port) for entry in contacted(cli.network_log))
@@ -267,18 +263,18 @@ def test_an_update_refused_as_in_progress_waits_for_active_and_succeeds(built, s
     assert scf_api.rejections.count("FailedOperation.UpdateFunctionCode") == 1
 
 
-def _client(api):
+def _client(api, token=None):
     from tencentcloud.common.credential import Credential
 
     from shared.platform.continuation import scf_client
 
-    return scf_client(Credential(SECRET_ID, SECRET_KEY), "ap-shanghai", api.endpoint)
+    return scf_client(Credential(SECRET_ID, SECRET_KEY, token), "ap-shanghai", api.endpoint)
 
 
-def _tcb(api):
+def _tcb(api, token=None):
     from tencentcloud.common.credential import Credential
 
-    return scf_deploy.tcb_client(Credential(SECRET_ID, SECRET_KEY), "ap-shanghai", api.endpoint)
+    return scf_deploy.tcb_client(Credential(SECRET_ID, SECRET_KEY, token), "ap-shanghai", api.endpoint)
 
 
 def test_a_function_that_never_becomes_active_stops_the_deploy(built, scf_api):
@@ -290,7 +286,7 @@ def test_a_function_that_never_becomes_active_stops_the_deploy(built, scf_api):
         say=lambda _: None,
         sleep=lambda _: None,
         tcb=_tcb(scf_api),
-        temp_cos_endpoint=f"{scf_api.endpoint}/tempcos",
+        upload=_upload(scf_api),
     )
     quiet.deploy(fn, desired, package, "ap-shanghai")
     scf_api.stuck = True
@@ -310,58 +306,116 @@ def _big_package(tmp_path):
     return path
 
 
-def _deploy_values(monkeypatch, scf_api, temp_cos="tempcos"):
-    """The environment `python -m shared.ops.scf_deploy` reads, pointed at the emulator (its temporary COS too)."""
+def _deploy_values(monkeypatch, scf_api):
+    """The environment `python -m shared.ops.scf_deploy` reads, pointed at the emulator (its COS too)."""
     for key, value in {
         "SCF_API_ENDPOINT": scf_api.endpoint,
         "TCB_API_ENDPOINT": scf_api.endpoint,
         "TENCENTCLOUD_SECRET_ID": SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
         "TCB_ENV": ENV_ID,
-        "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/{temp_cos}",
+        "DEPLOY_COS_ENDPOINT": scf_api.endpoint,
     }.items():
         monkeypatch.setenv(key, value)
     for key in ("VPC_ID", "SUBNET_ID", "TENCENTCLOUD_SESSION_TOKEN", "DEPLOY_COS_BUCKET"):
         monkeypatch.delenv(key, raising=False)
 
 
-def test_a_package_above_the_inline_limit_goes_through_cos(scf_api, s3_endpoint, tmp_path, monkeypatch, capsys):
-    """Above the inline limit a package goes, as manager-node sends every package, to SCF's temporary COS bucket
-    (GetTempCosInfo, a PUT signed with its Sign, TempCosObjectName); with DEPLOY_COS_BUCKET to the user's own bucket."""
-    _deploy_bucket(s3_endpoint)
-    scf_api.cos_endpoint = s3_endpoint
+def test_a_package_above_the_inline_limit_goes_to_the_environments_own_bucket(scf_api, tmp_path, monkeypatch, capsys):
+    """As Tencent's CloudBase toolkit uploads since the temporary COS died: the environment's storage bucket
+    (DescribeEnvs), a PUT signed by the deployer, the short bucket name in Code; DEPLOY_COS_BUCKET selects another."""
     big = _big_package(tmp_path)
     _deploy_values(monkeypatch, scf_api)
     args = ["--function", "genWxacode", "--stage", "test", "--region", "ap-shanghai", "--artifact", str(big)]
     assert scf_deploy.main(args) == 0, capsys.readouterr()
     out = capsys.readouterr().out
-    assert "GetTempCosInfo answered Date, Sign" in out and "SCF's temporary COS (shtempcos-1253665819)" in out
     digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    bucket = scf_api.env_bucket(ENV_ID)
+    assert (
+        f"Upload channel: cos://{bucket}/share-funnel-deploy/genWxacode/{digest}.zip (the environment's storage)" in out
+    )
     assert deployed(scf_api, "genWxacode")["_sha256"] == digest
-    code = scf_api.tcb_requests[-1]["Code"]  # manager-node's shape: the region and /<date>/<appid>/<env>/<name>.zip
-    assert code["CosBucketRegion"] == "ap-shanghai" and "ZipFile" not in code
-    assert code["TempCosObjectName"].endswith(f"/1250000000/{ENV_ID}/genWxacode.zip")
-    assert ("GetTempCosInfo", f"1250000000/{ENV_ID}/genWxacode.zip") in scf_api.actions
+    code = scf_api.tcb_requests[-1]["Code"]
+    assert code == {
+        "CosBucketName": bucket.removesuffix("-1250000000"),
+        "CosBucketRegion": "ap-shanghai",
+        "CosObjectName": f"/share-funnel-deploy/genWxacode/{digest}.zip",
+    }
+    assert scf_api.count("GetTempCosInfo") == 0 and scf_api.cos.puts == [(bucket, code["CosObjectName"][1:])]
     assert scf_deploy.main(args) == 0 and "code unchanged" in capsys.readouterr().out
+    assert len(scf_api.cos.puts) == 1  # a redeploy with nothing changed uploads nothing
 
     bigger = _big_package(tmp_path / "again")  # new code, to the user's own bucket this time
-    monkeypatch.setenv("DEPLOY_COS_BUCKET", "deploy-1250000000")
-    monkeypatch.setenv("DEPLOY_COS_ENDPOINT", s3_endpoint)
+    scf_api.cos.buckets.add(DEPLOY_BUCKET)
+    monkeypatch.setenv("DEPLOY_COS_BUCKET", DEPLOY_BUCKET)
     args[-1] = str(bigger)
     assert scf_deploy.main(args) == 0, capsys.readouterr()
     digest = hashlib.sha256(bigger.read_bytes()).hexdigest()
-    assert f"cos://deploy-1250000000/share-funnel/genWxacode/{digest}.zip" in capsys.readouterr().out
+    assert (
+        f"cos://{DEPLOY_BUCKET}/share-funnel-deploy/genWxacode/{digest}.zip (DEPLOY_COS_BUCKET)"
+        in capsys.readouterr().out
+    )
     assert deployed(scf_api, "genWxacode")["_sha256"] == digest
 
 
-def test_a_temporary_cos_that_refuses_the_upload_stops_the_deploy(scf_api, tmp_path, monkeypatch, capsys):
-    _deploy_values(monkeypatch, scf_api, temp_cos="elsewhere")  # not the bucket the Sign was made for
-    big = _big_package(tmp_path)
-    args = ["--function", "genWxacode", "--stage", "test", "--region", "ap-shanghai", "--artifact", str(big)]
-    assert scf_deploy.main(args) == 1
-    err = capsys.readouterr().err
-    assert "temporary COS failed with HTTP 404" in err and "DEPLOY_COS_BUCKET" in err
-    assert not scf_api.deployed
+def test_temporary_deploy_keys_send_and_sign_their_session_token(scf_api, tmp_path, capsys):
+    token = "deployer-session-token"
+    api = ScfApiEmulator(
+        secret_id=SECRET_ID, secret_key=SECRET_KEY, session_token=token, namespaces=("default", ENV_ID)
+    )
+    api.start()
+    try:
+        fn = deployment.function("genWxacode")
+        desired = scf_deploy.desired_state(fn, {"TCB_ENV": ENV_ID})
+        client, tcb = _client(api, token), _tcb(api, token)
+        deployer = scf_deploy.ScfDeployer(
+            client, say=lambda _: None, sleep=lambda _: None, tcb=tcb, upload=_upload(api)
+        )
+        with pytest.raises(scf_deploy.DeployError, match="HTTP 403 \\(InvalidAccessKeyId\\)"):
+            deployer.deploy(fn, desired, _big_package(tmp_path).read_bytes(), "ap-shanghai")
+        signed = scf_deploy.ScfDeployer(
+            client, say=lambda _: None, sleep=lambda _: None, tcb=tcb, upload=_upload(api, session_token=token)
+        )
+        assert signed.deploy(fn, desired, _big_package(tmp_path / "b").read_bytes(), "ap-shanghai").created
+        assert len(api.cos.puts) == 1 and api.cos.refusals == [
+            "InvalidAccessKeyId: temporary keys need x-cos-security-token"
+        ]
+    finally:
+        api.stop()
+
+
+def test_a_forged_upload_signature_is_refused_and_stops_the_deploy(scf_api, tmp_path, monkeypatch, capsys):
+    _deploy_values(monkeypatch, scf_api)
+    fn = deployment.function("genWxacode")
+    desired = scf_deploy.desired_state(fn, {"TCB_ENV": ENV_ID})
+    forged = _upload(scf_api, secret_key="not-the-key")
+    deployer = scf_deploy.ScfDeployer(_client(scf_api), say=lambda _: None, tcb=_tcb(scf_api), upload=forged)
+    with pytest.raises(scf_deploy.DeployError, match="HTTP 403 \\(SignatureDoesNotMatch\\)"):
+        deployer.deploy(fn, desired, _big_package(tmp_path).read_bytes(), "ap-shanghai")
+    assert not scf_api.deployed and not scf_api.cos.puts
+
+
+def test_a_bucket_named_with_its_appid_is_not_found_by_the_code_pull(scf_api, tmp_path):
+    """SCF appends the APPID to CosBucketName: a name that already carries it points at a bucket that is not there."""
+    fn = deployment.function("genWxacode")
+    desired = scf_deploy.desired_state(fn, {"TCB_ENV": ENV_ID})
+    bucket = scf_api.env_bucket(ENV_ID)
+    package = _big_package(tmp_path).read_bytes()
+    _upload(scf_api).put(bucket, "ap-shanghai", "pkg.zip", package)
+    deployer = scf_deploy.ScfDeployer(_client(scf_api), say=lambda _: None, tcb=_tcb(scf_api))
+    code = {"CosBucketName": bucket, "CosBucketRegion": "ap-shanghai", "CosObjectName": "/pkg.zip"}
+    with pytest.raises(scf_deploy.DeployError, match="ResourceNotFound.Cos"):
+        deployer._call_tcb(
+            "CreateFunction",
+            EnvId=ENV_ID,
+            FunctionName=fn.name,
+            Handler="index.main_handler",
+            Runtime="Python3.10",
+            Code=code,
+            Stamp="MINI_QCBASE",
+            Role="TCB_QcsRole",
+        )
+    assert not scf_api.deployed and desired.name == "genWxacode"
 
 
 def test_the_inline_limit_is_manager_nodes():
@@ -411,7 +465,7 @@ def test_make_deploy_is_the_readmes_command(built, scf_api, cli, tmp_path):
             "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
             "TCB_ENV": ENV_ID,
             "MONGODB_URI": FUNCTION_VALUES["MONGODB_URI"],
-            "DEPLOY_TEMP_COS_ENDPOINT": f"{scf_api.endpoint}/tempcos",
+            "DEPLOY_COS_ENDPOINT": scf_api.endpoint,
         }
     )
     result = subprocess.run(
