@@ -47,7 +47,7 @@ from tools.loopback import LoopbackServer, QuietHandler
 from tools.tencent_api import check_tc3, model_faults
 
 MODELS = "tencentcloud.tcb.v20180608.models"
-ACTIONS = ("RunCommands", "CreateTable", "UpdateTable", "DescribeTable", "ListTables")
+ACTIONS = ("RunCommands", "CreateTable", "UpdateTable", "DescribeTable", "ListTables", "DescribeEnvs")
 # The Item actions have no model in tencentcloud-sdk-python-tcb: their fields as CloudBase-AI-Toolkit sends them
 # (mcp/src/tools/databaseNoSQL.ts), with the types it gives them; the required ones first.
 ITEM_ACTIONS: dict[str, tuple[tuple[str, ...], dict[str, type]]] = {
@@ -136,6 +136,7 @@ class TcbApiEmulator:
         self.requests: Counter[str] = Counter()
         self.commands: Counter[str] = Counter()  # CommandType of every executed command, and Item actions
         self.sent: list[dict[str, Any]] = []  # every authenticated request body, for tests to read the dialect
+        self.item_answers: dict[str, dict[str, Any]] = {}  # action -> an answer to give instead (unknown shapes)
         self.read_quota: int | None = None
         self.write_quota: int | None = None
         self.fail_next: list[str] = []
@@ -197,6 +198,8 @@ class TcbApiEmulator:
         )
         if fault:
             return error(*fault)
+        if action == "DescribeEnvs":
+            return {**self._DescribeEnvs(request), "RequestId": request_id}
         if request["EnvId"] != self.env_id:
             return error("ResourceNotFound.EnvNotExist", f"environment {request['EnvId']} does not exist")
         if request.get("Tag") not in (None, self.instance_id):
@@ -206,12 +209,24 @@ class TcbApiEmulator:
         with self._lock:
             self.requests[action] += 1
             self.sent.append({"Action": action, **request})
+            if action in self.item_answers:
+                return {**self.item_answers[action], "RequestId": request_id}
             try:
                 return {**getattr(self, f"_{action}")(request), "RequestId": request_id}
             except _ApiFault as fault_:
                 return error(fault_.code, fault_.message)
             except (OperationFailure, ValueError, TypeError, KeyError) as exc:  # the engine refused the command
                 return error("FailedOperation", f"{type(exc).__name__}: {exc}")
+
+    def _DescribeEnvs(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The environment as the deployer sees it: its document database instance (the ``Tag``)."""
+        envs = [] if request.get("EnvId") not in (None, self.env_id) else [self.env_id]
+        return {
+            "EnvList": [
+                {"EnvId": env, "Databases": [{"InstanceId": self.instance_id, "Status": "RUNNING"}]} for env in envs
+            ],
+            "Total": len(envs),
+        }
 
     # --- tables ------------------------------------------------------------------------------------------------
     def _CreateTable(self, request: dict[str, Any]) -> dict[str, Any]:

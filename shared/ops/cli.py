@@ -121,7 +121,65 @@ def _smoke(args: argparse.Namespace) -> int:
             print(f"      identity source: {report.get('identitySource') or '(none: SCF Invoke carries no user)'}")
             reach = "reachable" if database.get("reachable") else f"NOT reachable ({database.get('error')})"
             print(f"      database: {database.get('backend')}, {reach}")
+    _first_deployment(args.stage, namespace, region, env, results)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _first_deployment(stage: str, namespace: str, region: str, env: dict[str, str], results: list) -> None:
+    """The facts no emulator can settle, read off this environment (docs/deploying.md § first real deployment)."""
+    import json
+
+    from shared.ops.scf_deploy import deploy_record_path
+
+    print("What to check on the first real deployment (read off this environment):")
+    path = deploy_record_path(stage)
+    record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    for name in sorted(record):
+        print(f"  upload channel of {name}: {record[name]['channel']} ({record[name]['at']})")
+    if not record:
+        print(f"  upload channel: no deploy recorded on this machine ({path.name})")
+    contact = next(
+        (
+            (r.platform.get("database") or {}).get("firstContact")
+            for r in results
+            if r.platform and (r.platform.get("database") or {}).get("firstContact")
+        ),
+        None,
+    )
+    if contact:
+        ready = contact.get("newCollectionReadyS")
+        print(
+            "  a new collection took data after "
+            + (f"{ready} s" if ready is not None else "— (the probe's collection existed already)")
+        )
+        print(f"  dates round-trip through PutItem and find: {'yes' if contact.get('datesRoundTrip') else 'NO'}")
+        print(f"  numbers round-trip ($inc, count, delete): {'yes' if contact.get('numbersRoundTrip') else 'NO'}")
+        for action, keys in (contact.get("answerShapes") or {}).items():
+            print(f"  answer of {action}: {', '.join(keys) or '(empty)'}")
+        print(f"  Tag sent: {contact.get('tag') or 'none (EnvId alone, as Tencent toolkit sends it)'}")
+    else:
+        print("  database dialect: not probed (no function reported a CloudBase first contact)")
+    print(f"  document databases of {namespace}: {', '.join(_document_databases(namespace, region, env)) or '?'}")
+
+
+def _document_databases(namespace: str, region: str, env: dict[str, str]) -> list[str]:
+    """DescribeEnvs → Databases[].InstanceId with the deployer's keys (several: set TCB_DATABASE_TAG)."""
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+    from tencentcloud.tcb.v20180608 import models
+
+    from shared.ops.scf_deploy import ENV_TCB_ENDPOINT, DeployError, credential, tcb_client
+
+    try:
+        client = tcb_client(credential(env), region, env.get(ENV_TCB_ENDPOINT) or None)
+        request = models.DescribeEnvsRequest()
+        request.EnvId = namespace
+        envs = client.DescribeEnvs(request).EnvList or []
+    except (DeployError, TencentCloudSDKException, OSError) as exc:  # a report line, not a check: say why
+        return [f"(DescribeEnvs failed: {type(exc).__name__})"]
+    ids = [d.InstanceId for e in envs if e.EnvId == namespace for d in (e.Databases or []) if d.InstanceId]
+    if len(ids) > 1 and not env.get("TCB_DATABASE_TAG"):
+        ids.append("— several: set TCB_DATABASE_TAG to the one wx.cloud.database() uses")
+    return ids
 
 
 def _day_count(value: str) -> int:

@@ -625,7 +625,25 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"Upload channel: {report.channel}")  # what "make smoke" and the first-deployment checklist ask for
+    record_deploy(args.stage, fn.name, report)
     return 0
+
+
+def deploy_record_path(stage: str) -> pathlib.Path:
+    return ROOT / "build" / f"deploy-record.{stage}.json"
+
+
+def record_deploy(stage: str, function_name: str, report: Report) -> None:
+    """What the last deploy of each function did (its upload channel), for ``make smoke`` to report."""
+    path = deploy_record_path(stage)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        record = {}
+    if report.channel != "none" or function_name not in record:
+        record[function_name] = {"channel": report.channel, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
 
 
 if __name__ == "__main__":

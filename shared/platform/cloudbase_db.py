@@ -97,7 +97,7 @@ _shapes_lock = threading.Lock()
 def answer_shape(what: str, value: Any, request_id: str | None) -> CloudBaseError:
     """An answer we cannot read: logged once per instance and kind (key names only), then an error."""
     if isinstance(value, Mapping):
-        shape = sorted(str(key) for key in value)
+        shape = sorted(str(key) for key in value if key != "RequestId")
     elif isinstance(value, list):
         shape = [f"list[{len(value)}]"]
     else:
@@ -108,6 +108,12 @@ def answer_shape(what: str, value: Any, request_id: str | None) -> CloudBaseErro
     if first:
         log.event("cloudbase_answer_shape", what=what, keys=shape, request_id=request_id)
     return CloudBaseError(f"the tcb API answered {what} in a shape we do not know", request_id=request_id)
+
+
+def forget_answer_shapes() -> None:
+    """A new instance logs unknown shapes afresh (tests and ops scripts that reconnect)."""
+    with _shapes_lock:
+        _shapes_logged.clear()
 
 
 def dumps(value: Any) -> str:
@@ -158,6 +164,7 @@ class TcbApi:
             credential.Credential(secret_id, secret_key, session_token), region, client_profile(endpoint, timeout_s)
         )
         self.requests = 0  # API requests made (benchmarks read it)
+        self.shapes: dict[str, list[str]] = {}  # the key names of each action's last answer (the smoke probe's report)
         self._lock = threading.Lock()
 
     def _scope(self, tagged: bool) -> dict[str, Any]:
@@ -175,7 +182,9 @@ class TcbApi:
         try:
             if not typed:
                 answer = self._client.call_json(action, {**self._scope(tagged), **params})
-                return answer.get("Response", {}) if isinstance(answer, Mapping) else {}
+                response = answer.get("Response", {}) if isinstance(answer, Mapping) else {}
+                self.shapes[action] = sorted(str(key) for key in response if key != "RequestId")
+                return response
             request = getattr(self._models, f"{action}Request")()
             request._deserialize({**self._scope(tagged), **params})
             return getattr(self._client, action)(request)
@@ -202,6 +211,7 @@ class TcbApi:
         data, request_id = response.Data, response.RequestId
         if not isinstance(data, list) or len(data) != 1:
             raise answer_shape("RunCommands", {"Data": data}, request_id)
+        self.shapes[f"RunCommands {command_type}"] = [_describe(data[0])]
         return data[0], request_id
 
     # --- writes: the toolkit's Item actions ------------------------------------------------------------------
@@ -277,6 +287,17 @@ class TcbApi:
             names += page
             if len(page) < 100:
                 return names
+
+
+def _describe(raw: Any) -> str:
+    """What a RunCommands answer looked like, in words (no values): for the smoke probe's report."""
+    value = _loads(raw)
+    if isinstance(value, list):
+        kinds = sorted({type(item).__name__ for item in value})
+        return f"JSON array of {'/'.join(kinds) or 'nothing'}"
+    if isinstance(value, Mapping):
+        return "JSON object with " + ", ".join(sorted(str(key) for key in value))
+    return type(raw).__name__
 
 
 def _count(value: Any) -> int | None:
@@ -492,32 +513,45 @@ class CloudBaseCollection:
     def insert_many(
         self, documents: Sequence[dict[str, Any]], ordered: bool = True, **options: Any
     ) -> InsertManyResult:
-        """``PutItem`` in batches. A batch refused for a duplicate is sent again one document at a time, so the
-        duplicates are reported by their place as pymongo reports them (``BulkWriteError``, code 11000)."""
+        """``PutItem`` in batches, duplicates reported by their place as pymongo reports them (``BulkWriteError``,
+        code 11000). Whether a refused batch went in partly is not documented, so a batch is sent only with the
+        documents whose ``_id`` is not there yet (one read); a batch refused all the same (a concurrent writer) is
+        sent again one document at a time, and a duplicate identical to ours is one our batch wrote."""
         _refuse("insert_many", options)
         for document in documents:
             document.setdefault("_id", ObjectId())
         self.database.writable(self.name)
-        ids, write_errors = [], []
+        ids: list[Any] = []
+        write_errors: list[dict[str, Any]] = []
         for start in range(0, len(documents), PUT_BATCH):
-            batch = list(documents[start : start + PUT_BATCH])
-            try:
-                self._api.put_items(self.name, batch)
-                ids += [document["_id"] for document in batch]
-                continue
-            except DuplicateKeyError:
-                pass
-            for offset, document in enumerate(batch):
+            batch = list(enumerate(documents[start : start + PUT_BATCH], start))
+            present = {d["_id"] for d in self.find({"_id": {"$in": [doc["_id"] for _, doc in batch]}}, {"_id": 1})}
+            stop = next((index for index, doc in batch if doc["_id"] in present), None) if ordered else None
+            fresh = [(i, doc) for i, doc in batch if doc["_id"] not in present and (stop is None or i < stop)]
+            write_errors += [
+                {"index": i, "code": DUPLICATE_KEY, "errmsg": "E11000 duplicate key"}
+                for i, doc in batch
+                if doc["_id"] in present and (stop is None or i <= stop)
+            ]
+            if fresh:
                 try:
-                    self._api.put_items(self.name, [document])
-                    ids.append(document["_id"])
-                except DuplicateKeyError as exc:
-                    write_errors.append({"index": start + offset, "code": DUPLICATE_KEY, "errmsg": str(exc)})
-                    if ordered:
-                        break
+                    self._api.put_items(self.name, [doc for _, doc in fresh])
+                    ids += [doc["_id"] for _, doc in fresh]
+                except DuplicateKeyError:
+                    for index, document in fresh:
+                        try:
+                            self._api.put_items(self.name, [document])
+                        except DuplicateKeyError as exc:
+                            if self.find_one({"_id": document["_id"]}) != document:
+                                write_errors.append({"index": index, "code": DUPLICATE_KEY, "errmsg": str(exc)})
+                                if ordered:
+                                    break
+                                continue
+                        ids.append(document["_id"])
             if write_errors and ordered:
                 break
         if write_errors:
+            write_errors.sort(key=lambda error: int(error["index"]))
             raise BulkWriteError({"writeErrors": write_errors, "nInserted": len(ids), "writeConcernErrors": []})
         return InsertManyResult(ids, True)
 
@@ -667,7 +701,8 @@ class CloudBaseDatabase:
         self.name = api.env_id
         self._ready: set[str] = set()
         self._indexed: dict[str, set[str]] = {}  # index names known to exist, per collection
-        self._lock = threading.Lock()
+        self._unconfirmed: set[str] = set()  # created by this instance, not yet seen taking data
+        self._lock = threading.RLock()
         self._sleep = sleep
         self.waits: dict[str, float] = {}  # seconds a collection took to accept data after CreateTable (smoke)
 
@@ -681,62 +716,97 @@ class CloudBaseDatabase:
 
     def writable(self, name: str) -> None:
         """The collection exists and accepts data (a write to a collection nobody created creates it first)."""
-        if name in self._ready:
+        if name not in self._ready:
+            self.provision_all([(name, [])])
+
+    def provision(self, name: str, indexes: list[dict[str, Any]]) -> None:
+        self.provision_all([(name, indexes)])
+
+    def provision_all(self, collections: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Collections and their indexes as Tencent's toolkit makes them: ``DescribeTable`` first, ``CreateTable``
+        only for what is missing (all of them before any wait, so they get ready together), then a probe write until
+        each new one takes data — bounded by one operation's share of the invocation; a collection this instance
+        created and could not yet confirm is probed again next time — and ``UpdateTable`` for the indexes
+        ``DescribeTable`` does not list."""
+        wanted = [
+            (name, indexes)
+            for name, indexes in collections
+            if name not in self._ready or not {i["IndexName"] for i in indexes} <= self._indexed.get(name, set())
+        ]
+        if not wanted:
             return
         with self._lock:
-            if name in self._ready:
-                return
-            existing = self.api.describe_table(name)
-            if existing is None:
-                self._create(name)
-            self._ready.add(name)
+            described = {name: self.api.describe_table(name) for name, _ in wanted}
+            for name, existing in described.items():
+                if existing is None:
+                    self._create(name)
+                    self._unconfirmed.add(name)
+            self._await_ready([name for name, _ in wanted if name in self._unconfirmed])
+            for name, indexes in wanted:
+                self._ready.add(name)
+                existing = described[name] or {}
+                missing = [index for index in indexes if index["IndexName"] not in existing]
+                if missing:
+                    self.api.create_indexes(name, missing)
+                known = self._indexed.setdefault(name, set())
+                known.update(existing, (index["IndexName"] for index in indexes))
 
     def _create(self, name: str) -> None:
-        """``CreateTable``, then probe with a write until the collection takes data, as Tencent's toolkit does
-        (``DescribeTable`` may list it before): bounded by the operation's share of the invocation."""
         try:
             self.api.create_table(name)
         except CloudBaseError:
             # No decision on an error code nobody documents: whatever it said, is the collection there now?
             if self.api.describe_table(name) is None:
                 raise
+
+    def _await_ready(self, names: list[str]) -> None:
+        """Probe each collection with a write until it takes data, as Tencent's toolkit does (``DescribeTable`` may
+        list a collection before it does)."""
         started = time.monotonic()
         budget = deadline.operation_timeout_s(READY_WAIT_S)
-        while True:
-            try:
-                self.api.put_items(name, [{"_id": READY_PROBE_ID}])
-            except DuplicateKeyError:
-                pass  # a probe of another instance: the collection takes data
-            except CloudBaseError as exc:
-                if exc.timeout or time.monotonic() - started + READY_POLL_S > budget:
-                    log.event("cloudbase_collection_not_ready", collection=name, code=exc.code)
-                    raise
-                self._sleep(READY_POLL_S)
-                continue
-            self.waits[name] = round(time.monotonic() - started, 3)
-            self.api.delete_items(name, {"_id": READY_PROBE_ID}, False)
-            return
-
-    def provision(self, name: str, indexes: list[dict[str, Any]]) -> None:
-        """The collection and its indexes: only what ``DescribeTable`` does not list is created."""
-        wanted = {index["IndexName"] for index in indexes}
-        if wanted <= self._indexed.get(name, set()) and name in self._ready:
-            return
-        existing = self.api.describe_table(name)
-        if existing is None:
-            with self._lock:
-                self._create(name)
-                self._ready.add(name)
-            existing = {}
-        else:
-            self._ready.add(name)
-        missing = [index for index in indexes if index["IndexName"] not in existing]
-        if missing:
-            self.api.create_indexes(name, missing)
-        self._indexed.setdefault(name, set()).update(wanted | set(existing))
+        for name in names:
+            while True:
+                try:
+                    self.api.put_items(name, [{"_id": READY_PROBE_ID}])
+                except DuplicateKeyError:
+                    pass  # a probe of another instance: the collection takes data
+                except CloudBaseError as exc:
+                    if exc.timeout or time.monotonic() - started + READY_POLL_S > budget:
+                        log.event("cloudbase_collection_not_ready", collection=name, code=exc.code)
+                        raise
+                    self._sleep(READY_POLL_S)
+                    continue
+                self.waits[name] = round(time.monotonic() - started, 3)
+                self.api.delete_items(name, {"_id": READY_PROBE_ID}, False)
+                self._unconfirmed.discard(name)
+                break
 
     def forget_index(self, collection: str, index: str) -> None:
         self._indexed.get(collection, set()).discard(index)
 
     def list_collection_names(self) -> list[str]:
         return self.api.table_names()
+
+
+PROBE_COLLECTION = "share_funnel_probe"
+
+
+def first_contact(database: CloudBaseDatabase) -> dict[str, Any]:
+    """What the smoke probe reads off a real environment, in names and facts, never data: the collection it owns
+    made ready (how long a new collection took to take data), one document written, changed, read back and
+    removed, and the key names of every answer on the way. Raises ``CloudBaseError`` as any operation does."""
+    key = f"probe-{ObjectId()}"
+    at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    collection = database[PROBE_COLLECTION]
+    collection.insert_one({"_id": key, "at": at, "n": 1})
+    collection.update_one({"_id": key}, {"$inc": {"n": 1}})
+    back = collection.find_one({"_id": key}) or {}
+    counted = collection.count_documents({"_id": key})
+    deleted = collection.delete_one({"_id": key}).deleted_count
+    return {
+        "newCollectionReadyS": database.waits.get(PROBE_COLLECTION),
+        "datesRoundTrip": back.get("at") == at,
+        "numbersRoundTrip": back.get("n") == 2 and counted == 1 and deleted == 1,
+        "tag": database.api.tag,
+        "answerShapes": dict(sorted(database.api.shapes.items())),
+    }

@@ -8,6 +8,7 @@ packages, and refused on SCF by ``Settings.from_env``).
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -153,16 +154,20 @@ def provision(database: Any, specs: Iterable[CollectionSpec]) -> None:
     if not wanted:
         return
     # Looked up on the class: a pymongo Database answers any attribute with a collection of that name.
-    cloudbase = hasattr(type(database), "provision")
+    cloudbase = hasattr(type(database), "provision_all")
     with driver_errors("prepare the collections"):
-        for spec in wanted:
-            if cloudbase:
-                from shared.platform.cloudbase_db import index_spec
+        if cloudbase:
+            from shared.platform.cloudbase_db import index_spec
 
-                database.provision(spec.name, [index_spec(list(i.keys), i.options()) for i in spec.indexes])
-            else:
-                for i in spec.indexes:
-                    database[spec.name].create_index(list(i.keys), **i.options())
+            database.provision_all(
+                [(spec.name, [index_spec(list(i.keys), i.options()) for i in spec.indexes]) for spec in wanted]
+            )
+            with _provisioned_lock:
+                done.update(spec.name for spec in wanted)
+            return
+        for spec in wanted:
+            for i in spec.indexes:
+                database[spec.name].create_index(list(i.keys), **i.options())
             with _provisioned_lock:
                 done.add(spec.name)
 
@@ -270,3 +275,5 @@ def reset() -> None:
         if _client is not None:
             _client.close()
         _client, _database, _orders_database = None, None, None
+    if "shared.platform.cloudbase_db" in sys.modules:
+        sys.modules["shared.platform.cloudbase_db"].forget_answer_shapes()

@@ -20,7 +20,8 @@ _cold = {"start": True}
 
 
 # ``{"platformProbe": true}`` (the post-deploy smoke check, through SCF Invoke): what this invocation got from the
-# platform — names, never values — and whether the database answers. Reads nothing of anyone's, writes nothing.
+# platform — names, never values — and whether the database answers. Reads nothing of anyone's; on CloudBase it writes
+# one document to a collection of its own (``share_funnel_probe``) and removes it, to read the answers' shapes.
 PROBE_KEY = "platformProbe"
 ROLE_CREDENTIALS = ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")
 
@@ -41,7 +42,13 @@ def platform_probe(event: Any, context: Any) -> dict[str, Any]:
     database: dict[str, Any] = {"backend": settings.backend}
     try:
         with db.invocation_deadline(context), db.driver_errors("probe the database"):
-            db.database(settings)[settings.collections.users].find_one({"_id": "platform-probe"}, {"_id": 1})
+            handle = db.database(settings)
+            handle[settings.collections.users].find_one({"_id": "platform-probe"}, {"_id": 1})
+            if settings.backend == "cloudbase":
+                # First contact: the dialect and the answers, on a collection of the probe's own (left empty).
+                from shared.platform.cloudbase_db import first_contact
+
+                database["firstContact"] = first_contact(handle)
         database["reachable"] = True
     except Unavailable as exc:
         database.update(reachable=False, error=type(exc.__cause__).__name__ if exc.__cause__ else exc.code)

@@ -209,7 +209,7 @@ def test_the_built_genwxacode_renders_a_poster_on_its_target_python(packaged, tm
 
 def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
     from shared.ops import cli
-    from tests.conftest import configured_handler
+    from tests.conftest import CLOUDBASE, configured_handler
     from tools.scf_api_emulator import ScfApiEmulator
 
     with (
@@ -230,9 +230,17 @@ def test_smoke_check_passes_against_the_scf_api(database, monkeypatch, capsys):
     monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDops")
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "ops-key")
     monkeypatch.setenv("TCB_ENV", "prod-1a2b3c")
+    if not CLOUDBASE:  # on the CloudBase pass, the tcb emulator answers DescribeEnvs
+        monkeypatch.setenv("TCB_API_ENDPOINT", endpoint)
     try:
         assert cli.main(["smoke", "--stage", "prod", "--endpoint", endpoint]) == 0
         out = capsys.readouterr().out
+        assert "What to check on the first real deployment" in out
+        if CLOUDBASE:  # the dialect read off the environment: the probe's own collection, one document, answers
+            assert "dates round-trip through PutItem and find: yes" in out, out
+            assert "answer of UpdateItem: MatchedNum, ModifiedNum, UpsertedId" in out, out
+            assert "answer of RunCommands QUERY: JSON array of str" in out, out
+            assert "document databases of prod-1a2b3c: " in out
         assert out.count("PASS") == len(deployment.FUNCTIONS) and "prod-1a2b3c/recordShare" in out, out
         # What each function got from the platform, by name: the emulator's context and the configured database.
         assert out.count("context keys: ") == len(deployment.FUNCTIONS) and "request_id" in out
