@@ -6,11 +6,9 @@ import datetime as dt
 import json
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
-
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, driver_errors, index, provision
+from shared.platform.documents import DuplicateKeyError, ReturnDocument
 from shared.platform.errors import Unavailable
 
 

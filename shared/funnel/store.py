@@ -13,8 +13,6 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, DeleteMany, ReplaceOne, ReturnDocument
-
 from shared.funnel.definition import Intent, Landing, Order, dates_between, parse_date
 from shared.funnel.settings import OrderMapping
 from shared.platform.config import Collections
@@ -27,6 +25,7 @@ from shared.platform.db import (
     index,
     provision,
 )
+from shared.platform.documents import ASCENDING, DeleteMany, ReplaceOne, ReturnDocument
 from shared.platform.errors import Unavailable
 from shared.platform.money import from_fen
 

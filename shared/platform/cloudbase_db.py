@@ -40,11 +40,20 @@ from typing import Any
 
 from bson import ObjectId, json_util
 from bson.json_util import DatetimeRepresentation, JSONMode, JSONOptions
-from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
-from pymongo.results import InsertManyResult, InsertOneResult, UpdateResult
 
 from shared.platform import deadline, log
+from shared.platform.documents import (
+    BulkWriteError,
+    DatabaseError,
+    DeleteMany,
+    DeleteResult,
+    DuplicateKeyError,
+    InsertManyResult,
+    InsertOneResult,
+    ReplaceOne,
+    ReturnDocument,
+    UpdateResult,
+)
 
 # A query returns at most this many documents (CloudBase's limit for a function; QueryRecords' MgoLimit ≤ 1000).
 MAX_PAGE = 1000
@@ -74,20 +83,15 @@ READY_PROBE_ID = "_share_funnel_ready_probe"
 RACE_RETRIES = 8
 
 
-class CloudBaseError(PyMongoError):
-    """The tcb API refused a request, failed, or answered in a shape we do not know (the request id is logged)."""
+class CloudBaseError(DatabaseError):
+    """The tcb API refused a request, failed, or answered in a shape we do not know (the request id is logged);
+    ``timeout``: it could not be reached in time."""
 
     def __init__(
         self, message: str, code: str | None = None, request_id: str | None = None, timeout: bool = False
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, timeout)
         self.code, self.request_id = code, request_id
-        self._timeout = timeout
-
-    @property
-    def timeout(self) -> bool:
-        """The API could not be reached in time (pymongo's attribute: the invocation treats the database as down)."""
-        return self._timeout
 
 
 _shapes_logged: set[str] = set()
@@ -192,7 +196,7 @@ class TcbApi:
             code, request_id, raw = exc.get_code(), exc.get_request_id(), exc.get_message() or ""
             message = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
             if _is_duplicate(code, message):
-                raise DuplicateKeyError(f"tcb {action}: {message}", DUPLICATE_KEY, {"code": code}) from exc
+                raise DuplicateKeyError(f"tcb {action}: {message}") from exc
             unreachable = code in _UNREACHABLE
             if code not in TABLE_MISSING:  # a missing table is answered where it arises
                 log.event("cloudbase_api_error", action=action, code=code, request_id=request_id)
@@ -508,7 +512,7 @@ class CloudBaseCollection:
         document.setdefault("_id", ObjectId())  # as pymongo does: the caller's document gets its _id
         self.database.writable(self.name)
         self._api.put_items(self.name, [document])
-        return InsertOneResult(document["_id"], True)
+        return InsertOneResult(document["_id"])
 
     def insert_many(
         self, documents: Sequence[dict[str, Any]], ordered: bool = True, **options: Any
@@ -553,16 +557,13 @@ class CloudBaseCollection:
         if write_errors:
             write_errors.sort(key=lambda error: int(error["index"]))
             raise BulkWriteError({"writeErrors": write_errors, "nInserted": len(ids), "writeConcernErrors": []})
-        return InsertManyResult(ids, True)
+        return InsertManyResult(ids)
 
     def _update(self, filter: Mapping[str, Any], update: Any, upsert: bool, multi: bool) -> UpdateResult:
         if upsert:
             self.database.writable(self.name)
         matched, modified, upserted = self._api.update_item(self.name, dict(filter), update, multi, upsert)
-        raw: dict[str, Any] = {"n": matched + (1 if upserted is not None else 0), "nModified": modified}
-        if upserted is not None:
-            raw["upserted"] = upserted
-        return UpdateResult(raw, True)
+        return UpdateResult(matched, modified, upserted)
 
     def update_one(self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **options: Any) -> UpdateResult:
         _refuse("update_one", options)
@@ -578,11 +579,11 @@ class CloudBaseCollection:
             raise ValueError("replacement can not include $ operators")
         return self._update(filter, replacement, upsert, False)
 
-    def delete_one(self, filter: Mapping[str, Any]) -> Any:
-        return _Deleted(self._api.delete_items(self.name, dict(filter), False))
+    def delete_one(self, filter: Mapping[str, Any]) -> DeleteResult:
+        return DeleteResult(self._api.delete_items(self.name, dict(filter), False))
 
-    def delete_many(self, filter: Mapping[str, Any]) -> Any:
-        return _Deleted(self._api.delete_items(self.name, dict(filter), True))
+    def delete_many(self, filter: Mapping[str, Any]) -> DeleteResult:
+        return DeleteResult(self._api.delete_items(self.name, dict(filter), True))
 
     def find_one_and_update(
         self,
@@ -628,32 +629,26 @@ class CloudBaseCollection:
                 return _apply_projection(self.find_one({"_id": current["_id"]}), projection)
         raise CloudBaseError(f"find_one_and_update on {self.name} kept meeting other writers")
 
-    def bulk_write(self, requests: Sequence[Any], ordered: bool = True, **options: Any) -> Any:
-        """pymongo's bulk operations one by one (ordered: the first error stops the rest)."""
+    def bulk_write(self, requests: Sequence[ReplaceOne | DeleteMany], ordered: bool = True, **options: Any) -> Any:
+        """The port's bulk operations one by one (ordered: the first error stops the rest)."""
         _refuse("bulk_write", options)
         done, errors = 0, []
         for index, request in enumerate(requests):
-            kind = type(request).__name__
             try:
-                if kind == "InsertOne":
-                    self.insert_one(request._doc)
-                elif kind in ("UpdateOne", "UpdateMany", "ReplaceOne"):
-                    result = self._update(request._filter, request._doc, bool(request._upsert), kind == "UpdateMany")
+                if isinstance(request, ReplaceOne):
+                    result = self.replace_one(request.filter, request.replacement, upsert=request.upsert)
                     done += result.matched_count + (1 if result.upserted_id is not None else 0)
-                    continue
-                elif kind in ("DeleteOne", "DeleteMany"):
-                    done += self._api.delete_items(self.name, dict(request._filter), kind == "DeleteMany")
-                    continue
+                elif isinstance(request, DeleteMany):
+                    done += self.delete_many(request.filter).deleted_count
                 else:
-                    raise TypeError(f"bulk_write does not support {kind}")
-                done += 1
+                    raise TypeError(f"bulk_write does not support {type(request).__name__}")
             except DuplicateKeyError as exc:
                 errors.append({"index": index, "code": DUPLICATE_KEY, "errmsg": str(exc)})
                 if ordered:
                     break
         if errors:
             raise BulkWriteError({"writeErrors": errors, "nInserted": 0, "writeConcernErrors": []})
-        return _Deleted(done)
+        return DeleteResult(done)
 
     def create_index(self, keys: Any, **options: Any) -> str:
         _refuse("create_index", options, ("name", "unique", "sparse", "partialFilterExpression"))
@@ -670,12 +665,6 @@ class CloudBaseCollection:
 
     def drop(self) -> None:
         self._api.delete_items(self.name, {}, True)
-
-
-class _Deleted:
-    def __init__(self, count: int) -> None:
-        self.deleted_count = count
-        self.acknowledged = True
 
 
 def index_spec(keys: Any, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,10 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-import pymongo
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
-
 from shared.platform import deadline, log
 from shared.platform.config import Settings
 from shared.platform.config import settings as current_settings
+from shared.platform.documents import BulkWriteError, DatabaseError, DuplicateKeyError
 from shared.platform.errors import ConfigError, Unavailable
 
 # The driver's timeouts come from the invocation's time limit (SCF's context ``time_limit_in_ms``, the function's
@@ -67,31 +65,42 @@ def field_at(doc: Any, path: str) -> Any:
     return doc
 
 
-def _lost_the_database(exc: PyMongoError) -> bool:
-    """A failure that says the database cannot be reached in time (not a refusal of this one operation)."""
-    return isinstance(exc, ConnectionFailure) or bool(getattr(exc, "timeout", False))
-
-
 @contextmanager
-def driver_errors(what: str) -> Iterator[None]:
-    """Driver failures become ``Unavailable`` (``raise … from``); ``DuplicateKeyError`` passes through for the
-    caller to read.
+def driver_errors(what: str, within_s: float | None = None) -> Iterator[None]:
+    """Backend failures become ``Unavailable`` (``raise … from``); the port's ``DuplicateKeyError`` and
+    ``BulkWriteError`` pass through for the caller to read.
 
-    Each operation runs under the driver's own deadline (``pymongo.timeout``), a share of the invocation's time limit:
-    server selection, the connection handshakes it retries and the operation itself together, so an outage is answered
-    in time on a warm instance too (whose monitor still believes the server is up until its next heartbeat). Once one
-    operation of the invocation lost the database, the following ones answer at once (``deadline``)."""
+    On MongoDB each operation runs under the driver's own deadline (``pymongo.timeout``), a share of the invocation's
+    time limit: server selection, the connection handshakes it retries and the operation itself together, so an outage
+    is answered in time on a warm instance too (whose monitor still believes the server is up until its next
+    heartbeat); on CloudBase each request carries its share itself. Once one operation of the invocation lost the
+    database, the following ones answer at once (``deadline``). ``within_s`` bounds it tighter (a cold instance's
+    first contact: no longer than the driver's own server-selection wait)."""
     if deadline.database_down():
         raise Unavailable(f"database error while trying to {what}: the database did not answer this invocation")
     limit_ms = deadline.current_limit_ms()
-    bound = pymongo.timeout(deadline.OPERATION_SHARE * limit_ms / 1000) if limit_ms else nullcontext()
+    limits = [s for s in (deadline.OPERATION_SHARE * limit_ms / 1000 if limit_ms else None, within_s) if s]
+    driver = sys.modules.get("pymongo")  # loaded only by the MongoDB backend
+    bound = driver.timeout(min(limits)) if limits and driver is not None else nullcontext()
     try:
         with bound:
             yield
-    except DuplicateKeyError:
+    except (DuplicateKeyError, BulkWriteError):
         raise
-    except PyMongoError as exc:
-        if _lost_the_database(exc):
+    except DatabaseError as exc:
+        if exc.timeout:
+            deadline.mark_database_down()
+        raise Unavailable(f"database error while trying to {what}") from exc
+    except Exception as exc:
+        errors = sys.modules.get("pymongo.errors")
+        if errors is None or not isinstance(exc, errors.PyMongoError):
+            raise
+        from shared.platform.mongo_db import translated
+
+        port_error = translated(exc)  # an error from a pymongo object used directly (ops scripts)
+        if isinstance(port_error, (DuplicateKeyError, BulkWriteError)):
+            raise port_error from exc
+        if port_error.timeout:
             deadline.mark_database_down()
         raise Unavailable(f"database error while trying to {what}") from exc
 
@@ -145,6 +154,11 @@ def index(*keys: str, name: str, unique: bool = False, partial: dict[str, Any] |
 _provisioned_lock = threading.Lock()
 
 
+def _selection_wait_ms(config: Settings) -> float:
+    written = uri_options(config.mongodb_uri).get("serverselectiontimeoutms")
+    return float(written) if written and written.isdigit() else float(config.mongodb_timeout_ms)
+
+
 def provision(database: Any, specs: Iterable[CollectionSpec]) -> None:
     """Create the collections and indexes idempotently, once per instance and database: a cold instance's first use
     (``CreateTable`` + one ``UpdateTable`` a collection on CloudBase, ``create_index`` on MongoDB)."""
@@ -155,6 +169,12 @@ def provision(database: Any, specs: Iterable[CollectionSpec]) -> None:
         return
     # Looked up on the class: a pymongo Database answers any attribute with a collection of that name.
     cloudbase = hasattr(type(database), "provision_all")
+    if not cloudbase:
+        # On MongoDB, reaching the server at first contact waits no longer than selecting it may (MONGODB_TIMEOUT_MS,
+        # or the URI's own serverSelectionTimeoutMS): a closed port answers within it. Building an index may then
+        # take an operation's whole share (a new index on a large collection).
+        with driver_errors("reach the database", _selection_wait_ms(current_settings()) / 1000):
+            database.command("ping")
     with driver_errors("prepare the collections"):
         if cloudbase:
             from shared.platform.cloudbase_db import index_spec
@@ -224,18 +244,37 @@ def _connect(config: Settings) -> Any:
         from shared.dev import embedded_engine
 
         embedded_engine.install()  # index-like lookups: costs stay bounded by what a query selects
-        return mongomock_ng.MongoClient(tz_aware=True)
+        return _PortClient(mongomock_ng.MongoClient(tz_aware=True))
+    import pymongo
+
     log.event("database_engine", engine="mongodb", database=config.mongodb_db)
     # Timeouts written in MONGODB_URI win over the ones derived from the invocation.
     given = uri_options(config.mongodb_uri)
     defaults: dict[str, Any] = driver_timeouts(config, deadline.current_limit_ms())
-    return pymongo.MongoClient(
-        config.mongodb_uri,
-        tz_aware=True,
-        appname="share-funnel",
-        retryWrites=True,
-        **{name: value for name, value in defaults.items() if name.lower() not in given},
+    return _PortClient(
+        pymongo.MongoClient(
+            config.mongodb_uri,
+            tz_aware=True,
+            appname="share-funnel",
+            retryWrites=True,
+            **{name: value for name, value in defaults.items() if name.lower() not in given},
+        )
     )
+
+
+class _PortClient:
+    """A pymongo client whose databases speak the document-database port."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getitem__(self, name: str) -> Any:
+        from shared.platform.mongo_db import MongoDatabase
+
+        return MongoDatabase(self.client[name])
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class _SingleDatabase:

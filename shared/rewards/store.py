@@ -7,12 +7,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
-
 from shared.funnel import ORDERS_TIME_INDEX, Landing, OrderMapping, orders_collection
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
+from shared.platform.documents import BulkWriteError, DuplicateKeyError, ReturnDocument
 from shared.platform.errors import Unavailable
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
 

@@ -11,11 +11,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
-
 from shared.platform.config import Collections
 from shared.platform.db import CODE_INDEXED, CollectionSpec, code_matches, driver_errors, index, provision
+from shared.platform.documents import DuplicateKeyError, ReturnDocument
 from shared.platform.errors import Unavailable
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.profile import SharerProfile

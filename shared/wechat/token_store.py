@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, driver_errors, provision
+from shared.platform.documents import DuplicateKeyError
 from shared.platform.errors import Unavailable
 
 

@@ -9,10 +9,10 @@ import time
 
 import pytest
 from bson import Int64, ObjectId
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.platform import config, db, instance
 from shared.platform.cloudbase_db import CloudBaseDatabase, TcbApi
+from shared.platform.documents import BulkWriteError, DuplicateKeyError
 from tests.conftest import configured_handler, openid_for, scf_context
 from tools.tcb_api_emulator import TcbApiEmulator, backing_database
 
@@ -139,7 +139,7 @@ def test_reads_page_by_the_1000_document_limit(tcb):
     assert database["many"].count_documents({"n": {"$gte": 2000}}) == 500
 
 
-def test_a_duplicate_key_is_pymongos_duplicate_key_error(tcb):
+def test_a_duplicate_key_is_the_ports_duplicate_key_error(tcb):
     database = CloudBaseDatabase(_api(tcb))
     database["users"].create_index([("code", 1)], name="code_unique", unique=True)
     database["users"].insert_one({"_id": "a", "code": "AAA111"})

@@ -5,9 +5,16 @@ adapter does not implement raises at once instead of being dropped."""
 from __future__ import annotations
 
 import pytest
-from pymongo import ASCENDING, DESCENDING, DeleteMany, ReplaceOne, ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.platform.documents import (
+    ASCENDING,
+    DESCENDING,
+    BulkWriteError,
+    DeleteMany,
+    DuplicateKeyError,
+    ReplaceOne,
+    ReturnDocument,
+)
 from tests.conftest import CLOUDBASE
 
 # What the stores call (grep shared/ for them): kept here so a new call is added to this test as it is used.

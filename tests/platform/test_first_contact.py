@@ -8,10 +8,10 @@ import json
 import time
 
 import pytest
-from pymongo.errors import DuplicateKeyError
 
 from shared.platform import config, db, instance
 from shared.platform.cloudbase_db import CloudBaseDatabase, TcbApi
+from shared.platform.documents import DuplicateKeyError
 from tests.conftest import configured_handler, openid_for, scf_context
 from tests.platform.test_cloudbase import _raw
 from tools.tcb_api_emulator import TcbApiEmulator, backing_database

@@ -111,3 +111,27 @@ def test_a_paused_server_is_answered_in_time_on_a_warm_instance():
     for answer, elapsed in answers:
         assert answer["ok"] is False and answer["error"]["code"] == "UNAVAILABLE", answer
         assert elapsed < 0.4 * limit_ms / 1000, f"answered after {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("function", deployment.FUNCTIONS, ids=lambda f: f.name)
+def test_a_cold_instance_facing_a_closed_port_answers_within_the_uris_selection_wait(
+    function, unreachable_database, emulator, monkeypatch
+):
+    """First use is many operations (reaching the server, then each collection's indexes): the first contact waits
+    no longer than the URI's serverSelectionTimeoutMS, and nothing after it waits again (it measured 6.0 s before)."""
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/?directConnection=true&serverSelectionTimeoutMS=300")
+    monkeypatch.setenv("MONGODB_TIMEOUT_MS", "500")
+    config.reset()
+    db.reset()
+    event, user = PROBES[function.name]
+    extra = {"REWARD_FIXED": "5"} if function.name == "rewards" else {}
+    handler = (
+        gen_wxacode_handler(emulator) if function.name == "genWxacode" else configured_handler(function.name, **extra)
+    )
+    with handler as module:
+        context = scf_context(openid_for(user), function_name=function.name, time_limit_in_ms=5000)
+        started = time.monotonic()
+        response = module.main_handler(event, context)
+        elapsed = time.monotonic() - started
+    assert response["error"]["code"] == "UNAVAILABLE" and response["error"]["retryable"] is True, response
+    assert elapsed < 1.2, f"{function.name} answered after {elapsed:.2f} s"
