@@ -51,7 +51,6 @@ class Function:
 
 # The CloudBase database backend (DATABASE=cloudbase, the default on the platform without MONGODB_URI) speaks the tcb
 # cloud API through Tencent's SDK; imported when that backend connects, never at cold start.
-CLOUDBASE_DATABASE = ("tencentcloud-sdk-python-common", "tencentcloud-sdk-python-tcb")
 
 ANSWER_MARGIN_S = 1.0  # what a function needs, after its slowest dependency gave up, to answer UNAVAILABLE
 
@@ -64,10 +63,10 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_s=5,
         packages=("pymongo",),
-        lazy_packages=CLOUDBASE_DATABASE + ("requests",),
+        lazy_packages=("requests",),
         variables=tuple(dict.fromkeys(config.VARIABLES + wechat.VARIABLES)),
         wings=("platform", "sharing", "wechat"),
-        zip_budget_mb=5.0,  # 4.4 MB with the tcb SDK for the CloudBase database
+        zip_budget_mb=5.0,  # Tencent's cloud API is signed by shared/platform/cloud_api.py: no SDK shipped
         waits_on=("mongodb", "wechat-groups"),
     ),
     # A batch longer than one invocation continues in a fresh one (SCF Invoke), so CloudBase's 60 s is enough.
@@ -77,8 +76,8 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_s=60,
         waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
-        packages=("pymongo", "requests", "tencentcloud-sdk-python-common", "tencentcloud-sdk-python-scf"),
-        lazy_packages=("tencentcloud-sdk-python-tcb", "pillow"),  # Pillow: posters only
+        packages=("pymongo", "requests"),
+        lazy_packages=("pillow",),  # Pillow: posters only
         variables=tuple(dict.fromkeys(config.VARIABLES + wxacode_config.VARIABLES)),
         cos_packages=("boto3",),
         zip_budget_mb=10.5,  # 10.1 MB: 4.1 MB + Pillow for posters (AVIF left out) + the poster font; deployed via COS
@@ -90,14 +89,13 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_s=CLOUDBASE_MAX_TIMEOUT,
         packages=("pymongo",),
-        # The SCF SDK starts a run's further lanes (continuations), imported only when a run fans out.
-        lazy_packages=CLOUDBASE_DATABASE + ("requests", "tencentcloud-sdk-python-scf"),
+        lazy_packages=("requests",),
         cos_packages=("boto3",),
         variables=tuple(dict.fromkeys(config.VARIABLES + funnel_config.VARIABLES)),
         wings=("platform", "funnel", "wechat"),
         timer=TIMER_CRON,
         waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
-        zip_budget_mb=5.0,  # 4.4 MB with the tcb SDK for the CloudBase database
+        zip_budget_mb=5.0,  # Tencent's cloud API is signed by shared/platform/cloud_api.py: no SDK shipped
     ),
     # Settlement runs daily after dailyFunnel; the mini program calls it too (myRewards, subscribe), so it lives in
     # the CloudBase environment like recordShare.
@@ -107,13 +105,13 @@ FUNCTIONS = (
         memory_mb=256,
         timeout_s=60,
         packages=("pymongo",),
-        lazy_packages=CLOUDBASE_DATABASE + ("requests", "tencentcloud-sdk-python-scf"),  # SCF: continuations
+        lazy_packages=("requests",),
         variables=tuple(
             dict.fromkeys(config.VARIABLES + rewards.VARIABLES + funnel_config.VARIABLES + wechat.VARIABLES)
         ),
         wings=("platform", "funnel", "rewards", "wechat"),
         timer=REWARDS_TIMER_CRON,
-        zip_budget_mb=5.0,  # 4.4 MB with the tcb SDK for the CloudBase database
+        zip_budget_mb=5.0,  # Tencent's cloud API is signed by shared/platform/cloud_api.py: no SDK shipped
         waits_on=("mongodb", "wechat", "scf-invoke"),
     ),
 )

@@ -561,6 +561,16 @@ class _ApiError(DeployError):
         self.action, self.code, self.message = action, code, message
 
 
+def scf_client(credential: Any, region: str, endpoint: str | None = None, timeout: int = 60) -> Any:
+    """An SCF API client of the SDK (the deployer and ``make smoke``); ``endpoint`` overrides the host (``http://``
+    only for a local emulator)."""
+    from tencentcloud.scf.v20180416.scf_client import ScfClient
+
+    from shared.platform.cloud_api import client_profile
+
+    return ScfClient(credential, region, client_profile(endpoint, timeout))
+
+
 def tcb_client(cred: Any, region: str, endpoint: str | None = None, timeout: int = 30) -> Any:
     """A tcb API client; ``endpoint`` overrides the host (``http://`` only for a local emulator)."""
     from tencentcloud.tcb.v20180608.tcb_client import TcbClient
@@ -585,8 +595,6 @@ def main(argv: list[str] | None = None) -> int:
         "--prune", action="store_true", help="remove variables this project used to set and no longer defines"
     )
     args = parser.parse_args(argv)
-    from shared.platform.continuation import scf_client
-
     env = deploy_environment(args.stage)
     region = args.region or env.get("TENCENTCLOUD_REGION") or "ap-shanghai"
     fn = function(args.function)

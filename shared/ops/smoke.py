@@ -47,8 +47,7 @@ def run_smoke(
     from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
     from tencentcloud.scf.v20180416 import models
 
-    from shared.ops.scf_deploy import credential
-    from shared.platform.continuation import scf_client
+    from shared.ops.scf_deploy import credential, scf_client
 
     env = os.environ if env is None else env
     client = scf_client(credential(env), region, endpoint)

@@ -138,8 +138,8 @@ def _is_duplicate(code: str | None, message: str) -> bool:
 
 
 class TcbApi:
-    """The transport: ``tencentcloud-sdk-python-tcb`` (typed actions) and the SDK's generic signed call (the Item
-    actions), with the function role's temporary keys.
+    """The transport: tcb 2018-06-08 requests signed with the function role's temporary keys
+    (``shared.platform.cloud_api``).
 
     ``endpoint``: a host (``tcb.tencentcloudapi.com``) or, for emulators, ``http://127.0.0.1:PORT``. ``timeout_s``:
     a request's limit outside an invocation; inside one, each request waits at most its share of the invocation's
@@ -157,16 +157,10 @@ class TcbApi:
         timeout_s: float,
         tag: str | None = None,
     ) -> None:
-        from tencentcloud.common import credential
-        from tencentcloud.tcb.v20180608 import models, tcb_client
-
-        from shared.platform.cloud_api import client_profile
+        from shared.platform.cloud_api import CloudApi
 
         self.env_id, self.tag, self.timeout_s = env_id, tag, timeout_s
-        self._models = models
-        self._client = tcb_client.TcbClient(
-            credential.Credential(secret_id, secret_key, session_token), region, client_profile(endpoint, timeout_s)
-        )
+        self._api = CloudApi("tcb", "2018-06-08", region, secret_id, secret_key, session_token, endpoint)
         self.requests = 0  # API requests made (benchmarks read it)
         self.shapes: dict[str, list[str]] = {}  # the key names of each action's last answer (the smoke probe's report)
         self._lock = threading.Lock()
@@ -174,36 +168,24 @@ class TcbApi:
     def _scope(self, tagged: bool) -> dict[str, Any]:
         return {"EnvId": self.env_id, "Tag": self.tag} if tagged and self.tag else {"EnvId": self.env_id}
 
-    def call(self, action: str, params: dict[str, Any], tagged: bool = True, typed: bool = True) -> Any:
-        """One request: a typed model answer (``typed``) or the generic call's ``Response`` dict."""
-        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+    def call(self, action: str, params: dict[str, Any], tagged: bool = True) -> dict[str, Any]:
+        """One request's ``Response`` (its ``RequestId`` included)."""
+        from shared.platform.cloud_api import CloudApiError
 
-        wait_s = deadline.operation_timeout_s(self.timeout_s)
-        # The SDK fixes its timeout when the client is built, in whole seconds: each request gets its own share.
-        self._client.request.conn.timeout = wait_s
         with self._lock:
             self.requests += 1
         try:
-            if not typed:
-                answer = self._client.call_json(action, {**self._scope(tagged), **params})
-                response = answer.get("Response", {}) if isinstance(answer, Mapping) else {}
-                self.shapes[action] = sorted(str(key) for key in response if key != "RequestId")
-                return response
-            request = getattr(self._models, f"{action}Request")()
-            request._deserialize({**self._scope(tagged), **params})
-            return getattr(self._client, action)(request)
-        except TencentCloudSDKException as exc:
-            code, request_id, raw = exc.get_code(), exc.get_request_id(), exc.get_message() or ""
-            message = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-            if _is_duplicate(code, message):
-                raise DuplicateKeyError(f"tcb {action}: {message}") from exc
-            unreachable = code in _UNREACHABLE
-            if code not in TABLE_MISSING:  # a missing table is answered where it arises
-                log.event("cloudbase_api_error", action=action, code=code, request_id=request_id)
-            raise CloudBaseError(f"tcb {action} failed: {code}", code, request_id, timeout=unreachable) from exc
-        except (OSError, ValueError) as exc:  # transport failures and unreadable bodies
-            log.event("cloudbase_api_error", action=action, code=type(exc).__name__)
-            raise CloudBaseError(f"tcb {action} failed: {type(exc).__name__}", timeout=True) from exc
+            response = self._api.call(
+                action, {**self._scope(tagged), **params}, deadline.operation_timeout_s(self.timeout_s)
+            )
+        except CloudApiError as exc:
+            if _is_duplicate(exc.code, exc.message):
+                raise DuplicateKeyError(f"tcb {action}: {exc.message}") from exc
+            if exc.code not in TABLE_MISSING:  # a missing table is answered where it arises
+                log.event("cloudbase_api_error", action=action, code=exc.code, request_id=exc.request_id)
+            raise CloudBaseError(f"tcb {action} failed: {exc.code}", exc.code, exc.request_id, exc.unreachable) from exc
+        self.shapes[action] = sorted(str(key) for key in response if key != "RequestId")
+        return response
 
     # --- reads: RunCommands ----------------------------------------------------------------------------------
     def run(self, table: str, command_type: str, command: Mapping[str, Any]) -> tuple[Any, str]:
@@ -212,7 +194,7 @@ class TcbApi:
             "RunCommands",
             {"MgoCommands": [{"TableName": table, "CommandType": command_type, "Command": dumps(command)}]},
         )
-        data, request_id = response.Data, response.RequestId
+        data, request_id = response.get("Data"), str(response.get("RequestId", ""))
         if not isinstance(data, list) or len(data) != 1:
             raise answer_shape("RunCommands", {"Data": data}, request_id)
         self.shapes[f"RunCommands {command_type}"] = [_describe(data[0])]
@@ -221,7 +203,7 @@ class TcbApi:
     # --- writes: the toolkit's Item actions ------------------------------------------------------------------
     def put_items(self, table: str, documents: Sequence[Mapping[str, Any]]) -> int:
         """``PutItem``: how many documents went in (``InsertedIds``)."""
-        answer = self.call("PutItem", {"TableName": table, "MgoDocs": [dumps(d) for d in documents]}, typed=False)
+        answer = self.call("PutItem", {"TableName": table, "MgoDocs": [dumps(d) for d in documents]})
         inserted = answer.get("InsertedIds")
         if not isinstance(inserted, list) or len(inserted) != len(documents):
             raise answer_shape("PutItem", answer, answer.get("RequestId"))
@@ -240,7 +222,6 @@ class TcbApi:
                 "MgoIsMulti": multi,
                 "MgoUpsert": upsert,
             },
-            typed=False,
         )
         matched, modified = _count(answer.get("MatchedNum")), _count(answer.get("ModifiedNum"))
         if matched is None or modified is None:
@@ -249,9 +230,7 @@ class TcbApi:
 
     def delete_items(self, table: str, query: Mapping[str, Any], multi: bool) -> int:
         """``DeleteItem``: how many documents went (``Deleted``)."""
-        answer = self.call(
-            "DeleteItem", {"TableName": table, "MgoQuery": dumps(query), "MgoIsMulti": multi}, typed=False
-        )
+        answer = self.call("DeleteItem", {"TableName": table, "MgoQuery": dumps(query), "MgoIsMulti": multi})
         deleted = _count(answer.get("Deleted"))
         if deleted is None:
             raise answer_shape("DeleteItem", answer, answer.get("RequestId"))
@@ -267,11 +246,11 @@ class TcbApi:
                 return None
             raise
         return {
-            index.Name: {
-                "key": [(key.Name, int(key.Direction)) for key in (index.Keys or [])],
-                "unique": bool(index.Unique),
+            str(index.get("Name")): {
+                "key": [(key.get("Name"), int(key.get("Direction", 1))) for key in (index.get("Keys") or [])],
+                "unique": bool(index.get("Unique")),
             }
-            for index in (response.Indexes or [])
+            for index in (response.get("Indexes") or [])
         }
 
     def create_table(self, name: str) -> None:
@@ -287,7 +266,7 @@ class TcbApi:
         names: list[str] = []
         while True:
             response = self.call("ListTables", {"MgoOffset": len(names), "MgoLimit": 100}, tagged=False)
-            page = [table.TableName for table in (response.Tables or [])]
+            page = [str(table.get("TableName")) for table in (response.get("Tables") or [])]
             names += page
             if len(page) < 100:
                 return names

@@ -132,8 +132,8 @@ class ScfInvokeContinuation:
         namespace = ctx.get("namespace") or env.get("SCF_NAMESPACE") or None
         return cls(function_name, region, namespace, env.get(ENV_SCF_API_ENDPOINT) or None, env)
 
-    def _credential(self) -> Any:
-        from tencentcloud.common.credential import Credential
+    def continue_job(self, event: dict[str, Any]) -> None:
+        from shared.platform.cloud_api import CloudApi, CloudApiError
 
         env = os.environ if self._env is None else self._env
         secret_id, secret_key = env.get("TENCENTCLOUD_SECRETID"), env.get("TENCENTCLOUD_SECRETKEY")
@@ -142,33 +142,26 @@ class ScfInvokeContinuation:
                 "TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are required to continue a job "
                 "(SCF sets them when the function has an execution role)"
             )
-        return Credential(secret_id, secret_key, env.get("TENCENTCLOUD_SESSIONTOKEN") or None)
-
-    def continue_job(self, event: dict[str, Any]) -> None:
-        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-        from tencentcloud.scf.v20180416 import models
-
-        request = models.InvokeRequest()
-        request.FunctionName = self.function_name
-        request.InvocationType = "Event"  # asynchronous: up to 128 KB of event, no 300 s API timeout
-        request.ClientContext = json.dumps(event)
+        api = CloudApi(
+            "scf",
+            "2018-04-16",
+            self.region,
+            secret_id,
+            secret_key,
+            env.get("TENCENTCLOUD_SESSIONTOKEN") or None,
+            self.endpoint,
+        )
+        request: dict[str, Any] = {
+            "FunctionName": self.function_name,
+            "InvocationType": "Event",  # asynchronous: up to 128 KB of event, no 300 s API timeout
+            "ClientContext": json.dumps(event),
+        }
         if self.namespace:
-            request.Namespace = self.namespace
+            request["Namespace"] = self.namespace
         try:
-            response = scf_client(self._credential(), self.region, self.endpoint, timeout=INVOKE_TIMEOUT_S).Invoke(
-                request
-            )
-        except TencentCloudSDKException as exc:
-            raise Unavailable(f"could not start the continuation: {exc.get_code()}") from exc
-        except OSError as exc:  # transport failures surface from the SDK's HTTP layer
-            raise Unavailable("could not reach the SCF API to start the continuation") from exc
-        log.event("continuation_invoked", function=self.function_name, request_id=response.RequestId)
-
-
-def scf_client(credential: Any, region: str, endpoint: str | None = None, timeout: int = 60) -> Any:
-    """An SCF API client; ``endpoint`` overrides the host (``http://`` only for a local emulator)."""
-    from tencentcloud.scf.v20180416.scf_client import ScfClient
-
-    from shared.platform.cloud_api import client_profile
-
-    return ScfClient(credential, region, client_profile(endpoint, timeout))
+            response = api.call("Invoke", request, INVOKE_TIMEOUT_S)
+        except CloudApiError as exc:
+            if exc.unreachable:
+                raise Unavailable("could not reach the SCF API to start the continuation") from exc
+            raise Unavailable(f"could not start the continuation: {exc.code}") from exc
+        log.event("continuation_invoked", function=self.function_name, request_id=response.get("RequestId"))

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from shared.platform import deadline, log
 from shared.platform.config import Settings
 from shared.platform.config import settings as current_settings
-from shared.platform.documents import BulkWriteError, DatabaseError, DuplicateKeyError
+from shared.platform.documents import DatabaseError, DuplicateKeyError
 from shared.platform.errors import ConfigError, Unavailable
 
 # The driver's timeouts come from the invocation's time limit (SCF's context ``time_limit_in_ms``, the function's
@@ -67,8 +67,8 @@ def field_at(doc: Any, path: str) -> Any:
 
 @contextmanager
 def driver_errors(what: str, within_s: float | None = None) -> Iterator[None]:
-    """Backend failures become ``Unavailable`` (``raise … from``); the port's ``DuplicateKeyError`` and
-    ``BulkWriteError`` pass through for the caller to read.
+    """Backend failures become ``Unavailable`` (``raise … from``); the port's ``DuplicateKeyError`` passes through
+    for the caller to read (a ``BulkWriteError`` is read inside the block, where the bulk write was made).
 
     On MongoDB each operation runs under the driver's own deadline (``pymongo.timeout``), a share of the invocation's
     time limit: server selection, the connection handshakes it retries and the operation itself together, so an outage
@@ -85,7 +85,7 @@ def driver_errors(what: str, within_s: float | None = None) -> Iterator[None]:
     try:
         with bound:
             yield
-    except (DuplicateKeyError, BulkWriteError):
+    except DuplicateKeyError:
         raise
     except DatabaseError as exc:
         if exc.timeout:
@@ -98,7 +98,7 @@ def driver_errors(what: str, within_s: float | None = None) -> Iterator[None]:
         from shared.platform.mongo_db import translated
 
         port_error = translated(exc)  # an error from a pymongo object used directly (ops scripts)
-        if isinstance(port_error, (DuplicateKeyError, BulkWriteError)):
+        if isinstance(port_error, DuplicateKeyError):
             raise port_error from exc
         if port_error.timeout:
             deadline.mark_database_down()

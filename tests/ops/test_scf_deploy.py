@@ -266,7 +266,7 @@ def test_an_update_refused_as_in_progress_waits_for_active_and_succeeds(built, s
 def _client(api, token=None):
     from tencentcloud.common.credential import Credential
 
-    from shared.platform.continuation import scf_client
+    from shared.ops.scf_deploy import scf_client
 
     return scf_client(Credential(SECRET_ID, SECRET_KEY, token), "ap-shanghai", api.endpoint)
 
