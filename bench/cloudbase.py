@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 ENV_ID = "bench-env-1a2b"
 
-from bench import publish  # noqa: E402
+from bench import publish
 from shared.platform import config, db, instance
 from shared.platform.cloudbase_db import TcbApi
 from tools.wxclient import load_handler, openid_for, scf_context

@@ -26,7 +26,7 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
-from bench import publish  # noqa: E402
+from bench import publish
 from bench.datasets import provision_for_reading
 from bench.metering import Meter, MeteredDatabase
 from shared.funnel.definition import (
@@ -49,7 +49,7 @@ def fresh_database():
     if os.environ.get("MONGODB_URI"):
         import pymongo
 
-        client = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)
+        client: pymongo.MongoClient = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)
         return client[f"share_funnel_bench_{uuid.uuid4().hex[:8]}"], True
     import mongomock_ng
 
@@ -221,7 +221,8 @@ def peak_of(database_name: str) -> None:
 
     import pymongo
 
-    database = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)[database_name]
+    client: pymongo.MongoClient = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)
+    database = client[database_name]
     store, settings = prepared_store(database)
     compute_day(store, settings, TARGET, NOW)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux

@@ -46,7 +46,7 @@ class CommandCounter(monitoring.CommandListener):
 COUNTER = CommandCounter()
 monitoring.register(COUNTER)  # must precede client creation
 
-from bench import publish  # noqa: E402
+from bench import publish
 from bench.metering import Meter, MeteredDatabase
 from shared.platform import config, db, instance, log
 from shared.sharing.service import share_service
@@ -118,8 +118,8 @@ def group_landing_cost(sharers: list, count: int) -> dict:
             },
             scf_context(openid_for("g-warm")),
         )  # the WeChat client and its token, once
-        timings = {"with": [], "without": []}
-        trips = {"with": Counter(), "without": Counter()}
+        timings: dict[str, list[float]] = {"with": [], "without": []}
+        trips: dict[str, Counter[str]] = {"with": Counter(), "without": Counter()}
         calls_before = sum(emulator.calls.values())
         for i in range(count):
             for kind in ("without", "with"):

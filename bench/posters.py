@@ -30,12 +30,11 @@ import tempfile
 import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
-from bench import publish  # noqa: E402
-from bench.deploy import timed  # noqa: E402
-from tools.build import probe_environment, python310  # noqa: E402
+from bench import publish
+from bench.deploy import timed
+from tools.build import probe_environment, python310
 
 PILLOW = "from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps"
 RENDER = """
@@ -126,6 +125,7 @@ def lanes_run(items: int, lanes: int, rate: int) -> dict:
         [sys.executable, str(ROOT / "tools" / "wechat_emulator.py"), "--port", str(port), "--latency-ms", "50"],
         stdout=subprocess.PIPE,
     )
+    assert wechat.stdout is not None
     wechat.stdout.readline()
     api = ScfApiEmulator()
     emulator = WeChatEmulator()
@@ -184,7 +184,8 @@ def lanes_run(items: int, lanes: int, rate: int) -> dict:
         wechat.wait()
         import pymongo
 
-        with pymongo.MongoClient(os.environ["MONGODB_URI"]) as client:
+        client: pymongo.MongoClient = pymongo.MongoClient(os.environ["MONGODB_URI"])
+        with client:
             client.drop_database(env["MONGODB_DB"])
     assert status["status"] == "done" and status["generated"] == items, status
     return {"lanes": len(status.get("lanes", [])) or 1, "seconds": seconds, "per_min": items / seconds * 60}

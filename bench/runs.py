@@ -32,7 +32,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 
-from bench import publish  # noqa: E402
+from bench import publish
 from bench.datasets import fresh_database, provision_for_reading
 from bench.funnel import populate as populate_day
 from shared.funnel import SHANGHAI, FunnelSettings, OrderMapping
@@ -111,6 +111,7 @@ def bench_settlement(args) -> str:
         floor_name = names.rewards + "_floor"
         provision(database, [rewards_collections(names)[0]._replace(name=floor_name)])
         floor_seconds, floor_documents = 0.0, 0
+        last_id = ""
 
         def floor() -> None:
             """The floor, interleaved with settlement so both meet the same collection sizes and the same machine:
@@ -124,8 +125,6 @@ def bench_settlement(args) -> str:
                 database[floor_name].insert_many(documents[offset : offset + args.batch], ordered=False)
             floor_seconds += time.perf_counter() - started
             floor_documents += len(documents)
-
-        last_id = ""
 
         def invocation(resume_key=None):
             began = time.perf_counter()

@@ -26,7 +26,7 @@ os.environ.setdefault("LOG_LEVEL", "ERROR")
 
 import requests
 
-from bench import publish  # noqa: E402
+from bench import publish
 
 
 def _free_port() -> int:
@@ -56,6 +56,7 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int, kind: str 
         ],
         stdout=subprocess.PIPE,
     )
+    assert server.stdout is not None
     server.stdout.readline()  # the "WeChat emulator at ..." line: it is listening
     emulator = WeChatEmulator()
     base_url = f"http://127.0.0.1:{port}"
@@ -104,7 +105,8 @@ def measure(items: int, latency_ms: int, rate: int, concurrency: int, kind: str 
         if os.environ.get("MONGODB_URI"):
             import pymongo
 
-            with pymongo.MongoClient(os.environ["MONGODB_URI"]) as client:
+            client: pymongo.MongoClient = pymongo.MongoClient(os.environ["MONGODB_URI"])
+            with client:
                 client.drop_database(os.environ["MONGODB_DB"])
     assert first["status"] == "done" and second["status"] == "done", (first, second)
     achieved = first_calls / first_seconds * 60

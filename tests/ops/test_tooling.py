@@ -53,3 +53,15 @@ def test_a_type_error_fails(tmp_path):
     result = _run("mypy", "--config-file", CONFIG, "--no-incremental", "shared/wrong.py", cwd=tmp_path)
     assert result.returncode == 1
     assert "[index]" in result.stdout and "[no-untyped-def]" in result.stdout
+
+
+def test_no_module_edits_sys_path_or_silences_the_linter():
+    """The project is installed (editable): benches, tools and tests import it as packages. A ``sys.path`` edit or a
+    ``noqa`` would hide a layout or lint problem instead of fixing it (per-file ignores live in pyproject.toml)."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("shared", "functions", "tools", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if "sys.path.insert" in (text := path.read_text(encoding="utf-8")) or "# noqa" in text
+    ]
+    assert offenders == []
