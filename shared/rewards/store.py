@@ -256,7 +256,8 @@ class MongoRewardStore:
         return every, latest
 
     def totals_by_inviter(self) -> list[dict[str, Any]]:
-        """Amount and count per (inviter, state): the report's rewards per inviter and the programme's liability."""
+        """Exact amounts (whole fen, ``fen``) and counts per (inviter, state): the report's rewards per inviter and the
+        programme's liability. Sums add ``amountFen`` (integers), never the display amount."""
         with driver_errors("total the ledger"):
             return list(
                 self._rewards.aggregate(
@@ -264,7 +265,7 @@ class MongoRewardStore:
                         {
                             "$group": {
                                 "_id": {"inviter": "$inviter", "state": "$state"},
-                                "amount": {"$sum": "$amount"},
+                                "fen": {"$sum": "$amountFen"},
                                 "count": {"$sum": 1},
                             }
                         }
