@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, driver_errors, index, provision
-from shared.platform.documents import DuplicateKeyError, ReturnDocument
+from shared.platform.documents import Database, DuplicateKeyError, ReturnDocument
 from shared.platform.errors import Unavailable
 
 
@@ -19,7 +19,7 @@ class MongoCodeCache:
     A crashed claim expires and can be taken over (Powertools-idempotency style).
     """
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._codes = database[names.wxacodes]
         # Code cache: _id is the hash of everything that changes the image; lookups are by _id.
         provision(
@@ -67,7 +67,7 @@ class MongoJobStore:
     """``wxacode_jobs``: one document per batch job with its items, progress counters and a lease, so a
     job runs in one invocation at a time and any later invocation can resume it from ``next``."""
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._jobs = database[names.wxacode_jobs]
         provision(database, [CollectionSpec(names.wxacode_jobs, (index("createdAt", name="createdAt"),))])
 
@@ -142,7 +142,7 @@ class MongoLinkStore:
     """Links (``<wxacodes>_links``, by request hash) and their daily quota counters (``<wxacodes>_link_quota``,
     ``{bucket}:{day}``): a count is taken by one conditional update, so concurrent requests never pass the cap."""
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._links = database[f"{names.wxacodes}_links"]
         self._quota = database[f"{names.wxacodes}_link_quota"]
         provision(
@@ -189,7 +189,7 @@ class MongoPosterTemplates:
     """``<wxacodes>_poster_templates``: the operator's poster templates by name, each with its digest; ``default``
     falls back to the template the package ships until the operator saves their own."""
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._templates = database[f"{names.wxacodes}_poster_templates"]
         self._parsed: dict[str, Any] = {}  # digest → parsed template, per warm instance
         provision(database, [CollectionSpec(f"{names.wxacodes}_poster_templates")])

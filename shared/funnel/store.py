@@ -25,7 +25,7 @@ from shared.platform.db import (
     index,
     provision,
 )
-from shared.platform.documents import ASCENDING, DeleteMany, ReplaceOne, ReturnDocument
+from shared.platform.documents import ASCENDING, Database, DeleteMany, ReplaceOne, ReturnDocument
 from shared.platform.errors import Unavailable
 from shared.platform.money import from_fen
 
@@ -96,7 +96,9 @@ def _landing(d: Mapping[str, Any]) -> Landing:
 
 
 class MongoFunnelStore:
-    def __init__(self, database: Any, names: Collections, orders: OrderMapping, orders_database: Any = None) -> None:
+    def __init__(
+        self, database: Database, names: Collections, orders: OrderMapping, orders_database: Database | None = None
+    ) -> None:
         self._landings = database[names.share_events]
         self._intents = database[names.share_intents]
         self._users = database[names.users]

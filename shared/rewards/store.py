@@ -10,7 +10,7 @@ from typing import Any
 from shared.funnel import ORDERS_TIME_INDEX, Landing, OrderMapping, orders_collection
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
-from shared.platform.documents import BulkWriteError, DuplicateKeyError, ReturnDocument
+from shared.platform.documents import BulkWriteError, Database, DuplicateKeyError, ReturnDocument
 from shared.platform.errors import Unavailable
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
 
@@ -36,7 +36,9 @@ def rewards_collections(names: Collections) -> list[CollectionSpec]:
 
 
 class MongoRewardStore:
-    def __init__(self, database: Any, names: Collections, orders: OrderMapping, orders_database: Any = None) -> None:
+    def __init__(
+        self, database: Database, names: Collections, orders: OrderMapping, orders_database: Database | None = None
+    ) -> None:
         self._rewards = database[names.rewards]
         self._state = database[f"{names.rewards}_state"]
         self._subscriptions = database[f"{names.rewards}_subscriptions"]
