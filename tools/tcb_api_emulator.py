@@ -137,6 +137,9 @@ class TcbApiEmulator:
         self.commands: Counter[str] = Counter()  # CommandType of every executed command, and Item actions
         self.sent: list[dict[str, Any]] = []  # every authenticated request body, for tests to read the dialect
         self.item_answers: dict[str, dict[str, Any]] = {}  # action -> an answer to give instead (unknown shapes)
+        # An outage: when ``outage_when(action, request)`` first holds, every request fails (HTTP 500) until restore().
+        self.outage_when: Any = None
+        self.down = False
         self.read_quota: int | None = None
         self.write_quota: int | None = None
         self.fail_next: list[str] = []
@@ -153,6 +156,8 @@ class TcbApiEmulator:
                 body = self.read_body()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 fault = emulator._take_fault()
+                if fault is None and emulator._goes_down(body):
+                    fault = "http500"
                 if fault == "http500":
                     self.reply(500, b"<html>internal error</html>", {"Content-Type": "text/html"})
                     return
@@ -172,6 +177,21 @@ class TcbApiEmulator:
     def stop(self) -> None:
         if self._server:
             self._server.stop()
+
+    def _goes_down(self, body: bytes) -> bool:
+        with self._lock:
+            if not self.down and self.outage_when is not None:
+                try:
+                    request = json.loads(body)
+                except ValueError:
+                    request = {}
+                self.down = bool(self.outage_when(request))
+            return self.down
+
+    def restore(self) -> None:
+        """The database is back."""
+        with self._lock:
+            self.down, self.outage_when = False, None
 
     def _take_fault(self) -> str | None:
         with self._lock:

@@ -8,19 +8,21 @@ from typing import Any
 
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, driver_errors, index, provision
-from shared.platform.documents import DuplicateKeyError, ReturnDocument
+from shared.platform.documents import Database, DuplicateKeyError
 from shared.platform.errors import Unavailable
+from shared.platform.lease import EPOCH, RUNNING, UNTIL, Leases, held_by
 
 
 class MongoCodeCache:
     """The ``wxacodes`` cache with an atomic claim, so concurrent identical requests generate one code.
 
-    States: absent → ``in_progress`` (claimed by one invocation until ``claimedUntil``) → ``done``.
-    A crashed claim expires and can be taken over (Powertools-idempotency style).
+    States: absent → ``in_progress`` (leased by one invocation: ``shared.platform.lease``) → ``done``.
+    A crashed claim's lease lapses and can be taken over (Powertools-idempotency style).
     """
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._codes = database[names.wxacodes]
+        self._leases = Leases(self._codes, "a code's claim")
         # Code cache: _id is the hash of everything that changes the image; lookups are by _id.
         provision(
             database, [CollectionSpec(names.wxacodes, (index("inviter", "createdAt", name="inviter_createdAt"),))]
@@ -32,34 +34,23 @@ class MongoCodeCache:
 
     def claim(self, key: str, owner: str, now: dt.datetime, until: dt.datetime, info: dict[str, Any]) -> bool:
         """True when this owner now holds the claim; False when a live claim or a finished code exists."""
-        try:
-            with driver_errors("claim a code"):
-                self._codes.update_one(
-                    {"_id": key, "status": "in_progress", "claimedUntil": {"$lt": now}},
-                    {"$set": {"status": "in_progress", "owner": owner, "claimedUntil": until, **info}},
-                    upsert=True,
-                )
-            return True
-        except DuplicateKeyError:
-            return False
+        claimed = self._leases.acquire(
+            {"_id": key, "status": "in_progress"}, owner, now, until, set={"status": "in_progress", **info}, create=True
+        )
+        return claimed is not None
 
     def complete(self, key: str, owner: str, fields: dict[str, Any]) -> bool:
-        with driver_errors("record the generated code"):
-            result = self._codes.update_one(
-                {"_id": key, "owner": owner, "status": "in_progress"},
-                {"$set": {"status": "done", **fields}, "$unset": {"claimedUntil": ""}},
-            )
-        return result.matched_count == 1
+        return self._leases.release({"_id": key, "status": "in_progress"}, owner, set={"status": "done", **fields})
 
     def release(self, key: str, owner: str) -> None:
+        """A claim that made nothing: its stub goes (only while this owner still holds it)."""
         try:
             with driver_errors("release a claim"):
-                self._codes.delete_one({"_id": key, "owner": owner, "status": "in_progress"})
+                self._codes.delete_one({"_id": key, "status": "in_progress", **held_by(owner)})
         except Unavailable:
-            pass  # the claim expires by itself
+            pass  # the claim's lease lapses by itself
 
 
-EPOCH = dt.datetime(1970, 1, 1)
 FAILURES_KEPT = 100  # a job keeps its first failures for the report; the counters count all of them
 
 
@@ -67,8 +58,9 @@ class MongoJobStore:
     """``wxacode_jobs``: one document per batch job with its items, progress counters and a lease, so a
     job runs in one invocation at a time and any later invocation can resume it from ``next``."""
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._jobs = database[names.wxacode_jobs]
+        self._leases = Leases(self._jobs, "a batch job")
         provision(database, [CollectionSpec(names.wxacode_jobs, (index("createdAt", name="createdAt"),))])
 
     def get(self, job_id: str, with_items: bool = False) -> dict[str, Any] | None:
@@ -79,7 +71,7 @@ class MongoJobStore:
         """Insert a new job; False when a job with that id already exists."""
         try:
             with driver_errors("create a batch job"):
-                self._jobs.insert_one({**job, "leaseUntil": EPOCH})
+                self._jobs.insert_one({**job, UNTIL: EPOCH})
             return True
         except DuplicateKeyError:
             return False
@@ -89,19 +81,12 @@ class MongoJobStore:
     ) -> dict[str, Any] | None:
         """The job with its items if this owner now holds its lease, else None (another invocation runs it).
         ``restart``: a finished job runs again from its first item (every code is then a cache hit)."""
-        update: dict[str, Any] = {
-            "$set": {"leaseOwner": owner, "leaseUntil": until, "status": "running", "updatedAt": now},
-            "$inc": {"invocations": 1},
-        }
+        fields: dict[str, Any] = {"status": RUNNING, "updatedAt": now}
+        counters = {"invocations": 1}
         if restart:
-            update["$set"].update(
-                {"next": 0, "generated": 0, "cached": 0, "failed": 0, "failures": [], "startedAt": now}
-            )
-            update["$inc"]["runs"] = 1
-        with driver_errors("lease a batch job"):
-            return self._jobs.find_one_and_update(
-                {"_id": job_id, "leaseUntil": {"$lt": now}}, update, return_document=ReturnDocument.AFTER
-            )
+            fields.update({"next": 0, "generated": 0, "cached": 0, "failed": 0, "failures": [], "startedAt": now})
+            counters["runs"] = 1
+        return self._leases.acquire({"_id": job_id}, owner, now, until, set=fields, inc=counters)
 
     def save_progress(
         self,
@@ -113,21 +98,14 @@ class MongoJobStore:
         now: dt.datetime,
         until: dt.datetime,
     ) -> None:
-        update: dict[str, Any] = {"$set": {"next": next_index, "updatedAt": now, "leaseUntil": until}, "$inc": counts}
-        if failures:
-            update["$push"] = {"failures": {"$each": list(failures), "$slice": FAILURES_KEPT}}
-        with driver_errors("save batch progress"):
-            result = self._jobs.update_one({"_id": job_id, "leaseOwner": owner}, update)
-        if result.matched_count != 1:
-            raise Unavailable("the batch job's lease was lost")
+        push = {"$push": {"failures": {"$each": list(failures), "$slice": FAILURES_KEPT}}} if failures else None
+        self._leases.renew(
+            {"_id": job_id}, owner, until=until, set={"next": next_index, "updatedAt": now}, inc=counts, also=push
+        )
 
     def finish(self, job_id: str, owner: str, status: str, now: dt.datetime, **fields: Any) -> None:
         """Set the job's status and give up the lease (a continuation or a resume can take it at once)."""
-        with driver_errors("finish a batch run"):
-            self._jobs.update_one(
-                {"_id": job_id, "leaseOwner": owner},
-                {"$set": {"status": status, "updatedAt": now, "leaseUntil": EPOCH, **fields}},
-            )
+        self._leases.release({"_id": job_id}, owner, set={"status": status, "updatedAt": now, **fields})
 
     def set_lanes(self, job_id: str, lanes: list[str], now: dt.datetime) -> None:
         """The job is now its lanes (child jobs holding its items): it keeps their ids, not the items twice."""
@@ -142,7 +120,7 @@ class MongoLinkStore:
     """Links (``<wxacodes>_links``, by request hash) and their daily quota counters (``<wxacodes>_link_quota``,
     ``{bucket}:{day}``): a count is taken by one conditional update, so concurrent requests never pass the cap."""
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._links = database[f"{names.wxacodes}_links"]
         self._quota = database[f"{names.wxacodes}_link_quota"]
         provision(
@@ -189,7 +167,7 @@ class MongoPosterTemplates:
     """``<wxacodes>_poster_templates``: the operator's poster templates by name, each with its digest; ``default``
     falls back to the template the package ships until the operator saves their own."""
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._templates = database[f"{names.wxacodes}_poster_templates"]
         self._parsed: dict[str, Any] = {}  # digest → parsed template, per warm instance
         provision(database, [CollectionSpec(f"{names.wxacodes}_poster_templates")])

@@ -41,6 +41,7 @@ from shared.platform.continuation import Continuation, hand_off, handoff_until, 
 from shared.platform.db import aware
 from shared.platform.errors import BadInput, Forbidden, ShareFunnelError
 from shared.platform.identity import Invoker
+from shared.platform.lease import remember_unrecorded_end, status_of
 from shared.platform.validation import check_document, require_id
 
 
@@ -345,12 +346,18 @@ def _hand_on(store: Any, clock: Clock, run_id: str, invocation: Invocation, why:
 def _fail(store: Any, clock: Clock, run_id: str, chunk_id: str, owner: str, day: str, exc: Exception) -> None:
     """A day that could not be computed fails the run: the other lanes stop at their next claim, days already
     written keep their new rows and days not reached keep their previous ones. Recorded when the database lets us;
-    otherwise the run's lease lapses and the next run finds it abandoned."""
+    otherwise this instance records it at the start of its next invocation, and if it never runs again the run's lease
+    lapses and it reads ``abandoned`` (the next run marks it so and redoes its days)."""
     error = f"{type(exc).__name__}: {exc}"
-    try:
+
+    def record() -> None:
         store.fail_run(run_id, chunk_id, owner, day, error, clock.now())
+
+    try:
+        record()
     except ShareFunnelError:
-        log.event("funnel_run_failure_unrecorded", run=run_id)
+        # The database is away: this instance records it first thing in its next invocation.
+        remember_unrecorded_end(record, f"funnel run {run_id}")
     log.event("funnel_run_failed", run=run_id, day=day, error=repr(exc))
 
 
@@ -383,12 +390,15 @@ def finish_run(store: Any, clock: Clock, run_id: str) -> dict[str, Any]:
                     invocations=run.get("invocations"),
                     handoffs=run.get("handoffs"),
                 )
-    return {"ok": True, **run_summary(run), "finalized": finalized}
+    return {"ok": True, **run_summary(run, clock.now()), "finalized": finalized}
 
 
-def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("from", "to", "days", "status", "trigger", "rows", "checksum", "chunks", "lanes", "invocations")
+def run_summary(run: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """A run as an admin reads it: ``running`` only while a lane can still be working on it (its lease is live)."""
+    keep = ("from", "to", "days", "trigger", "rows", "checksum", "chunks", "lanes", "invocations")
     summary = {"runId": run["_id"], **{key: run[key] for key in keep if key in run}}
+    if "status" in run:
+        summary["status"] = status_of(run, now)
     summary["handoffs"] = run.get("handoffs", 0)
     summary["finishedDays"] = len(run.get("finishedDays", []))
     for key in ("lastError", "error", "durationMs"):

@@ -97,7 +97,7 @@ class FunnelService:
         for chunk in chunks:
             states[chunk["state"]] = states.get(chunk["state"], 0) + 1
         done = sum(len(chunk.get("checksums", [])) for chunk in chunks)
-        return {**run_summary(run), "chunkStates": states, "daysDone": done}
+        return {**run_summary(run, self.clock.now()), "chunkStates": states, "daysDone": done}
 
     def view(self, request: FunnelRequest) -> dict[str, Any]:
         """The latest published dashboard and a range's summary and rows, for an app's own admin page."""

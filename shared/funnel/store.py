@@ -25,8 +25,20 @@ from shared.platform.db import (
     index,
     provision,
 )
-from shared.platform.documents import ASCENDING, DeleteMany, ReplaceOne, ReturnDocument
-from shared.platform.errors import Unavailable
+from shared.platform.documents import ASCENDING, Database, DeleteMany, ReplaceOne, ReturnDocument
+from shared.platform.lease import (
+    ABANDONED,
+    DONE,
+    EPOCH,
+    FAILED,
+    OWNER,
+    PENDING,
+    RUNNING,
+    UNTIL,
+    LeaseLost,
+    Leases,
+    lapsed,
+)
 from shared.platform.money import from_fen
 
 ORDERS_TIME_INDEX = "share_funnel_time"
@@ -61,7 +73,6 @@ def chunks_collection(names: Collections) -> str:
     return f"{names.funnel_runs}_chunks"
 
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 LEGACY_RUN_AGE = dt.timedelta(days=1)  # a run recorded before runs had leases is dead after this long
 
 
@@ -96,7 +107,9 @@ def _landing(d: Mapping[str, Any]) -> Landing:
 
 
 class MongoFunnelStore:
-    def __init__(self, database: Any, names: Collections, orders: OrderMapping, orders_database: Any = None) -> None:
+    def __init__(
+        self, database: Database, names: Collections, orders: OrderMapping, orders_database: Database | None = None
+    ) -> None:
         self._landings = database[names.share_events]
         self._intents = database[names.share_intents]
         self._users = database[names.users]
@@ -105,6 +118,8 @@ class MongoFunnelStore:
         self._rows = database[names.funnel_daily]
         self._runs = database[names.funnel_runs]
         self._chunks = database[chunks_collection(names)]
+        self._chunk_leases = Leases(self._chunks, "a chunk of days")
+        self._run_leases = Leases(self._runs, "a funnel run")  # shared by the run's lanes: extended, never owned
         self._rewards = database[names.rewards]
         self._mapping = orders
         self._database, self._names = database, names
@@ -278,8 +293,8 @@ class MongoFunnelStore:
                         "index": number,
                         "days": days,
                         "next": 0,
-                        "state": "pending",
-                        "leaseUntil": EPOCH,
+                        "state": PENDING,
+                        UNTIL: EPOCH,
                         "rows": 0,
                         "checksums": [],
                     }
@@ -300,10 +315,10 @@ class MongoFunnelStore:
         lane died, was killed, or failed to record its failure): marked ``abandoned``, with the days they left
         undone, for the new run to redo."""
         stale = {
-            "status": "running",
+            "status": RUNNING,
             "$or": [
-                {"leaseUntil": {"$lt": now}},
-                {"leaseUntil": {"$exists": False}, "startedAt": {"$lt": now - LEGACY_RUN_AGE}},
+                lapsed(now),
+                {UNTIL: {"$exists": False}, "startedAt": {"$lt": now - LEGACY_RUN_AGE}},
             ],
         }
         adopted = []
@@ -312,16 +327,16 @@ class MongoFunnelStore:
         for run in runs:
             with driver_errors("mark a funnel run abandoned"):
                 taken = self._runs.update_one(
-                    {"_id": run["_id"], **stale}, {"$set": {"status": "abandoned", "abandonedAt": now}}
+                    {"_id": run["_id"], **stale}, {"$set": {"status": ABANDONED, "abandonedAt": now}}
                 )
             if taken.modified_count != 1:
                 continue  # another run adopted it first
             chunks = self.chunks_of(run["_id"])
             if chunks:
-                undone = [day for chunk in chunks if chunk["state"] != "done" for day in chunk["days"][chunk["next"] :]]
+                undone = [day for chunk in chunks if chunk["state"] != DONE for day in chunk["days"][chunk["next"] :]]
                 with driver_errors("mark a funnel run's chunks abandoned"):
                     self._chunks.update_many(
-                        {"run": run["_id"], "state": {"$ne": "done"}}, {"$set": {"state": "abandoned"}}
+                        {"run": run["_id"], "state": {"$ne": DONE}}, {"$set": {"state": ABANDONED}}
                     )
             else:  # recorded before runs had chunks: all of its days
                 first, last = parse_date(run["from"], "from"), parse_date(run["to"], "to")
@@ -331,91 +346,79 @@ class MongoFunnelStore:
 
     def join_run(self, run_id: str, resume_hash: str, lease_until: dt.datetime) -> bool:
         """A continuation joins its run with the key issued for it (used once); the run stays alive with it."""
-        with driver_errors("join the funnel run"):
-            result = self._runs.update_one(
-                {"_id": run_id, "status": "running", "resumeKeyHashes": resume_hash},
-                {
-                    "$pull": {"resumeKeyHashes": resume_hash},
-                    "$max": {"leaseUntil": lease_until},
-                    "$inc": {"invocations": 1},
-                },
-            )
-        return result.modified_count == 1
+        return self._run_leases.extend(
+            {"_id": run_id, "status": RUNNING, "resumeKeyHashes": resume_hash},
+            lease_until,
+            **{"$pull": {"resumeKeyHashes": resume_hash}, "$inc": {"invocations": 1}},
+        )
 
     def lane_handed_on(self, run_id: str, status: str, fields: Mapping[str, Any], until: dt.datetime, why: str) -> None:
         if status == "continuing":
-            update: dict[str, Any] = {
-                "$push": {"resumeKeyHashes": fields["resumeKeyHash"]},
-                "$max": {"leaseUntil": until},
-            }
+            also: dict[str, Any] = {"$push": {"resumeKeyHashes": fields["resumeKeyHash"]}}
             if why == "handoff":
-                update["$inc"] = {"handoffs": 1}
-        elif fields.get("lastError"):
+                also["$inc"] = {"handoffs": 1}
+            self._run_leases.extend({"_id": run_id, "status": RUNNING}, until, **also)
+            return
+        if fields.get("lastError"):
             update = {"$set": {"lastError": fields["lastError"]}}
         else:
             return  # nobody to hand to (not on SCF): the lanes running carry on
         with driver_errors("record the run's hand-off"):
-            self._runs.update_one({"_id": run_id, "status": "running"}, update)
+            self._runs.update_one({"_id": run_id, "status": RUNNING}, update)
 
     def claim_chunk(self, run_id: str, owner: str, now: dt.datetime, until: dt.datetime) -> dict[str, Any] | None:
         """The run's first chunk that nobody is computing (pending, or its holder's lease lapsed), now this owner's,
         with ``stalls``: how many holders in a row died on its next day (left it running without finishing a day) —
         a day too large for one invocation kills every holder, and the lane must stop retrying it."""
-        with driver_errors("claim a chunk of days"):
-            before = self._chunks.find_one_and_update(
-                {"run": run_id, "$or": [{"state": "pending"}, {"state": "running", "leaseUntil": {"$lt": now}}]},
-                {"$set": {"state": "running", "owner": owner, "leaseUntil": until}},
-                sort=[("index", ASCENDING)],
-                return_document=ReturnDocument.BEFORE,
-            )
-            if before is None:
-                return None
-            died_on_it = before["state"] == "running" and before["next"] == before.get("nextAtClaim")
-            stalls = before.get("stalls", 0) + 1 if died_on_it else 0
-            self._chunks.update_one(
-                {"_id": before["_id"], "owner": owner}, {"$set": {"nextAtClaim": before["next"], "stalls": stalls}}
-            )
-            self._runs.update_one({"_id": run_id}, {"$max": {"leaseUntil": until}})
-        return {**before, "state": "running", "owner": owner, "leaseUntil": until, "stalls": stalls}
-
-    def _owned_chunk(self, chunk_id: str, owner: str, update: dict[str, Any], what: str) -> None:
-        with driver_errors(what):
-            result = self._chunks.update_one({"_id": chunk_id, "owner": owner, "state": "running"}, update)
-        if result.matched_count != 1:
-            raise Unavailable("the chunk's claim was lost")
+        before = self._chunk_leases.acquire(
+            {"run": run_id, "state": {"$in": [PENDING, RUNNING]}},
+            owner,
+            now,
+            until,
+            set={"state": RUNNING},
+            sort=[("index", ASCENDING)],
+            answer=ReturnDocument.BEFORE,
+        )
+        if before is None:
+            return None
+        died_on_it = before["state"] == RUNNING and before["next"] == before.get("nextAtClaim")
+        stalls = before.get("stalls", 0) + 1 if died_on_it else 0
+        self._chunk_leases.renew({"_id": before["_id"]}, owner, set={"nextAtClaim": before["next"], "stalls": stalls})
+        self._run_leases.extend({"_id": run_id}, until)
+        return {**before, "state": RUNNING, OWNER: owner, UNTIL: until, "stalls": stalls}
 
     def day_done(self, chunk_id: str, owner: str, day: str, rows: int, checksum: str) -> None:
-        self._owned_chunk(
-            chunk_id,
+        self._chunk_leases.renew(
+            {"_id": chunk_id, "state": RUNNING},
             owner,
-            {"$inc": {"next": 1, "rows": rows}, "$push": {"checksums": [day, checksum]}},
-            "record a finished day",
+            inc={"next": 1, "rows": rows},
+            also={"$push": {"checksums": [day, checksum]}},
         )
 
     def finish_chunk(self, chunk_id: str, owner: str) -> None:
-        self._owned_chunk(chunk_id, owner, {"$set": {"state": "done", "leaseUntil": EPOCH}}, "finish a chunk")
+        if not self._chunk_leases.release({"_id": chunk_id, "state": RUNNING}, owner, set={"state": DONE}):
+            raise LeaseLost("the chunk's claim was lost")
 
     def release_chunk(self, chunk_id: str, owner: str) -> None:
-        self._owned_chunk(chunk_id, owner, {"$set": {"state": "pending", "leaseUntil": EPOCH}}, "release a chunk")
+        if not self._chunk_leases.release({"_id": chunk_id, "state": RUNNING}, owner, set={"state": PENDING}):
+            raise LeaseLost("the chunk's claim was lost")
 
     def end_run(self, run_id: str, fields: Mapping[str, Any]) -> bool:
         """Close a running run (one lane wins); False when it was already closed."""
         with driver_errors("record the funnel run"):
-            result = self._runs.update_one({"_id": run_id, "status": "running"}, {"$set": dict(fields)})
+            result = self._runs.update_one({"_id": run_id, "status": RUNNING}, {"$set": dict(fields)})
         return result.modified_count == 1
 
     def fail_run(self, run_id: str, chunk_id: str, owner: str, day: str, error: str, now: dt.datetime) -> None:
+        self._chunk_leases.release({"_id": chunk_id}, owner, set={"state": FAILED, "error": error, "failedDay": day})
         with driver_errors("record the failed funnel run"):
-            self._chunks.update_one(
-                {"_id": chunk_id, "owner": owner}, {"$set": {"state": "failed", "error": error, "failedDay": day}}
-            )
-            self._chunks.update_many({"run": run_id, "state": "pending"}, {"$set": {"state": "skipped"}})
+            self._chunks.update_many({"run": run_id, "state": PENDING}, {"$set": {"state": "skipped"}})
         chunks = self.chunks_of(run_id)
         finished = sorted(pair[0] for chunk in chunks for pair in chunk.get("checksums", []))
         self.end_run(
             run_id,
             {
-                "status": "failed",
+                "status": FAILED,
                 "error": error,
                 "failedDays": [day],
                 "finishedDays": finished,

@@ -65,6 +65,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 def _rewards(args: argparse.Namespace) -> int:
     """Rewards per inviter and the programme's totals: liability (pending + approved), paid, reversed, clawbacks."""
     from shared.platform import config, db
+    from shared.platform.money import yuan
     from shared.rewards.settings import RewardSettings
     from shared.rewards.store import MongoRewardStore
 
@@ -73,18 +74,18 @@ def _rewards(args: argparse.Namespace) -> int:
         db.database(common), common.collections, settings.funnel.orders, db.orders_database(common)
     )
     states = ("pending", "approved", "paid", "reversed", "rejected", "clawback")
-    table: dict = {}
+    table: dict[str, dict[str, int]] = {}  # inviter -> state -> whole fen
     for row in store.totals_by_inviter():
-        table.setdefault(row["_id"]["inviter"], dict.fromkeys(states, 0.0))[row["_id"]["state"]] += row["amount"]
-    total = {state: round(sum(r[state] for r in table.values()), 2) for state in states}
+        table.setdefault(row["_id"]["inviter"], dict.fromkeys(states, 0))[row["_id"]["state"]] += int(row["fen"])
+    total = {state: sum(r[state] for r in table.values()) for state in states}
     print(
-        f"Rewards ({settings.programme}): liability {total['pending'] + total['approved']:.2f} "
-        f"(pending {total['pending']:.2f}, approved {total['approved']:.2f}), paid {total['paid']:.2f}, "
-        f"reversed {total['reversed']:.2f}, clawbacks {total['clawback']:.2f}"
+        f"Rewards ({settings.programme}): liability {yuan(total['pending'] + total['approved'])} "
+        f"(pending {yuan(total['pending'])}, approved {yuan(total['approved'])}), paid {yuan(total['paid'])}, "
+        f"reversed {yuan(total['reversed'])}, clawbacks {yuan(total['clawback'])}"
     )
     print("  " + f"{'inviter':<10}" + "".join(f"{s:>11}" for s in states))
     for inviter, row in sorted(table.items(), key=lambda item: -(item[1]["approved"] + item[1]["pending"])):
-        print("  " + f"{inviter:<10}" + "".join(f"{row[s]:>11.2f}" for s in states))
+        print("  " + f"{inviter:<10}" + "".join(f"{yuan(row[s]):>11}" for s in states))
     return 0
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.platform import db, log
+from shared.platform import db, lease, log
 from shared.platform.errors import ShareFunnelError
 
 Operation = Callable[[Any, Any], dict[str, Any]]
@@ -84,6 +84,7 @@ def _respond(function_name: str, event: Any, context: Any, operation: Operation)
     _cold["start"] = False
     try:
         with db.invocation_deadline(context):
+            lease.record_unrecorded_ends()  # what this instance could not record while the database was away
             response = operation(event, context)
     except ShareFunnelError as err:
         response = err.to_response()

@@ -31,6 +31,12 @@ def to_fen(amount: float | int | Decimal, amount_scale: int = 1, rounding: str =
     return int(fen.quantize(Decimal(1), rounding=ROUNDINGS[rounding]))
 
 
+def yuan(fen: int) -> str:
+    """Whole fen as yuan for people, exactly (``-1234`` → ``-12.34``): no float on the way."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // FEN_PER_YUAN}.{abs(fen) % FEN_PER_YUAN:02d}"
+
+
 def from_fen(fen: int, amount_scale: int = 1) -> float:
     """Whole fen back in the orders' unit, for display."""
     return float(Decimal(fen) * amount_scale / FEN_PER_YUAN)

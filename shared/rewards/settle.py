@@ -177,7 +177,7 @@ def settle(
                 ),
             )
     except Exception as exc:
-        try:  # give the lease back when the database lets us; otherwise it ends with this invocation's life
+        try:  # give the lease back when the database lets us; otherwise this instance's next invocation does
             store.end_round(
                 settings.programme,
                 owner,

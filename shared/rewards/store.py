@@ -10,11 +10,10 @@ from typing import Any
 from shared.funnel import ORDERS_TIME_INDEX, Landing, OrderMapping, orders_collection
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
-from shared.platform.documents import BulkWriteError, DuplicateKeyError, ReturnDocument
+from shared.platform.documents import BulkWriteError, Database, DuplicateKeyError
 from shared.platform.errors import Unavailable
+from shared.platform.lease import DONE, EPOCH, RUNNING, UNTIL, Leases
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def rewards_collections(names: Collections) -> list[CollectionSpec]:
@@ -36,9 +35,12 @@ def rewards_collections(names: Collections) -> list[CollectionSpec]:
 
 
 class MongoRewardStore:
-    def __init__(self, database: Any, names: Collections, orders: OrderMapping, orders_database: Any = None) -> None:
+    def __init__(
+        self, database: Database, names: Collections, orders: OrderMapping, orders_database: Database | None = None
+    ) -> None:
         self._rewards = database[names.rewards]
         self._state = database[f"{names.rewards}_state"]
+        self._leases = Leases(self._state, "the settlement")
         self._subscriptions = database[f"{names.rewards}_subscriptions"]
         self._orders_database = database if orders_database is None else orders_database
         self._orders = self._orders_database[orders.collection]
@@ -64,19 +66,18 @@ class MongoRewardStore:
         try:
             if resume_hash is None:  # a continuation's document exists (and a forged one must write nothing)
                 with driver_errors("create the settlement cursor"):
-                    self._state.insert_one({"_id": key, "leaseUntil": EPOCH, "cursorAt": EPOCH, "cursorKey": ""})
+                    self._state.insert_one({"_id": key, UNTIL: EPOCH, "cursorAt": EPOCH, "cursorKey": ""})
         except DuplicateKeyError:
             pass  # it exists (the usual case)
-        condition: dict[str, Any] = {"resumeKeyHash": resume_hash} if resume_hash else {"leaseUntil": {"$lt": now}}
-        with driver_errors("lease the settlement"):
-            return self._state.find_one_and_update(
-                {"_id": key, **condition},
-                {
-                    "$set": {"leaseOwner": owner, "leaseUntil": until, "status": "running", "heartbeatAt": now},
-                    "$unset": {"resumeKeyHash": ""},
-                },
-                return_document=ReturnDocument.AFTER,
-            )
+        return self._leases.acquire(
+            {"_id": key},
+            owner,
+            now,
+            until,
+            set={"status": RUNNING, "heartbeatAt": now},
+            unset=("resumeKeyHash",),  # a continuation's key is used once
+            handed_over={"resumeKeyHash": resume_hash} if resume_hash else None,
+        )
 
     def settlement_state(self, programme: str) -> dict[str, Any] | None:
         with driver_errors("read the settlement"):
@@ -90,10 +91,7 @@ class MongoRewardStore:
         self._owned_update(programme, owner, {"$set": {"round": dict(round_), "heartbeatAt": now}}, "save progress")
 
     def _owned_update(self, programme: str, owner: str, update: dict[str, Any], what: str) -> None:
-        with driver_errors(f"{what} of the settlement"):
-            result = self._state.update_one({"_id": f"settlement:{programme}", "leaseOwner": owner}, update)
-        if result.matched_count != 1:
-            raise Unavailable("the settlement lease was lost")
+        self._leases.renew({"_id": f"settlement:{programme}"}, owner, set=update["$set"])
 
     def end_round(
         self,
@@ -105,11 +103,12 @@ class MongoRewardStore:
     ) -> None:
         """This invocation's part ends: ``continuing`` keeps the lease until ``keep_until`` (the continuation's
         grace); anything else gives it back at once. A finished round leaves only ``lastRun``."""
-        update: dict[str, Any] = {"$set": {"status": status, "leaseUntil": keep_until or EPOCH, **fields}}
-        if status == "done":
-            update["$unset"] = {"round": "", "lastError": ""}
-        with driver_errors("end the settlement run"):
-            self._state.update_one({"_id": f"settlement:{programme}", "leaseOwner": owner}, update)
+        key = {"_id": f"settlement:{programme}"}
+        if keep_until is not None:  # handed on: the lease stays alive for the continuation holding its key
+            self._leases.hand_over(key, owner, keep_until, set={"status": status, **fields})
+        else:
+            unset = ("round", "lastError") if status == DONE else ()
+            self._leases.end(key, owner, {"status": status, **fields}, unset=unset)
 
     # --- reads ------------------------------------------------------------------------------------------
     def paid_orders_after(self, at: dt.datetime, key: str, until: dt.datetime, limit: int) -> list[dict[str, Any]]:
@@ -256,7 +255,8 @@ class MongoRewardStore:
         return every, latest
 
     def totals_by_inviter(self) -> list[dict[str, Any]]:
-        """Amount and count per (inviter, state): the report's rewards per inviter and the programme's liability."""
+        """Exact amounts (whole fen, ``fen``) and counts per (inviter, state): the report's rewards per inviter and the
+        programme's liability. Sums add ``amountFen`` (integers), never the display amount."""
         with driver_errors("total the ledger"):
             return list(
                 self._rewards.aggregate(
@@ -264,7 +264,7 @@ class MongoRewardStore:
                         {
                             "$group": {
                                 "_id": {"inviter": "$inviter", "state": "$state"},
-                                "amount": {"$sum": "$amount"},
+                                "fen": {"$sum": "$amountFen"},
                                 "count": {"$sum": 1},
                             }
                         }

@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.platform.config import Collections
 from shared.platform.db import CODE_INDEXED, CollectionSpec, code_matches, driver_errors, index, provision
-from shared.platform.documents import DuplicateKeyError, ReturnDocument
+from shared.platform.documents import Database, DuplicateKeyError, ReturnDocument
 from shared.platform.errors import Unavailable
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.profile import SharerProfile
@@ -79,7 +79,7 @@ def _upserted(landing: Any) -> bool:
 
 
 class MongoShareStore:
-    def __init__(self, database: Any, names: Collections, code_cache: CodeCache | None = None) -> None:
+    def __init__(self, database: Database, names: Collections, code_cache: CodeCache | None = None) -> None:
         self._users = database[names.users]
         self._landings = database[names.share_events]
         self._intents = database[names.share_intents]
@@ -134,13 +134,16 @@ class MongoShareStore:
         if profile.avatar_file_id is not None:
             fields["avatarFileID"] = profile.avatar_file_id
         with driver_errors("save the profile"):
-            doc = self._users.find_one_and_update(
-                {"_id": openid},
-                {"$set": fields, "$setOnInsert": {"firstSeenAt": now}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                projection={"nickname": 1, "avatarFileID": 1},
-            )
+            doc = (
+                self._users.find_one_and_update(
+                    {"_id": openid},
+                    {"$set": fields, "$setOnInsert": {"firstSeenAt": now}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                    projection={"nickname": 1, "avatarFileID": 1},
+                )
+                or {}
+            )  # an upsert answers the document after it
         return SharerProfile(doc.get("nickname"), doc.get("avatarFileID"))
 
     def profile_of_inviter(self, code: str) -> SharerProfile:

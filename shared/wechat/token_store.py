@@ -7,11 +7,11 @@ from typing import Any
 
 from shared.platform.config import Collections
 from shared.platform.db import CollectionSpec, driver_errors, provision
-from shared.platform.documents import DuplicateKeyError
+from shared.platform.documents import Database, DuplicateKeyError
 from shared.platform.errors import Unavailable
 
 
-def client_with_shared_token(wechat: Any, database: Any, names: Collections, clock: Any, **options: Any) -> Any:
+def client_with_shared_token(wechat: Any, database: Database, names: Collections, clock: Any, **options: Any) -> Any:
     """A WeChat client for the app's credentials (``WeChatSettings``) that shares its access token with every
     other function through ``wechat_tokens``; ``options`` as WeChatClient takes them (attempts, timeout)."""
     from shared.wechat.client import WeChatClient
@@ -24,7 +24,7 @@ def client_with_shared_token(wechat: Any, database: Any, names: Collections, clo
 class MongoTokenStore:
     """Shared access-token cache: one document per appid, replaced only by a token that lives longer."""
 
-    def __init__(self, database: Any, names: Collections) -> None:
+    def __init__(self, database: Database, names: Collections) -> None:
         self._tokens = database[names.wechat_tokens]
         try:
             provision(database, [CollectionSpec(names.wechat_tokens)])  # lookups by _id: no index of its own

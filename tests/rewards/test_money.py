@@ -47,3 +47,32 @@ def test_ledger_totals_add_whole_fen():
     ]
     totals = summary(rewards)
     assert totals["amounts"]["approved"] == 0.3 and totals["toPay"] == 0.2  # 0.1 + 0.1 + 0.1 is 0.3 here
+
+
+def test_the_liability_report_adds_whole_fen_where_floats_drift(database, monkeypatch, capsys):
+    """Ten rewards of 0.10 yuan and a clawback: the display amounts' float sum drifts (0.9999999999999999), the
+    operator's report (``make rewards``) adds ``amountFen`` and prints 1.00 and -0.30 exactly."""
+    from shared.ops import cli
+    from shared.platform import config, db
+
+    monkeypatch.setenv("REWARD_FIXED", "0.1")
+    config.reset()
+    entries = [
+        {"_id": f"r{i}", "inviter": "AAA111", "state": "approved", "amount": 0.1, "amountFen": 10} for i in range(10)
+    ]
+    entries += [
+        {"_id": f"c{i}", "inviter": "AAA111", "state": "clawback", "amount": -0.1, "amountFen": -10} for i in range(3)
+    ]
+    assert sum(e["amount"] for e in entries[:10]) != 1.0  # the drift the report must not show
+    db.database()["rewards"].insert_many(entries)
+    assert cli.main(["rewards"]) == 0
+    out = capsys.readouterr().out
+    assert "liability 1.00 (pending 0.00, approved 1.00)" in out and "clawbacks -0.30" in out, out
+    row = next(line for line in out.splitlines() if "AAA111" in line)
+    assert row.split()[1:] == ["0.00", "1.00", "0.00", "0.00", "0.00", "-0.30"]
+
+
+def test_yuan_are_written_from_fen_without_a_float():
+    from shared.platform.money import yuan
+
+    assert [yuan(f) for f in (0, 5, 100, 123456, -30, -1234)] == ["0.00", "0.05", "1.00", "1234.56", "-0.30", "-12.34"]
