@@ -35,11 +35,13 @@ os.environ.setdefault("LOG_LEVEL", "ERROR")
 from bench import publish
 from bench.datasets import fresh_database, provision_for_reading
 from bench.funnel import populate as populate_day
-from shared.funnel import SHANGHAI, FunnelSettings, OrderMapping
+from shared.funnel import FunnelSettings
 from shared.funnel.definition import VOLATILE_FIELDS
 from shared.funnel.run import Invocation, continue_run, run_funnel
 from shared.funnel.store import MongoFunnelStore
+from shared.orders import OrderMapping
 from shared.platform import log
+from shared.platform.calendar import SHANGHAI
 from shared.platform.clock import FixedClock, SystemClock
 from shared.platform.config import Settings
 from shared.platform.continuation import ScfInvokeContinuation, deadline_for, lease_until
@@ -103,9 +105,7 @@ def bench_settlement(args) -> str:
         store = MongoRewardStore(database, names, mapping)
         store.ensure_indexes()  # before the data, as in production
         populate_orders(database, args.orders)
-        settings = RewardSettings(
-            fixed=5.0, percent=10.0, holding_days=7, batch=args.batch, funnel=FunnelSettings(orders=mapping)
-        )
+        settings = RewardSettings(fixed=5.0, percent=10.0, holding_days=7, batch=args.batch, order_source=mapping)
         clock = FixedClock(START + dt.timedelta(seconds=args.orders * 3, days=1))
 
         floor_name = names.rewards + "_floor"

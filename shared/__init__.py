@@ -8,19 +8,26 @@ wing       what it holds                                                        
 =========  =====================================================================  ===================
 platform   errors, log, clock, config reading, identity, validation, invocation,  dev (the embedded
            the database connection, admin auth, per-instance wiring               engine, lazily)
-sharing    scene codec, links, attribution rules, groups, use cases, its store    platform, wechat (lazily)
+sharing    scene codec, links, attribution and credit rules, groups, use cases,   platform, wechat (lazily)
+           its store and its published reads
 wechat     the WeChat HTTP client and its shared token cache                      platform
+orders     the app's own orders: mapping, the index we add, reads                 platform, sharing
 codes      genWxacode: requests, generator, batch, continuation, storage          platform, sharing, wechat
-funnel     dailyFunnel: definition, run, store, report, dashboard                 platform, wechat (lazily)
-rewards    the reward ledger: rules, settlement, notices, store, service          platform, funnel, wechat (lazily)
+funnel     dailyFunnel: definition, run, store, report, dashboard                 platform, sharing, orders,
+                                                                                  rewards, wechat (lazily)
+rewards    the reward ledger: rules, settlement, notices, store, service,         platform, sharing, orders,
+           its published reads                                                    wechat (lazily)
 ops        CLI, smoke check, deployment definitions (never shipped)               anything
 dev        the embedded engine (never shipped)                                    (nothing of ours)
 =========  =====================================================================  ===================
 
 Each function ships exactly the wings it imports (``shared.ops.deployment.Function.wings``):
-rewards → platform, funnel, rewards, wechat;
-recordShare → platform, sharing, wechat (the client only when a landing carries a group cloudID); genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, funnel, wechat (the client only to publish
-its dashboard to CloudBase storage).
+rewards → platform, sharing, orders, rewards, wechat;
+recordShare → platform, sharing, wechat (the client only when a landing carries a group cloudID); genWxacode → platform, sharing, wechat, codes; dailyFunnel → platform, sharing, orders, rewards, funnel, wechat (the
+client only to publish its dashboard to CloudBase storage).
+
+Data follows the same arrows: each collection is declared, written and read only by the wing that owns it; other
+wings read what it publishes (docs/layout.md, who owns what; tests/platform/test_wings.py checks every module).
 tests/platform/test_wings.py imports every function's entry in a fresh interpreter and fails when a module
 outside its wings is loaded, or when a wing imports one it may not.
 
@@ -33,8 +40,10 @@ ALLOWED_IMPORTS = {
     "sharing": {"platform", "wechat"},  # wechat: group resolution (settings at cold start, the client lazily)
     "wechat": {"platform"},
     "codes": {"platform", "sharing", "wechat"},
-    "funnel": {"platform", "wechat"},  # wechat: settings at cold start; the client only to publish to CloudBase
-    "rewards": {"platform", "funnel", "wechat"},  # funnel: the one attribution definition; wechat: notices, lazily
-    "ops": {"platform", "sharing", "wechat", "codes", "funnel", "rewards", "dev"},
+    "orders": {"platform", "sharing"},  # sharing: the Order record of the credit rule
+    # funnel: sharing's landings and credit rule, the orders, the ledger's earnings; wechat: publishing, lazily
+    "funnel": {"platform", "sharing", "orders", "rewards", "wechat"},
+    "rewards": {"platform", "sharing", "orders", "wechat"},  # sharing: the one credit rule; wechat: notices, lazily
+    "ops": {"platform", "sharing", "wechat", "codes", "orders", "funnel", "rewards", "dev"},
     "dev": set(),
 }

@@ -1,23 +1,9 @@
-"""dailyFunnel's wing: the funnel definition, the run, its Mongo store and the report.
-
-Other wings use it through these names: the rewards ledger credits orders with the funnel's own attribution
-(one definition of model, window and which orders are paid).
+"""dailyFunnel's wing: the funnel definition, the run, its Mongo store, the report and the dashboard. It reads the
+sharing wing's landings, intents and users, the app's orders and the reward ledger only through what those wings
+publish (``SharingReads``, ``OrderReads``, ``RewardReads``); nothing outside it reads its report rows or runs but the
+ops CLI.
 """
 
-from shared.funnel.definition import SHANGHAI, Landing, Order, credit_orders, day_bounds, first_touches_of, parse_date
-from shared.funnel.settings import FunnelSettings, OrderMapping
-from shared.funnel.store import ORDERS_TIME_INDEX, orders_collection
+from shared.funnel.settings import FunnelSettings
 
-__all__ = [
-    "ORDERS_TIME_INDEX",
-    "orders_collection",
-    "SHANGHAI",
-    "FunnelSettings",
-    "Landing",
-    "Order",
-    "OrderMapping",
-    "credit_orders",
-    "day_bounds",
-    "first_touches_of",
-    "parse_date",
-]
+__all__ = ["FunnelSettings"]

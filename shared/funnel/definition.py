@@ -43,19 +43,30 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from shared.platform.errors import BadInput
+# The calendar and the credit rule live in platform and sharing (the reward ledger uses them too); the funnel's
+# modules find them here as they always have.
+from shared.platform.calendar import FIRST_SUPPORTED_DATE as FIRST_SUPPORTED_DATE
+from shared.platform.calendar import SHANGHAI as SHANGHAI
+from shared.platform.calendar import dates_between as dates_between
+from shared.platform.calendar import day_bounds as day_bounds
+from shared.platform.calendar import parse_date as parse_date
+from shared.platform.calendar import shanghai_date as shanghai_date
 from shared.platform.money import exact_sum
+from shared.sharing import NONE_KEY as NONE_KEY
+from shared.sharing import TOTAL_KEY as TOTAL_KEY
+from shared.sharing import FirstTouch as FirstTouch
+from shared.sharing import Intent as Intent
+from shared.sharing import Landing as Landing
+from shared.sharing import Order as Order
+from shared.sharing import credit_orders as credit_orders
+from shared.sharing import first_touches_of as first_touches_of
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 DIMENSIONS = ("total", "inviter", "channel", "entry", "product", "group", "chatType")
 STEPS = ("intents", "landings", "invitees", "newUsers", "converters")
-TOTAL_KEY = "*"
-NONE_KEY = "(none)"
 VOLATILE_FIELDS = ("computedAt", "runId")
 GROUP_CHATS = ("group", "wecom_group")  # chat types that are groups (single chats have a room, not a group)
 MAX_GENERATION = 64  # a longer inviter chain is cut here (chains cannot loop: a binding is older than its user)
@@ -64,41 +75,6 @@ TIME_BUCKETS = (3600, 6 * 3600, 24 * 3600, 3 * 86400, 7 * 86400)
 
 
 # --- days ------------------------------------------------------------------------------------------------
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a Shanghai calendar day, in UTC (what the database stores and is queried with)."""
-    start = dt.datetime.combine(day, dt.time(), SHANGHAI)
-    return start.astimezone(dt.timezone.utc), (start + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
-
-
-def shanghai_date(instant: dt.datetime) -> dt.date:
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=dt.timezone.utc)  # stored times are UTC
-    return instant.astimezone(SHANGHAI).date()
-
-
-FIRST_SUPPORTED_DATE = dt.date(2015, 1, 1)  # before WeChat mini programs existed: no data can be that old
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def parse_date(value: Any, field: str) -> dt.date:
-    """Exactly ``YYYY-MM-DD`` (ASCII digits) on or after 2015-01-01. Python 3.11's ``date.fromisoformat`` accepts
-    more forms (``20261110``, ``2026-W45-2``) than SCF's 3.10, so the format is checked here, not by it."""
-    message = f"{field} must be a date YYYY-MM-DD from {FIRST_SUPPORTED_DATE.isoformat()} on"
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise BadInput(message, field=field)
-    try:
-        parsed = dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
-    except ValueError as exc:
-        raise BadInput(message, field=field) from exc
-    if parsed < FIRST_SUPPORTED_DATE:
-        raise BadInput(message, field=field)
-    return parsed
-
-
-def dates_between(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-
-
 def trailing_dates(now: dt.datetime, window_days: int, late_days: int) -> list[dt.date]:
     """The days a daily run recomputes: window + late tolerance, ending yesterday (Shanghai)."""
     yesterday = shanghai_date(now) - dt.timedelta(days=1)
@@ -106,50 +82,6 @@ def trailing_dates(now: dt.datetime, window_days: int, late_days: int) -> list[d
 
 
 # --- inputs ----------------------------------------------------------------------------------------------
-class Landing(NamedTuple):
-    inviter: str
-    invitee: str
-    product: str
-    channel: str | None
-    entry: str | None
-    at: dt.datetime
-    new_user: bool = False
-    group: str | None = None  # the group's alias (never the raw openGId)
-    chat_type: str | None = None  # "group", "single", … as WeChat reported it
-
-    def keys(self) -> dict[str, str]:
-        return {
-            "total": TOTAL_KEY,
-            "inviter": self.inviter,
-            "channel": self.channel or NONE_KEY,
-            "entry": self.entry or NONE_KEY,
-            "product": self.product,
-            "group": self.group or NONE_KEY,
-            "chatType": self.chat_type or NONE_KEY,
-        }
-
-    @property
-    def sort_key(self) -> tuple[Any, ...]:
-        return (self.at, self.inviter, self.product)
-
-
-class Intent(NamedTuple):
-    sharer: str
-    product: str
-    channel: str | None
-    at: dt.datetime | None = None
-    sharer_openid: str | None = None  # carried since the viral loop; None on older intents
-
-    def keys(self) -> dict[str, str]:
-        # Intents carry no launch scene, so they have no ``entry`` rows.
-        return {
-            "total": TOTAL_KEY,
-            "inviter": self.sharer,
-            "channel": self.channel or NONE_KEY,
-            "product": self.product,
-        }
-
-
 Groups = dict[str, dict[str, dict[str, int]]]
 
 
@@ -203,14 +135,6 @@ def group_landings(landings: Iterable[Landing], by_invitee: dict[str, list[Landi
     return groups
 
 
-def first_touches_of(landings: Iterable[Landing]) -> dict[str, FirstTouch]:
-    """Each buyer's first touch, from their landings: the landing marked ``newUser`` is the one written together
-    with the user's binding (``attribution.landing_is_first_sighting``; at most one per invitee, the landing key
-    being unique), so it names the binding's (inviter, product) without reading the users collection. A buyer
-    whose binding landing is on another day has none here, and rightly gets no credit on this day."""
-    return {landing.invitee: FirstTouch(landing.inviter, landing.product) for landing in landings if landing.new_user}
-
-
 def group_intents(intents: Iterable[Intent]) -> Groups:
     """``[dim][key]`` → {intents, sharers}: share intents and unique sharers, over one pass of the day's intents."""
     counts: dict[tuple[str, str], list[Any]] = {}
@@ -225,50 +149,6 @@ def group_intents(intents: Iterable[Intent]) -> Groups:
     for (dim, key), (intended, sharers) in counts.items():
         groups[dim][key] = {"intents": intended, "sharers": len(sharers)}
     return dict(groups)
-
-
-class Order(NamedTuple):
-    order_id: str
-    user: str
-    at: dt.datetime
-    amount: float
-
-
-class FirstTouch(NamedTuple):
-    inviter: str
-    product: str
-
-
-def credit_orders(
-    orders: Iterable[Order],
-    landings: Iterable[Landing],
-    first_touch: Mapping[str, FirstTouch],
-    model: str,
-    window: dt.timedelta,
-) -> list[tuple[Order, Landing]]:
-    """Which landing each order is credited to (orders credited to none are left out).
-
-    ``landings`` must include every landing of the buyers that could be credited (for ``last_touch``:
-    all of theirs up to the latest order). Ties at the same instant break by (inviter, product)."""
-    by_user: dict[str, list[Landing]] = defaultdict(list)
-    for landing in landings:
-        by_user[landing.invitee].append(landing)
-    for user_landings in by_user.values():
-        user_landings.sort(key=lambda landing: landing.sort_key)
-    credits = []
-    for order in sorted(orders, key=lambda o: (o.at, o.order_id)):
-        candidates = by_user.get(order.user, [])
-        if model == "first_touch":
-            touch = first_touch.get(order.user)
-            chosen = next(
-                (c for c in candidates if touch and (c.inviter, c.product) == (touch.inviter, touch.product)), None
-            )
-        else:
-            before = [c for c in candidates if c.at <= order.at]
-            chosen = before[-1] if before else None
-        if chosen is not None and dt.timedelta(0) <= order.at - chosen.at <= window:
-            credits.append((order, chosen))
-    return credits
 
 
 # --- the viral loop ----------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from shared.orders import VARIABLES as ORDER_VARIABLES
+from shared.orders import OrderMapping, read_amount_scale, read_order_mapping
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import ENV_TCB_ENV, EnvReader, environment_id
 from shared.platform.continuation import VARIABLES as CONTINUATION_VARIABLES
@@ -19,39 +21,24 @@ from shared.platform.storage_settings import (
     read_storage_settings,
 )
 from shared.platform.storage_settings import VARIABLES as STORAGE_VARIABLES
+from shared.sharing import ATTRIBUTION_VARIABLES, read_attribution
 from shared.wechat import VARIABLES as WECHAT_VARIABLES
 from shared.wechat import WeChatSettings, read_wechat_settings
 
-ENV_MODEL = "FUNNEL_MODEL"
-ENV_WINDOW_DAYS = "FUNNEL_WINDOW_DAYS"
 ENV_LATE_DAYS = "FUNNEL_LATE_DAYS"
-ENV_ORDERS_COLLECTION = "ORDERS_COLLECTION"
-ENV_ORDER_USER_FIELD = "ORDER_USER_FIELD"
-ENV_ORDER_TIME_FIELD = "ORDER_TIME_FIELD"
-ENV_ORDER_AMOUNT_FIELD = "ORDER_AMOUNT_FIELD"
-ENV_ORDER_STATUS_FIELD = "ORDER_STATUS_FIELD"
-ENV_ORDER_PAID_VALUES = "ORDER_PAID_VALUES"
 ENV_CURRENCY = "REPORT_CURRENCY"  # symbol shown before amounts on the dashboard, e.g. ¥
-ENV_AMOUNT_SCALE = "REPORT_AMOUNT_SCALE"  # stored amount per shown unit: 100 when orders store fen
 ENV_INVITER_NAME_FIELD = "INVITER_NAME_FIELD"  # users' field with the name the dashboard shows for an inviter
 ENV_CHUNK_DAYS = "FUNNEL_CHUNK_DAYS"  # days one invocation claims at a time
 ENV_LANES = "FUNNEL_LANES"  # invocations computing one run's chunks side by side
 
 VARIABLES = (
-    (
-        ENV_MODEL,
-        ENV_WINDOW_DAYS,
-        ENV_LATE_DAYS,
-        ENV_ORDERS_COLLECTION,
-        ENV_ORDER_USER_FIELD,
-        ENV_ORDER_TIME_FIELD,
-        ENV_ORDER_AMOUNT_FIELD,
-        ENV_ORDER_STATUS_FIELD,
-        ENV_ORDER_PAID_VALUES,
+    ATTRIBUTION_VARIABLES
+    + (ENV_LATE_DAYS,)
+    + ORDER_VARIABLES
+    + (
         ENV_ADMIN_OPENIDS,
         ENV_ADMIN_TOKEN_SECRET,
         ENV_CURRENCY,
-        ENV_AMOUNT_SCALE,
         ENV_INVITER_NAME_FIELD,
         ENV_CHUNK_DAYS,
         ENV_LANES,
@@ -61,19 +48,9 @@ VARIABLES = (
     + WECHAT_VARIABLES
 )
 
-MODELS = ("first_touch", "last_touch")
 MAX_BACKFILL_DAYS = 400
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
-
-
-class OrderMapping(NamedTuple):
-    collection: str = "orders"
-    user_field: str = "_openid"
-    time_field: str = "createdAt"
-    amount_field: str = "amount"
-    status_field: str | None = None
-    paid_values: tuple[str, ...] = ()
 
 
 class FunnelSettings(NamedTuple):
@@ -104,28 +81,8 @@ class FunnelSettings(NamedTuple):
         text = read.text
         problems = read.problems
 
-        model = text(ENV_MODEL, "first_touch")
-        if model not in MODELS:
-            problems.append(f"{ENV_MODEL} must be one of {', '.join(MODELS)}")
-        collection = text(ENV_ORDERS_COLLECTION, "orders") or ""
-        if not _COLLECTION.fullmatch(collection):
-            problems.append(f"{ENV_ORDERS_COLLECTION} is not a valid collection name: {collection!r}")
-
-        def field_path(name: str, default: str | None) -> str | None:
-            value = text(name, default)
-            if value is not None and not _FIELD.fullmatch(value):
-                problems.append(f"{name} is not a valid field path: {value!r}")
-            return value
-
-        user_field = field_path(ENV_ORDER_USER_FIELD, "_openid") or ""
-        time_field = field_path(ENV_ORDER_TIME_FIELD, "createdAt") or ""
-        amount_field = field_path(ENV_ORDER_AMOUNT_FIELD, "amount") or ""
-        status_field = field_path(ENV_ORDER_STATUS_FIELD, None)
-        paid = read.items(ENV_ORDER_PAID_VALUES)
-        if status_field and not paid:
-            problems.append(f"{ENV_ORDER_PAID_VALUES} is required with {ENV_ORDER_STATUS_FIELD} (e.g. paid,completed)")
-        if paid and not status_field:
-            problems.append(f"{ENV_ORDER_STATUS_FIELD} is required with {ENV_ORDER_PAID_VALUES}")
+        attribution = read_attribution(read)
+        orders = read_order_mapping(read)
         name_field = text(ENV_INVITER_NAME_FIELD)
         if name_field is not None and not _FIELD.fullmatch(name_field):
             problems.append(f"{ENV_INVITER_NAME_FIELD} is not a valid field path: {name_field!r}")
@@ -143,21 +100,14 @@ class FunnelSettings(NamedTuple):
                 f"{ENV_STORAGE_BACKEND}=tcb: CloudBase storage uploads through the WeChat API"
             )
         settings = cls(
-            model=model or "",
-            window_days=read.integer(ENV_WINDOW_DAYS, 7, 1, 90),
+            model=attribution.model,
+            window_days=attribution.window_days,
             late_days=read.integer(ENV_LATE_DAYS, 1, 0, 30),
-            orders=OrderMapping(
-                collection=collection,
-                user_field=user_field,
-                time_field=time_field,
-                amount_field=amount_field,
-                status_field=status_field,
-                paid_values=paid,
-            ),
+            orders=orders,
             admin_openids=admins,
             admin_token_secret=secret,
             currency=currency,
-            amount_scale=read.integer(ENV_AMOUNT_SCALE, 1, 1, 10000),
+            amount_scale=read_amount_scale(read),
             inviter_name_field=name_field,
             dashboard_storage=storage,
             wechat=wechat,

@@ -15,13 +15,12 @@ from typing import Any
 
 from shared.funnel.definition import Intent, Landing, Order, dates_between, parse_date
 from shared.funnel.settings import OrderMapping
+from shared.orders import OrderReads
 from shared.platform.config import Collections
 from shared.platform.db import (
     CollectionSpec,
     aware,
-    code_matches,
     driver_errors,
-    field_at,
     index,
     provision,
 )
@@ -40,24 +39,12 @@ from shared.platform.lease import (
     lapsed,
 )
 from shared.platform.money import from_fen
-
-ORDERS_TIME_INDEX = "share_funnel_time"
-
-
-def orders_collection(orders: OrderMapping) -> CollectionSpec:
-    """The app's orders as this product reads them (the funnel's credit, the rewards' settlement): the indexes it
-    adds to the app's own collection. Published for the rewards wing, which reads orders through it."""
-    return CollectionSpec(
-        orders.collection,
-        (
-            index(orders.user_field, orders.time_field, name="share_funnel_user_time"),
-            index(orders.time_field, name=ORDERS_TIME_INDEX),
-        ),
-    )
+from shared.rewards import RewardReads
+from shared.sharing import SharingReads
 
 
 def funnel_collections(names: Collections) -> list[CollectionSpec]:
-    """The collections the funnel wing owns (it also adds indexes to the app's orders: ``orders_collection``)."""
+    """The collections the funnel wing owns."""
     return [
         CollectionSpec(names.funnel_daily, (index("date", "dim", name="date_dim"),)),
         CollectionSpec(
@@ -76,7 +63,6 @@ def chunks_collection(names: Collections) -> str:
 LEGACY_RUN_AGE = dt.timedelta(days=1)  # a run recorded before runs had leases is dead after this long
 
 
-IN_LIMIT = 2000  # up to this many users the server filters orders with $in
 _INTENT_FIELDS = {"_id": 0, "sharer": 1, "sharerOpenid": 1, "productId": 1, "channel": 1, "at": 1}
 _LANDING_FIELDS = {
     "_id": 0,
@@ -110,23 +96,22 @@ class MongoFunnelStore:
     def __init__(
         self, database: Database, names: Collections, orders: OrderMapping, orders_database: Database | None = None
     ) -> None:
-        self._landings = database[names.share_events]
-        self._intents = database[names.share_intents]
-        self._users = database[names.users]
-        self._orders_database = database if orders_database is None else orders_database
-        self._orders = self._orders_database[orders.collection]
+        # Landings, intents and users (the sharing wing's), the app's orders (the orders wing's) and the ledger (the
+        # rewards wing's): read through what each publishes, never opened here.
+        self._sharing = SharingReads(database, names)
+        self._orders = OrderReads(database if orders_database is None else orders_database, orders)
+        self._ledger = RewardReads(database, names)
         self._rows = database[names.funnel_daily]
         self._runs = database[names.funnel_runs]
         self._chunks = database[chunks_collection(names)]
         self._chunk_leases = Leases(self._chunks, "a chunk of days")
         self._run_leases = Leases(self._runs, "a funnel run")  # shared by the run's lanes: extended, never owned
-        self._rewards = database[names.rewards]
         self._mapping = orders
         self._database, self._names = database, names
 
     def ensure_indexes(self) -> None:
         provision(self._database, funnel_collections(self._names))
-        provision(self._orders_database, [orders_collection(self._mapping)])
+        self._orders.ensure_indexes()
 
     # --- reads ---------------------------------------------------------------------------------------
     # Cursors keep the driver's default batches: on FerretDB every getMore of a cursor costs more than the last
@@ -135,79 +120,20 @@ class MongoFunnelStore:
     # group_landings): on FerretDB a $facet of per-dimension $groups cost ~6x the plain fetch, and the fetch is
     # what the credits need anyway.
     def day_landings(self, start: dt.datetime, end: dt.datetime) -> Iterator[Landing]:
-        with driver_errors("read the day's landings"):
-            for d in self._landings.find({"enteredAt": {"$gte": start, "$lt": end}}, _LANDING_FIELDS):
-                yield _landing(d)
+        return self._sharing.day_landings(start, end)
 
     def intents_between(self, start: dt.datetime, until: dt.datetime) -> Iterator[Intent]:
-        """Share intents in [start, until), streamed through the time index: the day's for its rows and the
-        window's for the viral loop, in one read."""
-        with driver_errors("read the share intents"):
-            for d in self._intents.find({"at": {"$gte": start, "$lt": until}}, _INTENT_FIELDS):
-                yield Intent(
-                    sharer=d["sharer"],
-                    product=d["productId"],
-                    channel=d.get("channel"),
-                    at=aware(d["at"]),
-                    sharer_openid=d.get("sharerOpenid"),
-                )
-
-    def _order_query(self, users: list[str] | None, start: dt.datetime, until: dt.datetime) -> dict[str, Any]:
-        query: dict[str, Any] = {self._mapping.time_field: {"$gte": start, "$lte": until}}
-        if users is not None:
-            query[self._mapping.user_field] = {"$in": users}
-        if self._mapping.status_field:
-            query[self._mapping.status_field] = {"$in": list(self._mapping.paid_values)}
-        return query
+        """Share intents in [start, until): the day's for its rows and the window's for the viral loop, in one read."""
+        return self._sharing.intents_between(start, until)
 
     def orders_of(self, users: Iterable[str], start: dt.datetime, until: dt.datetime) -> list[Order]:
-        """Qualifying orders of ``users`` in [start, until], read through the time index. Few users: the server
-        filters them (``$in``); many: the window's orders are read and filtered here — a ``$in`` of 100 000 ids
-        costs FerretDB more than reading the window (0.8 s against 0.2 s for a 100 000-landing day)."""
-        m = self._mapping
-        wanted = set(users)
-        query = self._order_query(sorted(wanted) if len(wanted) <= IN_LIMIT else None, start, until)
-        with driver_errors("read orders"):
-            docs = [
-                doc
-                for doc in self._orders.find(
-                    query, {"_id": 1, m.user_field: 1, m.time_field: 1, m.amount_field: 1}
-                ).hint(ORDERS_TIME_INDEX)
-                if field_at(doc, m.user_field) in wanted
-            ]
-        orders = []
-        for doc in docs:
-            amount = field_at(doc, m.amount_field)
-            orders.append(
-                Order(
-                    order_id=str(doc["_id"]),
-                    user=field_at(doc, m.user_field),
-                    at=aware(field_at(doc, m.time_field)),
-                    amount=float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else 0.0,
-                )
-            )
-        return orders
+        return self._orders.orders_of(users, start, until)
 
     def users_by_code(self, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """code → {openid, inviter}: the code's owner and the code that invited them (None for a seed), through
-        the unique index on ``code``, in chunks of IN_LIMIT."""
-        wanted, found = sorted(set(codes)), {}
-        with driver_errors("read the inviters"):
-            for first in range(0, len(wanted), IN_LIMIT):
-                for d in self._users.find(
-                    {"code": code_matches(wanted[first : first + IN_LIMIT])}, {"code": 1, "binding.inviter": 1}
-                ):
-                    found[d["code"]] = {"openid": d["_id"], "inviter": (d.get("binding") or {}).get("inviter")}
-        return found
+        return self._sharing.users_by_code(codes)
 
     def landings_of(self, users: list[str], start: dt.datetime, until: dt.datetime) -> list[Landing]:
-        with driver_errors("read the buyers' landings"):
-            docs = list(
-                self._landings.find(
-                    {"invitee": {"$in": users}, "enteredAt": {"$gte": start, "$lte": until}}, _LANDING_FIELDS
-                )
-            )
-        return [_landing(d) for d in docs]
+        return self._sharing.landings_of(users, start, until)
 
     def rows_for(self, date: str, dim: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"date": date}
@@ -222,41 +148,14 @@ class MongoFunnelStore:
             return list(self._rows.find({"date": {"$gte": first, "$lte": last}}, {"computedAt": 0, "runId": 0}))
 
     def inviter_names(self, codes: Iterable[str], field: str) -> dict[str, str]:
-        """code → the name the app keeps in ``field`` of the users collection (when it is a non-empty string)."""
-        wanted, names = sorted(set(codes)), {}
-        with driver_errors("read inviter names"):
-            for first in range(0, len(wanted), IN_LIMIT):
-                for d in self._users.find(
-                    {"code": code_matches(wanted[first : first + IN_LIMIT])}, {"code": 1, field: 1}
-                ):
-                    name = field_at(d, field)
-                    if isinstance(name, str) and name.strip():
-                        names[d["code"]] = name.strip()[:40]
-        return names
+        return self._sharing.inviter_names(codes, field)
 
     def rewards_by_inviter(
         self, codes: Iterable[str], start: dt.datetime, end: dt.datetime, amount_scale: int = 1
     ) -> dict[str, float]:
-        """code → rewards earned on orders placed in [start, end): pending, approved and paid entries net of
-        clawbacks (rejected and reversed ones earned nothing), from the reward ledger (shared/rewards)."""
-        wanted, totals = sorted(set(codes)), {}
-        with driver_errors("read the rewards"):
-            for first in range(0, len(wanted), IN_LIMIT):
-                for d in self._rewards.aggregate(
-                    [
-                        {
-                            "$match": {
-                                "inviter": {"$in": wanted[first : first + IN_LIMIT]},
-                                "orderAt": {"$gte": start, "$lt": end},
-                                "state": {"$in": ["pending", "approved", "paid", "clawback"]},
-                            }
-                        },
-                        # Whole fen, summed exactly by the server (integers: no float drift).
-                        {"$group": {"_id": "$inviter", "fen": {"$sum": "$amountFen"}}},
-                    ]
-                ):
-                    totals[d["_id"]] = from_fen(int(d["fen"]), amount_scale)
-        return totals
+        """code → rewards earned on orders placed in [start, end), exact (summed in fen by the ledger's wing), in the
+        orders' unit for display."""
+        return {code: from_fen(fen, amount_scale) for code, fen in self._ledger.earned_fen(codes, start, end).items()}
 
     def write_day(self, date: str, rows: Iterable[Mapping[str, Any]]) -> None:
         """Replace the day's rows: upsert every row by its deterministic id, then drop rows of that day

@@ -70,9 +70,7 @@ def _rewards(args: argparse.Namespace) -> int:
     from shared.rewards.store import MongoRewardStore
 
     settings, common = RewardSettings.from_env(), config.settings()
-    store = MongoRewardStore(
-        db.database(common), common.collections, settings.funnel.orders, db.orders_database(common)
-    )
+    store = MongoRewardStore(db.database(common), common.collections, settings.order_source, db.orders_database(common))
     states = ("pending", "approved", "paid", "reversed", "rejected", "clawback")
     table: dict[str, dict[str, int]] = {}  # inviter -> state -> whole fen
     for row in store.totals_by_inviter():

@@ -92,7 +92,7 @@ FUNCTIONS = (
         lazy_packages=("requests",),
         cos_packages=("boto3",),
         variables=tuple(dict.fromkeys(config.VARIABLES + funnel_config.VARIABLES)),
-        wings=("platform", "funnel", "wechat"),
+        wings=("platform", "sharing", "orders", "rewards", "funnel", "wechat"),
         timer=TIMER_CRON,
         waits_on=("mongodb", "wechat", "storage", "scf-invoke"),
         zip_budget_mb=5.0,  # Tencent's cloud API is signed by shared/platform/cloud_api.py: no SDK shipped
@@ -106,10 +106,8 @@ FUNCTIONS = (
         timeout_s=60,
         packages=("pymongo",),
         lazy_packages=("requests",),
-        variables=tuple(
-            dict.fromkeys(config.VARIABLES + rewards.VARIABLES + funnel_config.VARIABLES + wechat.VARIABLES)
-        ),
-        wings=("platform", "funnel", "rewards", "wechat"),
+        variables=tuple(dict.fromkeys(config.VARIABLES + rewards.VARIABLES + wechat.VARIABLES)),
+        wings=("platform", "sharing", "orders", "rewards", "wechat"),
         timer=REWARDS_TIMER_CRON,
         zip_budget_mb=5.0,  # Tencent's cloud API is signed by shared/platform/cloud_api.py: no SDK shipped
         waits_on=("mongodb", "wechat", "scf-invoke"),

@@ -43,7 +43,7 @@ def platform_probe(event: Any, context: Any) -> dict[str, Any]:
     try:
         with db.invocation_deadline(context), db.driver_errors("probe the database"):
             handle = db.database(settings)
-            handle[settings.collections.users].find_one({"_id": "platform-probe"}, {"_id": 1})
+            handle["share_funnel_probe"].find_one({"_id": "platform-probe"}, {"_id": 1})  # its own: no wing's data
             if settings.backend == "cloudbase":
                 # First contact: the dialect and the answers, on a collection of the probe's own (left empty).
                 from shared.platform.cloudbase_db import first_contact

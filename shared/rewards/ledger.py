@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from shared.funnel import SHANGHAI
+from shared.platform.calendar import SHANGHAI
 from shared.platform.money import decimal, from_fen, to_fen
 
 PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK = (
@@ -30,6 +30,7 @@ PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK = (
 STATES = (PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK)
 TRANSITIONS = {APPROVED: (PENDING,), PAID: (APPROVED,), REVERSED: (PENDING, APPROVED)}
 LIVE = (PENDING, APPROVED, PAID)  # counted against caps
+EARNING = (*LIVE, CLAWBACK)  # what an inviter has earned: live rewards net of clawbacks
 REFUND_HEAVY_SAMPLE = 5  # an inviter with at least this many settled rewards…
 REFUND_HEAVY_SHARE = 0.5  # …more than half of them reversed: new rewards are rejected
 

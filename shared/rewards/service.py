@@ -9,9 +9,9 @@ import io
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from shared.funnel import day_bounds, parse_date
 from shared.platform import config, db, log
 from shared.platform.admin import is_admin
+from shared.platform.calendar import day_bounds, parse_date
 from shared.platform.clock import Clock
 from shared.platform.config import EnvReader
 from shared.platform.continuation import deadline_for, lease_until, parse_resume_key
@@ -144,7 +144,7 @@ class RewardService:
         if call.action == "myRewards":
             code = self.store.inviter_code_of(_own_openid(call))
             every, latest = self.store.rewards_of(code) if code else ([], [])
-            scale = self.settings.rewards.funnel.amount_scale
+            scale = self.settings.rewards.amount_scale
             return {"ok": True, "inviterCode": code, **summary(every, scale), "rewards": [_public(r) for r in latest]}
         if call.action == "subscribe":
             if self.settings.rewards.notice_template:
@@ -158,7 +158,7 @@ class RewardService:
             marked = [i for i in ids if self.store.transition(i, PAID, now, "admin", extra={"paidAt": now})]
             return {"ok": True, "marked": len(marked), "rewardIds": marked}
         rows = self.store.export(APPROVED)
-        scale = self.settings.rewards.funnel.amount_scale
+        scale = self.settings.rewards.amount_scale
         per_inviter: dict[str, dict[str, Any]] = {}
         for row in rows:
             entry = per_inviter.setdefault(
@@ -228,7 +228,7 @@ def reward_service(settings: RewardsConfig) -> RewardService:
 
         common = settings.common
         store = MongoRewardStore(
-            db.database(common), common.collections, settings.rewards.funnel.orders, db.orders_database(common)
+            db.database(common), common.collections, settings.rewards.order_source, db.orders_database(common)
         )
         store.ensure_indexes()
         notify = (

@@ -1,5 +1,6 @@
-"""The reward programme's published, fixed rules (configured once, validated at cold start) and where it keeps
-its ledger. Which orders count, the attribution model and window are dailyFunnel's (FunnelSettings): one definition."""
+"""The reward programme's published, fixed rules (configured once, validated at cold start). Which orders count is
+the orders wing's mapping and the credit rule is the sharing wing's (model and window): the same variables, read by
+the same code, as the funnel's report."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from shared.funnel import FunnelSettings
+from shared.orders import VARIABLES as ORDER_VARIABLES
+from shared.orders import OrderMapping, read_amount_scale, read_order_mapping
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, admin_settings
 from shared.platform.config import EnvReader
 from shared.platform.continuation import VARIABLES as CONTINUATION_VARIABLES
 from shared.platform.money import ROUNDINGS
+from shared.sharing import ATTRIBUTION_VARIABLES, Attribution, read_attribution
 
 ENV_PROGRAMME = "REWARD_PROGRAMME"
 ENV_FIXED = "REWARD_FIXED"
@@ -25,20 +28,25 @@ ENV_BATCH = "REWARD_BATCH"
 ENV_NOTICE_TEMPLATE = "REWARD_NOTICE_TEMPLATE"
 ENV_ROUNDING = "REWARD_ROUNDING"
 VARIABLES = (
-    ENV_ROUNDING,
-    ENV_PROGRAMME,
-    ENV_FIXED,
-    ENV_PERCENT,
-    ENV_ORDERS,
-    ENV_HOLDING_DAYS,
-    ENV_REFUND_WINDOW_DAYS,
-    ENV_CAP_DAY,
-    ENV_CAP_MONTH,
-    ENV_BATCH,
-    ENV_NOTICE_TEMPLATE,
-    ENV_ADMIN_OPENIDS,
-    ENV_ADMIN_TOKEN_SECRET,
-) + CONTINUATION_VARIABLES
+    (
+        ENV_ROUNDING,
+        ENV_PROGRAMME,
+        ENV_FIXED,
+        ENV_PERCENT,
+        ENV_ORDERS,
+        ENV_HOLDING_DAYS,
+        ENV_REFUND_WINDOW_DAYS,
+        ENV_CAP_DAY,
+        ENV_CAP_MONTH,
+        ENV_BATCH,
+        ENV_NOTICE_TEMPLATE,
+        ENV_ADMIN_OPENIDS,
+        ENV_ADMIN_TOKEN_SECRET,
+    )
+    + CONTINUATION_VARIABLES
+    + ATTRIBUTION_VARIABLES
+    + ORDER_VARIABLES
+)
 ORDER_RULES = ("first", "every")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
@@ -57,7 +65,9 @@ class RewardSettings(NamedTuple):
     notice_template: str | None = None
     admin_openids: frozenset[str] = frozenset()
     admin_token_secret: str | None = None
-    funnel: FunnelSettings = FunnelSettings()
+    attribution: Attribution = Attribution()  # which landing an order is credited to (the funnel's rule)
+    order_source: OrderMapping = OrderMapping()  # where the app keeps its orders, which count as paid
+    amount_scale: int = 1  # the orders' amount units per yuan
     rounding: str = "half_up"  # a reward is rounded once, to a whole fen: half_up, half_even or down
 
     @classmethod
@@ -110,6 +120,9 @@ class RewardSettings(NamedTuple):
             admin_openids=admins,
             admin_token_secret=secret,
             rounding=rounding,
+            attribution=read_attribution(read),
+            order_source=read_order_mapping(read),
+            amount_scale=read_amount_scale(read),
         )
         read.check("rewards configuration")
-        return settings._replace(funnel=FunnelSettings.from_env(env))
+        return settings

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.funnel import Order, credit_orders, first_touches_of
 from shared.platform import log
 from shared.platform.clock import Clock
 from shared.platform.continuation import Continuation, hand_off, handoff_until, key_hash
@@ -45,6 +44,7 @@ from shared.rewards.ledger import (
     reward_id,
 )
 from shared.rewards.settings import RewardSettings
+from shared.sharing import Order, credit_orders, first_touches_of
 
 MIN_BATCH = 50  # the smallest batch a slow database is given (every batch still makes progress)
 ORDER_LAG = dt.timedelta(minutes=1)  # orders younger than this wait for the next run (their writes may be in flight)
@@ -102,7 +102,7 @@ class Round:
 
 def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]]) -> list[Credit]:
     """The batch's orders the funnel's attribution credits to an inviter (others earn nothing)."""
-    window = dt.timedelta(days=settings.funnel.window_days)
+    window = dt.timedelta(days=settings.attribution.window_days)
     parsed = [store.order_fields(doc) + (doc["_id"],) for doc in orders]
     keyed = {order_id: key for order_id, _, _, _, key in parsed}
     typed = [
@@ -114,8 +114,8 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
         return []
     buyers = sorted({order.user for order in typed})
     landings = store.landings_of(buyers, min(o.at for o in typed) - window, max(o.at for o in typed))
-    touches = first_touches_of(landings) if settings.funnel.model == "first_touch" else {}
-    pairs = credit_orders(typed, landings, touches, settings.funnel.model, window)
+    touches = first_touches_of(landings) if settings.attribution.model == "first_touch" else {}
+    pairs = credit_orders(typed, landings, touches, settings.attribution.model, window)
     owners = store.inviter_openids(landing.inviter for _, landing in pairs)
     return [
         Credit(
@@ -290,7 +290,7 @@ class _Steps:
         """The batch's new ledger entries, judged against the caps as if inserted in order (entries that already
         exist — a replayed batch — are left out, so they are not counted twice)."""
         settings, store = self.settings, self.store
-        scale = settings.funnel.amount_scale
+        scale = settings.amount_scale
         drafts: dict[str, tuple[Credit, str]] = {}
         for credit in credits:
             doc_id = reward_id(settings.programme, credit, settings.orders)

@@ -7,13 +7,14 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.funnel import ORDERS_TIME_INDEX, Landing, OrderMapping, orders_collection
+from shared.orders import OrderMapping, OrderReads
 from shared.platform.config import Collections
-from shared.platform.db import CollectionSpec, aware, code_matches, driver_errors, field_at, index, provision
+from shared.platform.db import CollectionSpec, driver_errors, index, provision
 from shared.platform.documents import BulkWriteError, Database, DuplicateKeyError
 from shared.platform.errors import Unavailable
 from shared.platform.lease import DONE, EPOCH, RUNNING, UNTIL, Leases
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
+from shared.sharing import Landing, SharingReads
 
 
 def rewards_collections(names: Collections) -> list[CollectionSpec]:
@@ -42,16 +43,14 @@ class MongoRewardStore:
         self._state = database[f"{names.rewards}_state"]
         self._leases = Leases(self._state, "the settlement")
         self._subscriptions = database[f"{names.rewards}_subscriptions"]
-        self._orders_database = database if orders_database is None else orders_database
-        self._orders = self._orders_database[orders.collection]
-        self._landings = database[names.share_events]
-        self._users = database[names.users]
-        self._mapping = orders
+        # The app's orders and the sharing wing's landings and users: read through what their wings publish.
+        self._orders = OrderReads(database if orders_database is None else orders_database, orders)
+        self._sharing = SharingReads(database, names)
         self._database, self._names = database, names
 
     def ensure_indexes(self) -> None:
         provision(self._database, rewards_collections(self._names))
-        provision(self._orders_database, [orders_collection(self._mapping)])
+        self._orders.ensure_indexes()
 
     # --- the settlement document: the order cursor, the round in progress and its lease --------------------
     def take_lease(
@@ -112,67 +111,25 @@ class MongoRewardStore:
 
     # --- reads ------------------------------------------------------------------------------------------
     def paid_orders_after(self, at: dt.datetime, key: str, until: dt.datetime, limit: int) -> list[dict[str, Any]]:
-        """The next qualifying orders by (time, id) after the cursor, up to ``until``."""
-        m = self._mapping
-        query: dict[str, Any] = {m.time_field: {"$gte": at, "$lte": until}}
-        if m.status_field:
-            query[m.status_field] = {"$in": list(m.paid_values)}
-        with driver_errors("read orders to settle"):
-            docs = list(
-                self._orders.find(query, {"_id": 1, m.user_field: 1, m.time_field: 1, m.amount_field: 1})
-                .sort([(m.time_field, 1), ("_id", 1)])
-                .limit(limit + 200)
-                .hint(ORDERS_TIME_INDEX)
-            )
-        after = [d for d in docs if (aware(field_at(d, m.time_field)), str(d["_id"])) > (at, key)]
-        return after[:limit]
+        """The next paid orders by (time, id) after the cursor, up to ``until``."""
+        return self._orders.paid_orders_after(at, key, until, limit)
 
     def order_fields(self, doc: Mapping[str, Any]) -> tuple[str, str | None, dt.datetime, float]:
-        m = self._mapping
-        amount = field_at(doc, m.amount_field)
-        amount = float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else 0.0
-        return str(doc["_id"]), field_at(doc, m.user_field), aware(field_at(doc, m.time_field)), amount
+        order = self._orders.order_of(doc)
+        return order.order_id, order.user, order.at, order.amount
 
     def landings_of(self, users: list[str], start: dt.datetime, until: dt.datetime) -> list[Landing]:
-        with driver_errors("read the buyers' landings"):
-            docs = list(
-                self._landings.find(
-                    {"invitee": {"$in": users}, "enteredAt": {"$gte": start, "$lte": until}},
-                    {"_id": 0, "inviter": 1, "invitee": 1, "productId": 1, "enteredAt": 1, "newUser": 1},
-                )
-            )
-        return [
-            Landing(
-                inviter=d["inviter"],
-                invitee=d["invitee"],
-                product=d["productId"],
-                channel=None,
-                entry=None,
-                at=aware(d["enteredAt"]),
-                new_user=d.get("newUser") is True,
-            )
-            for d in docs
-        ]
+        return self._sharing.landings_of(users, start, until)
 
     def inviter_code_of(self, openid: str) -> str | None:
-        with driver_errors("read the caller's inviter code"):
-            doc = self._users.find_one({"_id": openid}, {"code": 1})
-        return doc.get("code") if doc else None
+        return self._sharing.inviter_code_of(openid)
 
     def inviter_openids(self, codes: Iterable[str]) -> dict[str, str]:
-        with driver_errors("look up inviters"):
-            return {
-                d["code"]: d["_id"] for d in self._users.find({"code": code_matches(sorted(set(codes)))}, {"code": 1})
-            }
+        return self._sharing.inviter_openids(codes)
 
-    def still_paid(self, order_keys: list[Any]) -> set:
+    def still_paid(self, order_keys: list[Any]) -> set[str]:
         """Which of these orders still exist with a paid status (the rest were refunded or cancelled)."""
-        m = self._mapping
-        query: dict[str, Any] = {"_id": {"$in": order_keys}}
-        if m.status_field:
-            query[m.status_field] = {"$in": list(m.paid_values)}
-        with driver_errors("check orders"):
-            return {str(d["_id"]) for d in self._orders.find(query, {"_id": 1})}
+        return self._orders.still_paid(order_keys)
 
     def live_counts(self, inviters: Iterable[str], months: Iterable[str]) -> dict[tuple[str, str], int]:
         """The inviters' live (pending, approved, paid) rewards per Shanghai day and per month of ``months``, keyed

@@ -12,41 +12,13 @@ from collections import OrderedDict
 from typing import Any
 
 from shared.platform.config import Collections
-from shared.platform.db import CODE_INDEXED, CollectionSpec, code_matches, driver_errors, index, provision
+from shared.platform.db import code_matches, driver_errors, provision
 from shared.platform.documents import Database, DuplicateKeyError, ReturnDocument
 from shared.platform.errors import Unavailable
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.profile import SharerProfile
+from shared.sharing.reads import sharing_collections
 from shared.sharing.scene import ShareClaim
-
-
-def sharing_collections(names: Collections) -> list[CollectionSpec]:
-    """The collections the sharing wing owns (docs/data-model.md lists them; change both together)."""
-    return [
-        CollectionSpec(
-            names.users,
-            (
-                # Inviter codes are unique among users that have one (organic users have none).
-                index("code", name="code_unique", unique=True, partial={"code": CODE_INDEXED}),
-                index("firstSeenAt", name="firstSeenAt"),
-                index("binding.inviter", "binding.at", name="binding_inviter_at"),
-            ),
-        ),
-        # One landing record per (inviter, invitee, product): the dedup rule itself.
-        CollectionSpec(
-            names.share_events,
-            (
-                index(*LANDING_KEY, name="landing_unique", unique=True),
-                index("enteredAt", name="enteredAt"),
-                index("invitee", "enteredAt", name="invitee_enteredAt"),
-            ),
-        ),
-        CollectionSpec(names.share_intents, (index("at", name="at"), index("sharer", "at", name="sharer_at"))),
-        # One token per (inviter, product, channel), so regenerating a code reuses its token.
-        CollectionSpec(
-            names.scene_tokens, (index("inviter", "productId", "channel", name="claim_unique", unique=True),)
-        ),
-    ]
 
 
 class CodeCache:

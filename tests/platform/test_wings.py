@@ -82,12 +82,13 @@ OWNERS = {
     "funnel_daily": "funnel",
     "funnel_runs": "funnel",
     "rewards": "rewards",
+    "orders": "orders",
 }
 
 
 def test_every_collection_is_declared_once_by_the_wing_that_owns_it():
-    from shared.funnel.settings import OrderMapping
-    from shared.funnel.store import funnel_collections, orders_collection
+    from shared.funnel.store import funnel_collections
+    from shared.orders import OrderMapping, orders_collection
     from shared.platform.config import Collections
     from shared.rewards.store import rewards_collections
     from shared.sharing.store import sharing_collections
@@ -96,7 +97,8 @@ def test_every_collection_is_declared_once_by_the_wing_that_owns_it():
     declared: dict[str, list[str]] = {}
     for wing, specs in (
         ("sharing", sharing_collections(names)),
-        ("funnel", [*funnel_collections(names), orders_collection(OrderMapping())]),
+        ("funnel", funnel_collections(names)),
+        ("orders", [orders_collection(OrderMapping())]),
         ("rewards", rewards_collections(names)),
     ):
         for spec in specs:
@@ -108,9 +110,50 @@ def test_every_collection_is_declared_once_by_the_wing_that_owns_it():
         declared.setdefault(getattr(names, field), []).append(wing)
     for collection, wing in OWNERS.items():
         assert declared.get(collection) == [wing], (collection, declared.get(collection))
-    assert declared["orders"] == ["funnel"]  # the app's orders: only the funnel adds indexes; rewards reads through it
+    assert declared["orders"] == [
+        "orders"
+    ]  # the app's orders: only the orders wing adds indexes; others read through it
     for path in (ROOT / "shared").rglob("*.py"):  # nobody creates an index outside the declarations
         text = path.read_text(encoding="utf-8")
         if path.name not in ("db.py", "cloudbase_db.py", "mongo_db.py"):  # the backends themselves
             assert ".create_index(" not in text, path
-        assert 'share_funnel_time"' not in text or path.name == "store.py" and "funnel" in str(path), path
+        assert 'share_funnel_time"' not in text or path.name == "reads.py" and "orders" in str(path), path
+
+
+def _named_collections(path):
+    """The collections a module names: ``names.<field>`` / ``collections.<field>`` of the configured names, and the
+    orders' mapping (``….collection``)."""
+    from shared.platform.config import Collections
+
+    fields = set(Collections._fields)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Attribute):
+            continue
+        holder = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+        if node.attr in fields and holder in ("names", "collections"):
+            yield getattr(Collections(), node.attr), node.lineno
+        elif node.attr == "collection" and holder in ("orders", "mapping", "order_source"):
+            yield "orders", node.lineno
+
+
+def test_a_module_names_only_the_collections_its_own_wing_declares():
+    """Data follows the wings: a module may name only what its wing owns; another wing's data is read through what
+    that wing publishes (``SharingReads``, ``OrderReads``, ``RewardReads``). The ops CLI is exempt (it wires stores)."""
+    strays = [
+        f"{path.relative_to(ROOT)}:{line} names {collection} ({OWNERS.get(collection, '?')}'s)"
+        for wing in WINGS
+        if wing not in ("ops", "dev")
+        for path in sorted((ROOT / "shared" / wing).glob("*.py"))
+        for collection, line in _named_collections(path)
+        if OWNERS.get(collection, wing) != wing
+    ]
+    assert strays == []
+
+
+def test_the_ownership_check_catches_a_stray_name(tmp_path):
+    """The check above can fail: a funnel module naming the sharing wing's landings is caught."""
+    stray = tmp_path / "stray.py"
+    stray.write_text("def peek(database, names):\n    return database[names.share_events].find_one({})\n")
+    assert [(collection, OWNERS[collection]) for collection, _ in _named_collections(stray)] == [
+        ("share_events", "sharing")
+    ]

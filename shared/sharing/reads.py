@@ -1,0 +1,159 @@
+"""What the sharing wing publishes of its data: landings, share intents and users, read for the funnel's report and
+the reward ledger. The sharing wing alone declares, writes and reads ``users``, ``share_events``, ``share_intents``
+and ``scene_tokens`` (docs/layout.md, who owns what); these reads are the only way in from another wing, and they
+provision the collections with their indexes, which every query here relies on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from shared.platform.config import Collections
+from shared.platform.db import (
+    CODE_INDEXED,
+    CollectionSpec,
+    aware,
+    code_matches,
+    driver_errors,
+    field_at,
+    index,
+    provision,
+)
+from shared.platform.documents import Database
+from shared.sharing.attribution import LANDING_KEY
+from shared.sharing.credit import Intent, Landing
+
+IN_LIMIT = 2000  # codes or users asked for in one query
+
+
+def sharing_collections(names: Collections) -> list[CollectionSpec]:
+    """The collections the sharing wing owns (docs/data-model.md lists them; change both together)."""
+    return [
+        CollectionSpec(
+            names.users,
+            (
+                # Inviter codes are unique among users that have one (organic users have none).
+                index("code", name="code_unique", unique=True, partial={"code": CODE_INDEXED}),
+                index("firstSeenAt", name="firstSeenAt"),
+                index("binding.inviter", "binding.at", name="binding_inviter_at"),
+            ),
+        ),
+        # One landing record per (inviter, invitee, product): the dedup rule itself.
+        CollectionSpec(
+            names.share_events,
+            (
+                index(*LANDING_KEY, name="landing_unique", unique=True),
+                index("enteredAt", name="enteredAt"),
+                index("invitee", "enteredAt", name="invitee_enteredAt"),
+            ),
+        ),
+        CollectionSpec(names.share_intents, (index("at", name="at"), index("sharer", "at", name="sharer_at"))),
+        # One token per (inviter, product, channel), so regenerating a code reuses its token.
+        CollectionSpec(
+            names.scene_tokens, (index("inviter", "productId", "channel", name="claim_unique", unique=True),)
+        ),
+    ]
+
+
+_INTENT_FIELDS = {"_id": 0, "sharer": 1, "sharerOpenid": 1, "productId": 1, "channel": 1, "at": 1}
+_LANDING_FIELDS = {
+    "_id": 0,
+    "inviter": 1,
+    "invitee": 1,
+    "productId": 1,
+    "channel": 1,
+    "entry": 1,
+    "enteredAt": 1,
+    "newUser": 1,
+    "group.alias": 1,
+    "group.chatType": 1,
+}
+
+
+def _landing(d: Mapping[str, Any]) -> Landing:
+    return Landing(
+        inviter=d["inviter"],
+        invitee=d["invitee"],
+        product=d["productId"],
+        channel=d.get("channel"),
+        entry=d.get("entry"),
+        at=aware(d["enteredAt"]),
+        new_user=d.get("newUser") is True,
+        group=(d.get("group") or {}).get("alias"),
+        chat_type=(d.get("group") or {}).get("chatType"),
+    )
+
+
+class SharingReads:
+    """Landings, intents and users as other wings may read them (cursors keep the driver's default batches: on
+    FerretDB every getMore of a cursor costs more than the last)."""
+
+    def __init__(self, database: Database, names: Collections) -> None:
+        self._landings = database[names.share_events]
+        self._intents = database[names.share_intents]
+        self._users = database[names.users]
+        provision(database, sharing_collections(names))
+
+    def day_landings(self, start: dt.datetime, end: dt.datetime) -> Iterator[Landing]:
+        """The landings of [start, end), streamed from their time index."""
+        with driver_errors("read the day's landings"):
+            for d in self._landings.find({"enteredAt": {"$gte": start, "$lt": end}}, _LANDING_FIELDS):
+                yield _landing(d)
+
+    def intents_between(self, start: dt.datetime, until: dt.datetime) -> Iterator[Intent]:
+        """Share intents in [start, until), streamed through the time index."""
+        with driver_errors("read the share intents"):
+            for d in self._intents.find({"at": {"$gte": start, "$lt": until}}, _INTENT_FIELDS):
+                yield Intent(
+                    sharer=d["sharer"],
+                    product=d["productId"],
+                    channel=d.get("channel"),
+                    at=aware(d["at"]),
+                    sharer_openid=d.get("sharerOpenid"),
+                )
+
+    def landings_of(self, users: list[str], start: dt.datetime, until: dt.datetime) -> list[Landing]:
+        """The landings of these invitees in [start, until] (their candidates for credited orders)."""
+        with driver_errors("read the buyers' landings"):
+            docs = list(
+                self._landings.find(
+                    {"invitee": {"$in": users}, "enteredAt": {"$gte": start, "$lte": until}}, _LANDING_FIELDS
+                )
+            )
+        return [_landing(d) for d in docs]
+
+    def users_by_code(self, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """code → {openid, inviter}: the code's owner and the code that invited them (None for a seed), through
+        the unique index on ``code``, in chunks of IN_LIMIT."""
+        wanted, found = sorted(set(codes)), {}
+        with driver_errors("read the inviters"):
+            for first in range(0, len(wanted), IN_LIMIT):
+                for d in self._users.find(
+                    {"code": code_matches(wanted[first : first + IN_LIMIT])}, {"code": 1, "binding.inviter": 1}
+                ):
+                    found[d["code"]] = {"openid": d["_id"], "inviter": (d.get("binding") or {}).get("inviter")}
+        return found
+
+    def inviter_openids(self, codes: Iterable[str]) -> dict[str, str]:
+        """code → its owner's openid."""
+        return {code: user["openid"] for code, user in self.users_by_code(codes).items()}
+
+    def inviter_code_of(self, openid: str) -> str | None:
+        with driver_errors("read the caller's inviter code"):
+            doc = self._users.find_one({"_id": openid}, {"code": 1})
+        return doc.get("code") if doc else None
+
+    def inviter_names(self, codes: Iterable[str], field: str) -> dict[str, str]:
+        """code → the name the app keeps in ``field`` of the users collection (when it is a non-empty string)."""
+        wanted, names = sorted(set(codes)), {}
+        with driver_errors("read inviter names"):
+            for first in range(0, len(wanted), IN_LIMIT):
+                for d in self._users.find(
+                    {"code": code_matches(wanted[first : first + IN_LIMIT])}, {"code": 1, field: 1}
+                ):
+                    name = field_at(d, field)
+                    if isinstance(name, str) and name.strip():
+                        names[d["code"]] = name.strip()[:40]
+        return names
