@@ -3,7 +3,8 @@
     python tools/build.py [--storage tcb|cos] [--only NAME] [--out build]
 
 For each function in shared/ops/deployment.py: ``build/<fn>/`` holds ``index.py`` (its entry, at the root),
-``shared/`` (the wings it uses, by folder) and exactly the third-party packages it needs, vendored from
+``shared/`` (the modules of the wings it uses that its entry can import, statically or lazily: ``shipped_modules``)
+and exactly the third-party packages it needs, vendored from
 manylinux wheels for CPython 3.10 with the versions pinned in requirements.txt (anything unpinned is an
 error), byte-compiled by a Python 3.10 with ``--invalidation-mode unchecked-hash`` (deploy zips reset file
 times, so timestamp-checked .pyc files would be ignored and every cold start would recompile).
@@ -13,6 +14,7 @@ times, so timestamp-checked .pyc files would be ignored and every cold start wou
 from __future__ import annotations
 
 import argparse
+import ast
 import glob
 import json
 import os
@@ -192,16 +194,105 @@ def write_zip(source: pathlib.Path, destination: pathlib.Path) -> None:
             archive.writestr(info, path.read_bytes(), compresslevel=9)
 
 
+def _module_file(module: str) -> pathlib.Path | None:
+    """The source of a ``shared`` module or package, or None when it is not one."""
+    path = ROOT.joinpath(*module.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    file = path.with_suffix(".py")
+    return file if file.is_file() else None
+
+
+def _lazy_names(tree: ast.Module) -> dict[str, str]:
+    """A package's PEP 562 names (``_NAMES = {"Name": "module"}``): which submodule each resolves from."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_NAMES" for t in node.targets):
+            value = node.value
+            if isinstance(value, ast.Dict):
+                return {
+                    str(k.value): str(v.value)
+                    for k, v in zip(value.keys, value.values, strict=True)
+                    if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+                }
+    return {}
+
+
+def _imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement, in functions too, but not the ``if TYPE_CHECKING:`` ones (never run)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            stack += node.orelse
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        stack += ast.iter_child_nodes(node)
+    return found
+
+
+def shipped_modules(entry: pathlib.Path) -> set[str]:
+    """Every ``shared`` module the entry can import — at the top or inside functions (lazy imports), and through a
+    package's lazy names only those it asks for — as the transitive closure of its import statements."""
+    seen: set[str] = set()
+    lazy: dict[str, dict[str, str]] = {}  # package -> its PEP 562 names
+
+    def visit(module: str) -> None:
+        if module in seen or (source := _module_file(module)) is None:
+            return
+        seen.add(module)
+        if "." in module:
+            visit(module.rsplit(".", 1)[0])
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        lazy[module] = _lazy_names(tree)
+        for node in _imports(tree):
+            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                if not name.startswith("shared") or (isinstance(node, ast.ImportFrom) and node.level):
+                    continue
+                visit(name)
+                if isinstance(node, ast.ImportFrom):
+                    for alias in node.names:
+                        target = lazy.get(name, {}).get(alias.name)
+                        visit(f"{name}.{target}" if target else f"{name}.{alias.name}")
+
+    tree = ast.parse(entry.read_text(encoding="utf-8"))
+    visit("shared")
+    for node in _imports(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("shared"):
+            visit(node.module)
+            for alias in node.names:
+                target = lazy.get(node.module, {}).get(alias.name)
+                visit(f"{node.module}.{target}" if target else f"{node.module}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("shared"):
+                    visit(alias.name)
+    return seen
+
+
 def build(function: Function, out: pathlib.Path, storage: str, pins: dict[str, str], compiler: str | None) -> dict:
     target = out / function.name
     shutil.rmtree(target, ignore_errors=True)
     (target / "shared").mkdir(parents=True)
     shutil.copy2(ROOT / "functions" / function.name / "index.py", target / "index.py")
     shutil.copy2(ROOT / "shared" / "__init__.py", target / "shared" / "__init__.py")
-    for wing in function.wings:  # whole wings, by folder: what a function ships follows what it imports
-        shutil.copytree(
-            ROOT / "shared" / wing, target / "shared" / wing, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
+    # What the entry can import of its wings (a module of a wing it never imports stays home: the wing test checks the
+    # wings, this keeps a package free of what a function never loads, e.g. continuations in recordShare).
+    modules = shipped_modules(ROOT / "functions" / function.name / "index.py")
+    for wing in function.wings:
+        for source in sorted((ROOT / "shared" / wing).rglob("*")):
+            relative = source.relative_to(ROOT)
+            if source.is_dir() or "__pycache__" in relative.parts or source.suffix == ".pyc":
+                continue
+            module = relative.with_suffix("").as_posix().replace("/", ".")
+            if source.suffix == ".py" and module not in modules and not module.endswith("__init__"):
+                continue
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / relative)
     packages = (
         list(function.packages)
         + list(function.lazy_packages)

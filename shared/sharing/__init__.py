@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # what the lazy names are, for the type checker
     from shared.sharing.store import MongoShareStore
     from shared.sharing.use_cases import ensure_inviter_code, scene_for, share_intent
 
-_WHERE = {
+_NAMES = {
     "share_path": "links",
     "share_query": "links",
     "SharerProfile": "profile",
@@ -88,9 +88,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
+    module = _NAMES.get(name)
     if module is None:
         raise AttributeError(f"module 'shared.sharing' has no attribute {name!r}")
-    return getattr(
-        importlib.import_module(f"shared.sharing.{module}"), "VARIABLES" if name == "ATTRIBUTION_VARIABLES" else name
-    )
+    return getattr(importlib.import_module(f"shared.sharing.{module}"), name)

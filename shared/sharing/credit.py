@@ -16,6 +16,7 @@ MODELS = ("first_touch", "last_touch")
 ENV_MODEL = "FUNNEL_MODEL"  # the names dailyFunnel has always read: the report and the ledger credit alike
 ENV_WINDOW_DAYS = "FUNNEL_WINDOW_DAYS"
 VARIABLES = (ENV_MODEL, ENV_WINDOW_DAYS)
+ATTRIBUTION_VARIABLES = VARIABLES  # the name other wings import it by
 
 
 class Attribution(NamedTuple):

@@ -130,14 +130,31 @@ FORBIDDEN_EVERYWHERE = (
     "node_modules",
     "miniprogram/",
     "tools/",
+    "tencentcloud/",  # Tencent's API calls are signed by shared/platform/cloud_api.py: no SDK in any package
 )
+# Whole wings never imported, and the modules of a shipped wing its entry never imports (tools/build.py).
 NOT_FOR = {
-    # Every function ships the tcb SDK for the CloudBase database backend (imported only on that backend), and the
-    # functions whose jobs continue themselves ship the SCF SDK (imported only for a continuation).
-    "recordShare": ("boto3/", "botocore/", "tencentcloud/scf/", "shared/codes/", "shared/funnel/", "PIL/"),
-    "dailyFunnel": ("boto3/", "botocore/", "shared/codes/", "shared/sharing/", "shared/rewards/", "PIL/"),
-    "genWxacode": ("boto3/", "botocore/", "PIL/_avif", "libavif"),  # Pillow for posters, without AVIF
-    "rewards": ("boto3/", "botocore/", "shared/codes/", "shared/sharing/", "PIL/"),
+    "recordShare": (
+        "boto3/",
+        "botocore/",
+        "shared/codes/",
+        "shared/funnel/",
+        "shared/rewards/",
+        "shared/platform/continuation",
+        "PIL/",
+    ),
+    "dailyFunnel": (
+        "boto3/",
+        "botocore/",
+        "shared/codes/",
+        "shared/sharing/store",
+        "shared/sharing/use_cases",
+        "shared/rewards/store",
+        "shared/rewards/settle",
+        "PIL/",
+    ),
+    "genWxacode": ("boto3/", "botocore/", "PIL/_avif", "libavif", "shared/funnel/", "shared/rewards/"),
+    "rewards": ("boto3/", "botocore/", "shared/codes/", "shared/funnel/", "shared/sharing/store", "PIL/"),
 }
 
 
