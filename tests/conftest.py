@@ -296,3 +296,42 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         f"engine-specific tests skipped on the {ENGINE}: {len(skipped)}"
         + "".join(f"\n  - {reason}" for reason in reasons)
     )
+
+
+@pytest.fixture
+def own_cloudbase(monkeypatch):
+    """``own_cloudbase(env_id, **variants)``: a tcb API emulator of this test's own (over a fresh embedded engine)
+    and the functions configured for it on the CloudBase backend, as a cold instance; torn down after the test."""
+    from tools.tcb_api_emulator import TcbApiEmulator, backing_database
+
+    started = []
+
+    def start(env_id, variables=None, **variants):
+        emulator = TcbApiEmulator(backing_database(), env_id=env_id, **variants)
+        emulator.start()
+        started.append(emulator)
+        values = {
+            "DATABASE": "cloudbase",
+            "TCB_ENV": env_id,
+            "TCB_API_ENDPOINT": emulator.endpoint,
+            "TENCENTCLOUD_SECRETID": emulator.secret_id,
+            "TENCENTCLOUD_SECRETKEY": emulator.secret_key,
+            "TENCENTCLOUD_SESSIONTOKEN": emulator.session_token,
+            **(variables or {}),
+        }
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("MONGODB_URI", raising=False)
+        monkeypatch.delenv("TCB_DATABASE_TAG", raising=False)
+        config.reset()
+        db.reset()
+        instance.reset()
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+    monkeypatch.undo()
+    config.reset()
+    db.reset()
+    instance.reset()

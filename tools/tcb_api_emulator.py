@@ -178,6 +178,21 @@ class TcbApiEmulator:
         if self._server:
             self._server.stop()
 
+    def api(self, tag: str | None = None, timeout_s: float = 3) -> Any:
+        """The CloudBase backend's transport, signed with this emulator's keys (tests and benches)."""
+        from shared.platform.cloudbase_db import TcbApi
+
+        return TcbApi(
+            self.env_id,
+            self.secret_id,
+            self.secret_key,
+            self.session_token,
+            "ap-shanghai",
+            self.endpoint,
+            timeout_s,
+            tag,
+        )
+
     def _goes_down(self, body: bytes) -> bool:
         with self._lock:
             if not self.down and self.outage_when is not None:

@@ -19,7 +19,6 @@ from shared.orders import OrderReads
 from shared.platform.config import Collections
 from shared.platform.db import (
     CollectionSpec,
-    aware,
     driver_errors,
     index,
     provision,
@@ -61,35 +60,6 @@ def chunks_collection(names: Collections) -> str:
 
 
 LEGACY_RUN_AGE = dt.timedelta(days=1)  # a run recorded before runs had leases is dead after this long
-
-
-_INTENT_FIELDS = {"_id": 0, "sharer": 1, "sharerOpenid": 1, "productId": 1, "channel": 1, "at": 1}
-_LANDING_FIELDS = {
-    "_id": 0,
-    "inviter": 1,
-    "invitee": 1,
-    "productId": 1,
-    "channel": 1,
-    "entry": 1,
-    "enteredAt": 1,
-    "newUser": 1,
-    "group.alias": 1,
-    "group.chatType": 1,
-}
-
-
-def _landing(d: Mapping[str, Any]) -> Landing:
-    return Landing(
-        inviter=d["inviter"],
-        invitee=d["invitee"],
-        product=d["productId"],
-        channel=d.get("channel"),
-        entry=d.get("entry"),
-        at=aware(d["enteredAt"]),
-        new_user=d.get("newUser") is True,
-        group=(d.get("group") or {}).get("alias"),
-        chat_type=(d.get("group") or {}).get("chatType"),
-    )
 
 
 class MongoFunnelStore:

@@ -11,41 +11,19 @@ import json
 import pytest
 
 from shared.funnel.definition import SHANGHAI
-from shared.platform import config, db, instance, lease
+from shared.platform import lease
 from shared.platform.admin import make_admin_token
 from tests.conftest import ADMIN_SECRET, configured_handler, fixed_clock, openid_for, scf_context
-from tools.tcb_api_emulator import TcbApiEmulator, backing_database
 
 ENV_ID = "run-failures-5c6d"
 FIRST = dt.date(2026, 11, 1)
 
 
 @pytest.fixture
-def tcb(monkeypatch):
-    emulator = TcbApiEmulator(backing_database(), env_id=ENV_ID)
-    emulator.start()
+def tcb(own_cloudbase):
+    emulator = own_cloudbase(ENV_ID, {"FUNNEL_CHUNK_DAYS": "3", "FUNNEL_LANES": "1"})
     emulator.create_table("orders")
-    for key, value in {
-        "DATABASE": "cloudbase",
-        "TCB_ENV": ENV_ID,
-        "TCB_API_ENDPOINT": emulator.endpoint,
-        "TENCENTCLOUD_SECRETID": emulator.secret_id,
-        "TENCENTCLOUD_SECRETKEY": emulator.secret_key,
-        "TENCENTCLOUD_SESSIONTOKEN": emulator.session_token,
-        "FUNNEL_CHUNK_DAYS": "3",
-        "FUNNEL_LANES": "1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("MONGODB_URI", raising=False)
-    config.reset()
-    db.reset()
-    instance.reset()
-    yield emulator
-    emulator.stop()
-    monkeypatch.undo()
-    config.reset()
-    db.reset()
-    instance.reset()
+    return emulator
 
 
 @pytest.fixture

@@ -27,39 +27,10 @@ def tcb():
     emulator.stop()
 
 
-def _api(emulator: TcbApiEmulator, timeout_s: float = 3) -> TcbApi:
-    return TcbApi(
-        ENV_ID,
-        emulator.secret_id,
-        emulator.secret_key,
-        emulator.session_token,
-        "ap-shanghai",
-        emulator.endpoint,
-        timeout_s,
-    )
-
-
 @pytest.fixture
-def cloudbase(tcb, monkeypatch):
-    """The functions configured for this emulator's environment (as on the platform, without MONGODB_URI)."""
-    for key, value in {
-        "DATABASE": "cloudbase",
-        "TCB_ENV": ENV_ID,
-        "TCB_API_ENDPOINT": tcb.endpoint,
-        "TENCENTCLOUD_SECRETID": tcb.secret_id,
-        "TENCENTCLOUD_SECRETKEY": tcb.secret_key,
-        "TENCENTCLOUD_SESSIONTOKEN": tcb.session_token,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("MONGODB_URI", raising=False)
-    config.reset()
-    db.reset()
-    instance.reset()
-    yield tcb
-    monkeypatch.undo()
-    config.reset()
-    db.reset()
-    instance.reset()
+def cloudbase(own_cloudbase):
+    """The functions configured for an emulator's environment (as on the platform, without MONGODB_URI)."""
+    return own_cloudbase(ENV_ID)
 
 
 def _raw(emulator: TcbApiEmulator, action: str, params: dict) -> dict:
@@ -118,7 +89,7 @@ def test_the_emulator_checks_the_signature_and_the_session_token(tcb):
 
 
 def test_dates_object_ids_and_longs_round_trip_through_extended_json(tcb):
-    database = CloudBaseDatabase(_api(tcb))
+    database = CloudBaseDatabase(tcb.api())
     at = dt.datetime(2026, 11, 10, 8, 30, 15, 123000, tzinfo=dt.timezone.utc)
     oid = ObjectId()
     database["things"].insert_one({"_id": oid, "at": at, "big": Int64(2**40), "nested": {"when": at}})
@@ -128,7 +99,7 @@ def test_dates_object_ids_and_longs_round_trip_through_extended_json(tcb):
 
 
 def test_reads_page_by_the_1000_document_limit(tcb):
-    api = _api(tcb)
+    api = tcb.api()
     database = CloudBaseDatabase(api)
     database["many"].insert_many([{"_id": i, "n": i} for i in range(2500)])
     before = api.requests
@@ -140,7 +111,7 @@ def test_reads_page_by_the_1000_document_limit(tcb):
 
 
 def test_a_duplicate_key_is_the_ports_duplicate_key_error(tcb):
-    database = CloudBaseDatabase(_api(tcb))
+    database = CloudBaseDatabase(tcb.api())
     database["users"].create_index([("code", 1)], name="code_unique", unique=True)
     database["users"].insert_one({"_id": "a", "code": "AAA111"})
     with pytest.raises(DuplicateKeyError):
@@ -151,7 +122,7 @@ def test_a_duplicate_key_is_the_ports_duplicate_key_error(tcb):
 
 
 def test_an_unordered_bulk_insert_past_one_page_reports_duplicates_by_their_place_and_inserts_the_rest(tcb):
-    database = CloudBaseDatabase(_api(tcb))
+    database = CloudBaseDatabase(tcb.api())
     database["ledger"].insert_one({"_id": 1200})
     with pytest.raises(BulkWriteError) as raised:
         database["ledger"].insert_many([{"_id": i} for i in range(1500)], ordered=False)  # two requests of ≤ 1000
@@ -161,7 +132,7 @@ def test_an_unordered_bulk_insert_past_one_page_reports_duplicates_by_their_plac
 
 
 def test_a_collection_that_does_not_exist_yet_reads_empty_and_is_created_by_its_first_write(tcb):
-    database = CloudBaseDatabase(_api(tcb))
+    database = CloudBaseDatabase(tcb.api())
     assert database["later"].find_one({}) is None and database["later"].count_documents({}) == 0
     database["later"].insert_one({"_id": 1})
     assert "later" in database.list_collection_names()

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from shared.platform import config, db, instance
-from shared.platform.cloudbase_db import CloudBaseDatabase, TcbApi
+from shared.platform.cloudbase_db import CloudBaseDatabase
 from shared.platform.documents import DuplicateKeyError
 from tests.conftest import configured_handler, openid_for, scf_context
 from tests.platform.test_cloudbase import _raw
@@ -26,36 +25,9 @@ def _emulator(**variants) -> TcbApiEmulator:
 
 
 @pytest.fixture
-def environment(monkeypatch):
+def environment(own_cloudbase):
     """recordShare's environment on a fresh tcb emulator with the given answer variants (a cold instance)."""
-    started = []
-
-    def configure(**variants) -> TcbApiEmulator:
-        emulator = _emulator(**variants)
-        started.append(emulator)
-        for key, value in {
-            "DATABASE": "cloudbase",
-            "TCB_ENV": ENV_ID,
-            "TCB_API_ENDPOINT": emulator.endpoint,
-            "TENCENTCLOUD_SECRETID": emulator.secret_id,
-            "TENCENTCLOUD_SECRETKEY": emulator.secret_key,
-            "TENCENTCLOUD_SESSIONTOKEN": emulator.session_token,
-        }.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.delenv("MONGODB_URI", raising=False)
-        monkeypatch.delenv("TCB_DATABASE_TAG", raising=False)
-        config.reset()
-        db.reset()
-        instance.reset()
-        return emulator
-
-    yield configure
-    for emulator in started:
-        emulator.stop()
-    monkeypatch.undo()
-    config.reset()
-    db.reset()
-    instance.reset()
+    return lambda **variants: own_cloudbase(ENV_ID, **variants)
 
 
 def _share_and_land(handler, invitee: str, limit_ms: int = 5000) -> dict:
@@ -82,29 +54,16 @@ def test_landings_are_recorded_once_whatever_a_write_answers(environment, write_
     assert emulator.database["share_events"].count_documents({"invitee": openid_for("bob")}) == 1
     # No outcome was read from a RunCommands write: every write went through an Item action.
     assert not {"INSERT", "UPDATE", "DELETE"} & set(emulator.commands)
-    database = CloudBaseDatabase(_api(emulator))
+    database = CloudBaseDatabase(emulator.api())
     database["codes"].insert_one({"_id": "AAA111"})
     with pytest.raises(DuplicateKeyError):  # FailedOperation.DuplicatedData, or E11000 in a message
         database["codes"].insert_one({"_id": "AAA111"})
 
 
-def _api(emulator: TcbApiEmulator, tag: str | None = None) -> TcbApi:
-    return TcbApi(
-        ENV_ID,
-        emulator.secret_id,
-        emulator.secret_key,
-        emulator.session_token,
-        "ap-shanghai",
-        emulator.endpoint,
-        3,
-        tag,
-    )
-
-
 def test_commands_go_out_in_the_dialect_of_tencents_tools():
     emulator = _emulator()
     try:
-        database = CloudBaseDatabase(_api(emulator))
+        database = CloudBaseDatabase(emulator.api())
         database["things"].insert_many([{"_id": i, "n": i, "big": 2**40} for i in range(5)])
         assert database["things"].count_documents({"n": {"$gte": 2}}, skip=1, limit=2) == 2
         assert [d["_id"] for d in database["things"].find({}, skip=3, sort=[("n", 1)])] == [3, 4]
@@ -135,13 +94,13 @@ def test_commands_go_out_in_the_dialect_of_tencents_tools():
 def test_a_configured_tag_is_sent_with_every_call_and_must_name_the_instance():
     emulator = _emulator()
     try:
-        database = CloudBaseDatabase(_api(emulator, tag=emulator.instance_id))
+        database = CloudBaseDatabase(emulator.api(tag=emulator.instance_id))
         database["things"].insert_one({"_id": 1})
         assert database["things"].find_one({"_id": 1}) == {"_id": 1}
         data = [r for r in emulator.sent if r["Action"] in ("RunCommands", "PutItem")]
         assert data and all(r["Tag"] == emulator.instance_id for r in data)
         with pytest.raises(Exception, match="ResourceNotFound.Instance"):
-            CloudBaseDatabase(_api(emulator, tag="tnt-elsewhere"))["things"].find_one({})
+            CloudBaseDatabase(emulator.api(tag="tnt-elsewhere"))["things"].find_one({})
     finally:
         emulator.stop()
 

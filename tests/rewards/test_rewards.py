@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from shared.funnel import SHANGHAI
 from shared.platform.admin import make_admin_token
+from shared.platform.calendar import SHANGHAI
 from shared.rewards.ledger import Credit, rejection
 from tests.conftest import (
     ADMIN_SECRET,

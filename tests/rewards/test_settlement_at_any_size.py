@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from shared.funnel import SHANGHAI
 from shared.platform.admin import make_admin_token
+from shared.platform.calendar import SHANGHAI
 from tests.conftest import ADMIN_SECRET, configured_handler, drain, fixed_clock, openid_for, scf_context, snapshot
 
 T0 = dt.datetime(2026, 11, 10, 9, 0, tzinfo=SHANGHAI)
