@@ -57,12 +57,21 @@ def test_the_liability_report_adds_whole_fen_where_floats_drift(database, monkey
 
     monkeypatch.setenv("REWARD_FIXED", "0.1")
     config.reset()
-    entries = [
-        {"_id": f"r{i}", "inviter": "AAA111", "state": "approved", "amount": 0.1, "amountFen": 10} for i in range(10)
-    ]
-    entries += [
-        {"_id": f"c{i}", "inviter": "AAA111", "state": "clawback", "amount": -0.1, "amountFen": -10} for i in range(3)
-    ]
+
+    def entry(key, state, amount, fen, kind):
+        return {
+            "_id": key,
+            "programme": "default",
+            "orderId": key,
+            "kind": kind,
+            "inviter": "AAA111",
+            "state": state,
+            "amount": amount,
+            "amountFen": fen,
+        }
+
+    entries = [entry(f"r{i}", "approved", 0.1, 10, "reward") for i in range(10)]
+    entries += [entry(f"c{i}", "clawback", -0.1, -10, "clawback") for i in range(3)]
     assert sum(e["amount"] for e in entries[:10]) != 1.0  # the drift the report must not show
     db.database()["rewards"].insert_many(entries)
     assert cli.main(["rewards"]) == 0
