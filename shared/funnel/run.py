@@ -45,16 +45,43 @@ from shared.platform.lease import remember_unrecorded_end, status_of
 from shared.platform.validation import check_document, require_id
 
 
-class FunnelRequest(NamedTuple):
+# One typed request per action, parsed once at the edge (``parse_funnel_request``).
+class RunDays(NamedTuple):
+    """Compute these days: the timer's trailing window, or an admin's backfill."""
+
     days: tuple[dt.date, ...]
-    trigger: str  # "timer" | "admin" | "continuation"
-    action: str = "run"  # "run": compute the days; "dashboard": read them; "status": a run's progress (admins);
-    # "continue": a lane of a run this function started
+    trigger: str  # "timer" | "admin"
+
+
+class ViewDashboard(NamedTuple):
+    """An admin reads the latest dashboard and a range's rows."""
+
+    days: tuple[dt.date, ...]
     dims: tuple[str, ...] = ("total",)
+
+
+class RunStatus(NamedTuple):
+    run_id: str
+
+
+class ResumeRun(NamedTuple):
+    run_id: str
+
+
+class ContinueRun(NamedTuple):
+    """A lane of a run this function started, with the single-use key it was handed."""
+
+    run_id: str
+    resume_key: str
+
+
+FunnelRequest = RunDays | ViewDashboard | RunStatus | ResumeRun | ContinueRun
+
+
+class FunnelCall(NamedTuple):
+    request: FunnelRequest
     deadline: float | None = None  # time.monotonic() by which the invocation must have answered
-    run_id: str | None = None
-    resume_key: str | None = None
-    context: Any = None  # the invocation's time limit and function name, for the run's lanes
+    context: Any = None  # SCF's context: the invocation's time limit and function name, for the run's lanes
 
 
 MAX_VIEW_ROWS = 5000  # an admin view's rows in one answer (the summary covers any range)
@@ -64,20 +91,19 @@ def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: Fu
     """A timer run recomputes the trailing window + late tolerance ending yesterday; an admin names a
     ``date`` or a ``from``–``to`` range (at most 400 days, not after today)."""
     if timer:
-        return FunnelRequest(tuple(trailing_dates(now, settings.window_days, settings.late_days)), "timer")
+        return RunDays(tuple(trailing_dates(now, settings.window_days, settings.late_days)), "timer")
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
     check_document(event)
     if "continueFunnel" in event:
         run_id = require_id(event["continueFunnel"], "continueFunnel")
-        return FunnelRequest(
-            (), "continuation", "continue", run_id=run_id, resume_key=parse_resume_key(event.get("resumeKey"))
-        )
+        return ContinueRun(run_id, parse_resume_key(event.get("resumeKey")))
     action = event.get("action", "run")
     if action == "dashboard":
         return parse_dashboard_view(event, now)
     if action in ("status", "resume"):
-        return FunnelRequest((), "admin", action, run_id=require_id(event.get("runId"), "runId"))
+        run_id = require_id(event.get("runId"), "runId")
+        return RunStatus(run_id) if action == "status" else ResumeRun(run_id)
     if action != "run":
         raise BadInput("action must be run (the default), dashboard, status or resume", field="action")
     if "date" in event:
@@ -86,10 +112,10 @@ def parse_funnel_request(event: Any, timer: bool, now: dt.datetime, settings: Fu
         days = requested_days(event.get("from"), event.get("to"), now)
     else:
         raise BadInput("name a date, or a from/to range", field="date")
-    return FunnelRequest(tuple(days), "admin")
+    return RunDays(tuple(days), "admin")
 
 
-def parse_dashboard_view(event: Mapping[str, Any], now: dt.datetime) -> FunnelRequest:
+def parse_dashboard_view(event: Mapping[str, Any], now: dt.datetime) -> ViewDashboard:
     """``{"action": "dashboard", "from"?, "to"?, "dims"?}``: the latest dashboard and the rows of a range (default
     the last 14 days; ``dims`` default ``["total"]``)."""
     from shared.funnel.dashboard import default_range
@@ -104,7 +130,7 @@ def parse_dashboard_view(event: Mapping[str, Any], now: dt.datetime) -> FunnelRe
         or not all(isinstance(d, str) and d in DIMENSIONS for d in dims)
     ):
         raise BadInput(f"dims must be a list of {', '.join(DIMENSIONS)}", field="dims")
-    return FunnelRequest(tuple(days), "admin", "dashboard", tuple(dict.fromkeys(dims)))
+    return ViewDashboard(tuple(days), tuple(dict.fromkeys(dims)))
 
 
 def requested_days(

@@ -7,8 +7,12 @@ from typing import Any, NamedTuple
 
 from shared.funnel.run import (
     MAX_VIEW_ROWS,
-    FunnelRequest,
+    ContinueRun,
+    FunnelCall,
     Invocation,
+    ResumeRun,
+    RunStatus,
+    ViewDashboard,
     authorize_funnel_call,
     continue_run,
     parse_funnel_request,
@@ -39,32 +43,30 @@ def configure() -> FunnelConfig:
     return settings
 
 
-def parse_event(event: Any, context: Any, settings: FunnelConfig) -> FunnelRequest:
+def parse_event(event: Any, context: Any, settings: FunnelConfig) -> FunnelCall:
     started = time.monotonic()
     timer = authorize_funnel_call(invoker_of(event, context), event, settings.funnel)
     request = parse_funnel_request(event, timer, clock().now(), settings.funnel)
     limit_ms = db.time_limit_ms(context)
-    request = request._replace(context=context)
-    return request._replace(deadline=started + limit_ms / 1000) if limit_ms else request
+    return FunnelCall(request, started + limit_ms / 1000 if limit_ms else None, context)
 
 
 class FunnelService:
     def __init__(self, store: Any, clock: Clock, settings: FunnelSettings, publisher: Any | None = None) -> None:
         self.store, self.clock, self.settings, self.publisher = store, clock, settings, publisher
 
-    def execute(self, request: FunnelRequest) -> dict[str, Any]:
-        if request.action == "dashboard":
+    def execute(self, call: FunnelCall) -> dict[str, Any]:
+        request = call.request
+        if isinstance(request, ViewDashboard):
             return self.view(request)
-        if request.action == "status":
-            return {"ok": True, **self.status(request.run_id or "")}
-        invocation = self.invocation(request.context)
-        if request.action == "continue":
-            result = continue_run(
-                self.store, self.clock, self.settings, request.run_id or "", request.resume_key or "", invocation
-            )
-        elif request.action == "resume":
-            self.status(request.run_id or "")  # NOT_FOUND for a run that does not exist
-            result = work_on_run(self.store, self.clock, self.settings, request.run_id or "", invocation)
+        if isinstance(request, RunStatus):
+            return {"ok": True, **self.status(request.run_id)}
+        invocation = self.invocation(call.context)
+        if isinstance(request, ContinueRun):
+            result = continue_run(self.store, self.clock, self.settings, request.run_id, request.resume_key, invocation)
+        elif isinstance(request, ResumeRun):
+            self.status(request.run_id)  # NOT_FOUND for a run that does not exist
+            result = work_on_run(self.store, self.clock, self.settings, request.run_id, invocation)
         else:
             result = run_funnel(self.store, self.clock, self.settings, request.days, request.trigger, invocation)
         if result.get("status") == "failed":
@@ -72,7 +74,7 @@ class FunnelService:
                 f"the funnel run failed: {result.get('error', 'see its run document')}", runId=result["runId"]
             )
         if result.pop("finalized", False) and result.get("trigger") == "timer" and self.publisher is not None:
-            result["dashboard"] = self.publisher.publish(result["runId"], self.clock.now(), request.deadline)
+            result["dashboard"] = self.publisher.publish(result["runId"], self.clock.now(), call.deadline)
         return result
 
     def invocation(self, context: Any) -> Invocation:
@@ -99,7 +101,7 @@ class FunnelService:
         done = sum(len(chunk.get("checksums", [])) for chunk in chunks)
         return {**run_summary(run, self.clock.now()), "chunkStates": states, "daysDone": done}
 
-    def view(self, request: FunnelRequest) -> dict[str, Any]:
+    def view(self, request: ViewDashboard) -> dict[str, Any]:
         """The latest published dashboard and a range's summary and rows, for an app's own admin page."""
         from shared.funnel.dashboard import load_model
 

@@ -37,12 +37,41 @@ class RewardsConfig(NamedTuple):
     wechat: WeChatSettings | None
 
 
+# One typed request per action, parsed once at the edge (``parse_event``): the service reads fields, never the event.
+class Settle(NamedTuple):
+    by: str  # "timer" | "admin" | "continuation"
+    resume_key: str | None = None  # a continuation's single-use key
+
+
+class SettlementStatus(NamedTuple):
+    """An admin reads the settlement's state."""
+
+
+class MyRewards(NamedTuple):
+    openid: str  # the caller, as the platform asserts them
+
+
+class Subscribe(NamedTuple):
+    openid: str
+    accepted: tuple[str, ...]  # the template ids the user accepted
+
+
+class MarkPaid(NamedTuple):
+    ids: tuple[str, ...] | None = None  # these approved rewards…
+    before: dt.datetime | None = None  # …or every one approved before this instant
+
+
+class Export(NamedTuple):
+    format: str  # "json" | "csv"
+
+
+RewardRequest = Settle | SettlementStatus | MyRewards | Subscribe | MarkPaid | Export
+
+
 class RewardCall(NamedTuple):
-    action: str
+    request: RewardRequest
     invoker: Invoker
-    admin: bool
-    params: dict[str, Any]
-    context: Any = None  # the invocation's time limit and function name, for settlement's continuation
+    context: Any = None  # SCF's context: the invocation's time limit and function name, for continuations
 
 
 def configure(env: Mapping[str, str] | None = None) -> RewardsConfig:
@@ -63,7 +92,7 @@ def configure(env: Mapping[str, str] | None = None) -> RewardsConfig:
 def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall:
     invoker = invoker_of(event, context)
     if invoker.timer:
-        return RewardCall("settle", invoker, True, {"by": "timer"}, context)
+        return RewardCall(Settle("timer"), invoker, context)
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
     check_document(event)
@@ -71,7 +100,7 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
         check_field_names(event, ("continueSettlement", "resumeKey"))
         if event["continueSettlement"] != settings.rewards.programme:
             raise BadInput("continueSettlement must name this function's programme", field="continueSettlement")
-        return RewardCall("settle", invoker, True, {"resumeKey": parse_resume_key(event.get("resumeKey"))}, context)
+        return RewardCall(Settle("continuation", parse_resume_key(event.get("resumeKey"))), invoker, context)
     check_field_names(event, ("action", "adminToken", "rewardIds", "approvedBefore", "format", "state", "templates"))
     action = event.get("action", "myRewards")
     if action not in ACTIONS:
@@ -82,9 +111,19 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
     )
     if action not in CLIENT_ACTIONS and not admin:
         raise Forbidden(f"{action} is for the timer and admins only")
-    if action in CLIENT_ACTIONS and invoker.caller is None:
+    if action in CLIENT_ACTIONS and openid is None:
         raise NoIdentity("no caller identity from the platform")
-    params: dict[str, Any] = {"by": "admin"} if action == "settle" else {}
+    return RewardCall(_request(action, event, openid or ""), invoker, context)
+
+
+def _request(action: str, event: Mapping[str, Any], openid: str) -> RewardRequest:
+    """The action's typed request from its fields (who may call it was decided before)."""
+    if action == "settle":
+        return Settle("admin")
+    if action == "settlement":
+        return SettlementStatus()
+    if action == "myRewards":
+        return MyRewards(openid)
     if action == "markPaid":
         ids, before = event.get("rewardIds"), event.get("approvedBefore")
         if (ids is None) == (before is None):
@@ -92,30 +131,27 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
         if ids is not None:
             if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS:
                 raise BadInput(f"rewardIds must be a list of 1-{MAX_IDS} reward ids", field="rewardIds")
-            params["ids"] = [require_reward_id(value) for value in ids]
-        else:
-            params["before"] = day_bounds(parse_date(before, "approvedBefore"))[0]
-    elif action == "export":
+            return MarkPaid(ids=tuple(require_reward_id(value) for value in ids))
+        return MarkPaid(before=day_bounds(parse_date(before, "approvedBefore"))[0])
+    if action == "export":
         fmt = event.get("format", "json")
         if fmt not in ("json", "csv"):
             raise BadInput("format must be json or csv", field="format")
-        params["format"] = fmt
-    elif action == "subscribe":
-        templates = event.get("templates")
-        if not isinstance(templates, Mapping) or not templates or len(templates) > 5:
-            raise BadInput(
-                "templates must be wx.requestSubscribeMessage's result: {templateId: 'accept', …} (at most 5)",
-                field="templates",
-            )
-        accepted = []
-        for template, result in templates.items():
-            require_id(template, "templates")
-            if result not in SUBSCRIBE_RESULTS:
-                raise BadInput(f"templates.{template} must be one of {', '.join(SUBSCRIBE_RESULTS)}", field="templates")
-            if result == "accept":
-                accepted.append(template)
-        params["accepted"] = accepted
-    return RewardCall(action, invoker, admin, params, context)
+        return Export(fmt)
+    templates = event.get("templates")  # subscribe
+    if not isinstance(templates, Mapping) or not templates or len(templates) > 5:
+        raise BadInput(
+            "templates must be wx.requestSubscribeMessage's result: {templateId: 'accept', …} (at most 5)",
+            field="templates",
+        )
+    accepted = []
+    for template, result in templates.items():
+        require_id(template, "templates")
+        if result not in SUBSCRIBE_RESULTS:
+            raise BadInput(f"templates.{template} must be one of {', '.join(SUBSCRIBE_RESULTS)}", field="templates")
+        if result == "accept":
+            accepted.append(template)
+    return Subscribe(openid, tuple(accepted))
 
 
 def require_reward_id(value: Any) -> str:
@@ -124,39 +160,35 @@ def require_reward_id(value: Any) -> str:
     return value
 
 
-def _own_openid(call: RewardCall) -> str:
-    """The caller's openid for a client action (parse_event already refuses one without identity)."""
-    if call.invoker.caller is None:
-        raise NoIdentity("no caller identity from the platform")
-    return call.invoker.caller.openid
-
-
 class RewardService:
     def __init__(self, store: Any, clock: Clock, settings: RewardsConfig, notify: Any = None) -> None:
         self.store, self.clock, self.settings, self.notify = store, clock, settings, notify
 
     def execute(self, call: RewardCall) -> dict[str, Any]:
-        now = self.clock.now()
-        if call.action == "settle":
-            return settle(self.store, self.clock, self.settings.rewards, self._settlement_run(call, now), self.notify)
-        if call.action == "settlement":
+        now, request = self.clock.now(), call.request
+        if isinstance(request, Settle):
+            return settle(
+                self.store, self.clock, self.settings.rewards, self._settlement_run(request, call, now), self.notify
+            )
+        if isinstance(request, SettlementStatus):
             return {"ok": True, **status_of(self.store, self.settings.rewards)}
-        if call.action == "myRewards":
-            code = self.store.inviter_code_of(_own_openid(call))
+        if isinstance(request, MyRewards):
+            code = self.store.inviter_code_of(request.openid)
             every, latest = self.store.rewards_of(code) if code else ([], [])
             scale = self.settings.rewards.amount_scale
             return {"ok": True, "inviterCode": code, **summary(every, scale), "rewards": [_public(r) for r in latest]}
-        if call.action == "subscribe":
-            if self.settings.rewards.notice_template:
-                accepted = [t for t in call.params["accepted"] if t == self.settings.rewards.notice_template]
-            else:
-                accepted = []
-            self.store.add_accepts(_own_openid(call), accepted, now)
+        if isinstance(request, Subscribe):
+            template = self.settings.rewards.notice_template
+            accepted = [t for t in request.accepted if t == template] if template else []
+            self.store.add_accepts(request.openid, accepted, now)
             return {"ok": True, "counted": len(accepted)}
-        if call.action == "markPaid":
-            ids = self.store.paid_ids(call.params.get("ids"), call.params.get("before"), MAX_IDS)
+        if isinstance(request, MarkPaid):
+            ids = self.store.paid_ids(list(request.ids) if request.ids else None, request.before, MAX_IDS)
             marked = [i for i in ids if self.store.transition(i, PAID, now, "admin", extra={"paidAt": now})]
             return {"ok": True, "marked": len(marked), "rewardIds": marked}
+        return self._export(request)
+
+    def _export(self, request: Export) -> dict[str, Any]:
         rows = self.store.export(APPROVED)
         scale = self.settings.rewards.amount_scale
         per_inviter: dict[str, dict[str, Any]] = {}
@@ -169,7 +201,7 @@ class RewardService:
         for entry in per_inviter.values():
             entry["amount"] = from_fen(entry["amountFen"], scale)
         payout = sorted(per_inviter.values(), key=lambda e: -e["amountFen"])
-        if call.params["format"] == "csv":
+        if request.format == "csv":
             out = io.StringIO()
             writer = csv.writer(out)
             writer.writerow(["inviter", "amount", "amount_fen", "rewards", "clawbacks"])
@@ -187,15 +219,15 @@ class RewardService:
         }
 
     @staticmethod
-    def _settlement_run(call: RewardCall, now: dt.datetime) -> SettlementRun:
+    def _settlement_run(request: Settle, call: RewardCall, now: dt.datetime) -> SettlementRun:
         from shared.platform.continuation import ScfInvokeContinuation
 
         return SettlementRun(
-            by=call.params.get("by", "continuation"),
+            by=request.by,
             deadline=deadline_for(call.context),
             lease_until=lease_until(now, call.context),
             continuation=ScfInvokeContinuation.from_context(call.context),
-            resume_key=call.params.get("resumeKey"),
+            resume_key=request.resume_key,
         )
 
 
