@@ -137,6 +137,9 @@ class TcbApiEmulator:
         self.commands: Counter[str] = Counter()  # CommandType of every executed command, and Item actions
         self.sent: list[dict[str, Any]] = []  # every authenticated request body, for tests to read the dialect
         self.item_answers: dict[str, dict[str, Any]] = {}  # action -> an answer to give instead (unknown shapes)
+        self.command_writes_lost = (
+            False  # RunCommands writes answer but change nothing ("fails silently", the CLI notes)
+        )
         # An outage: when ``outage_when(action, request)`` first holds, every request fails (HTTP 500) until restore().
         self.outage_when: Any = None
         self.down = False
@@ -356,6 +359,9 @@ class TcbApiEmulator:
         answers = []
         for name, command, kind in parsed:
             self.commands[kind] += 1
+            if kind in ("INSERT", "UPDATE", "DELETE") and self.command_writes_lost:
+                answers.append(_ejson({"n": 0, "ok": 1}))
+                continue
             answer = getattr(self, f"_run_{name}")(self.database[command[name]], command)
             if kind in ("INSERT", "UPDATE", "DELETE") and self.write_answers != "reply":
                 answer = "" if self.write_answers == "blank" else None

@@ -609,10 +609,26 @@ class CloudBaseCollection:
         raise CloudBaseError(f"find_one_and_update on {self.name} kept meeting other writers")
 
     def bulk_write(self, requests: Sequence[ReplaceOne | DeleteMany], ordered: bool = True, **options: Any) -> Any:
-        """The port's bulk operations one by one (ordered: the first error stops the rest)."""
+        """The port's bulk operations. Replacements by ``_id`` (a day's report rows) go together in ``RunCommands``
+        ``update`` commands of up to 1000 — whose answer nobody documents, so it is not read: the documents are read
+        back by ``_id`` and any that is not what was sent is written again on its own (``UpdateItem``, which answers
+        what happened, duplicates included). Every other operation goes one by one (ordered: the first error stops
+        the rest)."""
         _refuse("bulk_write", options)
         done, errors = 0, []
-        for index, request in enumerate(requests):
+        pending = list(enumerate(requests))
+        singly: set[int] = set()  # replacements the bulk path could not confirm: written on their own
+        while pending:
+            together = []
+            while pending and pending[0][0] not in singly and _replaces_by_id(pending[0][1]):
+                together.append(pending.pop(0))
+            if together:
+                again = self._replace_by_id(together)
+                singly.update(index for index, _ in again)
+                pending = again + pending
+                done += len(together) - len(again)
+                continue
+            index, request = pending.pop(0)
             try:
                 if isinstance(request, ReplaceOne):
                     result = self.replace_one(request.filter, request.replacement, upsert=request.upsert)
@@ -629,6 +645,27 @@ class CloudBaseCollection:
             raise BulkWriteError({"writeErrors": errors, "nInserted": 0, "writeConcernErrors": []})
         return DeleteResult(done)
 
+    def _replace_by_id(self, replacements: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """Send the replacements in bulk, read them back: the ones not stored as sent, to be written one by one."""
+        self.database.writable(self.name)
+        unconfirmed: list[tuple[int, Any]] = []
+        for start in range(0, len(replacements), MAX_PAGE):
+            chunk = replacements[start : start + MAX_PAGE]
+            wanted = {r.filter["_id"]: {**r.replacement, "_id": r.filter["_id"]} for _, r in chunk}
+            updates = [{"q": {"_id": key}, "u": doc, "upsert": True, "multi": False} for key, doc in wanted.items()]
+            try:
+                self._api.run(self.name, "UPDATE", {"update": self.name, "updates": updates, "ordered": False})
+            except CloudBaseError as exc:
+                if exc.timeout:
+                    raise
+                unconfirmed += chunk  # refused as a whole: each goes on its own
+                continue
+            stored = {d["_id"]: d for d in self.find({"_id": {"$in": list(wanted)}}).limit(len(wanted))}
+            unconfirmed += [(i, r) for i, r in chunk if not _same(stored.get(r.filter["_id"]), wanted[r.filter["_id"]])]
+        if unconfirmed:
+            log.event("cloudbase_bulk_unconfirmed", collection=self.name, documents=len(unconfirmed))
+        return unconfirmed
+
     def create_index(self, keys: Any, **options: Any) -> str:
         _refuse("create_index", options, ("name", "unique", "sparse", "partialFilterExpression"))
         self.database.provision(self.name, [index_spec(keys, options)])
@@ -644,6 +681,20 @@ class CloudBaseCollection:
 
     def drop(self) -> None:
         self._api.delete_items(self.name, {}, True)
+
+
+def _replaces_by_id(request: Any) -> bool:
+    return (
+        isinstance(request, ReplaceOne)
+        and request.upsert
+        and set(request.filter) == {"_id"}
+        and not isinstance(request.filter["_id"], Mapping)
+    )
+
+
+def _same(stored: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
+    """A document as read back equals what was sent (both through the same Extended JSON, so dates compare alike)."""
+    return stored is not None and _loads(dumps(stored)) == _loads(dumps(wanted))
 
 
 def index_spec(keys: Any, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -167,3 +167,31 @@ def test_a_held_reply_is_answered_unavailable_within_40_percent_of_a_short_limit
     assert answer["ok"] is False and answer["error"]["code"] == "UNAVAILABLE", answer
     # 30 % of 2 s for the held request (fractions of a second, not the SDK's whole seconds), nothing after it
     assert elapsed < 0.8, f"answered after {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_a_bulk_of_replacements_goes_in_bulk_and_is_confirmed_by_reading_back(lost):
+    """A day's report rows: replacements by _id sent 1000 to a RunCommands update, whose answer is not read; each is
+    read back, and what is not as sent (the platform dropped the writes) is written again on its own."""
+    from shared.platform.documents import DeleteMany, ReplaceOne
+
+    emulator = _emulator(write_answers="blank")
+    try:
+        emulator.command_writes_lost = lost
+        database = CloudBaseDatabase(emulator.api())
+        rows = [{"_id": f"2026-11-10|inviter|{i:05d}", "date": "2026-11-10", "landings": i} for i in range(2500)]
+        database["rows"].insert_one({"_id": "stale", "date": "2026-11-10"})
+        before = dict(emulator.requests)
+        operations = [ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in rows]
+        database["rows"].bulk_write(
+            [*operations, DeleteMany({"date": "2026-11-10", "_id": {"$nin": [r["_id"] for r in rows]}})]
+        )
+        stored = {d["_id"]: d for d in emulator.database["rows"].find({})}
+        assert stored == {r["_id"]: r for r in rows}
+        spent = {action: n - before.get(action, 0) for action, n in emulator.requests.items()}
+        if lost:
+            assert spent["UpdateItem"] == 2500  # every row again, on its own, its outcome read from its answer
+        else:
+            assert spent.get("UpdateItem", 0) == 0 and spent["RunCommands"] == 6  # 3 updates, 3 read-backs
+    finally:
+        emulator.stop()
