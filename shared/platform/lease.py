@@ -98,24 +98,29 @@ class Leases:
     ) -> Document | None:
         """The document (as it is after, or was before with ``answer=BEFORE``) if ``owner`` now holds it, else None.
         ``handed_over``: the condition of a hand-over (a continuation's key), which takes the lease whatever its time
-        instead of waiting for it to lapse. ``create``: a document that does not exist yet is created held (a live
-        holder's or an ended document, which the filter does not match, answers None)."""
+        instead of waiting for it to lapse. ``create``: a document that does not exist yet is created held, by a plain
+        insert first (``filter`` holds only equalities then) — concurrent upserts race differently on MongoDB (E11000)
+        and FerretDB (a unique-violation error of its own), while an insert answers E11000 on every backend."""
+        if create:
+            document = {**filter, OWNER: owner, UNTIL: until, **(set or {}), **(inc or {})}
+            try:
+                with driver_errors(f"create {self._what}"):
+                    self._collection.insert_one(dict(document))
+                return None if answer == ReturnDocument.BEFORE else document
+            except DuplicateKeyError:
+                pass  # it exists: held, lapsed or ended — the conditional update decides
         condition = {**filter, **(handed_over if handed_over is not None else lapsed(now))}
-        try:
-            with driver_errors(f"take the lease of {self._what}"):
-                return self._collection.find_one_and_update(
-                    condition,
-                    _update(
-                        {OWNER: owner, UNTIL: until, **(set or {})},
-                        inc,
-                        {"$unset": dict.fromkeys(unset, "")} if unset else None,
-                    ),
-                    sort=sort,
-                    upsert=create,
-                    return_document=answer,
-                )
-        except DuplicateKeyError:
-            return None  # it exists, held or ended: an insert of the same key was refused
+        with driver_errors(f"take the lease of {self._what}"):
+            return self._collection.find_one_and_update(
+                condition,
+                _update(
+                    {OWNER: owner, UNTIL: until, **(set or {})},
+                    inc,
+                    {"$unset": dict.fromkeys(unset, "")} if unset else None,
+                ),
+                sort=sort,
+                return_document=answer,
+            )
 
     def renew(
         self,
