@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from shared.codes import settings as wxacode_config
 from shared.funnel import settings as funnel_config
 from shared.platform import config
+from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET
 from shared.rewards import settings as rewards
+from shared.sharing import relationship
 from shared.wechat import settings as wechat
 
 RUNTIME = "Python3.10"
@@ -55,6 +57,8 @@ class Function:
 ANSWER_MARGIN_S = 1.0  # what a function needs, after its slowest dependency gave up, to answer UNAVAILABLE
 
 
+ADMIN_VARIABLES = (ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET)
+
 FUNCTIONS = (
     # requests ships for group resolution only (imported on a landing's first group cloudID, not at cold start).
     Function(
@@ -64,7 +68,7 @@ FUNCTIONS = (
         timeout_s=5,
         packages=("pymongo",),
         lazy_packages=("requests",),
-        variables=tuple(dict.fromkeys(config.VARIABLES + wechat.VARIABLES)),
+        variables=tuple(dict.fromkeys(config.VARIABLES + wechat.VARIABLES + relationship.VARIABLES + ADMIN_VARIABLES)),
         wings=("platform", "sharing", "wechat"),
         zip_budget_mb=5.0,  # Tencent's cloud API is signed by shared/platform/cloud_api.py: no SDK shipped
         waits_on=("mongodb", "wechat-groups"),

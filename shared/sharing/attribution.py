@@ -72,5 +72,6 @@ def landing_is_first_sighting(user_before: Mapping[str, Any] | None, claim: Shar
     """
     if user_before is None:
         return True
-    binding = user_before.get("binding") or {}
-    return binding.get("inviter") == claim.inviter and binding.get("productId") == claim.product_id
+    # The first touch: kept apart once a relationship changed (the binding is then another inviter's).
+    first = user_before.get("firstTouch") or user_before.get("binding") or {}
+    return first.get("inviter") == claim.inviter and first.get("productId") == claim.product_id

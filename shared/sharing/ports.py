@@ -4,6 +4,7 @@ adapters against the embedded engine or a real server, not mocks of these method
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from shared.sharing.scene import ShareClaim
@@ -30,6 +31,17 @@ class ShareStore(Protocol):
         """Register the user (if absent, bound by ``binding``) and insert the landing ``record``, together: (the user
         document as it was before, None when this call created it; False when a landing already exists for
         (inviter, invitee, productId))."""
+
+    def user(self, openid: str) -> dict[str, Any] | None:
+        """The user's relationship, first touch and inviter code (None: never seen)."""
+
+    def upline_of(self, code: str) -> str | None:
+        """The inviter code of the relationship of ``code``'s owner (None for a seed)."""
+
+    def change_relationship(
+        self, user: Mapping[str, Any], binding: dict[str, Any] | None, change: dict[str, Any], now: dt.datetime
+    ) -> bool:
+        """Replace the user's relationship if it is still the one read, and keep the change in the history."""
 
     def mark_not_new(self, key: dict[str, Any]) -> None:
         """The landing for ``key`` counts no new user."""

@@ -28,6 +28,10 @@ from shared.sharing.credit import Intent, Landing
 IN_LIMIT = 2000  # codes or users asked for in one query
 
 
+def relationships_collection(names: Collections) -> str:
+    return f"{names.users}_relationships"
+
+
 def sharing_collections(names: Collections) -> list[CollectionSpec]:
     """The collections the sharing wing owns (docs/data-model.md lists them; change both together)."""
     return [
@@ -50,6 +54,11 @@ def sharing_collections(names: Collections) -> list[CollectionSpec]:
             ),
         ),
         CollectionSpec(names.share_intents, (index("at", name="at"), index("sharer", "at", name="sharer_at"))),
+        # Every change of a relationship (taken over, re-bound after it ended, set by an admin): shared/sharing/relationship.py
+        CollectionSpec(
+            relationships_collection(names),
+            (index("inviter", "at", name="inviter_at"), index("invitee", "at", name="invitee_at")),
+        ),
         # One token per (inviter, product, channel), so regenerating a code reuses its token.
         CollectionSpec(
             names.scene_tokens, (index("inviter", "productId", "channel", name="claim_unique", unique=True),)

@@ -7,25 +7,39 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from shared.platform import config, db, log
+from shared.platform.admin import admin_settings, is_admin
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.config import EnvReader
+from shared.platform.errors import Forbidden, NoIdentity
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
 from shared.sharing.groups import Resolver, wechat_resolver
 from shared.sharing.profile import SharerProfile, TextCheck, save_profile
+from shared.sharing.relationship import DEFAULT_RULE, RelationshipRule, read_relationship_rule
 from shared.sharing.store import MongoShareStore
-from shared.sharing.use_cases import LandingRequest, ShareRequest, parse_request, record_landing, start_share
+from shared.sharing.use_cases import (
+    BindRequest,
+    LandingRequest,
+    ShareRequest,
+    bind_by_admin,
+    parse_request,
+    record_landing,
+    start_share,
+)
 from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_settings
 
 
 class ShareCall(NamedTuple):
-    caller: Caller
-    request: ShareRequest | LandingRequest | SharerProfile
+    caller: Caller | None  # None only for an admin's bind with an admin token (no user calls it)
+    request: ShareRequest | LandingRequest | SharerProfile | BindRequest
 
 
 class ShareSettings(NamedTuple):
     common: config.Settings
     wechat: WeChatSettings | None  # only for group resolution; None: landings are recorded without a group
+    relationships: RelationshipRule = DEFAULT_RULE
+    admin_openids: frozenset[str] = frozenset()
+    admin_token_secret: str | None = None
 
 
 def configure(env: Mapping[str, str] | None = None) -> ShareSettings:
@@ -33,18 +47,29 @@ def configure(env: Mapping[str, str] | None = None) -> ShareSettings:
     common = config.settings()
     read = EnvReader(env)
     wechat = read_wechat_settings(read, required=False)
+    relationships = read_relationship_rule(read)
+    admins, secret = admin_settings(read)
     read.check("recordShare configuration")
     log.set_level(common.log_level)
     if wechat is None:
         log.event(
             "group_resolution_off", reason=f"{ENV_APPID}/{ENV_APPSECRET} not set: landings are recorded without a group"
         )
-    return ShareSettings(common, wechat)
+    return ShareSettings(common, wechat, relationships, admins, secret)
 
 
 def parse_event(event: Any, context: Any, settings: ShareSettings) -> ShareCall:
-    caller = caller_identity(event, context)
-    return ShareCall(caller, parse_request(event, settings.common.default_share_page))
+    request = parse_request(event, settings.common.default_share_page)
+    if not isinstance(request, BindRequest):
+        return ShareCall(caller_identity(event, context), request)
+    try:
+        caller: Caller | None = caller_identity(event, context)
+    except NoIdentity:
+        caller = None  # an ops call: its admin token decides
+    openid = caller.openid if caller else None
+    if not is_admin(openid, request.admin_token, settings.admin_openids, settings.admin_token_secret):
+        raise Forbidden("setting a relationship is for admins only")
+    return ShareCall(caller, request)
 
 
 class ShareService:
@@ -55,7 +80,9 @@ class ShareService:
         config: config.Settings,
         resolver: Resolver | None = None,
         text_check: TextCheck | None = None,
+        relationships: RelationshipRule = DEFAULT_RULE,
     ) -> None:
+        self.relationships = relationships
         self.store = store
         self.clock = clock
         self.config = config
@@ -63,13 +90,19 @@ class ShareService:
         self.text_check = text_check
 
     def execute(self, call: ShareCall) -> dict[str, Any]:
+        if isinstance(call.request, BindRequest):  # parse_event let only an admin through
+            return bind_by_admin(self.store, self.clock, self.relationships, call.request)
+        if call.caller is None:
+            raise NoIdentity("no caller identity from the platform")
         if isinstance(call.request, SharerProfile):
             return save_profile(self.store, self.clock, call.caller, call.request, self.text_check)
         if isinstance(call.request, ShareRequest):
             return start_share(
                 self.store, self.clock, call.caller, call.request, self.config.inviter_code_length
             ).to_response()
-        return record_landing(self.store, self.clock, call.caller, call.request, self.resolver).to_response()
+        return record_landing(
+            self.store, self.clock, call.caller, call.request, self.resolver, self.relationships
+        ).to_response()
 
 
 # Group resolution's time budget: recordShare runs 5 s, so one attempt of at most 0.5 s connect + 1 s read per
@@ -127,7 +160,9 @@ def share_service(settings: ShareSettings | None = None) -> ShareService:
         wechat = settings.wechat if settings else None
         resolver = lazy_group_resolver(wechat, database, common.collections) if wechat else None
         text_check = lazy_text_check(wechat, database, common.collections) if wechat else None
-        return ShareService(MongoShareStore(database, common.collections), clock(), common, resolver, text_check)
+        rule = settings.relationships if settings else DEFAULT_RULE
+        store = MongoShareStore(database, common.collections)
+        return ShareService(store, clock(), common, resolver, text_check, rule)
 
     holder = _services.get(settings)
     if holder is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 from shared.platform.config import Collections
@@ -17,7 +18,7 @@ from shared.platform.documents import Database, DuplicateKeyError, ReturnDocumen
 from shared.platform.errors import Unavailable
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.profile import SharerProfile
-from shared.sharing.reads import sharing_collections
+from shared.sharing.reads import relationships_collection, sharing_collections
 from shared.sharing.scene import ShareClaim
 
 
@@ -56,8 +57,58 @@ class MongoShareStore:
         self._landings = database[names.share_events]
         self._intents = database[names.share_intents]
         self._tokens = database[names.scene_tokens]
+        self._changes = database[relationships_collection(names)]
         self._codes = code_cache if code_cache is not None else CodeCache()
         provision(database, sharing_collections(names))
+
+    # --- relationships (shared/sharing/relationship.py decides; this writes) -------------------------------------
+    def upline_of(self, code: str) -> str | None:
+        """The inviter code of the relationship of ``code``'s owner (None for a seed or an unknown code)."""
+        with driver_errors("read an inviter's upline"):
+            doc = self._users.find_one({"code": code_matches(code)}, {"binding.inviter": 1})
+        return ((doc or {}).get("binding") or {}).get("inviter")
+
+    def user(self, openid: str) -> dict[str, Any] | None:
+        with driver_errors("read the user"):
+            return self._users.find_one({"_id": openid}, {"binding": 1, "firstTouch": 1, "code": 1})
+
+    def change_relationship(
+        self, user: Mapping[str, Any], binding: dict[str, Any] | None, change: dict[str, Any], now: dt.datetime
+    ) -> bool:
+        """The user's relationship replaced, only if it is still the one read (another landing may have changed it
+        meanwhile: then nothing is written and False answers). The user's first touch is kept apart first (the
+        funnel's "new user" reads it), and the change goes to the history."""
+        previous = user.get("binding") or None
+        condition: dict[str, Any] = {"_id": user["_id"]}
+        if previous and previous.get("inviter"):
+            condition.update({"binding.inviter": previous["inviter"], "binding.at": previous.get("at")})
+        else:
+            condition["binding.inviter"] = None  # no relationship (absent or null)
+        fields: dict[str, Any] = {"binding": binding} if binding else {}
+        if previous and "firstTouch" not in user:
+            fields["firstTouch"] = {"inviter": previous.get("inviter"), "productId": previous.get("productId")}
+        update: dict[str, Any] = {"$set": fields} if fields else {}
+        if binding is None:
+            update["$unset"] = {"binding": ""}  # cleared: no relationship at all
+        with driver_errors("change the relationship"):
+            if self._users.update_one(condition, update).matched_count != 1:
+                return False
+            self._changes.insert_one(
+                {
+                    "invitee": user["_id"],
+                    "inviter": (binding or {}).get("inviter"),
+                    "from": (previous or {}).get("inviter"),
+                    "fromAt": (previous or {}).get("at"),
+                    "fromExpiresAt": (previous or {}).get("expiresAt"),
+                    "at": now,
+                    **change,
+                }
+            )
+        return True
+
+    def relationship_changes(self, openid: str) -> list[dict[str, Any]]:
+        with driver_errors("read the relationship's history"):
+            return list(self._changes.find({"invitee": openid}, {"_id": 0}).sort("at", 1))
 
     def inviter_openid(self, code: str) -> str | None:
         cached = self._codes.get(code)
@@ -136,7 +187,7 @@ class MongoShareStore:
                         {"$setOnInsert": on_insert},
                         upsert=True,
                         return_document=ReturnDocument.BEFORE,
-                        projection={"binding": 1, "code": 1, "firstSeenAt": 1},
+                        projection={"binding": 1, "firstTouch": 1, "code": 1, "firstSeenAt": 1},
                     )
             except DuplicateKeyError as exc:
                 # Two first sightings raced and the server did not retry the upsert itself (MongoDB ≥ 4.2

@@ -11,12 +11,13 @@ from typing import Any, NamedTuple
 
 from shared.platform import log
 from shared.platform.clock import Clock
-from shared.platform.errors import BadInput, BadScene, ShareFunnelError, UnknownInviter
+from shared.platform.errors import BadInput, BadScene, NotFound, ShareFunnelError, UnknownInviter
 from shared.platform.identity import Caller
 from shared.platform.validation import (
     check_document,
     check_field_names,
     optional_int,
+    require_id,
     require_page,
     require_product_id,
     required,
@@ -25,7 +26,6 @@ from shared.sharing.attribution import (
     LANDING_KEY,
     attributed_inviter,
     entry_for,
-    first_touch_binding,
     is_self_invite,
     landing_is_first_sighting,
 )
@@ -34,7 +34,9 @@ from shared.sharing.ids import new_inviter_code, new_scene_token
 from shared.sharing.links import claim_from_query, share_path, share_query
 from shared.sharing.ports import ShareStore
 from shared.sharing.profile import SharerProfile, parse_profile_request
+from shared.sharing.relationship import BOUND, DEFAULT_RULE, KEPT, RelationshipRule, decide, in_downline, new_binding
 from shared.sharing.scene import (
+    INVITER_CODE,
     Decoded,
     SceneToken,
     SceneTooLong,
@@ -44,7 +46,8 @@ from shared.sharing.scene import (
     require_channel,
 )
 
-ACTIONS = ("land", "share", "profile")
+ACTIONS = ("land", "share", "profile", "bind")
+BIND_FIELDS = ("action", "openid", "inviterCode", "adminToken")
 SHARE_FIELDS = ("action", "productId", "channel", "page")
 LAND_FIELDS = ("action", "query", "page", "launchScene", "groupCloudID", "chatType")
 _CODE_ATTEMPTS_PER_LENGTH = 4
@@ -64,7 +67,15 @@ class LandingRequest(NamedTuple):
     chat_type: int | None = None  # the client's word: logged, never stored
 
 
-def parse_request(event: Any, default_page: str) -> ShareRequest | LandingRequest | SharerProfile:
+class BindRequest(NamedTuple):
+    """An admin sets, moves (``inviter_code``) or clears (None) a user's relationship; the result is locked."""
+
+    openid: str
+    inviter_code: str | None
+    admin_token: str | None
+
+
+def parse_request(event: Any, default_page: str) -> ShareRequest | LandingRequest | SharerProfile | BindRequest:
     """The recordShare event as a typed request; ``BadInput`` for anything malformed."""
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
@@ -74,6 +85,14 @@ def parse_request(event: Any, default_page: str) -> ShareRequest | LandingReques
         raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
     if action == "profile":
         return parse_profile_request(event)
+    if action == "bind":
+        check_field_names(event, BIND_FIELDS)
+        openid = require_id(required(event, "openid"), "openid")
+        code = event.get("inviterCode")
+        if code is not None and not (isinstance(code, str) and INVITER_CODE.fullmatch(code)):
+            raise BadInput("inviterCode must be an inviter code (6-8 base62 characters) or null", field="inviterCode")
+        token = event.get("adminToken")
+        return BindRequest(openid, code, token if isinstance(token, str) else None)
     if action == "share":
         check_field_names(event, SHARE_FIELDS)
         product_id = require_product_id(required(event, "productId"))
@@ -128,6 +147,7 @@ class LandingResult(NamedTuple):
     reason: str | None = None
     product_id: str | None = None  # the claim's product (a scanned token scene tells the page which one)
     group: Group | None = None
+    relationship: str | None = None  # bound / rebound / taken / kept, or why not (not_new, protected, locked, loop)
 
     def to_response(self) -> dict[str, Any]:
         response: dict[str, Any] = {
@@ -144,6 +164,8 @@ class LandingResult(NamedTuple):
             response["group"] = self.group.response() if self.group else None
         if self.reason:
             response["reason"] = self.reason
+        if self.relationship is not None:
+            response["relationship"] = self.relationship
         return response
 
 
@@ -204,7 +226,12 @@ def resolve_claim(store: ShareStore, claim: Decoded | None) -> ShareClaim | None
 
 
 def record_landing(
-    store: ShareStore, clock: Clock, caller: Caller, request: LandingRequest, resolver: Resolver | None = None
+    store: ShareStore,
+    clock: Clock,
+    caller: Caller,
+    request: LandingRequest,
+    resolver: Resolver | None = None,
+    rule: RelationshipRule = DEFAULT_RULE,
 ) -> LandingResult:
     entry = entry_for(request.launch_scene)
     claim = resolve_claim(store, request.claim)
@@ -255,7 +282,9 @@ def record_landing(
         "newUser": True,
         **({"group": group.record()} if group else {}),
     }
-    before, recorded = store.record_landing(caller.openid, now, first_touch_binding(claim, now), record)
+    binding = new_binding(rule, claim.inviter, claim.product_id, claim.channel, now)
+    before, recorded = store.record_landing(caller.openid, now, binding, record)
+    relationship = BOUND if before is None else _relationship(store, rule, caller.openid, before, claim, now)
     first_sighting = landing_is_first_sighting(before, claim)
     if not first_sighting:
         # Also on a duplicate: a retry after a failed correction completes it (the update is conditional).
@@ -270,6 +299,7 @@ def record_landing(
         reason=None if recorded else "duplicate",
         product_id=claim.product_id,
         group=group,
+        relationship=relationship,
     )
     log.event(
         "landing",
@@ -283,8 +313,22 @@ def record_landing(
         form=claim.form,
         group=group.alias if group else None,
         clientChatType=request.chat_type,
+        relationship=relationship,
     )
     return result
+
+
+def _relationship(
+    store: ShareStore, rule: RelationshipRule, openid: str, before: Mapping[str, Any], claim: ShareClaim, now: Any
+) -> str:
+    """What this landing does to an existing user's relationship (shared/sharing/relationship.py decides)."""
+    user = {**before, "_id": openid}
+    decision = decide(rule, user, claim.inviter, claim.product_id, claim.channel, now, store.upline_of)
+    if decision.binding is None:
+        return decision.outcome
+    if not store.change_relationship(user, decision.binding, {"kind": decision.outcome, "by": "landing"}, now):
+        return KEPT  # another landing changed it first: this one is a touch
+    return decision.outcome
 
 
 def scene_for(store: ShareStore, clock: Clock, claim: ShareClaim) -> str:
@@ -298,3 +342,29 @@ def scene_for(store: ShareStore, clock: Clock, claim: ShareClaim) -> str:
         if token is not None:
             return encode_token_scene(token)
     raise ShareFunnelError("could not allocate a unique scene token")
+
+
+def bind_by_admin(store: ShareStore, clock: Clock, rule: RelationshipRule, request: BindRequest) -> dict[str, Any]:
+    """Set, move or clear a user's relationship as an admin: locked (no landing moves it, it never expires), kept in
+    the history as ``admin``. Never to the user themselves or into their own downline."""
+    user = store.user(request.openid)
+    if user is None:
+        raise NotFound("no such user (they have not opened the mini program)")
+    binding: dict[str, Any] | None = None
+    if request.inviter_code is not None:
+        inviter_openid = store.inviter_openid(request.inviter_code)
+        if inviter_openid is None:
+            raise UnknownInviter(f"no sharer has the inviter code {request.inviter_code!r}")
+        if is_self_invite(inviter_openid, request.openid) or in_downline(
+            user.get("code"), request.inviter_code, store.upline_of
+        ):
+            raise BadInput("that inviter is the user or in their own downline", field="inviterCode")
+        now = clock.now()
+        binding = {**new_binding(rule, request.inviter_code, "", None, now), "expiresAt": None, "locked": True}
+    now = clock.now()
+    for _ in range(3):  # a landing may change the relationship between the read and the write: read it again
+        if store.change_relationship(user, binding, {"kind": "admin", "by": "admin"}, now):
+            log.event("relationship_set_by_admin", user=log.redact(request.openid), inviter=request.inviter_code)
+            return {"ok": True, "inviterCode": request.inviter_code, "locked": binding is not None}
+        user = store.user(request.openid) or user
+    raise ShareFunnelError("the relationship kept changing; try again")

@@ -51,6 +51,7 @@ def test_first_landing_from_a_share_link_is_recorded_and_attributed(invoke, shar
         "entry": "chat",
         "productId": "sku-42",
         "group": None,
+        "relationship": "bound",  # a new user is bound by their first landing (BIND_WHO=new, the default)
     }
     record = database.share_events.find_one({})
     assert (record["inviter"], record["invitee"], record["productId"]) == (code, openid_for("bob"), "sku-42")
