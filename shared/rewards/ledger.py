@@ -45,12 +45,18 @@ class Credit(NamedTuple):
     inviter_openid: str | None
     amount: float  # the order's amount
     at: dt.datetime
+    relationship_since: dt.datetime | None = None  # REWARD_ATTRIBUTION=relationship: when the one credited began
 
 
 def reward_id(programme: str, credit: Credit, orders: str) -> str:
     """The idempotency key: one reward per (programme, order) — or, for "first", per (programme, invitee), so only an
     invitee's first credited paid order ever earns."""
-    return f"{programme}:first:{credit.invitee}" if orders == "first" else f"{programme}:order:{credit.order_id}"
+    if orders != "first":
+        return f"{programme}:order:{credit.order_id}"
+    if credit.relationship_since is not None:  # the first order of that relationship (a new one earns again)
+        since = int(credit.relationship_since.timestamp() * 1000)
+        return f"{programme}:first:{credit.invitee}:{credit.inviter}:{since}"
+    return f"{programme}:first:{credit.invitee}"
 
 
 def reward_fen(

@@ -27,8 +27,11 @@ ENV_CAP_MONTH = "REWARD_CAP_PER_MONTH"
 ENV_BATCH = "REWARD_BATCH"
 ENV_NOTICE_TEMPLATE = "REWARD_NOTICE_TEMPLATE"
 ENV_ROUNDING = "REWARD_ROUNDING"
+ENV_ATTRIBUTION = "REWARD_ATTRIBUTION"  # funnel: the report's window rule; relationship: the relationship in force
+ATTRIBUTIONS = ("funnel", "relationship")
 VARIABLES = (
     (
+        ENV_ATTRIBUTION,
         ENV_ROUNDING,
         ENV_PROGRAMME,
         ENV_FIXED,
@@ -66,6 +69,7 @@ class RewardSettings(NamedTuple):
     admin_openids: frozenset[str] = frozenset()
     admin_token_secret: str | None = None
     attribution: Attribution = Attribution()  # which landing an order is credited to (the funnel's rule)
+    credit_by: str = "funnel"  # REWARD_ATTRIBUTION: "funnel" (that rule) or "relationship" (the one in force)
     order_source: OrderMapping = OrderMapping()  # where the app keeps its orders, which count as paid
     amount_scale: int = 1  # the orders' amount units per yuan
     rounding: str = "half_up"  # a reward is rounded once, to a whole fen: half_up, half_even or down
@@ -103,6 +107,9 @@ class RewardSettings(NamedTuple):
         if template is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", template):
             read.problem(f"{ENV_NOTICE_TEMPLATE} is not a subscribe-message template id")
         admins, secret = admin_settings(read)
+        credit_by = read.text(ENV_ATTRIBUTION, "funnel") or ""
+        if credit_by not in ATTRIBUTIONS:
+            read.problem(f"{ENV_ATTRIBUTION} must be one of {', '.join(ATTRIBUTIONS)}")
         rounding = (read.text(ENV_ROUNDING, "half_up") or "").lower()
         if rounding not in ROUNDINGS:
             read.problem(f"{ENV_ROUNDING} must be one of {', '.join(ROUNDINGS)}")
@@ -121,6 +128,7 @@ class RewardSettings(NamedTuple):
             admin_token_secret=secret,
             rounding=rounding,
             attribution=read_attribution(read),
+            credit_by=credit_by,
             order_source=read_order_mapping(read),
             amount_scale=read_amount_scale(read),
         )

@@ -44,7 +44,7 @@ from shared.rewards.ledger import (
     reward_id,
 )
 from shared.rewards.settings import RewardSettings
-from shared.sharing import Order, credit_orders, first_touches_of
+from shared.sharing import Order, credit_orders, first_touches_of, inviter_at
 
 MIN_BATCH = 50  # the smallest batch a slow database is given (every batch still makes progress)
 ORDER_LAG = dt.timedelta(minutes=1)  # orders younger than this wait for the next run (their writes may be in flight)
@@ -113,6 +113,8 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
     if not typed:
         return []
     buyers = sorted({order.user for order in typed})
+    if settings.credit_by == "relationship":
+        return _credited_by_relationship(store, typed, keyed, buyers)
     landings = store.landings_of(buyers, min(o.at for o in typed) - window, max(o.at for o in typed))
     touches = first_touches_of(landings) if settings.attribution.model == "first_touch" else {}
     pairs = credit_orders(typed, landings, touches, settings.attribution.model, window)
@@ -128,6 +130,29 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
             at=order.at,
         )
         for order, landing in pairs
+    ]
+
+
+def _credited_by_relationship(
+    store: Any, orders: list[Order], keyed: dict[str, Any], buyers: list[str]
+) -> list[Credit]:
+    """Each order credited to the relationship in force when it was placed (rebuilt from the history, however late
+    settlement runs: a later takeover does not move it); an order placed while the buyer was free earns nothing."""
+    periods = store.relationships_of(buyers)
+    pairs = [(order, period) for order in orders if (period := inviter_at(periods.get(order.user, []), order.at))]
+    owners = store.inviter_openids(period.inviter for _, period in pairs)
+    return [
+        Credit(
+            order_key=keyed[order.order_id],
+            order_id=order.order_id,
+            invitee=order.user,
+            inviter=period.inviter,
+            inviter_openid=owners.get(period.inviter),
+            amount=order.amount,
+            at=order.at,
+            relationship_since=period.start,
+        )
+        for order, period in pairs
     ]
 
 

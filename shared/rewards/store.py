@@ -14,7 +14,7 @@ from shared.platform.documents import BulkWriteError, Database, DuplicateKeyErro
 from shared.platform.errors import Unavailable
 from shared.platform.lease import DONE, EPOCH, RUNNING, UNTIL, Leases
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
-from shared.sharing import Landing, SharingReads
+from shared.sharing import Landing, Period, SharingReads
 
 
 def rewards_collections(names: Collections) -> list[CollectionSpec]:
@@ -120,6 +120,9 @@ class MongoRewardStore:
 
     def landings_of(self, users: list[str], start: dt.datetime, until: dt.datetime) -> list[Landing]:
         return self._sharing.landings_of(users, start, until)
+
+    def relationships_of(self, users: Iterable[str]) -> dict[str, list[Period]]:
+        return self._sharing.relationships_of(users)
 
     def inviter_code_of(self, openid: str) -> str | None:
         return self._sharing.inviter_code_of(openid)

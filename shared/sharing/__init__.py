@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # what the lazy names are, for the type checker
     from shared.sharing.links import share_path, share_query
     from shared.sharing.profile import SharerProfile
     from shared.sharing.reads import SharingReads, sharing_collections
+    from shared.sharing.relationship import Period, inviter_at
     from shared.sharing.scene import ShareClaim, require_channel
     from shared.sharing.store import MongoShareStore
     from shared.sharing.use_cases import ensure_inviter_code, scene_for, share_intent
@@ -53,6 +54,8 @@ _NAMES = {
     "credit_orders": "credit",
     "first_touches_of": "credit",
     "MODELS": "credit",
+    "Period": "relationship",
+    "inviter_at": "relationship",
     "NONE_KEY": "credit",
     "TOTAL_KEY": "credit",
     "Attribution": "credit",
@@ -70,6 +73,7 @@ __all__ = [
     "MongoShareStore",
     "NONE_KEY",
     "Order",
+    "Period",
     "ShareClaim",
     "SharerProfile",
     "SharingReads",
@@ -77,6 +81,7 @@ __all__ = [
     "credit_orders",
     "ensure_inviter_code",
     "first_touches_of",
+    "inviter_at",
     "read_attribution",
     "require_channel",
     "scene_for",

@@ -24,6 +24,7 @@ from shared.platform.db import (
 from shared.platform.documents import Database
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.credit import Intent, Landing
+from shared.sharing.relationship import Period, periods_of
 
 IN_LIMIT = 2000  # codes or users asked for in one query
 
@@ -103,6 +104,7 @@ class SharingReads:
         self._landings = database[names.share_events]
         self._intents = database[names.share_intents]
         self._users = database[names.users]
+        self._changes = database[relationships_collection(names)]
         provision(database, sharing_collections(names))
 
     def day_landings(self, start: dt.datetime, end: dt.datetime) -> Iterator[Landing]:
@@ -144,6 +146,20 @@ class SharingReads:
                 ):
                     found[d["code"]] = {"openid": d["_id"], "inviter": (d.get("binding") or {}).get("inviter")}
         return found
+
+    def relationships_of(self, users: Iterable[str]) -> dict[str, list[Period]]:
+        """Each user's relationships over time (current one and history; two reads per IN_LIMIT users)."""
+        wanted = sorted(set(users))
+        bindings: dict[str, Any] = {}
+        changes: dict[str, list[dict[str, Any]]] = {user: [] for user in wanted}
+        with driver_errors("read the buyers' relationships"):
+            for first in range(0, len(wanted), IN_LIMIT):
+                part = wanted[first : first + IN_LIMIT]
+                for d in self._users.find({"_id": {"$in": part}}, {"binding": 1}):
+                    bindings[d["_id"]] = d.get("binding")
+                for d in self._changes.find({"invitee": {"$in": part}}, {"_id": 0}).sort("at", 1):
+                    changes[d["invitee"]].append(d)
+        return {user: periods_of(bindings.get(user), changes[user]) for user in wanted}
 
     def inviter_openids(self, codes: Iterable[str]) -> dict[str, str]:
         """code → its owner's openid."""

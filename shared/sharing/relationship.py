@@ -21,7 +21,7 @@ The rule, configured once (distribution.md §A: 有赞's 保护期 / 绑定有�
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shared.platform.config import EnvReader
@@ -145,3 +145,37 @@ def in_downline(own_code: str | None, inviter: str, upline_of: Callable[[str], s
             return True
         cursor = upline_of(cursor)
     return True  # too long to check: refused as a loop would be
+
+
+class Period(NamedTuple):
+    """One relationship of a user, as it was: ``inviter`` from ``start`` until ``end`` (None: still in force)."""
+
+    inviter: str
+    start: dt.datetime
+    end: dt.datetime | None
+
+
+def periods_of(binding: Mapping[str, Any] | None, changes: Sequence[Mapping[str, Any]]) -> list[Period]:
+    """A user's relationships over time, rebuilt from the current one and the history of changes (oldest first):
+    each change ended the relationship it replaced (at the change, or earlier when that one had expired)."""
+    periods = []
+    for change in changes:
+        previous, began = change.get("from"), _aware(change.get("fromAt"))
+        at = _aware(change.get("at"))
+        if previous and began and at:
+            expired = _aware(change.get("fromExpiresAt"))
+            periods.append(Period(previous, began, min(at, expired) if expired else at))
+    if binding and binding.get("inviter"):
+        began = _aware(binding.get("at"))
+        if began is not None:
+            expires = None if binding.get("locked") else _aware(binding.get("expiresAt"))
+            periods.append(Period(binding["inviter"], began, expires))
+    return periods
+
+
+def inviter_at(periods: list[Period], at: dt.datetime) -> Period | None:
+    """The relationship in force at ``at`` (None: the user was free)."""
+    for period in periods:
+        if period.start <= at and (period.end is None or at < period.end):
+            return period
+    return None
