@@ -14,7 +14,13 @@ from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET, adm
 from shared.platform.config import EnvReader
 from shared.platform.continuation import VARIABLES as CONTINUATION_VARIABLES
 from shared.platform.money import ROUNDINGS
-from shared.sharing import ATTRIBUTION_VARIABLES, Attribution, read_attribution
+from shared.sharing import (
+    ATTRIBUTION_VARIABLES,
+    RELATIONSHIP_VARIABLES,
+    Attribution,
+    read_attribution,
+    read_relationship_rule,
+)
 
 ENV_PROGRAMME = "REWARD_PROGRAMME"
 ENV_FIXED = "REWARD_FIXED"
@@ -49,6 +55,7 @@ VARIABLES = (
     + CONTINUATION_VARIABLES
     + ATTRIBUTION_VARIABLES
     + ORDER_VARIABLES
+    + RELATIONSHIP_VARIABLES
 )
 ORDER_RULES = ("first", "every")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -70,6 +77,7 @@ class RewardSettings(NamedTuple):
     admin_token_secret: str | None = None
     attribution: Attribution = Attribution()  # which landing an order is credited to (the funnel's rule)
     credit_by: str = "funnel"  # REWARD_ATTRIBUTION: "funnel" (that rule) or "relationship" (the one in force)
+    extend_days: int = 0  # BIND_ORDER_EXTEND_DAYS: a credited order keeps its relationship at least this long
     order_source: OrderMapping = OrderMapping()  # where the app keeps its orders, which count as paid
     amount_scale: int = 1  # the orders' amount units per yuan
     rounding: str = "half_up"  # a reward is rounded once, to a whole fen: half_up, half_even or down
@@ -129,6 +137,7 @@ class RewardSettings(NamedTuple):
             rounding=rounding,
             attribution=read_attribution(read),
             credit_by=credit_by,
+            extend_days=read_relationship_rule(read).order_extend_days,
             order_source=read_order_mapping(read),
             amount_scale=read_amount_scale(read),
         )

@@ -44,7 +44,7 @@ from shared.rewards.ledger import (
     reward_id,
 )
 from shared.rewards.settings import RewardSettings
-from shared.sharing import Order, credit_orders, first_touches_of, inviter_at
+from shared.sharing import Extension, Order, Period, credit_orders, first_touches_of, inviter_at
 
 MIN_BATCH = 50  # the smallest batch a slow database is given (every batch still makes progress)
 ORDER_LAG = dt.timedelta(minutes=1)  # orders younger than this wait for the next run (their writes may be in flight)
@@ -114,7 +114,7 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
         return []
     buyers = sorted({order.user for order in typed})
     if settings.credit_by == "relationship":
-        return _credited_by_relationship(store, typed, keyed, buyers)
+        return _credited_by_relationship(store, typed, keyed, buyers, settings.extend_days)
     landings = store.landings_of(buyers, min(o.at for o in typed) - window, max(o.at for o in typed))
     touches = first_touches_of(landings) if settings.attribution.model == "first_touch" else {}
     pairs = credit_orders(typed, landings, touches, settings.attribution.model, window)
@@ -134,12 +134,28 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
 
 
 def _credited_by_relationship(
-    store: Any, orders: list[Order], keyed: dict[str, Any], buyers: list[str]
+    store: Any, orders: list[Order], keyed: dict[str, Any], buyers: list[str], extend_days: int
 ) -> list[Credit]:
     """Each order credited to the relationship in force when it was placed (rebuilt from the history, however late
-    settlement runs: a later takeover does not move it); an order placed while the buyer was free earns nothing."""
+    settlement runs: a later takeover does not move it); an order placed while the buyer was free earns nothing.
+    With ``extend_days``, a credited order keeps its relationship at least that long after it — also for the batch's
+    later orders, taken in time order — and the users' relationships are extended with it."""
     periods = store.relationships_of(buyers)
-    pairs = [(order, period) for order in orders if (period := inviter_at(periods.get(order.user, []), order.at))]
+    pairs: list[tuple[Order, Period]] = []
+    extensions: dict[str, Extension] = {}
+    for order in sorted(orders, key=lambda o: (o.at, o.order_id)):
+        own = periods.get(order.user, [])
+        period = inviter_at(own, order.at)
+        if period is None:
+            continue
+        pairs.append((order, period))
+        if extend_days and period.end is not None and period is own[-1]:
+            until = order.at + dt.timedelta(days=extend_days)
+            if until > period.end:
+                own[-1] = period._replace(end=until)
+                extensions[order.user] = Extension(order.user, period.inviter, period.start, until)
+    if extensions:
+        store.extend_relationships(extensions.values())
     owners = store.inviter_openids(period.inviter for _, period in pairs)
     return [
         Credit(

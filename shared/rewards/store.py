@@ -14,7 +14,7 @@ from shared.platform.documents import BulkWriteError, Database, DuplicateKeyErro
 from shared.platform.errors import Unavailable
 from shared.platform.lease import DONE, EPOCH, RUNNING, UNTIL, Leases
 from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
-from shared.sharing import Landing, Period, SharingReads
+from shared.sharing import Extension, Landing, Period, SharingReads
 
 
 def rewards_collections(names: Collections) -> list[CollectionSpec]:
@@ -123,6 +123,9 @@ class MongoRewardStore:
 
     def relationships_of(self, users: Iterable[str]) -> dict[str, list[Period]]:
         return self._sharing.relationships_of(users)
+
+    def extend_relationships(self, extensions: Iterable[Extension]) -> int:
+        return self._sharing.extend_relationships(extensions)
 
     def inviter_code_of(self, openid: str) -> str | None:
         return self._sharing.inviter_code_of(openid)

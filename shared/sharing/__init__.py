@@ -30,7 +30,13 @@ if TYPE_CHECKING:  # what the lazy names are, for the type checker
     from shared.sharing.links import share_path, share_query
     from shared.sharing.profile import SharerProfile
     from shared.sharing.reads import SharingReads, sharing_collections
-    from shared.sharing.relationship import Period, inviter_at
+    from shared.sharing.relationship import (
+        RELATIONSHIP_VARIABLES,
+        Extension,
+        Period,
+        inviter_at,
+        read_relationship_rule,
+    )
     from shared.sharing.scene import ShareClaim, require_channel
     from shared.sharing.store import MongoShareStore
     from shared.sharing.use_cases import ensure_inviter_code, scene_for, share_intent
@@ -55,6 +61,9 @@ _NAMES = {
     "first_touches_of": "credit",
     "MODELS": "credit",
     "Period": "relationship",
+    "read_relationship_rule": "relationship",
+    "RELATIONSHIP_VARIABLES": "relationship",
+    "Extension": "relationship",
     "inviter_at": "relationship",
     "NONE_KEY": "credit",
     "TOTAL_KEY": "credit",
@@ -66,6 +75,7 @@ _NAMES = {
 __all__ = [
     "ATTRIBUTION_VARIABLES",
     "Attribution",
+    "Extension",
     "FirstTouch",
     "Intent",
     "Landing",
@@ -74,6 +84,7 @@ __all__ = [
     "NONE_KEY",
     "Order",
     "Period",
+    "RELATIONSHIP_VARIABLES",
     "ShareClaim",
     "SharerProfile",
     "SharingReads",
@@ -83,6 +94,7 @@ __all__ = [
     "first_touches_of",
     "inviter_at",
     "read_attribution",
+    "read_relationship_rule",
     "require_channel",
     "scene_for",
     "share_intent",

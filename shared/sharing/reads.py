@@ -24,7 +24,7 @@ from shared.platform.db import (
 from shared.platform.documents import Database
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.credit import Intent, Landing
-from shared.sharing.relationship import Period, periods_of
+from shared.sharing.relationship import Extension, Period, periods_of
 
 IN_LIMIT = 2000  # codes or users asked for in one query
 
@@ -160,6 +160,24 @@ class SharingReads:
                 for d in self._changes.find({"invitee": {"$in": part}}, {"_id": 0}).sort("at", 1):
                     changes[d["invitee"]].append(d)
         return {user: periods_of(bindings.get(user), changes[user]) for user in wanted}
+
+    def extend_relationships(self, extensions: Iterable[Extension]) -> int:
+        """Credited orders keep their relationships alive (BIND_ORDER_EXTEND_DAYS): each one only if it is still that
+        relationship (same inviter, same start), not locked, and ends sooner. How many were extended."""
+        extended = 0
+        with driver_errors("extend relationships"):
+            for extension in extensions:
+                extended += self._users.update_one(
+                    {
+                        "_id": extension.invitee,
+                        "binding.inviter": extension.inviter,
+                        "binding.at": extension.since,
+                        "binding.locked": {"$ne": True},
+                        "binding.expiresAt": {"$lt": extension.until},
+                    },
+                    {"$set": {"binding.expiresAt": extension.until}},
+                ).modified_count
+        return extended
 
     def inviter_openids(self, codes: Iterable[str]) -> dict[str, str]:
         """code → its owner's openid."""

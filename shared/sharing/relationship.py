@@ -31,6 +31,7 @@ ENV_VALIDITY_DAYS = "BIND_VALIDITY_DAYS"
 ENV_ORDER_EXTEND_DAYS = "BIND_ORDER_EXTEND_DAYS"
 ENV_PROTECT_DAYS = "BIND_PROTECT_DAYS"
 VARIABLES = (ENV_WHO, ENV_VALIDITY_DAYS, ENV_ORDER_EXTEND_DAYS, ENV_PROTECT_DAYS)
+RELATIONSHIP_VARIABLES = VARIABLES  # the name other wings import it by
 WHO = ("new", "unbound")
 MAX_CHAIN = 64  # upline links walked to refuse a loop (longer chains are refused too: they cannot be checked)
 
@@ -179,3 +180,13 @@ def inviter_at(periods: list[Period], at: dt.datetime) -> Period | None:
         if period.start <= at and (period.end is None or at < period.end):
             return period
     return None
+
+
+class Extension(NamedTuple):
+    """A credited order keeps its relationship (``invitee``'s with ``inviter``, begun ``since``) until at least
+    ``until``."""
+
+    invitee: str
+    inviter: str
+    since: dt.datetime
+    until: dt.datetime

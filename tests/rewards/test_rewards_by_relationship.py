@@ -27,10 +27,11 @@ def shop(database, clock):
     """recordShare under RULE and the rewards function crediting by relationship (``every`` order or the ``first``)."""
     opened = []
 
-    def open_(orders):
-        share = configured_handler("recordShare", **RULE)
+    def open_(orders, **extra):
+        share = configured_handler("recordShare", **RULE, **extra)
         rewards = configured_handler(
             "rewards",
+            **extra,
             REWARD_FIXED="5",
             REWARD_ATTRIBUTION="relationship",
             REWARD_ORDERS=orders,
@@ -94,3 +95,19 @@ def test_first_means_the_first_order_of_each_relationship(shop, database, clock)
     clock.set(T0 + dt.timedelta(days=12))
     assert _settle(rewards)["created"] == 2
     assert {r["orderId"]: r["inviter"] for r in database.rewards.find()} == {"o1": alice, "o3": bob}
+
+
+def test_a_credited_order_keeps_its_relationship_alive(shop, database, clock):
+    """BIND_ORDER_EXTEND_DAYS=40: an order on day 20 keeps alice's 30-day relationship until day 60, so the order of
+    day 50 is hers too (in the same settlement batch) and keeps it until day 90; an order on day 95 is nobody's."""
+    share, rewards = shop("every", BIND_ORDER_EXTEND_DAYS="40")
+    alice = _share(share, "alice")
+    _land(share, "carol", alice)
+    _order(database, "o1", T0 + dt.timedelta(days=20))
+    _order(database, "o2", T0 + dt.timedelta(days=50))
+    _order(database, "o3", T0 + dt.timedelta(days=95))  # past day 90: free again
+    clock.set(T0 + dt.timedelta(days=100))
+    assert _settle(rewards)["created"] == 2
+    assert {r["orderId"] for r in database.rewards.find()} == {"o1", "o2"}
+    binding = database.users.find_one({"_id": openid_for("carol")})["binding"]
+    assert binding["expiresAt"] == T0 + dt.timedelta(days=50 + 40)
