@@ -8,10 +8,10 @@ wing       what it holds                                                        
 =========  =====================================================================  ===================
 platform   errors, log, clock, config reading, identity, validation, invocation,  dev (the embedded
            the database connection, admin auth, per-instance wiring               engine, lazily)
-sharing    scene codec, links, attribution and credit rules, groups, use cases,   platform, wechat (lazily)
-           its store and its published reads
+sharing    scene codec, links, attribution and credit rules, relationships,      platform, orders, wechat
+           groups, use cases, its store and its published reads                   (lazily)
 wechat     the WeChat HTTP client and its shared token cache                      platform
-orders     the app's own orders: mapping, the index we add, reads                 platform, sharing
+orders     the app's own orders: mapping, the index we add, reads                 platform
 codes      genWxacode: requests, generator, batch, continuation, storage          platform, sharing, wechat
 funnel     dailyFunnel: definition, run, store, report, dashboard                 platform, sharing, orders,
                                                                                   rewards, wechat (lazily)
@@ -37,10 +37,14 @@ Kept import-light on purpose: nothing here pulls in pymongo or requests until a 
 # The arrows above, as data (the wing test reads them).
 ALLOWED_IMPORTS = {
     "platform": {"dev"},  # only db's embedded engine, imported when MONGODB_URI is unset (never on SCF)
-    "sharing": {"platform", "wechat"},  # wechat: group resolution (settings at cold start, the client lazily)
+    "sharing": {
+        "platform",
+        "wechat",
+        "orders",
+    },  # orders: the credit rule's orders, a promoter's team's orders  # wechat: group resolution (settings at cold start, the client lazily)
     "wechat": {"platform"},
     "codes": {"platform", "sharing", "wechat"},
-    "orders": {"platform", "sharing"},  # sharing: the Order record of the credit rule
+    "orders": {"platform"},
     # funnel: sharing's landings and credit rule, the orders, the ledger's earnings; wechat: publishing, lazily
     "funnel": {"platform", "sharing", "orders", "rewards", "wechat"},
     "rewards": {"platform", "sharing", "orders", "wechat"},  # sharing: the one credit rule; wechat: notices, lazily

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from shared.codes import settings as wxacode_config
 from shared.funnel import settings as funnel_config
+from shared.orders import settings as orders
 from shared.platform import config
 from shared.platform.admin import ENV_ADMIN_OPENIDS, ENV_ADMIN_TOKEN_SECRET
 from shared.rewards import settings as rewards
@@ -68,8 +69,12 @@ FUNCTIONS = (
         timeout_s=5,
         packages=("pymongo",),
         lazy_packages=("requests",),
-        variables=tuple(dict.fromkeys(config.VARIABLES + wechat.VARIABLES + relationship.VARIABLES + ADMIN_VARIABLES)),
-        wings=("platform", "sharing", "wechat"),
+        variables=tuple(
+            dict.fromkeys(
+                config.VARIABLES + wechat.VARIABLES + relationship.VARIABLES + ADMIN_VARIABLES + orders.VARIABLES
+            )
+        ),
+        wings=("platform", "sharing", "orders", "wechat"),
         zip_budget_mb=5.0,  # Tencent's cloud API is signed by shared/platform/cloud_api.py: no SDK shipped
         waits_on=("mongodb", "wechat-groups"),
     ),
@@ -85,7 +90,7 @@ FUNCTIONS = (
         variables=tuple(dict.fromkeys(config.VARIABLES + wxacode_config.VARIABLES)),
         cos_packages=("boto3",),
         zip_budget_mb=10.5,  # 10.1 MB: 4.1 MB + Pillow for posters (AVIF left out) + the poster font; deployed via COS
-        wings=("platform", "sharing", "wechat", "codes"),
+        wings=("platform", "sharing", "orders", "wechat", "codes"),
     ),
     Function(
         "dailyFunnel",

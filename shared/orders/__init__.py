@@ -4,11 +4,12 @@ Orders are the app's: this wing never writes one; it alone names the collection.
 """
 
 from shared.orders.reads import ORDERS_TIME_INDEX, OrderReads, orders_collection
-from shared.orders.settings import VARIABLES, OrderMapping, read_amount_scale, read_order_mapping
+from shared.orders.settings import VARIABLES, Order, OrderMapping, read_amount_scale, read_order_mapping
 
 __all__ = [
     "ORDERS_TIME_INDEX",
     "VARIABLES",
+    "Order",
     "OrderMapping",
     "OrderReads",
     "orders_collection",

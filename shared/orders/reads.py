@@ -6,10 +6,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.orders.settings import OrderMapping
+from shared.orders.settings import Order, OrderMapping
 from shared.platform.db import CollectionSpec, aware, driver_errors, field_at, index, provision
 from shared.platform.documents import Database
-from shared.sharing import Order
 
 ORDERS_TIME_INDEX = "share_funnel_time"
 IN_LIMIT = 2000  # up to this many users the server filters orders with $in
@@ -40,6 +39,7 @@ class OrderReads:
         self._database = database
 
     def ensure_indexes(self) -> None:
+        """The index the reads hint at (once per instance: ``provision`` remembers)."""
         provision(self._database, [orders_collection(self.mapping)])
 
     def _paid(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +60,7 @@ class OrderReads:
         """Paid orders of ``users`` in [start, until], read through the time index. Few users: the server filters
         them (``$in``); many: the window's orders are read and filtered here — a ``$in`` of 100 000 ids costs
         FerretDB more than reading the window (0.8 s against 0.2 s for a 100 000-landing day)."""
+        self.ensure_indexes()
         m = self.mapping
         wanted = set(users)
         query: dict[str, Any] = {m.time_field: {"$gte": start, "$lte": until}}
@@ -77,6 +78,7 @@ class OrderReads:
 
     def paid_orders_after(self, at: dt.datetime, key: str, until: dt.datetime, limit: int) -> list[dict[str, Any]]:
         """The next paid orders by (time, id) after the cursor (``at``, ``key``), up to ``until``."""
+        self.ensure_indexes()
         m = self.mapping
         query = self._paid({m.time_field: {"$gte": at, "$lte": until}})
         with driver_errors("read orders to settle"):

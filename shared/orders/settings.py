@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import NamedTuple
 
@@ -25,6 +26,15 @@ VARIABLES = (
 )
 FIELD_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
+
+
+class Order(NamedTuple):
+    """One paid order as this product reads it (the app's own fields mapped)."""
+
+    order_id: str
+    user: str
+    at: dt.datetime
+    amount: float  # in the orders' unit (REPORT_AMOUNT_SCALE of them make one yuan)
 
 
 class OrderMapping(NamedTuple):

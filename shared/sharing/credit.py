@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from shared.orders import Order
+
 MODELS = ("first_touch", "last_touch")
 ENV_MODEL = "FUNNEL_MODEL"  # the names dailyFunnel has always read: the report and the ledger credit alike
 ENV_WINDOW_DAYS = "FUNNEL_WINDOW_DAYS"
@@ -84,13 +86,6 @@ class Intent(NamedTuple):
             "channel": self.channel or NONE_KEY,
             "product": self.product,
         }
-
-
-class Order(NamedTuple):
-    order_id: str
-    user: str
-    at: dt.datetime
-    amount: float
 
 
 class FirstTouch(NamedTuple):

@@ -32,6 +32,9 @@ class ShareStore(Protocol):
         document as it was before, None when this call created it; False when a landing already exists for
         (inviter, invitee, productId))."""
 
+    def team_of(self, code: str) -> list[dict[str, Any]]:
+        """The users an inviter brought, with ``period`` (began, ended or None) and ``taken``."""
+
     def user(self, openid: str) -> dict[str, Any] | None:
         """The user's relationship, first touch and inviter code (None: never seen)."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from shared.orders import OrderMapping, OrderReads, read_amount_scale, read_order_mapping
 from shared.platform import config, db, log
 from shared.platform.admin import admin_settings, is_admin
 from shared.platform.clock import Clock, SystemClock
@@ -21,7 +22,9 @@ from shared.sharing.use_cases import (
     BindRequest,
     LandingRequest,
     ShareRequest,
+    TeamRequest,
     bind_by_admin,
+    my_team,
     parse_request,
     record_landing,
     start_share,
@@ -31,7 +34,7 @@ from shared.wechat import ENV_APPID, ENV_APPSECRET, WeChatSettings, read_wechat_
 
 class ShareCall(NamedTuple):
     caller: Caller | None  # None only for an admin's bind with an admin token (no user calls it)
-    request: ShareRequest | LandingRequest | SharerProfile | BindRequest
+    request: ShareRequest | LandingRequest | SharerProfile | BindRequest | TeamRequest
 
 
 class ShareSettings(NamedTuple):
@@ -40,6 +43,8 @@ class ShareSettings(NamedTuple):
     relationships: RelationshipRule = DEFAULT_RULE
     admin_openids: frozenset[str] = frozenset()
     admin_token_secret: str | None = None
+    orders: OrderMapping = OrderMapping()  # where the app keeps its orders (a promoter's team's orders)
+    amount_scale: int = 1
 
 
 def configure(env: Mapping[str, str] | None = None) -> ShareSettings:
@@ -49,13 +54,14 @@ def configure(env: Mapping[str, str] | None = None) -> ShareSettings:
     wechat = read_wechat_settings(read, required=False)
     relationships = read_relationship_rule(read)
     admins, secret = admin_settings(read)
+    orders, scale = read_order_mapping(read), read_amount_scale(read)
     read.check("recordShare configuration")
     log.set_level(common.log_level)
     if wechat is None:
         log.event(
             "group_resolution_off", reason=f"{ENV_APPID}/{ENV_APPSECRET} not set: landings are recorded without a group"
         )
-    return ShareSettings(common, wechat, relationships, admins, secret)
+    return ShareSettings(common, wechat, relationships, admins, secret, orders, scale)
 
 
 def parse_event(event: Any, context: Any, settings: ShareSettings) -> ShareCall:
@@ -81,8 +87,10 @@ class ShareService:
         resolver: Resolver | None = None,
         text_check: TextCheck | None = None,
         relationships: RelationshipRule = DEFAULT_RULE,
+        orders: OrderReads | None = None,
+        amount_scale: int = 1,
     ) -> None:
-        self.relationships = relationships
+        self.relationships, self.orders, self.amount_scale = relationships, orders, amount_scale
         self.store = store
         self.clock = clock
         self.config = config
@@ -94,6 +102,10 @@ class ShareService:
             return bind_by_admin(self.store, self.clock, self.relationships, call.request)
         if call.caller is None:
             raise NoIdentity("no caller identity from the platform")
+        if isinstance(call.request, TeamRequest):
+            return my_team(
+                self.store, self.orders, self.clock, self.relationships, call.caller, call.request, self.amount_scale
+            )
         if isinstance(call.request, SharerProfile):
             return save_profile(self.store, self.clock, call.caller, call.request, self.text_check)
         if isinstance(call.request, ShareRequest):
@@ -162,7 +174,9 @@ def share_service(settings: ShareSettings | None = None) -> ShareService:
         text_check = lazy_text_check(wechat, database, common.collections) if wechat else None
         rule = settings.relationships if settings else DEFAULT_RULE
         store = MongoShareStore(database, common.collections)
-        return ShareService(store, clock(), common, resolver, text_check, rule)
+        orders = OrderReads(db.orders_database(common), settings.orders) if settings else None
+        scale = settings.amount_scale if settings else 1
+        return ShareService(store, clock(), common, resolver, text_check, rule, orders, scale)
 
     holder = _services.get(settings)
     if holder is None:

@@ -106,6 +106,26 @@ class MongoShareStore:
             )
         return True
 
+    def team_of(self, code: str) -> list[dict[str, Any]]:
+        """The users an inviter brought: whose relationship is theirs now (live or ended), and those taken from them
+        (each with ``period``: (began, ended or None) of the relationship with this inviter)."""
+        fields = {"binding": 1, "code": 1, "nickname": 1, "avatarFileID": 1}
+        with driver_errors("read the team"):
+            current = list(self._users.find({"binding.inviter": code}, fields))
+            left = {
+                d["invitee"]: d
+                for d in self._changes.find({"from": code, "kind": {"$in": ["taken", "admin"]}}).sort("at", 1)
+            }
+            gone = list(self._users.find({"_id": {"$in": sorted(left)}}, fields)) if left else []
+        members = [{**u, "period": (u["binding"].get("at"), None), "taken": False} for u in current]
+        known = {u["_id"] for u in current}
+        for user in gone:
+            if user["_id"] not in known:
+                change = left[user["_id"]]
+                taken = change.get("inviter") is not None  # an admin's clear ends it; a move or a takeover takes it
+                members.append({**user, "period": (change.get("fromAt"), change.get("at")), "taken": taken})
+        return members
+
     def relationship_changes(self, openid: str) -> list[dict[str, Any]]:
         with driver_errors("read the relationship's history"):
             return list(self._changes.find({"invitee": openid}, {"_id": 0}).sort("at", 1))

@@ -6,6 +6,7 @@ writes nothing. The rules themselves live in ``shared.attribution``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -34,7 +35,16 @@ from shared.sharing.ids import new_inviter_code, new_scene_token
 from shared.sharing.links import claim_from_query, share_path, share_query
 from shared.sharing.ports import ShareStore
 from shared.sharing.profile import SharerProfile, parse_profile_request
-from shared.sharing.relationship import BOUND, DEFAULT_RULE, KEPT, RelationshipRule, decide, in_downline, new_binding
+from shared.sharing.relationship import (
+    BOUND,
+    DEFAULT_RULE,
+    KEPT,
+    RelationshipRule,
+    decide,
+    in_downline,
+    is_live,
+    new_binding,
+)
 from shared.sharing.scene import (
     INVITER_CODE,
     Decoded,
@@ -46,7 +56,8 @@ from shared.sharing.scene import (
     require_channel,
 )
 
-ACTIONS = ("land", "share", "profile", "bind")
+ACTIONS = ("land", "share", "profile", "bind", "myTeam")
+TEAM_PAGE = 50
 BIND_FIELDS = ("action", "openid", "inviterCode", "adminToken")
 SHARE_FIELDS = ("action", "productId", "channel", "page")
 LAND_FIELDS = ("action", "query", "page", "launchScene", "groupCloudID", "chatType")
@@ -67,6 +78,12 @@ class LandingRequest(NamedTuple):
     chat_type: int | None = None  # the client's word: logged, never stored
 
 
+class TeamRequest(NamedTuple):
+    """A promoter's own team (the caller is the inviter), a page from ``offset``."""
+
+    offset: int = 0
+
+
 class BindRequest(NamedTuple):
     """An admin sets, moves (``inviter_code``) or clears (None) a user's relationship; the result is locked."""
 
@@ -75,7 +92,9 @@ class BindRequest(NamedTuple):
     admin_token: str | None
 
 
-def parse_request(event: Any, default_page: str) -> ShareRequest | LandingRequest | SharerProfile | BindRequest:
+def parse_request(
+    event: Any, default_page: str
+) -> ShareRequest | LandingRequest | SharerProfile | BindRequest | TeamRequest:
     """The recordShare event as a typed request; ``BadInput`` for anything malformed."""
     if not isinstance(event, Mapping):
         raise BadInput("the event must be an object")
@@ -85,6 +104,12 @@ def parse_request(event: Any, default_page: str) -> ShareRequest | LandingReques
         raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
     if action == "profile":
         return parse_profile_request(event)
+    if action == "myTeam":
+        check_field_names(event, ("action", "cursor"))
+        cursor = event.get("cursor")
+        if cursor is not None and not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 9):
+            raise BadInput("cursor must be the cursor a previous page answered", field="cursor")
+        return TeamRequest(int(cursor or 0))
     if action == "bind":
         check_field_names(event, BIND_FIELDS)
         openid = require_id(required(event, "openid"), "openid")
@@ -368,3 +393,82 @@ def bind_by_admin(store: ShareStore, clock: Clock, rule: RelationshipRule, reque
             return {"ok": True, "inviterCode": request.inviter_code, "locked": binding is not None}
         user = store.user(request.openid) or user
     raise ShareFunnelError("the relationship kept changing; try again")
+
+
+def my_team(
+    store: ShareStore,
+    orders: Any,
+    clock: Clock,
+    rule: RelationshipRule,
+    caller: Caller,
+    request: TeamRequest,
+    amount_scale: int = 1,
+) -> dict[str, Any]:
+    """The promoter's centre's team: the people the caller brought, newest relationship first, with their credited
+    orders during it — never an openid."""
+    code = store.inviter_code_of(caller.openid)
+    if code is None:
+        return {"ok": True, "total": 0, "members": [], "cursor": None}
+    now = clock.now()
+    members = sorted(store.team_of(code), key=lambda m: (_aware_or_epoch(m["period"][0]), m["_id"]), reverse=True)
+    page = members[request.offset : request.offset + TEAM_PAGE]
+    spent = _orders_in_periods(orders, page, now, amount_scale)
+    answer = []
+    for member in page:
+        began, left = (_aware_or_none(t) for t in member["period"])
+        binding = member.get("binding") or {}
+        locked = bool(binding.get("locked")) and not member["taken"] and left is None
+        expires = None if locked else _aware_or_none(binding.get("expiresAt")) if left is None else left
+        status = "taken" if member["taken"] else "active" if left is None and is_live(binding, now) else "expired"
+        protected = None if locked or began is None else rule.protected_until(began)
+        entry: dict[str, Any] = {
+            "code": member.get("code"),
+            "boundAt": began.isoformat() if began else None,
+            "expiresAt": expires.isoformat() if expires else None,
+            "protectedUntil": protected.isoformat() if protected else None,
+            "status": status,
+            **spent.get(member["_id"], {"orders": 0, "amountFen": 0}),
+        }
+        for field in ("nickname", "avatarFileID"):
+            if member.get(field):
+                entry[field] = member[field]
+        answer.append(entry)
+    following = request.offset + TEAM_PAGE
+    return {
+        "ok": True,
+        "total": len(members),
+        "members": answer,
+        "cursor": str(following) if following < len(members) else None,
+    }
+
+
+def _aware_or_none(value: Any) -> dt.datetime | None:
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _aware_or_epoch(value: Any) -> dt.datetime:
+    return _aware_or_none(value) or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _orders_in_periods(orders: Any, members: list[dict[str, Any]], now: Any, amount_scale: int) -> dict[str, Any]:
+    """Each member's paid orders during their relationship with the caller: count and exact amount in fen."""
+    from shared.platform.money import to_fen
+
+    spans = {}
+    for member in members:
+        began = _aware_or_none(member["period"][0])
+        if began is not None:
+            spans[member["_id"]] = (began, _aware_or_none(member["period"][1]) or now)
+    if not spans or orders is None:
+        return {}
+    earliest = min(start for start, _ in spans.values())
+    totals: dict[str, Any] = {}
+    for order in orders.orders_of(list(spans), earliest, now):
+        start, end = spans[order.user]
+        if start <= order.at < end or (order.at == end == now):
+            entry = totals.setdefault(order.user, {"orders": 0, "amountFen": 0})
+            entry["orders"] += 1
+            entry["amountFen"] += to_fen(order.amount, amount_scale)
+    return totals

@@ -172,3 +172,71 @@ def test_an_admin_sets_moves_and_clears_a_relationship_and_it_holds(world, datab
         {"action": "bind", "openid": openid_for("nobody"), "inviterCode": bob, "adminToken": token}, scf_context(None)
     )
     assert missing["error"]["code"] == "NOT_FOUND"
+
+
+def test_my_team_lists_who_i_brought_with_their_orders_and_never_an_openid(world, database, clock):
+    import json
+
+    share, land, _ = world(
+        BIND_PROTECT_DAYS="10",
+        BIND_VALIDITY_DAYS="30",
+        ORDER_STATUS_FIELD="status",
+        ORDER_PAID_VALUES="paid",
+        REPORT_AMOUNT_SCALE="1",
+    )
+    alice, dave = share("alice"), share("dave")
+    land("bob", alice)
+    clock.set(START + dt.timedelta(days=1))
+    land("carol", alice)
+    clock.set(START + dt.timedelta(days=2))
+    land("erin", alice)
+    for key, user, day, amount, status in (
+        ("o1", "bob", 3, 12.34, "paid"),
+        ("o2", "bob", 4, 1, "refunded"),  # not paid: not counted
+        ("o3", "carol", 5, 20, "paid"),  # alice's time
+        ("o4", "carol", 20, 30, "paid"),  # dave's time: not alice's
+    ):
+        database.orders.insert_one(
+            {
+                "_id": key,
+                "_openid": openid_for(user),
+                "amount": amount,
+                "status": status,
+                "createdAt": START + dt.timedelta(days=day),
+            }
+        )
+    clock.set(START + dt.timedelta(days=15))
+    assert land("carol", dave, "sku-2")["relationship"] == "taken"
+    clock.set(START + dt.timedelta(days=31))  # bob's (day 0 + 30) has ended; erin's (day 2 + 30) has not
+    answer = _team(world, "alice")
+    assert answer["ok"] and answer["total"] == 3 and answer["cursor"] is None
+    by_status = {m["status"]: m for m in answer["members"]}
+    assert [m["status"] for m in answer["members"]] == ["active", "taken", "expired"]  # newest relationship first
+    assert by_status["expired"] == {
+        "code": None,
+        "boundAt": START.isoformat(),
+        "expiresAt": (START + dt.timedelta(days=30)).isoformat(),
+        "protectedUntil": (START + dt.timedelta(days=10)).isoformat(),
+        "status": "expired",
+        "orders": 1,
+        "amountFen": 1234,
+    }
+    taken = by_status["taken"]
+    assert (taken["orders"], taken["amountFen"], taken["expiresAt"]) == (
+        1,
+        2000,
+        (START + dt.timedelta(days=15)).isoformat(),
+    )
+    assert (
+        by_status["active"]["orders"] == 0
+        and by_status["active"]["boundAt"] == (START + dt.timedelta(days=2)).isoformat()
+    )
+    text = json.dumps(answer)
+    assert not any(openid_for(user) in text for user in ("bob", "carol", "erin", "alice", "dave"))
+    assert _team(world, "nobody-shared") == {"ok": True, "total": 0, "members": [], "cursor": None}
+
+
+def _team(world, user):
+    from tests.conftest import load_handler
+
+    return load_handler("recordShare").main_handler({"action": "myTeam"}, scf_context(openid_for(user)))
