@@ -417,6 +417,16 @@ function createShareFunnel(config) {
   }
 
   /**
+   * The promoter's team: {ok, total, members: [{code, nickname?, avatarFileID?, boundAt, expiresAt, protectedUntil,
+   * status: 'active' | 'expired' | 'taken', orders, amountFen}], cursor} — pass `cursor` back for the next page
+   * (null: the last). Identity comes from the platform only; no member's openid is ever in it.
+   */
+  function myTeam(options) {
+    var cursor = options && options.cursor;
+    return callWithRetry(cursor ? { action: 'myTeam', cursor: cursor } : { action: 'myTeam' });
+  }
+
+  /**
    * Ask for reward notices (call from a tap: WeChat requires it). wx.requestSubscribeMessage's answer is passed to the
    * server, which counts one send per accept. Resolves {ok, counted} or {ok: false, error}; never rejects.
    */
@@ -443,6 +453,7 @@ function createShareFunnel(config) {
 
   return {
     myRewards: myRewards,
+    myTeam: myTeam,
     subscribeRewardNotices: subscribeRewardNotices,
     posterCode: posterCode,
     posterImage: posterImage,

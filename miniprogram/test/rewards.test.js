@@ -30,3 +30,13 @@ test('a refused or unavailable subscription dialog resolves, never rejects, and 
   const old = await createShareFunnel({ wx: createFakeWx(), setTimeout: immediate }).subscribeRewardNotices(['t']);
   assert.equal(old.ok, false);
 });
+
+test('myTeam asks recordShare for the caller team, page by page', async () => {
+  const wx = createFakeWx({ default: { ok: true, total: 51, members: [], cursor: '50' } });
+  const funnel = createShareFunnel({ wx, setTimeout: immediate });
+  const first = await funnel.myTeam();
+  assert.equal(first.cursor, '50');
+  await funnel.myTeam({ cursor: first.cursor });
+  assert.deepEqual(wx.calls[0], { name: 'recordShare', data: { action: 'myTeam' } });
+  assert.deepEqual(wx.calls[1].data, { action: 'myTeam', cursor: '50' });
+});
