@@ -421,6 +421,21 @@ function createShareFunnel(config) {
    * status: 'active' | 'expired' | 'taken', orders, amountFen}], cursor} — pass `cursor` back for the next page
    * (null: the last). Identity comes from the platform only; no member's openid is ever in it.
    */
+  /**
+   * The promoter's centre: {ok, earnedFen, pendingFen, availableFen, paidFen, yesterdayFen, members,
+   * rank: {byMembers, byEarned}} — whole fen, ranks over the last 30 days (1 = first).
+   */
+  function promoterCentre() {
+    return callWithRetry({ action: 'myCentre' }, config.rewardsFunctionName || REWARDS_FUNCTION_NAME);
+  }
+
+  /** The promoter's credited orders, newest first: {ok, orders: [{placedAt, productId, amountFen, state, rewardFen}], cursor}. */
+  function myOrders(options) {
+    var cursor = options && options.cursor;
+    var data = cursor ? { action: 'myOrders', cursor: cursor } : { action: 'myOrders' };
+    return callWithRetry(data, config.rewardsFunctionName || REWARDS_FUNCTION_NAME);
+  }
+
   function myTeam(options) {
     var cursor = options && options.cursor;
     return callWithRetry(cursor ? { action: 'myTeam', cursor: cursor } : { action: 'myTeam' });
@@ -454,6 +469,8 @@ function createShareFunnel(config) {
   return {
     myRewards: myRewards,
     myTeam: myTeam,
+    promoterCentre: promoterCentre,
+    myOrders: myOrders,
     subscribeRewardNotices: subscribeRewardNotices,
     posterCode: posterCode,
     posterImage: posterImage,

@@ -40,3 +40,12 @@ test('myTeam asks recordShare for the caller team, page by page', async () => {
   assert.deepEqual(wx.calls[0], { name: 'recordShare', data: { action: 'myTeam' } });
   assert.deepEqual(wx.calls[1].data, { action: 'myTeam', cursor: '50' });
 });
+
+test('promoterCentre and myOrders ask the rewards function for the caller own figures', async () => {
+  const wx = createFakeWx({ default: { ok: true, orders: [], cursor: null } });
+  const funnel = createShareFunnel({ wx, setTimeout: immediate });
+  await funnel.promoterCentre();
+  await funnel.myOrders({ cursor: '50' });
+  assert.deepEqual(wx.calls[0], { name: 'rewards', data: { action: 'myCentre' } });
+  assert.deepEqual(wx.calls[1], { name: 'rewards', data: { action: 'myOrders', cursor: '50' } });
+});

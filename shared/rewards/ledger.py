@@ -46,6 +46,7 @@ class Credit(NamedTuple):
     amount: float  # the order's amount
     at: dt.datetime
     relationship_since: dt.datetime | None = None  # REWARD_ATTRIBUTION=relationship: when the one credited began
+    product_id: str | None = None  # the product whose landing brought the buyer (the credited landing's)
 
 
 def reward_id(programme: str, credit: Credit, orders: str) -> str:
@@ -110,6 +111,7 @@ def new_reward(
         "inviter": credit.inviter,
         "inviterOpenid": credit.inviter_openid,
         "orderAmount": credit.amount,
+        "productId": credit.product_id,
         "amountFen": fen,  # the exact amount, in whole fen: what sums and payouts use
         "amount": from_fen(fen, amount_scale),  # the same in the orders' unit, for display
         "state": state,

@@ -11,22 +11,25 @@ from typing import Any, NamedTuple
 
 from shared.platform import config, db, log
 from shared.platform.admin import is_admin
-from shared.platform.calendar import day_bounds, parse_date
+from shared.platform.calendar import day_bounds, parse_date, shanghai_date
 from shared.platform.clock import Clock
 from shared.platform.config import EnvReader
 from shared.platform.continuation import deadline_for, lease_until, parse_resume_key
+from shared.platform.db import aware
 from shared.platform.errors import BadInput, Forbidden, NoIdentity
 from shared.platform.identity import Invoker, invoker_of
 from shared.platform.instance import PerInstance, clock
-from shared.platform.money import from_fen
+from shared.platform.money import from_fen, to_fen
 from shared.platform.validation import check_document, check_field_names, require_id
-from shared.rewards.ledger import APPROVED, PAID, fen_of, summary
+from shared.rewards.ledger import APPROVED, CLAWBACK, EARNING, PAID, PENDING, fen_of, summary
 from shared.rewards.settings import RewardSettings
 from shared.rewards.settle import SettlementRun, settle, status_of
 from shared.wechat import WeChatSettings, read_wechat_settings
 
-ACTIONS = ("settle", "settlement", "myRewards", "subscribe", "markPaid", "export")
-CLIENT_ACTIONS = ("myRewards", "subscribe")
+ACTIONS = ("settle", "settlement", "myRewards", "myCentre", "myOrders", "subscribe", "markPaid", "export")
+CLIENT_ACTIONS = ("myRewards", "myCentre", "myOrders", "subscribe")
+ORDERS_PAGE = 50
+RANK_DAYS = 30
 MAX_IDS = 1000
 SUBSCRIBE_RESULTS = ("accept", "reject", "ban", "filter")
 
@@ -51,6 +54,15 @@ class MyRewards(NamedTuple):
     openid: str  # the caller, as the platform asserts them
 
 
+class MyCentre(NamedTuple):
+    openid: str
+
+
+class MyOrders(NamedTuple):
+    openid: str
+    offset: int = 0
+
+
 class Subscribe(NamedTuple):
     openid: str
     accepted: tuple[str, ...]  # the template ids the user accepted
@@ -65,7 +77,7 @@ class Export(NamedTuple):
     format: str  # "json" | "csv"
 
 
-RewardRequest = Settle | SettlementStatus | MyRewards | Subscribe | MarkPaid | Export
+RewardRequest = Settle | SettlementStatus | MyRewards | MyCentre | MyOrders | Subscribe | MarkPaid | Export
 
 
 class RewardCall(NamedTuple):
@@ -101,7 +113,9 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
         if event["continueSettlement"] != settings.rewards.programme:
             raise BadInput("continueSettlement must name this function's programme", field="continueSettlement")
         return RewardCall(Settle("continuation", parse_resume_key(event.get("resumeKey"))), invoker, context)
-    check_field_names(event, ("action", "adminToken", "rewardIds", "approvedBefore", "format", "state", "templates"))
+    check_field_names(
+        event, ("action", "adminToken", "rewardIds", "approvedBefore", "format", "state", "templates", "cursor")
+    )
     action = event.get("action", "myRewards")
     if action not in ACTIONS:
         raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
@@ -124,6 +138,13 @@ def _request(action: str, event: Mapping[str, Any], openid: str) -> RewardReques
         return SettlementStatus()
     if action == "myRewards":
         return MyRewards(openid)
+    if action == "myCentre":
+        return MyCentre(openid)
+    if action == "myOrders":
+        cursor = event.get("cursor")
+        if cursor is not None and not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 9):
+            raise BadInput("cursor must be the cursor a previous page answered", field="cursor")
+        return MyOrders(openid, int(cursor or 0))
     if action == "markPaid":
         ids, before = event.get("rewardIds"), event.get("approvedBefore")
         if (ids is None) == (before is None):
@@ -177,6 +198,10 @@ class RewardService:
             every, latest = self.store.rewards_of(code) if code else ([], [])
             scale = self.settings.rewards.amount_scale
             return {"ok": True, "inviterCode": code, **summary(every, scale), "rewards": [_public(r) for r in latest]}
+        if isinstance(request, MyCentre):
+            return self._centre(request, now)
+        if isinstance(request, MyOrders):
+            return self._orders(request)
         if isinstance(request, Subscribe):
             template = self.settings.rewards.notice_template
             accepted = [t for t in request.accepted if t == template] if template else []
@@ -187,6 +212,60 @@ class RewardService:
             marked = [i for i in ids if self.store.transition(i, PAID, now, "admin", extra={"paidAt": now})]
             return {"ok": True, "marked": len(marked), "rewardIds": marked}
         return self._export(request)
+
+    def _centre(self, request: MyCentre, now: dt.datetime) -> dict[str, Any]:
+        """The promoter's centre: exact earnings in fen by state, yesterday's, the live team, and where they rank
+        among the programme's promoters over the last 30 days (1 = first)."""
+        code = self.store.inviter_code_of(request.openid)
+        zero = {"earnedFen": 0, "pendingFen": 0, "availableFen": 0, "paidFen": 0, "yesterdayFen": 0, "members": 0}
+        if code is None:
+            return {"ok": True, **zero, "rank": {"byMembers": None, "byEarned": None}}
+        scale = self.settings.rewards.amount_scale
+        every, _ = self.store.rewards_of(code, limit=1)
+        fen = dict.fromkeys((PENDING, APPROVED, PAID, CLAWBACK), 0)
+        for reward in every:
+            if reward.get("state") in fen:
+                fen[reward["state"]] += fen_of(reward, scale)
+        start, end = day_bounds(shanghai_date(now) - dt.timedelta(days=1))
+        yesterday = sum(
+            fen_of(r, scale)
+            for r in every
+            if r.get("state") in EARNING and start <= aware(r.get("createdAt") or start - dt.timedelta(1)) < end
+        )
+        since = now - dt.timedelta(days=RANK_DAYS)
+        return {
+            "ok": True,
+            "earnedFen": fen[PENDING] + fen[APPROVED] + fen[PAID],
+            "pendingFen": fen[PENDING],
+            "availableFen": fen[APPROVED] + fen[CLAWBACK],  # clawbacks net against what is payable
+            "paidFen": fen[PAID],
+            "yesterdayFen": yesterday,
+            "members": self.store.live_members(code, now),
+            "rank": {
+                "byMembers": _rank(self.store.new_members_by_inviter(since), code),
+                "byEarned": _rank(self.store.earned_since(since), code),
+            },
+        }
+
+    def _orders(self, request: MyOrders) -> dict[str, Any]:
+        """The promoter's credited orders, newest first: what was bought, for how much, and the reward — no buyer."""
+        code = self.store.inviter_code_of(request.openid)
+        if code is None:
+            return {"ok": True, "orders": [], "cursor": None}
+        scale = self.settings.rewards.amount_scale
+        page = self.store.credited_orders(code, request.offset, ORDERS_PAGE + 1)
+        orders = [
+            {
+                "placedAt": aware(r["orderAt"]).isoformat(),
+                "productId": r.get("productId"),
+                "amountFen": to_fen(r.get("orderAmount") or 0, scale),
+                "state": r["state"],
+                "rewardFen": fen_of(r, scale),
+            }
+            for r in page[:ORDERS_PAGE]
+        ]
+        more = len(page) > ORDERS_PAGE
+        return {"ok": True, "orders": orders, "cursor": str(request.offset + ORDERS_PAGE) if more else None}
 
     def _export(self, request: Export) -> dict[str, Any]:
         rows = self.store.export(APPROVED)
@@ -229,6 +308,12 @@ class RewardService:
             continuation=ScfInvokeContinuation.from_context(call.context),
             resume_key=request.resume_key,
         )
+
+
+def _rank(scores: Mapping[str, int], code: str) -> int | None:
+    """1 + how many promoters scored more than ``code`` (None: no score in the period)."""
+    mine = scores.get(code)
+    return None if not mine else 1 + sum(1 for score in scores.values() if score > mine)
 
 
 def _public(reward: Mapping[str, Any]) -> dict[str, Any]:

@@ -128,6 +128,7 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
             inviter_openid=owners.get(landing.inviter),
             amount=order.amount,
             at=order.at,
+            product_id=landing.product,
         )
         for order, landing in pairs
     ]

@@ -13,7 +13,7 @@ from shared.platform.db import CollectionSpec, driver_errors, index, provision
 from shared.platform.documents import BulkWriteError, Database, DuplicateKeyError
 from shared.platform.errors import Unavailable
 from shared.platform.lease import DONE, EPOCH, RUNNING, UNTIL, Leases
-from shared.rewards.ledger import APPROVED, CLAWBACK, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
+from shared.rewards.ledger import APPROVED, CLAWBACK, EARNING, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
 from shared.sharing import Extension, Landing, Period, SharingReads
 
 
@@ -208,7 +208,9 @@ class MongoRewardStore:
     def rewards_of(self, inviter: str, limit: int = 50) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         with driver_errors("read the inviter's rewards"):
             every = list(
-                self._rewards.find({"inviter": inviter}, {"amount": 1, "amountFen": 1, "state": 1, "invitee": 1})
+                self._rewards.find(
+                    {"inviter": inviter}, {"amount": 1, "amountFen": 1, "state": 1, "invitee": 1, "createdAt": 1}
+                )
             )
             latest = list(
                 self._rewards.find({"inviter": inviter}, {"history": 0, "orderKey": 0, "inviterOpenid": 0})
@@ -216,6 +218,38 @@ class MongoRewardStore:
                 .limit(limit)
             )
         return every, latest
+
+    def credited_orders(self, inviter: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        """A page of the inviter's rewarded orders, newest order first (no buyer identity is read)."""
+        with driver_errors("read the inviter's orders"):
+            return list(
+                self._rewards.find(
+                    {"inviter": inviter, "kind": "reward"},
+                    {"orderAt": 1, "productId": 1, "orderAmount": 1, "state": 1, "amountFen": 1, "amount": 1},
+                )
+                .sort([("orderAt", -1), ("_id", -1)])
+                .skip(offset)
+                .limit(limit)
+            )
+
+    def earned_since(self, since: dt.datetime) -> dict[str, int]:
+        """Whole fen earned per inviter on rewards created since ``since`` (the promoters' ranking by earnings)."""
+        with driver_errors("rank the earnings"):
+            return {
+                str(row["_id"]): int(row["fen"])
+                for row in self._rewards.aggregate(
+                    [
+                        {"$match": {"createdAt": {"$gte": since}, "state": {"$in": list(EARNING)}}},
+                        {"$group": {"_id": "$inviter", "fen": {"$sum": "$amountFen"}}},
+                    ]
+                )
+            }
+
+    def live_members(self, code: str, now: dt.datetime) -> int:
+        return self._sharing.live_members(code, now)
+
+    def new_members_by_inviter(self, since: dt.datetime) -> dict[str, int]:
+        return self._sharing.new_members_by_inviter(since)
 
     def totals_by_inviter(self) -> list[dict[str, Any]]:
         """Exact amounts (whole fen, ``fen``) and counts per (inviter, state): the report's rewards per inviter and the

@@ -161,6 +161,34 @@ class SharingReads:
                     changes[d["invitee"]].append(d)
         return {user: periods_of(bindings.get(user), changes[user]) for user in wanted}
 
+    def live_members(self, code: str, now: dt.datetime) -> int:
+        """How many users' relationship is ``code``'s and in force now."""
+        with driver_errors("count the team"):
+            return self._users.count_documents(
+                {
+                    "binding.inviter": code,
+                    "$or": [
+                        {"binding.expiresAt": None},
+                        {"binding.expiresAt": {"$gt": now}},
+                        {"binding.locked": True},
+                    ],
+                }
+            )
+
+    def new_members_by_inviter(self, since: dt.datetime) -> dict[str, int]:
+        """Relationships begun since ``since``, per inviter code (the promoters' ranking by members)."""
+        with driver_errors("rank the teams"):
+            return {
+                str(row["_id"]): int(row["n"])
+                for row in self._users.aggregate(
+                    [
+                        {"$match": {"binding.at": {"$gte": since}}},
+                        {"$group": {"_id": "$binding.inviter", "n": {"$sum": 1}}},
+                    ]
+                )
+                if row["_id"]
+            }
+
     def extend_relationships(self, extensions: Iterable[Extension]) -> int:
         """Credited orders keep their relationships alive (BIND_ORDER_EXTEND_DAYS): each one only if it is still that
         relationship (same inviter, same start), not locked, and ends sooner. How many were extended."""

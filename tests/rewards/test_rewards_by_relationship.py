@@ -111,3 +111,61 @@ def test_a_credited_order_keeps_its_relationship_alive(shop, database, clock):
     assert {r["orderId"] for r in database.rewards.find()} == {"o1", "o2"}
     binding = database.users.find_one({"_id": openid_for("carol")})["binding"]
     assert binding["expiresAt"] == T0 + dt.timedelta(days=50 + 40)
+
+
+def test_the_promoter_centre_and_orders_answer_in_fen_and_name_no_buyer(shop, database, clock):
+    import json
+
+    share, rewards = shop("every")
+    alice, bob = _share(share, "alice"), _share(share, "bob")
+    _land(share, "carol", alice)
+    _land(share, "dan", bob)
+    for key, day in (("o1", 1), ("o2", 2)):
+        _order(database, key, T0 + dt.timedelta(days=day))
+    database.orders.insert_one(
+        {"_id": "o3", "_openid": openid_for("dan"), "amount": 100, "status": "paid", "createdAt": T0}
+    )
+    clock.set(T0 + dt.timedelta(days=3))
+    assert _settle(rewards)["created"] == 3
+    clock.set(T0 + dt.timedelta(days=4))
+
+    def mine(action, user, **extra):
+        answer = rewards.main_handler(
+            {"action": action, **extra}, scf_context(openid_for(user), function_name="rewards")
+        )
+        assert answer["ok"], answer
+        assert not any(openid_for(u) in json.dumps(answer) for u in ("carol", "dan", "alice", "bob"))
+        return answer
+
+    centre = mine("myCentre", "alice")
+    assert centre == {
+        "ok": True,
+        "earnedFen": 1000,
+        "pendingFen": 1000,
+        "availableFen": 0,
+        "paidFen": 0,
+        "yesterdayFen": 1000,  # settled on day 3 (Shanghai), read on day 4
+        "members": 1,
+        "rank": {"byMembers": 1, "byEarned": 1},  # alice 2 rewards, bob 1; one member each (a tie ranks both first)
+    }
+    assert mine("myCentre", "bob")["rank"] == {"byMembers": 1, "byEarned": 2}
+    orders = mine("myOrders", "alice")
+    placed = [dt.datetime.fromisoformat(o["placedAt"]) for o in orders["orders"]]
+    assert orders["cursor"] is None and placed == [T0 + dt.timedelta(days=2), T0 + dt.timedelta(days=1)]
+    assert orders["orders"][0] == {
+        "placedAt": orders["orders"][0]["placedAt"],
+        "productId": None,  # credited by relationship: the order's product is the app's own
+        "amountFen": 10000,
+        "state": "pending",
+        "rewardFen": 500,
+    }
+    assert mine("myCentre", "nobody") == {
+        "ok": True,
+        "earnedFen": 0,
+        "pendingFen": 0,
+        "availableFen": 0,
+        "paidFen": 0,
+        "yesterdayFen": 0,
+        "members": 0,
+        "rank": {"byMembers": None, "byEarned": None},
+    }
