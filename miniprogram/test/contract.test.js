@@ -43,7 +43,7 @@ test('the kit and the real handler agree end to end', { skip: !python && 'SHARE_
     const bob = createShareFunnel({ wx: bobWx, callFunction: bridge.callFunctionAs('oBob_xxxxxxxxxxxxxxxxxxxxxxxx') });
     const landed = await bob.recordLanding(options);
     assert.deepEqual(landed, { ok: true, recorded: true, duplicate: false, newUser: true, attributedTo: code, channel: 'chat',
-      entry: 'chat', productId: 'sku-42', group: null });
+      entry: 'chat', productId: 'sku-42', group: null, relationship: 'bound' });
     const again = await bob.recordLanding(options);
     assert.equal(again.duplicate, true);
 
