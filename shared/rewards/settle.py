@@ -114,29 +114,36 @@ def credited(store: Any, settings: RewardSettings, orders: list[dict[str, Any]])
         return []
     buyers = sorted({order.user for order in typed})
     if settings.credit_by == "relationship":
-        return _credited_by_relationship(store, typed, keyed, buyers, settings.extend_days)
+        return _credits(store, keyed, _credited_by_relationship(store, typed, buyers, settings.extend_days))
     landings = store.landings_of(buyers, min(o.at for o in typed) - window, max(o.at for o in typed))
     touches = first_touches_of(landings) if settings.attribution.model == "first_touch" else {}
     pairs = credit_orders(typed, landings, touches, settings.attribution.model, window)
-    owners = store.inviter_openids(landing.inviter for _, landing in pairs)
+    return _credits(
+        store, keyed, [(order, landing.inviter, {"product_id": landing.product}) for order, landing in pairs]
+    )
+
+
+def _credits(store: Any, keyed: dict[str, Any], credited: list[tuple[Order, str, dict[str, Any]]]) -> list[Credit]:
+    """Ledger credits for (order, inviter code, what else the credit carries), with each inviter's openid."""
+    owners = store.inviter_openids(inviter for _, inviter, _ in credited)
     return [
         Credit(
             order_key=keyed[order.order_id],
             order_id=order.order_id,
             invitee=order.user,
-            inviter=landing.inviter,
-            inviter_openid=owners.get(landing.inviter),
+            inviter=inviter,
+            inviter_openid=owners.get(inviter),
             amount=order.amount,
             at=order.at,
-            product_id=landing.product,
+            **extra,
         )
-        for order, landing in pairs
+        for order, inviter, extra in credited
     ]
 
 
 def _credited_by_relationship(
-    store: Any, orders: list[Order], keyed: dict[str, Any], buyers: list[str], extend_days: int
-) -> list[Credit]:
+    store: Any, orders: list[Order], buyers: list[str], extend_days: int
+) -> list[tuple[Order, str, dict[str, Any]]]:
     """Each order credited to the relationship in force when it was placed (rebuilt from the history, however late
     settlement runs: a later takeover does not move it); an order placed while the buyer was free earns nothing.
     With ``extend_days``, a credited order keeps its relationship at least that long after it — also for the batch's
@@ -157,20 +164,7 @@ def _credited_by_relationship(
                 extensions[order.user] = Extension(order.user, period.inviter, period.start, until)
     if extensions:
         store.extend_relationships(extensions.values())
-    owners = store.inviter_openids(period.inviter for _, period in pairs)
-    return [
-        Credit(
-            order_key=keyed[order.order_id],
-            order_id=order.order_id,
-            invitee=order.user,
-            inviter=period.inviter,
-            inviter_openid=owners.get(period.inviter),
-            amount=order.amount,
-            at=order.at,
-            relationship_since=period.start,
-        )
-        for order, period in pairs
-    ]
+    return [(order, period.inviter, {"relationship_since": period.start}) for order, period in pairs]
 
 
 def settle(
