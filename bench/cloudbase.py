@@ -101,6 +101,19 @@ def main() -> int:
         for i in range(20):
             land(f"known{i}")
         costs["known user's first landing from this link"] = (api().requests - before) / 20
+        # A takeover under last touch (BIND_PROTECT_DAYS=0): bob's link taking over alice's invitees.
+        os.environ["BIND_PROTECT_DAYS"] = "0"
+        last_touch = load_handler("recordShare")
+        bob = last_touch.main_handler(
+            {"action": "share", "productId": "sku-1", "channel": "chat"}, scf_context(openid_for("bob"))
+        )["inviterCode"]
+        before = api().requests
+        for i in range(20):
+            event = {"action": "land", "query": {"id": "sku-1", "i": bob, "c": "chat"}, "launchScene": 1007}
+            taken = last_touch.main_handler(event, scf_context(openid_for(f"new{i}")))
+            assert taken["relationship"] == "taken", taken
+        costs["takeover by another inviter's link (BIND_PROTECT_DAYS=0)"] = (api().requests - before) / 20
+        os.environ.pop("BIND_PROTECT_DAYS")
 
         # A landing's wall time against the two bare UpdateItem round trips it cannot do without (the user inserted
         # if absent, the landing inserted if absent: each outcome read from its own answer).
