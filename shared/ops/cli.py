@@ -66,12 +66,13 @@ def _rewards(args: argparse.Namespace) -> int:
     """Rewards per inviter and the programme's totals: liability (pending + approved), paid, reversed, clawbacks."""
     from shared.platform import config, db
     from shared.platform.money import yuan
+    from shared.rewards import STATES
     from shared.rewards.settings import RewardSettings
     from shared.rewards.store import MongoRewardStore
 
     settings, common = RewardSettings.from_env(), config.settings()
     store = MongoRewardStore(db.database(common), common.collections, settings.order_source, db.orders_database(common))
-    states = ("pending", "approved", "paid", "reversed", "rejected", "clawback")
+    states = STATES  # the ledger's own, spelled once (shared/rewards/ledger.py)
     table: dict[str, dict[str, int]] = {}  # inviter -> state -> whole fen
     for row in store.totals_by_inviter():
         table.setdefault(row["_id"]["inviter"], dict.fromkeys(states, 0))[row["_id"]["state"]] += int(row["fen"])
