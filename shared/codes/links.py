@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from shared.codes.generator import ENV_VERSIONS
 from shared.platform.clock import Clock
+from shared.platform.db import aware
 from shared.platform.errors import BadInput, QuotaExhausted, ShareFunnelError
 from shared.platform.validation import check_document, check_field_names, require_id, require_page, require_product_id
 from shared.sharing import ShareClaim, require_channel, share_query
@@ -105,7 +106,7 @@ class LinkMaker:
         ).hexdigest()[:32]
         now = self.clock.now()
         cached = self.store.get(key)
-        if cached is not None and _aware(cached["expiresAt"]) - now > REFRESH_BEFORE:
+        if cached is not None and aware(cached["expiresAt"]) - now > REFRESH_BEFORE:
             return _answer(cached, request, query, True)
         bucket, day = QUOTA_BUCKET[request.kind], now.astimezone(SHANGHAI).date().isoformat()
         limit = LINK_QUOTAS[bucket] if bucket != "links" or not self.daily_quota else self.daily_quota
@@ -136,10 +137,6 @@ def _answer(doc: Mapping[str, Any], request: LinkRequest, query: str, cached: bo
         "kind": request.kind,
         "link": doc["link"],
         "path": f"/{request.page}?{query}",
-        "expiresAt": _aware(doc["expiresAt"]).isoformat(),
+        "expiresAt": aware(doc["expiresAt"]).isoformat(),
         "cached": cached,
     }
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)

@@ -6,7 +6,6 @@ says which fields hold the buyer's openid, the time, the amount and, optionally,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -49,8 +48,6 @@ VARIABLES = (
 )
 
 MAX_BACKFILL_DAYS = 400
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
 
 
 class FunnelSettings(NamedTuple):
@@ -83,9 +80,7 @@ class FunnelSettings(NamedTuple):
 
         attribution = read_attribution(read)
         orders = read_order_mapping(read)
-        name_field = text(ENV_INVITER_NAME_FIELD)
-        if name_field is not None and not _FIELD.fullmatch(name_field):
-            problems.append(f"{ENV_INVITER_NAME_FIELD} is not a valid field path: {name_field!r}")
+        name_field = read.field_path(ENV_INVITER_NAME_FIELD)
         currency = text(ENV_CURRENCY, "¥") or ""
         if len(currency) > 8:
             problems.append(f"{ENV_CURRENCY} must be a short symbol such as ¥ or CNY")

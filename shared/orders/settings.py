@@ -24,7 +24,6 @@ VARIABLES = (
     ENV_ORDER_PAID_VALUES,
     ENV_AMOUNT_SCALE,
 )
-FIELD_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,119}")
 
 
@@ -52,12 +51,7 @@ def read_order_mapping(read: EnvReader) -> OrderMapping:
     collection = read.text(ENV_ORDERS_COLLECTION, "orders") or ""
     if not _COLLECTION.fullmatch(collection):
         problems.append(f"{ENV_ORDERS_COLLECTION} is not a valid collection name: {collection!r}")
-
-    def field_path(name: str, default: str | None) -> str | None:
-        value = read.text(name, default)
-        if value is not None and not FIELD_PATH.fullmatch(value):
-            problems.append(f"{name} is not a valid field path: {value!r}")
-        return value
+    field_path = read.field_path
 
     user_field = field_path(ENV_ORDER_USER_FIELD, "_openid") or ""
     time_field = field_path(ENV_ORDER_TIME_FIELD, "createdAt") or ""

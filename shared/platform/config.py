@@ -88,6 +88,9 @@ def environment_id(read: EnvReader) -> str | None:
     return read.text(ENV_TCB_ENV) or read.text(ENV_SCF_NAMESPACE)
 
 
+_FIELD_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
 class EnvReader:
     """The one way every settings object reads its environment variables: trimmed text, bounded integers and
     comma lists, each problem collected (not raised) so one ``ConfigError`` names every bad variable."""
@@ -114,6 +117,13 @@ class EnvReader:
         if not low <= value <= high:
             self.problems.append(f"{name} must be between {low} and {high}, got {value}")
             return default
+        return value
+
+    def field_path(self, name: str, default: str | None = None) -> str | None:
+        """A document field path such as ``profile.nickName`` (no ``$``, no empty or odd segments)."""
+        value = self.text(name, default)
+        if value is not None and not _FIELD_PATH.fullmatch(value):
+            self.problems.append(f"{name} is not a valid field path: {value!r}")
         return value
 
     def items(self, name: str) -> tuple[str, ...]:

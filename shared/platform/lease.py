@@ -36,7 +36,6 @@ RUNNING = "running"  # held (or its holder died and its lease has not lapsed yet
 DONE = "done"
 FAILED = "failed"  # its holder recorded a failure
 ABANDONED = "abandoned"  # its holder died: the lease lapsed while it was running
-ENDED = (DONE, FAILED, ABANDONED)
 
 
 class LeaseLost(Unavailable):

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,10 +41,6 @@ def entry_for(launch_scene: int | None) -> str:
 
 # One landing record per (inviter, invitee, product): the dedup rule (a unique index enforces it).
 LANDING_KEY = ("inviter", "invitee", "productId")
-
-
-def first_touch_binding(claim: ShareClaim, now: dt.datetime) -> dict[str, Any]:
-    return {"inviter": claim.inviter, "productId": claim.product_id, "channel": claim.channel, "at": now}
 
 
 def is_self_invite(inviter_openid: str, caller_openid: str) -> bool:

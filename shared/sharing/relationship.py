@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shared.platform.config import EnvReader
+from shared.platform.db import aware
 
 ENV_WHO = "BIND_WHO"
 ENV_VALIDITY_DAYS = "BIND_VALIDITY_DAYS"
@@ -69,17 +70,16 @@ def read_relationship_rule(read: EnvReader) -> RelationshipRule:
     )
 
 
-def _aware(value: Any) -> dt.datetime | None:
-    if not isinstance(value, dt.datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+def as_aware(value: Any) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime; anything that is not a time (absent, or written by hand): None."""
+    return aware(value) if isinstance(value, dt.datetime) else None
 
 
 def is_live(binding: Mapping[str, Any] | None, now: dt.datetime) -> bool:
     """A relationship in force at ``now``: it exists and has not expired (a locked one never expires)."""
     if not binding or not binding.get("inviter"):
         return False
-    expires = _aware(binding.get("expiresAt"))
+    expires = as_aware(binding.get("expiresAt"))
     return bool(binding.get("locked")) or expires is None or expires > now
 
 
@@ -118,7 +118,7 @@ def decide(
     if current and current.get("locked"):
         return Decision(REFUSED_LOCKED)
     if is_live(current, now):
-        began = _aware((current or {}).get("at")) or now
+        began = as_aware((current or {}).get("at")) or now
         opens = rule.protected_until(began)
         if opens is None or now < opens:
             return Decision(REFUSED_PROTECTED)
@@ -161,15 +161,15 @@ def periods_of(binding: Mapping[str, Any] | None, changes: Sequence[Mapping[str,
     each change ended the relationship it replaced (at the change, or earlier when that one had expired)."""
     periods = []
     for change in changes:
-        previous, began = change.get("from"), _aware(change.get("fromAt"))
-        at = _aware(change.get("at"))
+        previous, began = change.get("from"), as_aware(change.get("fromAt"))
+        at = as_aware(change.get("at"))
         if previous and began and at:
-            expired = _aware(change.get("fromExpiresAt"))
+            expired = as_aware(change.get("fromExpiresAt"))
             periods.append(Period(previous, began, min(at, expired) if expired else at))
     if binding and binding.get("inviter"):
-        began = _aware(binding.get("at"))
+        began = as_aware(binding.get("at"))
         if began is not None:
-            expires = None if binding.get("locked") else _aware(binding.get("expiresAt"))
+            expires = None if binding.get("locked") else as_aware(binding.get("expiresAt"))
             periods.append(Period(binding["inviter"], began, expires))
     return periods
 

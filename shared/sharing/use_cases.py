@@ -40,6 +40,7 @@ from shared.sharing.relationship import (
     DEFAULT_RULE,
     KEPT,
     RelationshipRule,
+    as_aware,
     decide,
     in_downline,
     is_live,
@@ -415,10 +416,10 @@ def my_team(
     spent = _orders_in_periods(orders, page, now, amount_scale)
     answer = []
     for member in page:
-        began, left = (_aware_or_none(t) for t in member["period"])
+        began, left = (as_aware(t) for t in member["period"])
         binding = member.get("binding") or {}
         locked = bool(binding.get("locked")) and not member["taken"] and left is None
-        expires = None if locked else _aware_or_none(binding.get("expiresAt")) if left is None else left
+        expires = None if locked else as_aware(binding.get("expiresAt")) if left is None else left
         status = "taken" if member["taken"] else "active" if left is None and is_live(binding, now) else "expired"
         protected = None if locked or began is None else rule.protected_until(began)
         entry: dict[str, Any] = {
@@ -442,14 +443,8 @@ def my_team(
     }
 
 
-def _aware_or_none(value: Any) -> dt.datetime | None:
-    if not isinstance(value, dt.datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 def _aware_or_epoch(value: Any) -> dt.datetime:
-    return _aware_or_none(value) or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    return as_aware(value) or dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def _orders_in_periods(orders: Any, members: list[dict[str, Any]], now: Any, amount_scale: int) -> dict[str, Any]:
@@ -458,9 +453,9 @@ def _orders_in_periods(orders: Any, members: list[dict[str, Any]], now: Any, amo
 
     spans = {}
     for member in members:
-        began = _aware_or_none(member["period"][0])
+        began = as_aware(member["period"][0])
         if began is not None:
-            spans[member["_id"]] = (began, _aware_or_none(member["period"][1]) or now)
+            spans[member["_id"]] = (began, as_aware(member["period"][1]) or now)
     if not spans or orders is None:
         return {}
     earliest = min(start for start, _ in spans.values())
