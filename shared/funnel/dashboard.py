@@ -34,7 +34,7 @@ SUMMED = (
     "sharingInvitees",
 )
 BREAKDOWNS = ("channel", "entry", "product", "group")
-SECTIONS = ("summary", "funnel", "trend", "viral", "breakdowns", "leaderboard", "time-to-convert")
+SECTIONS = ("summary", "relationships", "funnel", "trend", "viral", "breakdowns", "leaderboard", "time-to-convert")
 
 # (zh, en) names of the time-to-convert buckets.
 BUCKET_NAMES = (
@@ -55,6 +55,13 @@ T: dict[str, tuple[str, str]] = {
     "revenue": ("成交金额", "Revenue"),
     "conversions": ("订单数", "Orders"),
     "rewards": ("邀请奖励", "Rewards"),
+    "relationships": ("锁客关系", "Customer relationships"),
+    "relNew": ("新绑定", "Begun"),
+    "relTaken": ("被抢走（换绑）", "Taken over"),
+    "relExpired": ("到期解绑", "Ran out"),
+    "relLive": ("锁定中", "In force"),
+    "relLiveOn": ("{d} 日末仍锁定的客户", "In force at the end of {d}"),
+    "relNone": ("区间内还没有锁客关系的记录。", "No relationships recorded in this range yet."),
     "summary": ("概览", "Summary"),
     "funnel": ("转化漏斗", "Funnel"),
     "trend": ("每日趋势", "Daily trend"),
@@ -155,6 +162,12 @@ def _sum(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _latest_relationships(rows: Iterable[Mapping[str, Any]]) -> tuple[str, Mapping[str, Any]] | None:
+    """The relationship counts of the latest day among ``rows`` that carries them, with that day."""
+    dated = [(row["date"], row["relationships"]) for row in rows if row.get("relationships")]
+    return max(dated, key=lambda pair: pair[0]) if dated else None
+
+
 def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
@@ -218,12 +231,22 @@ def dashboard_model(
     leaderboard = table("inviter", LEADERBOARD_SIZE)
     for entry in leaderboard:
         entry["name"] = (names or {}).get(entry["key"]) or entry["key"]
+        latest = _latest_relationships(grouped["inviter"].get(entry["key"], ()))
+        if latest is not None:
+            entry["live"] = latest[1].get("live", 0)
     histogram = period["histogram"]
     median, p90 = _bucket_at(histogram, 0.5), _bucket_at(histogram, 0.9)
+    latest = _latest_relationships(by_day.values())
+    relationships = {
+        what: sum((row.get("relationships") or {}).get(what, 0) for row in by_day.values())
+        for what in ("new", "taken", "expired")
+    }
+    relationships.update(live=latest[1].get("live", 0) if latest else None)
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
         "window": window,
+        "relationships": {**relationships, "liveOn": latest[0] if latest else None},
         "daily": daily,
         "period": period,
         "previous": before,
@@ -390,6 +413,24 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
         f'<div class="cards">{cards}</div><p class="note">{note}</p></section>'
     )
 
+    bonds = model.get("relationships") or {}
+    if bonds.get("liveOn") is None and not any(bonds.get(what) for what in ("new", "taken", "expired")):
+        bond_body = f'<p class="muted">{_t("relNone")}</p>'
+    else:
+        live = "–" if bonds.get("live") is None else _num(bonds["live"])
+        bond_cards = "".join(
+            f'<div class="card"><div class="label">{_t(label)}</div><div class="value">{value}</div></div>'
+            for label, value in (
+                ("relNew", _num(bonds.get("new", 0))),
+                ("relTaken", _num(bonds.get("taken", 0))),
+                ("relExpired", _num(bonds.get("expired", 0))),
+                ("relLive", live),
+            )
+        )
+        on = f'<p class="muted">{_t("relLiveOn", d=bonds["liveOn"])}</p>' if bonds.get("liveOn") else ""
+        bond_body = f'<div class="cards">{bond_cards}</div>{on}'
+    parts.append(f'<section id="relationships"><h2>{_t("relationships")}</h2>{bond_body}</section>')
+
     counts = [p.get(step, 0) for step in STEPS]
     widest = max(counts) or 1
     rows = []
@@ -472,13 +513,15 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
         f'<tr><td>{i}</td><td>{html.escape(e["name"])}</td><td class="n">{_num(e.get("invitees", 0))}</td>'
         f'<td class="n">{_num(e.get("newUsers", 0))}</td><td class="n">{_num(e.get("converters", 0))}</td>'
         f'<td class="n">{money.show(e.get("revenue", 0))}</td>'
-        f'<td class="n">{money.show(e["rewards"]) if "rewards" in e else "–"}</td></tr>'
+        f'<td class="n">{money.show(e["rewards"]) if "rewards" in e else "–"}</td>'
+        f'<td class="n">{_num(e["live"]) if "live" in e else "–"}</td></tr>'
         for i, e in enumerate(model["leaderboard"], 1)
     )
     parts.append(
         f'<section id="leaderboard"><h2>{_t("leaderboard")}</h2><div class="scroll"><table><thead><tr><th>#</th>'
         f"<th>{_t('inviter')}</th><th>{_t('invitees')}</th><th>{_t('newUsers')}</th><th>{_t('converters')}</th>"
-        f"<th>{_t('revenue')}</th><th>{_t('rewards')}</th></tr></thead><tbody>{board}</tbody></table></div></section>"
+        f"<th>{_t('revenue')}</th><th>{_t('rewards')}</th><th>{_t('relLive')}</th></tr></thead><tbody>{board}</tbody>"
+        "</table></div></section>"
     )
 
     ttc = model["timeToConvert"]

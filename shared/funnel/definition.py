@@ -34,6 +34,11 @@ The viral loop (what none of the usual funnel tools measure):
   ``rates.gen2PlusShare`` = new users of generation ≥ 2 / newUsers — how much growth came from invitees' shares.
 * ``timeToConvert.histogram`` — converters per delay bucket (``TIME_BUCKETS``), so a range's distribution is
   the sum of its days'.
+
+Customer relationships (锁客; the sharing wing decides them, shared/sharing/relationship.py), on the ``total`` and
+``inviter`` rows only, as ``relationships``: ``new`` begun that day (first sightings, re-bindings after an end, an
+admin's), ``taken`` over from another inviter, ``lost`` to another inviter or an admin, ``expired`` (ran out that
+day), and ``live`` — in force at the day's end.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from shared.platform.calendar import parse_date as parse_date
 from shared.platform.calendar import shanghai_date as shanghai_date
 from shared.platform.money import exact_sum
 from shared.sharing import NONE_KEY as NONE_KEY
+from shared.sharing import RELATIONSHIP_COUNTS
 from shared.sharing import TOTAL_KEY as TOTAL_KEY
 from shared.sharing import FirstTouch as FirstTouch
 from shared.sharing import Intent as Intent
@@ -230,6 +236,18 @@ def _nearest_rank(sorted_values: Sequence[float], fraction: float) -> float | No
     return sorted_values[max(0, math.ceil(fraction * len(sorted_values)) - 1)]
 
 
+CHANGES = tuple(what for what in RELATIONSHIP_COUNTS if what != "live")
+
+
+def relationship_groups(by_inviter: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, dict[str, int]]]:
+    """The day's relationship counts (sharing's ``relationship_day``) as the inviter and total rows carry them."""
+    total = {what: sum(counts.get(what, 0) for counts in by_inviter.values()) for what in RELATIONSHIP_COUNTS}
+    inviters = {
+        code: {what: counts.get(what, 0) for what in RELATIONSHIP_COUNTS} for code, counts in by_inviter.items()
+    }
+    return {"total": {TOTAL_KEY: total}, "inviter": inviters}
+
+
 def build_rows(
     day: dt.date,
     landing_groups: Mapping[str, Mapping[str, Mapping[str, int]]],
@@ -239,6 +257,7 @@ def build_rows(
     window_days: int,
     now: dt.datetime,
     viral_groups: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    relationships: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """The day's report rows (without ``computedAt``/``runId``), sorted by ``_id``.
 
@@ -259,9 +278,12 @@ def build_rows(
             bucket["first"][order.user] = delay if previous is None else min(previous, delay)
     _, day_end = day_bounds(day)
     matured = now >= day_end + dt.timedelta(days=window_days)
+    bonds = relationship_groups(relationships or {})
     rows = []
     for dim in DIMENSIONS:
-        keys = set(landing_groups.get(dim, {})) | set(intent_groups.get(dim, {}))
+        # A day's relationship changes give their inviters a row; relationships merely in force do not.
+        changed = {key for key, counts in bonds.get(dim, {}).items() if any(counts[w] for w in CHANGES)}
+        keys = set(landing_groups.get(dim, {})) | set(intent_groups.get(dim, {})) | changed
         for key in keys:
             landed = landing_groups.get(dim, {}).get(key, {})
             intended = intent_groups.get(dim, {}).get(key, {})
@@ -287,6 +309,8 @@ def build_rows(
                 "generations": generations,
                 "cascadeDepth": max((int(g) for g in generations), default=0),
             }
+            if dim in bonds:
+                row["relationships"] = dict(bonds[dim].get(key) or dict.fromkeys(RELATIONSHIP_COUNTS, 0))
             later = sum(count for generation, count in generations.items() if int(generation) >= 2)
             row["rates"] = {
                 "landingsPerIntent": _ratio(row["landings"], row["intents"]),

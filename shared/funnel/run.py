@@ -202,6 +202,7 @@ def compute_day(store: Any, settings: FunnelSettings, day: dt.date, now: dt.date
         settings.window_days,
         now,
         viral_loop(store, by_invitee, [intent for intent in intents if shared_in_window(intent.at, start, window)]),
+        store.relationship_day(start, end, now),
     )
 
 

@@ -96,6 +96,12 @@ class MongoFunnelStore:
         """Share intents in [start, until): the day's for its rows and the window's for the viral loop, in one read."""
         return self._sharing.intents_between(start, until)
 
+    def relationship_day(self, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict[str, dict[str, int]]:
+        """The day's relationships per inviter code; the lapses up to ``now`` are recorded first (the sharing wing
+        keeps them in its history, once)."""
+        self._sharing.record_lapses(start, end, now)
+        return self._sharing.relationship_day(start, end)
+
     def orders_of(self, users: Iterable[str], start: dt.datetime, until: dt.datetime) -> list[Order]:
         return self._orders.orders_of(users, start, until)
 

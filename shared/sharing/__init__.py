@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # what the lazy names are, for the type checker
     from shared.sharing.profile import SharerProfile
     from shared.sharing.reads import SharingReads, sharing_collections
     from shared.sharing.relationship import (
+        RELATIONSHIP_COUNTS,
         RELATIONSHIP_VARIABLES,
         Extension,
         Period,
@@ -63,6 +64,7 @@ _NAMES = {
     "Period": "relationship",
     "read_relationship_rule": "relationship",
     "RELATIONSHIP_VARIABLES": "relationship",
+    "RELATIONSHIP_COUNTS": "relationship",
     "Extension": "relationship",
     "inviter_at": "relationship",
     "NONE_KEY": "credit",
@@ -84,6 +86,7 @@ __all__ = [
     "NONE_KEY",
     "Order",
     "Period",
+    "RELATIONSHIP_COUNTS",
     "RELATIONSHIP_VARIABLES",
     "ShareClaim",
     "SharerProfile",

@@ -21,10 +21,21 @@ from shared.platform.db import (
     index,
     provision,
 )
-from shared.platform.documents import Database
+from shared.platform.documents import Database, DuplicateKeyError
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.credit import Intent, Landing
-from shared.sharing.relationship import Extension, Period, periods_of
+from shared.sharing.relationship import (
+    ADMIN,
+    EXPIRED,
+    REBOUND,
+    RELATIONSHIP_COUNTS,
+    Extension,
+    Period,
+    count_changes,
+    lapse_entry,
+    periods_of,
+    ran_out_before_change,
+)
 
 IN_LIMIT = 2000  # codes or users asked for in one query
 
@@ -43,6 +54,7 @@ def sharing_collections(names: Collections) -> list[CollectionSpec]:
                 index("code", name="code_unique", unique=True, partial={"code": CODE_INDEXED}),
                 index("firstSeenAt", name="firstSeenAt"),
                 index("binding.inviter", "binding.at", name="binding_inviter_at"),
+                index("binding.expiresAt", name="binding_expiresAt"),  # the daily run's lapses
             ),
         ),
         # One landing record per (inviter, invitee, product): the dedup rule itself.
@@ -55,10 +67,16 @@ def sharing_collections(names: Collections) -> list[CollectionSpec]:
             ),
         ),
         CollectionSpec(names.share_intents, (index("at", name="at"), index("sharer", "at", name="sharer_at"))),
-        # Every change of a relationship (taken over, re-bound after it ended, set by an admin): shared/sharing/relationship.py
+        # Every change of a relationship (taken over, re-bound after it ended, set by an admin, run out):
+        # shared/sharing/relationship.py
         CollectionSpec(
             relationships_collection(names),
-            (index("inviter", "at", name="inviter_at"), index("invitee", "at", name="invitee_at")),
+            (
+                index("inviter", "at", name="inviter_at"),
+                index("invitee", "at", name="invitee_at"),
+                index("at", name="at"),
+                index("fromExpiresAt", name="fromExpiresAt"),
+            ),
         ),
         # One token per (inviter, product, channel), so regenerating a code reuses its token.
         CollectionSpec(
@@ -188,6 +206,91 @@ class SharingReads:
                 )
                 if row["_id"]
             }
+
+    def record_lapses(self, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> int:
+        """Relationships that ran out in [start, end) — and before ``now`` — kept in the history as ``expired``: the
+        ones users still hold, and the ones a later re-binding or an admin replaced after they had run out. Idempotent
+        (each entry's ``_id`` is derived from it); how many this call added."""
+        until = min(end, now)
+        if until <= start:
+            return 0
+        entries: dict[str, dict[str, Any]] = {}
+        with driver_errors("read the relationships that ran out"):
+            for d in self._users.find(
+                {"binding.expiresAt": {"$gte": start, "$lt": until}, "binding.locked": {"$ne": True}}, {"binding": 1}
+            ):
+                binding = d["binding"]
+                if binding.get("inviter"):
+                    entry = lapse_entry(d["_id"], binding["inviter"], binding.get("at"), binding["expiresAt"])
+                    entries[entry["_id"]] = entry
+            for d in self._changes.find(
+                {"fromExpiresAt": {"$gte": start, "$lt": until}, "kind": {"$in": [REBOUND, ADMIN]}}
+            ):
+                if ran_out_before_change(d):
+                    entry = lapse_entry(d["invitee"], d["from"], d.get("fromAt"), d["fromExpiresAt"])
+                    entries[entry["_id"]] = entry
+        if not entries:
+            return 0
+        with driver_errors("record the relationships that ran out"):
+            there = {d["_id"] for d in self._changes.find({"_id": {"$in": sorted(entries)}}, {"_id": 1})}
+            missing = [entries[key] for key in sorted(entries) if key not in there]
+            for entry in missing:
+                try:
+                    self._changes.insert_one(entry)
+                except DuplicateKeyError:
+                    pass  # a concurrent run recorded it
+        return len(missing)
+
+    def relationship_day(self, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, int]]:
+        """Per inviter code, the relationships of [start, end): begun, taken over, lost, run out
+        (relationship.count_changes), and ``live`` — in force at ``end``, as the users and the history hold them
+        when asked (the current relationships begun before ``end`` and not run out by then, and the replaced ones
+        that were still in force at ``end``)."""
+        with driver_errors("count the day's relationships"):
+            first_sightings = {
+                str(row["_id"]): int(row["n"])
+                for row in self._landings.aggregate(
+                    [
+                        {"$match": {"enteredAt": {"$gte": start, "$lt": end}, "newUser": True}},
+                        {"$group": {"_id": "$inviter", "n": {"$sum": 1}}},
+                    ]
+                )
+                if row["_id"]
+            }
+            changes = list(self._changes.find({"at": {"$gte": start, "$lt": end}}, {"_id": 0}))
+            counts = count_changes(first_sightings, changes)
+            in_force = {
+                "$or": [{"binding.expiresAt": None}, {"binding.expiresAt": {"$gt": end}}, {"binding.locked": True}]
+            }
+            live = [
+                (row["_id"], int(row["n"]))
+                for row in self._users.aggregate(
+                    [
+                        {"$match": {"binding.at": {"$lt": end}, **in_force}},
+                        {"$group": {"_id": "$binding.inviter", "n": {"$sum": 1}}},
+                    ]
+                )
+            ]
+            replaced = [
+                (row["_id"], int(row["n"]))
+                for row in self._changes.aggregate(
+                    [
+                        {
+                            "$match": {
+                                "kind": {"$ne": EXPIRED},
+                                "at": {"$gt": end},
+                                "fromAt": {"$lt": end},
+                                "$or": [{"fromExpiresAt": None}, {"fromExpiresAt": {"$gt": end}}],
+                            }
+                        },
+                        {"$group": {"_id": "$from", "n": {"$sum": 1}}},
+                    ]
+                )
+            ]
+        for code, n in live + replaced:
+            if code:
+                counts.setdefault(str(code), dict.fromkeys(RELATIONSHIP_COUNTS, 0))["live"] += n
+        return counts
 
     def extend_relationships(self, extensions: Iterable[Extension]) -> int:
         """Credited orders keep their relationships alive (BIND_ORDER_EXTEND_DAYS): each one only if it is still that

@@ -21,7 +21,7 @@ The rule, configured once (distribution.md §A: 有赞's 保护期 / 绑定有�
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shared.platform.config import EnvReader
@@ -38,6 +38,8 @@ MAX_CHAIN = 64  # upline links walked to refuse a loop (longer chains are refuse
 
 # What happened to a landing's relationship (the landing's answer says it; the history keeps the changes).
 BOUND, REBOUND, TAKEN, KEPT = "bound", "rebound", "taken", "kept"
+ADMIN = "admin"  # set, moved or cleared by an admin (locked)
+EXPIRED = "expired"  # ran out: recorded by the daily run (SharingReads.record_lapses), so the history has every end
 REFUSED_NOT_NEW, REFUSED_PROTECTED, REFUSED_LOCKED, REFUSED_LOOP = "not_new", "protected", "locked", "loop"
 
 
@@ -190,3 +192,57 @@ class Extension(NamedTuple):
     inviter: str
     since: dt.datetime
     until: dt.datetime
+
+
+# --- the day's relationships, as the funnel and the dashboard count them ------------------------------------------
+RELATIONSHIP_COUNTS = ("new", "taken", "lost", "expired", "live")
+
+
+def lapse_entry(invitee: str, inviter: str, began: Any, expired_at: dt.datetime) -> dict[str, Any]:
+    """The history's record of a relationship that ran out at ``expired_at`` (its ``_id`` is derived from it, so
+    recording it again changes nothing)."""
+    return {
+        "_id": f"{EXPIRED}|{invitee}|{aware(expired_at).isoformat()}",
+        "kind": EXPIRED,
+        "by": "clock",
+        "invitee": invitee,
+        "inviter": None,
+        "from": inviter,
+        "fromAt": began,
+        "fromExpiresAt": expired_at,
+        "at": expired_at,
+    }
+
+
+def ran_out_before_change(change: Mapping[str, Any]) -> bool:
+    """A change (re-bound after the end, or an admin's) replaced a relationship that had already run out."""
+    ended, at = as_aware(change.get("fromExpiresAt")), as_aware(change.get("at"))
+    return bool(change.get("from")) and ended is not None and at is not None and ended <= at
+
+
+def count_changes(
+    first_sightings: Mapping[str, int], changes: Iterable[Mapping[str, Any]]
+) -> dict[str, dict[str, int]]:
+    """Per inviter code: relationships begun (``new``: first sightings, re-bindings and an admin's), taken over from
+    another inviter (``taken``), lost to another inviter or an admin (``lost``) and run out (``expired``)."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def add(code: Any, what: str) -> None:
+        if code:
+            counts.setdefault(str(code), dict.fromkeys(RELATIONSHIP_COUNTS, 0))[what] += 1
+
+    for code, n in first_sightings.items():
+        for _ in range(n):
+            add(code, "new")
+    for change in changes:
+        kind = change.get("kind")
+        if kind == EXPIRED:
+            add(change.get("from"), "expired")
+        elif kind == TAKEN:
+            add(change.get("inviter"), "taken")
+            add(change.get("from"), "lost")
+        else:  # bound, re-bound, an admin's
+            add(change.get("inviter"), "new")
+            if kind == ADMIN and not ran_out_before_change(change):
+                add(change.get("from"), "lost")
+    return counts

@@ -19,6 +19,7 @@ from shared.platform.errors import Unavailable
 from shared.sharing.attribution import LANDING_KEY
 from shared.sharing.profile import SharerProfile
 from shared.sharing.reads import relationships_collection, sharing_collections
+from shared.sharing.relationship import ADMIN, TAKEN
 from shared.sharing.scene import ShareClaim
 
 
@@ -114,7 +115,7 @@ class MongoShareStore:
             current = list(self._users.find({"binding.inviter": code}, fields))
             left = {
                 d["invitee"]: d
-                for d in self._changes.find({"from": code, "kind": {"$in": ["taken", "admin"]}}).sort("at", 1)
+                for d in self._changes.find({"from": code, "kind": {"$in": [TAKEN, ADMIN]}}).sort("at", 1)
             }
             gone = list(self._users.find({"_id": {"$in": sorted(left)}}, fields)) if left else []
         members = [{**u, "period": (u["binding"].get("at"), None), "taken": False} for u in current]

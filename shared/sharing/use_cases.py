@@ -36,6 +36,7 @@ from shared.sharing.links import claim_from_query, share_path, share_query
 from shared.sharing.ports import ShareStore
 from shared.sharing.profile import SharerProfile, parse_profile_request
 from shared.sharing.relationship import (
+    ADMIN,
     BOUND,
     DEFAULT_RULE,
     KEPT,
@@ -389,7 +390,7 @@ def bind_by_admin(store: ShareStore, clock: Clock, rule: RelationshipRule, reque
         binding = {**new_binding(rule, request.inviter_code, "", None, now), "expiresAt": None, "locked": True}
     now = clock.now()
     for _ in range(3):  # a landing may change the relationship between the read and the write: read it again
-        if store.change_relationship(user, binding, {"kind": "admin", "by": "admin"}, now):
+        if store.change_relationship(user, binding, {"kind": ADMIN, "by": "admin"}, now):
             log.event("relationship_set_by_admin", user=log.redact(request.openid), inviter=request.inviter_code)
             return {"ok": True, "inviterCode": request.inviter_code, "locked": binding is not None}
         user = store.user(request.openid) or user
