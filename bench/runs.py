@@ -69,14 +69,29 @@ def emulated_invoke(function: str) -> tuple[ScfApiEmulator, ScfInvokeContinuatio
 
 
 # --- settlement --------------------------------------------------------------------------------------------
-def populate_orders(database, orders: int) -> None:
+def populate_orders(database, orders: int, relationships: bool = False) -> None:
+    """``orders`` paid orders by as many invitees of 500 inviters. With ``relationships``, each invitee also holds
+    the relationship the landing began, and every tenth was taken over by the next inviter an hour before buying
+    (a history entry): the order belongs to the new inviter, which only the history can tell."""
     inviters = [f"inv{i:04d}" for i in range(500)]
     database.users.insert_many([{"_id": f"o-sharer-{i:04d}", "code": code} for i, code in enumerate(inviters)])
     for offset in range(0, orders, 10000):  # FerretDB refuses write batches over 25 000 operations
-        landings, buyers = [], []
+        landings, buyers, users, changes = [], [], [], []
         for n in range(offset, min(orders, offset + 10000)):
             at = START + dt.timedelta(seconds=n * 3)
             invitee = f"o-invitee-{n:07d}"
+            if relationships:
+                began, inviter = at - dt.timedelta(days=2), inviters[n % 500]
+                binding = {"inviter": inviter, "productId": "sku-1", "channel": "chat", "at": began, "expiresAt": None}
+                if n % 10 == 0:
+                    taker = inviters[(n + 1) % 500]
+                    taken_at = at - dt.timedelta(hours=1)
+                    changes.append(
+                        {"invitee": invitee, "inviter": taker, "from": inviter, "fromAt": began, "fromExpiresAt": None}
+                        | {"kind": "taken", "by": "landing", "at": taken_at}
+                    )
+                    binding = {**binding, "inviter": taker, "at": taken_at}
+                users.append({"_id": invitee, "firstSeenAt": began, "binding": binding})
             landings.append(
                 {
                     "inviter": inviters[n % 500],
@@ -93,6 +108,10 @@ def populate_orders(database, orders: int) -> None:
             )
         database.share_events.insert_many(landings)
         database.orders.insert_many(buyers)
+        if users:
+            database.users.insert_many(users)
+        if changes:
+            database.users_relationships.insert_many(changes)
 
 
 def bench_settlement(args) -> str:
@@ -104,8 +123,11 @@ def bench_settlement(args) -> str:
         provision_for_reading(database, names)
         store = MongoRewardStore(database, names, mapping)
         store.ensure_indexes()  # before the data, as in production
-        populate_orders(database, args.orders)
-        settings = RewardSettings(fixed=5.0, percent=10.0, holding_days=7, batch=args.batch, order_source=mapping)
+        by_relationship = args.attribution == "relationship"
+        populate_orders(database, args.orders, relationships=by_relationship)
+        settings = RewardSettings(
+            fixed=5.0, percent=10.0, holding_days=7, batch=args.batch, order_source=mapping, credit_by=args.attribution
+        )
         clock = FixedClock(START + dt.timedelta(seconds=args.orders * 3, days=1))
 
         floor_name = names.rewards + "_floor"
@@ -150,6 +172,9 @@ def bench_settlement(args) -> str:
         created = database.rewards.count_documents({})
         distinct = len(database.rewards.distinct("orderId"))
         assert created == distinct == args.orders == floor_documents, (created, distinct, floor_documents)
+        if by_relationship:  # the taken-over tenth belongs to its new inviter: the history was read
+            taken = database.rewards.find_one({"orderId": "order-0000010"}) or {}
+            assert taken.get("inviter") == "inv0011", taken
     finally:
         api.stop()
         database.client.drop_database(database.name)
@@ -158,7 +183,10 @@ def bench_settlement(args) -> str:
         [
             f"## Settlement of a backlog through continuations — {dt.date.today().isoformat()}",
             "",
-            f"Command: `python bench/runs.py settlement --orders {args.orders} --batch {args.batch}` · Python "
+            f"Command: `python bench/runs.py settlement --orders {args.orders} --batch {args.batch} --attribution "
+            f"{args.attribution}` · REWARD_ATTRIBUTION={args.attribution}"
+            + (" (every invitee holds a relationship, a tenth taken over before buying)" if by_relationship else "")
+            + f" · Python "
             f"{platform.python_version()} · engine: {engine} · {os.cpu_count()} cores · each invocation a 60 s "
             "function (deadline 45 s), continuations through SCF Invoke to the SCF API emulator over HTTP",
             "",
@@ -292,6 +320,7 @@ def main() -> None:
     one = sub.add_parser("settlement")
     one.add_argument("--orders", type=int, default=100_000)
     one.add_argument("--batch", type=int, default=2000)
+    one.add_argument("--attribution", choices=("funnel", "relationship"), default="funnel")
     two = sub.add_parser("backfill")
     two.add_argument("--days", type=int, default=400)
     two.add_argument("--landings", type=int, default=10_000)
