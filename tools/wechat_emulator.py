@@ -100,6 +100,8 @@ class WeChatEmulator:
         self.code_times: list[float] = []  # time.monotonic() of each code drawn, for rate-cap checks
         self.risky_words = {"违禁", "forbidden"}  # msg_sec_check answers "risky" for text holding one of these
         self.text_checks: list = []  # msg_sec_check requests as sent
+        self.risk_ranks: dict[str, int] = {}  # getuserriskrank's answer per openid (0 when absent)
+        self.risk_checks: list = []  # getuserriskrank requests as sent
         self._server: LoopbackServer | None = None
         self.base_url = ""
 
@@ -160,6 +162,8 @@ class WeChatEmulator:
             self.links.clear()
             self.code_times.clear()
             self.text_checks.clear()
+            self.risk_ranks.clear()
+            self.risk_checks.clear()
 
     def _take_fault(self, *kinds: str) -> str | None:
         with self._lock:
@@ -183,6 +187,7 @@ class WeChatEmulator:
             "/wxa/getopendata": self._getopendata,
             "/cgi-bin/message/subscribe/send": self._subscribe_send,
             "/wxa/msg_sec_check": self._msg_sec_check,
+            "/wxa/getuserriskrank": self._risk_rank,
             "/wxa/generate_urllink": lambda query, body: self._link("urllink", query, body),
             "/wxa/generatescheme": lambda query, body: self._link("scheme", query, body),
             "/wxa/genwxashortlink": lambda query, body: self._link("shortlink", query, body),
@@ -407,6 +412,27 @@ class WeChatEmulator:
                 payload = {"cloudID": cloud_id, "data": issued["data"]}
                 items.append({"cloud_id": cloud_id, "json": payload if self.json_as_object else json.dumps(payload)})
         return self._json({"errcode": 0, "errmsg": "ok", "data_list": items})
+
+    def _risk_rank(self, query, body):
+        """getuserriskrank as documented: ``{appid, openid, scene: 0|1|2, client_ip}`` → ``risk_rank`` 0-4."""
+        failure = self._check_token(query)
+        if failure:
+            return failure
+        if self._take_fault("risk_system_error"):
+            return self._error(-1, "system error")
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return self._error(47001, "data format error")
+        if request.get("appid") != self.appid:
+            return self._error(40013, "invalid appid")
+        if request.get("scene") not in (0, 1, 2) or not isinstance(request.get("openid"), str):
+            return self._error(47001, "data format error")
+        if not isinstance(request.get("client_ip"), str) or not request["client_ip"]:
+            return self._error(47001, "data format error: client_ip is required")
+        self.risk_checks.append(request)
+        rank = self.risk_ranks.get(request["openid"], 0)
+        return self._json({"errcode": 0, "errmsg": "getuserriskrank succ", "risk_rank": rank, "unoin_id": 1})
 
     def _msg_sec_check(self, query, body):
         """msgSecCheck 2.0 as documented: ``{content, version: 2, scene: 1-4, openid}`` → ``result.suggest``."""

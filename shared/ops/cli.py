@@ -63,7 +63,8 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 
 def _rewards(args: argparse.Namespace) -> int:
-    """Rewards per inviter and the programme's totals: liability (pending + approved), paid, reversed, clawbacks."""
+    """Rewards per inviter and the programme's totals: liability (pending + approved + reserved by an open payout),
+    paid, reversed, clawbacks."""
     from shared.platform import config, db
     from shared.platform.money import yuan
     from shared.rewards import STATES
@@ -78,8 +79,9 @@ def _rewards(args: argparse.Namespace) -> int:
         table.setdefault(row["_id"]["inviter"], dict.fromkeys(states, 0))[row["_id"]["state"]] += int(row["fen"])
     total = {state: sum(r[state] for r in table.values()) for state in states}
     print(
-        f"Rewards ({settings.programme}): liability {yuan(total['pending'] + total['approved'])} "
-        f"(pending {yuan(total['pending'])}, approved {yuan(total['approved'])}), paid {yuan(total['paid'])}, "
+        f"Rewards ({settings.programme}): liability {yuan(total['pending'] + total['approved'] + total['reserved'])} "
+        f"(pending {yuan(total['pending'])}, approved {yuan(total['approved'])}, being paid "
+        f"{yuan(total['reserved'])}), paid {yuan(total['paid'])}, "
         f"reversed {yuan(total['reversed'])}, clawbacks {yuan(total['clawback'])}"
     )
     print("  " + f"{'inviter':<10}" + "".join(f"{s:>11}" for s in states))

@@ -144,3 +144,33 @@ class StorageError(ShareFunnelError):
 
 class NotFound(ShareFunnelError):
     code = "NOT_FOUND"
+
+
+class Conflict(ShareFunnelError):
+    """The thing asked about is not in a state that allows the request (e.g. cancelling a payout the user confirmed)."""
+
+    code = "CONFLICT"
+
+
+class PayoutRefused(ShareFunnelError):
+    """A withdrawal the rules do not allow now; ``reason`` is stable (below_minimum, daily_limit, payouts_manual, …).
+    Nothing was written."""
+
+    code = "PAYOUT_REFUSED"
+
+    def __init__(self, reason: str, message: str, **details: Any) -> None:
+        super().__init__(message, reason=reason, **details)
+        self.reason = reason
+
+
+class PayRefused(ShareFunnelError):
+    """WeChat Pay refused a request definitely (its ``wechatpayCode``): the bill was not made."""
+
+    code = "PAY_REFUSED"
+
+
+class PayUnavailable(Unavailable):
+    """WeChat Pay did not answer in time, answered 5xx, or answered something unknown: what happened is not known
+    yet, so the same bill number is queried (and retried) before anything else."""
+
+    code = "PAY_UNAVAILABLE"

@@ -31,6 +31,7 @@ class Caller(NamedTuple):
     appid: str | None
     unionid: str | None
     source: str  # where the openid was found, for logs
+    client_ip: str | None = None  # WX_CLIENTIP (or _V6): the caller's IP as the platform saw it (getuserriskrank)
 
 
 def platform_environment(context: Any) -> dict[str, str]:
@@ -105,7 +106,13 @@ def caller_identity(event: Any, context: Any, environ: Mapping[str, str] | None 
         raise NoIdentity("no caller identity from the platform (Moments single-page mode, timer or HTTP API call)")
     if not OPENID.fullmatch(openid):
         raise NoIdentity("the platform identity is malformed")
-    return Caller(openid=openid, appid=lookup("WX_APPID"), unionid=lookup("WX_UNIONID"), source=source)
+    return Caller(
+        openid=openid,
+        appid=lookup("WX_APPID"),
+        unionid=lookup("WX_UNIONID"),
+        source=source,
+        client_ip=lookup("WX_CLIENTIP") or lookup("WX_CLIENTIPV6"),
+    )
 
 
 def timer_evidence(context: Any, environ: Mapping[str, str] | None = None) -> bool:

@@ -1,7 +1,8 @@
 """The reward ledger's rules. Pure: no I/O.
 
 States: ``pending`` → ``approved`` (the holding period, at least the refund window, has passed and the order is
-still paid) → ``paid`` (an admin marks it: the app moves the money, never this product). ``reversed``: the order left
+still paid) → ``paid`` (an admin marks it when the app paid by hand, or — PAYOUT_MODE=wechatpay — WeChat Pay reported
+the transfer that carried it ``SUCCESS``; while a transfer is open its rewards are ``reserved``). ``reversed``: the order left
 the paid values (refund, cancellation) before payout. ``rejected``: never payable, with a reason (``self_dealing``,
 ``cap_day``, ``cap_month``, ``refund_heavy``). A paid reward whose order is refunded afterwards gets a **clawback**
 entry: a separate ledger document with the negative amount, netted from the inviter's next payout.
@@ -19,17 +20,21 @@ from typing import Any, NamedTuple
 from shared.platform.calendar import SHANGHAI
 from shared.platform.money import decimal, from_fen, to_fen
 
-PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK = (
+PENDING, APPROVED, RESERVED, PAID, REVERSED, REJECTED, CLAWBACK = (
     "pending",
     "approved",
+    "reserved",
     "paid",
     "reversed",
     "rejected",
     "clawback",
 )
-STATES = (PENDING, APPROVED, PAID, REVERSED, REJECTED, CLAWBACK)
+STATES = (PENDING, APPROVED, RESERVED, PAID, REVERSED, REJECTED, CLAWBACK)
+# Manual transitions. A payout moves its own rewards (shared/rewards/payouts.py): approved → reserved (with its
+# ``payoutId``), then reserved → paid on WeChat Pay's SUCCESS or back to approved; nothing else touches a reserved
+# reward, so a refund while it is being paid is clawed back after, never lost.
 TRANSITIONS = {APPROVED: (PENDING,), PAID: (APPROVED,), REVERSED: (PENDING, APPROVED)}
-LIVE = (PENDING, APPROVED, PAID)  # counted against caps
+LIVE = (PENDING, APPROVED, RESERVED, PAID)  # counted against caps
 EARNING = (*LIVE, CLAWBACK)  # what an inviter has earned: live rewards net of clawbacks
 REFUND_HEAVY_SAMPLE = 5  # an inviter with at least this many settled rewards…
 REFUND_HEAVY_SHARE = 0.5  # …more than half of them reversed: new rewards are rejected
@@ -173,6 +178,6 @@ def summary(rewards: Iterable[Mapping[str, Any]], amount_scale: int = 1) -> dict
         "amounts": {state: from_fen(total, amount_scale) for state, total in fen.items()},
         "counts": counts,
         "convertedInvitees": len(invitees),
-        "liability": from_fen(fen[PENDING] + fen[APPROVED], amount_scale),
+        "liability": from_fen(fen[PENDING] + fen[APPROVED] + fen[RESERVED], amount_scale),
         "toPay": from_fen(fen[APPROVED] + fen[CLAWBACK], amount_scale),
     }

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import re
+import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -16,28 +19,48 @@ from shared.platform.clock import Clock
 from shared.platform.config import EnvReader
 from shared.platform.continuation import deadline_for, lease_until, parse_resume_key
 from shared.platform.db import aware
-from shared.platform.errors import BadInput, Forbidden, NoIdentity
+from shared.platform.errors import BadInput, Forbidden, NoIdentity, PayoutRefused
 from shared.platform.identity import Invoker, invoker_of
 from shared.platform.instance import PerInstance, clock
 from shared.platform.money import from_fen, to_fen
 from shared.platform.validation import check_document, check_field_names, require_id
 from shared.rewards.ledger import APPROVED, CLAWBACK, EARNING, PAID, PENDING, fen_of, summary
+from shared.rewards.payout_settings import PayoutSettings, read_payout_settings
+from shared.rewards.payouts import PayoutService
 from shared.rewards.settings import RewardSettings
 from shared.rewards.settle import SettlementRun, settle, status_of
 from shared.wechat import WeChatSettings, read_wechat_settings
 
-ACTIONS = ("settle", "settlement", "myRewards", "myCentre", "myOrders", "subscribe", "markPaid", "export")
-CLIENT_ACTIONS = ("myRewards", "myCentre", "myOrders", "subscribe")
+ACTIONS = (
+    "settle",
+    "settlement",
+    "myRewards",
+    "myCentre",
+    "myOrders",
+    "subscribe",
+    "markPaid",
+    "export",
+    "withdraw",
+    "payout",
+    "payouts",
+    "cancelPayout",
+    "review",
+)
+CLIENT_ACTIONS = ("myRewards", "myCentre", "myOrders", "subscribe", "withdraw", "payout", "payouts")
+DECISIONS = ("approve", "reject")
 ORDERS_PAGE = 50
 RANK_DAYS = 30
 MAX_IDS = 1000
 SUBSCRIBE_RESULTS = ("accept", "reject", "ban", "filter")
+PAYOUT_ID = re.compile(r"SF[0-9]{8}[0-9A-F]{16}")
+MAX_CALLBACK_BYTES = 65536
 
 
 class RewardsConfig(NamedTuple):
     common: config.Settings
     rewards: RewardSettings
     wechat: WeChatSettings | None
+    payouts: PayoutSettings = PayoutSettings()
 
 
 # One typed request per action, parsed once at the edge (``parse_event``): the service reads fields, never the event.
@@ -77,7 +100,55 @@ class Export(NamedTuple):
     format: str  # "json" | "csv"
 
 
-RewardRequest = Settle | SettlementStatus | MyRewards | MyCentre | MyOrders | Subscribe | MarkPaid | Export
+class Withdraw(NamedTuple):
+    openid: str
+    client_ip: str | None  # as the platform saw the caller (getuserriskrank)
+    amount_fen: int | None = None  # None: everything available
+
+
+class PayoutStatus(NamedTuple):
+    openid: str
+    payout_id: str
+
+
+class MyPayouts(NamedTuple):
+    openid: str
+    offset: int = 0
+
+
+class CancelPayout(NamedTuple):
+    payout_id: str
+
+
+class Review(NamedTuple):
+    payout_id: str
+    approve: bool
+    reason: str | None
+
+
+class PayoutCallback(NamedTuple):
+    """WeChat Pay's MCHTRANSFER.BILL.FINISHED, as CloudBase's HTTP access hands it over."""
+
+    headers: dict[str, str]
+    body: str
+
+
+RewardRequest = (
+    Settle
+    | SettlementStatus
+    | MyRewards
+    | MyCentre
+    | MyOrders
+    | Subscribe
+    | MarkPaid
+    | Export
+    | Withdraw
+    | PayoutStatus
+    | MyPayouts
+    | CancelPayout
+    | Review
+    | PayoutCallback
+)
 
 
 class RewardCall(NamedTuple):
@@ -91,14 +162,15 @@ def configure(env: Mapping[str, str] | None = None) -> RewardsConfig:
     common = config.settings()
     rewards = RewardSettings.from_env(env)
     read = EnvReader(env)
-    wechat = read_wechat_settings(read, required=False)
+    payouts = read_payout_settings(read)
+    wechat = read_wechat_settings(read, required=payouts.mode == "wechatpay")  # the bill's appid; the risk check
     read.check("rewards configuration")
     log.set_level(common.log_level)
     if rewards.notice_template and wechat is None:
         log.event(
             "reward_notices_off", reason="REWARD_NOTICE_TEMPLATE is set but WECHAT_APPID/WECHAT_APPSECRET are not"
         )
-    return RewardsConfig(common, rewards, wechat)
+    return RewardsConfig(common, rewards, wechat, payouts)
 
 
 def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall:
@@ -114,7 +186,21 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
             raise BadInput("continueSettlement must name this function's programme", field="continueSettlement")
         return RewardCall(Settle("continuation", parse_resume_key(event.get("resumeKey"))), invoker, context)
     check_field_names(
-        event, ("action", "adminToken", "rewardIds", "approvedBefore", "format", "state", "templates", "cursor")
+        event,
+        (
+            "action",
+            "adminToken",
+            "rewardIds",
+            "approvedBefore",
+            "format",
+            "state",
+            "templates",
+            "cursor",
+            "amountFen",
+            "payoutId",
+            "decision",
+            "reason",
+        ),
     )
     action = event.get("action", "myRewards")
     if action not in ACTIONS:
@@ -127,11 +213,83 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
         raise Forbidden(f"{action} is for the timer and admins only")
     if action in CLIENT_ACTIONS and openid is None:
         raise NoIdentity("no caller identity from the platform")
-    return RewardCall(_request(action, event, openid or ""), invoker, context)
+    client_ip = invoker.caller.client_ip if invoker.caller else None
+    return RewardCall(_request(action, event, openid or "", client_ip), invoker, context)
 
 
-def _request(action: str, event: Mapping[str, Any], openid: str) -> RewardRequest:
+def is_http_request(event: Any) -> bool:
+    """An event CloudBase's HTTP access made from an HTTP request (its "integrated request")."""
+    return isinstance(event, Mapping) and isinstance(event.get("httpMethod"), str) and "headers" in event
+
+
+def parse_http_event(event: Mapping[str, Any], context: Any) -> RewardCall:
+    """The rewards function's one HTTP path: WeChat Pay's transfer callback (a POST; its signature is checked by
+    the service, never trusted from here)."""
+    if event.get("httpMethod") != "POST":
+        raise BadInput("only WeChat Pay's callback (POST) is served over HTTP")
+    headers = event.get("headers")
+    body = event.get("body")
+    if not isinstance(headers, Mapping) or not isinstance(body, str) or len(body) > MAX_CALLBACK_BYTES:
+        raise BadInput("a callback has headers and a body of at most 64 KB")
+    if event.get("isBase64Encoded") in (True, "true"):
+        import base64
+        import binascii
+
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise BadInput("the callback's body is not base64 of UTF-8 text") from exc
+    return RewardCall(
+        PayoutCallback({str(k): str(v) for k, v in headers.items()}, body), invoker_of({}, context), context
+    )
+
+
+def callback_answer(response: Mapping[str, Any]) -> dict[str, Any]:
+    """The HTTP answer WeChat Pay expects (CloudBase's integrated response): 200 once applied (or not ours); 401
+    for a callback that is not WeChat Pay's; 500 when it could not be applied now — WeChat Pay sends it again."""
+    if response.get("ok") and response.get("accepted"):
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": ""}
+    error = response.get("error") or {}
+    status = 401 if response.get("ok") else 500 if error.get("retryable") else 400
+    message = "签名验证失败" if status == 401 else "失败"
+    body = json.dumps({"code": "FAIL", "message": message}, ensure_ascii=False)
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
+
+
+def _payout_id(event: Mapping[str, Any]) -> str:
+    value = event.get("payoutId")
+    if not isinstance(value, str) or not PAYOUT_ID.fullmatch(value):
+        raise BadInput("payoutId must be a payout id a withdrawal answered", field="payoutId")
+    return value
+
+
+def _offset(event: Mapping[str, Any]) -> int:
+    cursor = event.get("cursor")
+    if cursor is not None and not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 9):
+        raise BadInput("cursor must be the cursor a previous page answered", field="cursor")
+    return int(cursor or 0)
+
+
+def _request(action: str, event: Mapping[str, Any], openid: str, client_ip: str | None = None) -> RewardRequest:
     """The action's typed request from its fields (who may call it was decided before)."""
+    if action == "withdraw":
+        amount = event.get("amountFen")
+        if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= 10**9):
+            raise BadInput("amountFen must be a whole number of fen", field="amountFen")
+        return Withdraw(openid, client_ip, amount)
+    if action == "payout":
+        return PayoutStatus(openid, _payout_id(event))
+    if action == "payouts":
+        return MyPayouts(openid, _offset(event))
+    if action == "cancelPayout":
+        return CancelPayout(_payout_id(event))
+    if action == "review":
+        decision, reason = event.get("decision"), event.get("reason")
+        if decision not in DECISIONS:
+            raise BadInput("decision must be approve or reject", field="decision")
+        if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason) <= 200):
+            raise BadInput("reason must be 1-200 characters", field="reason")
+        return Review(_payout_id(event), decision == "approve", reason)
     if action == "settle":
         return Settle("admin")
     if action == "settlement":
@@ -141,10 +299,7 @@ def _request(action: str, event: Mapping[str, Any], openid: str) -> RewardReques
     if action == "myCentre":
         return MyCentre(openid)
     if action == "myOrders":
-        cursor = event.get("cursor")
-        if cursor is not None and not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) <= 9):
-            raise BadInput("cursor must be the cursor a previous page answered", field="cursor")
-        return MyOrders(openid, int(cursor or 0))
+        return MyOrders(openid, _offset(event))
     if action == "markPaid":
         ids, before = event.get("rewardIds"), event.get("approvedBefore")
         if (ids is None) == (before is None):
@@ -182,15 +337,42 @@ def require_reward_id(value: Any) -> str:
 
 
 class RewardService:
-    def __init__(self, store: Any, clock: Clock, settings: RewardsConfig, notify: Any = None) -> None:
+    def __init__(
+        self, store: Any, clock: Clock, settings: RewardsConfig, notify: Any = None, payouts: Any = None
+    ) -> None:
         self.store, self.clock, self.settings, self.notify = store, clock, settings, notify
+        self.payouts: PayoutService | None = payouts
+
+    def _payout_service(self) -> PayoutService:
+        if self.payouts is None:
+            raise PayoutRefused("payouts_manual", "payouts are made by the operator (PAYOUT_MODE=manual)")
+        return self.payouts
 
     def execute(self, call: RewardCall) -> dict[str, Any]:
         now, request = self.clock.now(), call.request
         if isinstance(request, Settle):
-            return settle(
+            # A timer run reconciles the open payouts first (a lost callback waits no longer than this), then settles.
+            reconciled = None
+            if request.by == "timer" and self.payouts is not None:
+                started = time.monotonic()
+                halfway = started + (deadline_for(call.context) - started) / 2  # settlement keeps the other half
+                reconciled = self.payouts.reconcile(lambda: time.monotonic() > halfway)
+            result = settle(
                 self.store, self.clock, self.settings.rewards, self._settlement_run(request, call, now), self.notify
             )
+            return {**result, "payouts": reconciled} if reconciled is not None else result
+        if isinstance(request, Withdraw):
+            return self._payout_service().withdraw(request.openid, request.client_ip, request.amount_fen)
+        if isinstance(request, PayoutStatus):
+            return self._payout_service().status(request.openid, request.payout_id)
+        if isinstance(request, MyPayouts):
+            return self._payout_service().payouts_of(request.openid, request.offset)
+        if isinstance(request, CancelPayout):
+            return self._payout_service().cancel(request.payout_id)
+        if isinstance(request, Review):
+            return self._payout_service().review(request.payout_id, request.approve, request.reason)
+        if isinstance(request, PayoutCallback):
+            return {"ok": True, "accepted": self._payout_service().callback(request.headers, request.body)}
         if isinstance(request, SettlementStatus):
             return {"ok": True, **status_of(self.store, self.settings.rewards)}
         if isinstance(request, MyRewards):
@@ -353,6 +535,62 @@ def reward_service(settings: RewardsConfig) -> RewardService:
             if settings.rewards.notice_template and settings.wechat
             else None
         )
-        return RewardService(store, clock(), settings, notify)
+        payouts = payout_service(settings, store) if settings.payouts.mode == "wechatpay" else None
+        return RewardService(store, clock(), settings, notify, payouts)
 
     return _service.get(build)
+
+
+def payout_service(settings: RewardsConfig, store: Any) -> PayoutService:
+    """WeChat Pay payouts: the payouts store, the merchant's gateway (built on first use: a cloud:// key is read
+    from storage then) and WeChat's risk rank through the app's shared token."""
+    from shared.rewards.payout_store import PayoutStore, payout_collection_spec
+    from shared.wechat import client_with_shared_token
+
+    common, merchant, wechat = settings.common, settings.payouts.merchant, settings.wechat
+    assert merchant is not None and wechat is not None  # configure() refused wechatpay without them
+    database = db.database(common)
+    db.provision(database, [payout_collection_spec(common.collections)])
+    client = client_with_shared_token(wechat, database, common.collections, clock())
+    gateways: list[Any] = []
+
+    def gateway() -> Any:
+        if not gateways:
+            from shared.wechat import WechatPayV3Gateway
+
+            key = merchant.private_key
+            if key.startswith("cloud://"):  # a file in the environment's own storage (cloud://<env>.<bucket>/…)
+                from shared.platform.storage import TcbStorage
+
+                env = key[len("cloud://") :].split(".", 1)[0]
+                key = TcbStorage(client, env).read(key, 16 * 1024).decode("utf-8")
+            gateways.append(
+                WechatPayV3Gateway(
+                    merchant.mchid,
+                    wechat.appid,
+                    key,
+                    merchant.cert_serial,
+                    merchant.apiv3_key,
+                    merchant.public_key,
+                    merchant.public_key_id,
+                    merchant.endpoint,
+                    merchant.timeout_s,
+                )
+            )
+        return gateways[0]
+
+    def risk_rank(openid: str, client_ip: str | None) -> int:
+        if not client_ip:
+            raise PayoutRefused("risk_unavailable", "the platform gave no client IP to ask WeChat's risk rank with")
+        return int(client.risk_rank(openid, client_ip))
+
+    return PayoutService(
+        PayoutStore(database, common.collections),
+        clock(),
+        settings.payouts,
+        wechat.appid,
+        store.inviter_code_of,
+        gateway,
+        risk_rank,
+        settings.rewards.amount_scale,
+    )

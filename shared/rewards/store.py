@@ -13,7 +13,17 @@ from shared.platform.db import CollectionSpec, driver_errors, index, provision
 from shared.platform.documents import BulkWriteError, Database, DuplicateKeyError
 from shared.platform.errors import Unavailable
 from shared.platform.lease import DONE, EPOCH, RUNNING, UNTIL, Leases
-from shared.rewards.ledger import APPROVED, CLAWBACK, EARNING, LIVE, PAID, PENDING, REVERSED, TRANSITIONS
+from shared.rewards.ledger import (
+    APPROVED,
+    CLAWBACK,
+    EARNING,
+    LIVE,
+    PAID,
+    PENDING,
+    RESERVED,
+    REVERSED,
+    TRANSITIONS,
+)
 from shared.sharing import Extension, Landing, Period, SharingReads
 
 
@@ -170,7 +180,12 @@ class MongoRewardStore:
             groups = list(
                 self._rewards.aggregate(
                     [
-                        {"$match": {"inviter": {"$in": sorted(counts)}, "state": {"$in": [APPROVED, PAID, REVERSED]}}},
+                        {
+                            "$match": {
+                                "inviter": {"$in": sorted(counts)},
+                                "state": {"$in": [APPROVED, RESERVED, PAID, REVERSED]},
+                            }
+                        },
                         {"$group": {"_id": {"inviter": "$inviter", "state": "$state"}, "n": {"$sum": 1}}},
                     ]
                 )
@@ -273,7 +288,10 @@ class MongoRewardStore:
         with driver_errors("export rewards"):
             return list(
                 self._rewards.find(
-                    {"state": {"$in": [state, CLAWBACK] if state == APPROVED else [state]}},
+                    # With approved rewards, the clawbacks no payout has netted yet.
+                    {"$or": [{"state": state}, {"state": CLAWBACK, "nettedBy": None}]}
+                    if state == APPROVED
+                    else {"state": state},
                     {"history": 0, "orderKey": 0},
                 )
             )

@@ -76,9 +76,9 @@ def test_the_liability_report_adds_whole_fen_where_floats_drift(database, monkey
     db.database()["rewards"].insert_many(entries)
     assert cli.main(["rewards"]) == 0
     out = capsys.readouterr().out
-    assert "liability 1.00 (pending 0.00, approved 1.00)" in out and "clawbacks -0.30" in out, out
+    assert "liability 1.00 (pending 0.00, approved 1.00, being paid 0.00)" in out and "clawbacks -0.30" in out, out
     row = next(line for line in out.splitlines() if "AAA111" in line)
-    assert row.split()[1:] == ["0.00", "1.00", "0.00", "0.00", "0.00", "-0.30"]
+    assert row.split()[1:] == ["0.00", "1.00", "0.00", "0.00", "0.00", "0.00", "-0.30"]
 
 
 def test_yuan_are_written_from_fen_without_a_float():
