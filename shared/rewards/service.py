@@ -24,7 +24,7 @@ from shared.platform.identity import Invoker, invoker_of
 from shared.platform.instance import PerInstance, clock
 from shared.platform.money import from_fen, to_fen
 from shared.platform.validation import check_document, check_field_names, require_id
-from shared.rewards.ledger import APPROVED, CLAWBACK, EARNING, PAID, PENDING, fen_of, summary
+from shared.rewards.ledger import APPROVED, CLAWBACK, EARNING, PAID, PENDING, RESERVED, fen_of, summary
 from shared.rewards.payout_settings import PayoutSettings, read_payout_settings
 from shared.rewards.payouts import PayoutService
 from shared.rewards.settings import RewardSettings
@@ -399,14 +399,22 @@ class RewardService:
         """The promoter's centre: exact earnings in fen by state, yesterday's, the live team, and where they rank
         among the programme's promoters over the last 30 days (1 = first)."""
         code = self.store.inviter_code_of(request.openid)
-        zero = {"earnedFen": 0, "pendingFen": 0, "availableFen": 0, "paidFen": 0, "yesterdayFen": 0, "members": 0}
+        zero = {
+            "earnedFen": 0,
+            "pendingFen": 0,
+            "availableFen": 0,
+            "payingFen": 0,
+            "paidFen": 0,
+            "yesterdayFen": 0,
+            "members": 0,
+        }
         if code is None:
             return {"ok": True, **zero, "rank": {"byMembers": None, "byEarned": None}}
         scale = self.settings.rewards.amount_scale
         every, _ = self.store.rewards_of(code, limit=1)
-        fen = dict.fromkeys((PENDING, APPROVED, PAID, CLAWBACK), 0)
+        fen = dict.fromkeys((PENDING, APPROVED, RESERVED, PAID, CLAWBACK), 0)
         for reward in every:
-            if reward.get("state") in fen:
+            if reward.get("state") in fen and not reward.get("nettedBy"):  # a netted clawback was paid back
                 fen[reward["state"]] += fen_of(reward, scale)
         start, end = day_bounds(shanghai_date(now) - dt.timedelta(days=1))
         yesterday = sum(
@@ -417,9 +425,11 @@ class RewardService:
         since = now - dt.timedelta(days=RANK_DAYS)
         return {
             "ok": True,
-            "earnedFen": fen[PENDING] + fen[APPROVED] + fen[PAID],
+            "earnedFen": fen[PENDING] + fen[APPROVED] + fen[RESERVED] + fen[PAID],
             "pendingFen": fen[PENDING],
-            "availableFen": fen[APPROVED] + fen[CLAWBACK],  # clawbacks net against what is payable
+            # Approved, less the clawbacks no payout has netted yet and less what an open payout reserved.
+            "availableFen": fen[APPROVED] + fen[CLAWBACK],
+            "payingFen": fen[RESERVED],  # in an open payout (waiting for the user, for WeChat Pay or for a review)
             "paidFen": fen[PAID],
             "yesterdayFen": yesterday,
             "members": self.store.live_members(code, now),

@@ -224,7 +224,8 @@ class MongoRewardStore:
         with driver_errors("read the inviter's rewards"):
             every = list(
                 self._rewards.find(
-                    {"inviter": inviter}, {"amount": 1, "amountFen": 1, "state": 1, "invitee": 1, "createdAt": 1}
+                    {"inviter": inviter},
+                    {"amount": 1, "amountFen": 1, "state": 1, "invitee": 1, "createdAt": 1, "nettedBy": 1},
                 )
             )
             latest = list(

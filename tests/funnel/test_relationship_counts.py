@@ -109,4 +109,4 @@ def test_the_dashboard_shows_the_periods_relationships_and_each_inviters_in_forc
     page = render_dashboard(model)
     section = page.split('<section id="relationships">', 1)[1].split("</section>", 1)[0]
     assert "新绑定" in section and "2026-11-11 日末仍锁定的客户" in section
-    assert [value for value in section.split('<div class="value">')[1:]][3].startswith("1<")
+    assert section.split('<div class="value">')[4].startswith("1<")  # the fourth card: in force

@@ -143,6 +143,7 @@ def test_the_promoter_centre_and_orders_answer_in_fen_and_name_no_buyer(shop, da
         "earnedFen": 1000,
         "pendingFen": 1000,
         "availableFen": 0,
+        "payingFen": 0,
         "paidFen": 0,
         "yesterdayFen": 1000,  # settled on day 3 (Shanghai), read on day 4
         "members": 1,
@@ -164,6 +165,7 @@ def test_the_promoter_centre_and_orders_answer_in_fen_and_name_no_buyer(shop, da
         "earnedFen": 0,
         "pendingFen": 0,
         "availableFen": 0,
+        "payingFen": 0,
         "paidFen": 0,
         "yesterdayFen": 0,
         "members": 0,

@@ -1,0 +1,330 @@
+"""Paying inviters into WeChat 零钱 (PAYOUT_MODE=wechatpay) end to end on the emulators over real HTTP: the rewards
+function, wechatpayv3 with its own signature checks on, the WeChat Pay v3 emulator (merchant signatures checked,
+answers and callbacks signed with the platform key), callbacks delivered through an emulated CloudBase HTTP access,
+and the WeChat emulator's getuserriskrank. Money paths: nothing paid twice, nothing lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from shared.platform.admin import make_admin_token
+from shared.platform.calendar import SHANGHAI
+from tests.conftest import (
+    ADMIN_SECRET,
+    configured_handler,
+    fixed_clock,
+    openid_for,
+    run_together,
+    scf_context,
+    written,
+)
+from tools.http_access import HttpAccess
+from tools.wechatpay_emulator import WeChatPayEmulator
+
+T0 = dt.datetime(2026, 11, 10, 9, 0, tzinfo=SHANGHAI)
+APPROVED_AT = T0 + dt.timedelta(days=8)
+BOB_FEN, CAROL_FEN = 1500, 2500  # 5 yuan + 10 % of 100 and of 200
+CALLBACK_PATH = "/rewards/wechatpay"
+
+
+@pytest.fixture(scope="module")
+def pay(emulator):
+    pay = WeChatPayEmulator(appid=emulator.appid)
+    pay.start()
+    pay.hang_s = 2.5  # past the product's 1 s WeChat Pay timeout (WECHATPAY_TIMEOUT_MS below)
+    yield pay
+    pay.stop()
+
+
+@pytest.fixture(scope="module")
+def payouts_module(emulator, pay):
+    with configured_handler(
+        "rewards",
+        REWARD_FIXED="5",
+        REWARD_PERCENT="10",
+        REWARD_HOLDING_DAYS="7",
+        REWARD_REFUND_WINDOW_DAYS="7",
+        ORDER_STATUS_FIELD="status",
+        ORDER_PAID_VALUES="paid",
+        WECHAT_APPID=emulator.appid,
+        WECHAT_APPSECRET=emulator.secret,
+        WECHAT_API_BASE=emulator.base_url,
+        PAYOUT_MODE="wechatpay",
+        PAYOUT_REVIEW_ABOVE_FEN="100000",
+        WECHATPAY_TIMEOUT_MS="1000",
+        **pay.settings(notify_url="https://prod-env.ap-shanghai.app.tcloudbase.com" + CALLBACK_PATH),
+    ) as module:
+        yield module
+
+
+@pytest.fixture(scope="module")
+def gateway(payouts_module, pay):
+    access = HttpAccess(payouts_module.main_handler, lambda: scf_context(None, function_name="rewards"))
+    access.start()
+    pay.deliver_to = access.url + CALLBACK_PATH  # WeChat Pay's POSTs reach the function through HTTP access
+    yield access
+    access.stop()
+
+
+@pytest.fixture
+def clock(database):
+    with fixed_clock(T0) as clock:
+        yield clock
+
+
+def call(module, event, user=None, admin=False):
+    if admin:
+        event = {**event, "adminToken": make_admin_token(ADMIN_SECRET)}
+    return module.main_handler(event, scf_context(openid_for(user) if user else None, function_name="rewards"))
+
+
+def timer(module, monkeypatch):
+    monkeypatch.setenv("TRIGGER_SRC", "timer")
+    answer = module.main_handler({"Type": "Timer", "TriggerName": "daily"}, scf_context(None, function_name="rewards"))
+    monkeypatch.delenv("TRIGGER_SRC")
+    return answer
+
+
+@pytest.fixture
+def approved(invoke, sharer_code, database, clock, emulator, pay, payouts_module, gateway):
+    """alice brought bob and carol; their paid orders earned her 1 500 + 2 500 fen, now approved (real settlement)."""
+    emulator.reset()
+    pay.bills.clear()
+    pay.callbacks.clear()
+    pay.transfers.clear()
+    pay.drop_callbacks = False
+    alice = sharer_code("alice")
+    for user, amount in (("bob", 100), ("carol", 200)):
+        assert invoke({"action": "land", "query": {"id": "sku-42", "i": alice}}, as_user=user)["recorded"]
+        at = T0 + dt.timedelta(hours=1)
+        database.orders.insert_one(
+            {"_id": f"ord-{user}", "_openid": openid_for(user), "amount": amount, "status": "paid", "createdAt": at}
+        )
+    clock.set(T0 + dt.timedelta(hours=2))
+    assert call(payouts_module, {"action": "settle"}, admin=True)["created"] == 2
+    clock.set(APPROVED_AT)
+    call(payouts_module, {"action": "settle"}, admin=True)
+    assert {r["state"] for r in database.rewards.find()} == {"approved"}
+    return alice
+
+
+def centre(module):
+    answer = call(module, {"action": "myCentre"}, "alice")
+    assert answer["ok"], answer
+    return answer
+
+
+def states(database):
+    return sorted(r["state"] for r in database.rewards.find())
+
+
+def test_withdraw_confirm_and_the_callback_pay_the_rewards_exactly_once(
+    payouts_module, approved, pay, database, gateway
+):
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert answer["ok"] and answer["state"] == "waiting" and answer["amountFen"] == BOB_FEN + CAROL_FEN, answer
+    assert (answer["mchId"], answer["appId"]) == (pay.mchid, pay.appid) and answer["package"]
+    assert openid_for("alice") not in json.dumps(answer)
+    bill = pay.bills[answer["payoutId"]]
+    assert bill["transfer_amount"] == 4000 and bill["openid"] == openid_for("alice")
+    assert bill["request"]["transfer_scene_id"] == "1000" and bill["request"]["user_recv_perception"] == "活动奖励"
+    assert [i["info_type"] for i in bill["request"]["transfer_scene_report_infos"]] == ["活动名称", "奖励说明"]
+    assert states(database) == ["reserved", "reserved"]
+    reserved = centre(payouts_module)
+    assert (reserved["availableFen"], reserved["payingFen"], reserved["earnedFen"]) == (0, 4000, 4000)
+
+    pay.confirm(answer["payoutId"])  # the user confirms; WeChat Pay calls back through HTTP access
+    assert gateway.answers[-1] == 200
+    assert states(database) == ["paid", "paid"]
+    mine = call(payouts_module, {"action": "payout", "payoutId": answer["payoutId"]}, "alice")
+    assert mine["state"] == "paid" and mine["amountFen"] == 4000 and "package" not in mine
+    totals = centre(payouts_module)
+    assert (totals["paidFen"], totals["availableFen"], totals["earnedFen"]) == (4000, 0, 4000)
+    assert pay.transfers[answer["payoutId"]] == 1 and len(pay.bills) == 1
+    # The same callback again (WeChat Pay repeats them) changes nothing.
+    before = written(database)
+    headers, body = pay.callbacks[-1]
+    assert pay.post(gateway.url + CALLBACK_PATH, headers, body) == 200
+    assert written(database) == before
+
+
+def test_a_lost_callback_is_finished_by_the_next_timer_pass(
+    payouts_module, approved, pay, database, clock, monkeypatch
+):
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    pay.drop_callbacks = True
+    pay.confirm(answer["payoutId"])
+    assert states(database) == ["reserved", "reserved"]  # nothing told us yet
+    clock.set(clock.now() + dt.timedelta(minutes=5))
+    run = timer(payouts_module, monkeypatch)
+    assert run["ok"] and run["payouts"]["checked"] == 1, run
+    assert states(database) == ["paid", "paid"] and centre(payouts_module)["paidFen"] == 4000
+
+
+@pytest.mark.parametrize("end", ["FAIL", "CANCELLED"])
+def test_a_bill_closed_unconfirmed_gives_the_rewards_back_for_a_new_withdrawal(
+    payouts_module, approved, pay, database, end
+):
+    first = call(payouts_module, {"action": "withdraw"}, "alice")
+    pay.close_unconfirmed(first["payoutId"], end=end)  # WeChat Pay's 24 h close (sources differ on the end state)
+    assert states(database) == ["approved", "approved"]
+    mine = call(payouts_module, {"action": "payout", "payoutId": first["payoutId"]}, "alice")
+    assert mine["state"] == ("failed" if end == "FAIL" else "cancelled")
+    assert centre(payouts_module)["availableFen"] == 4000
+    second = call(payouts_module, {"action": "withdraw"}, "alice")  # a closed payout frees its day slot
+    assert second["ok"] and second["payoutId"] != first["payoutId"] and second["amountFen"] == 4000
+    assert len(pay.bills) == 2 and sum(pay.transfers.values()) == 0
+
+
+def test_an_unconfirmed_bill_past_24_hours_is_cancelled_by_the_timer(
+    payouts_module, approved, pay, database, clock, monkeypatch
+):
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    clock.set(clock.now() + dt.timedelta(hours=25))  # WeChat Pay has not closed it yet ("可能超过24小时")
+    timer(payouts_module, monkeypatch)
+    assert pay.bills[answer["payoutId"]]["state"] == "CANCELLED"
+    assert states(database) == ["approved", "approved"]
+
+
+@pytest.mark.parametrize("fault", ["create_hang", "create_5xx_after", "create_5xx"])
+def test_a_transfer_whose_answer_is_lost_is_asked_about_and_retried_with_the_same_bill_number(
+    payouts_module, approved, pay, database, clock, monkeypatch, fault
+):
+    pay.fail_next(fault)
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert answer["ok"], answer
+    payout_id = answer["payoutId"]
+    if fault == "create_5xx":  # no bill was made: the payout keeps its number for the next pass
+        assert answer["state"] == "sending" and payout_id not in pay.bills
+        clock.set(clock.now() + dt.timedelta(minutes=1))
+        timer(payouts_module, monkeypatch)
+    else:  # the bill exists: asked by number, found, nothing created twice
+        assert answer["state"] == "waiting", answer
+    assert list(pay.bills) == [payout_id] and pay.bills[payout_id]["state"] == "WAIT_USER_CONFIRM"
+    pay.confirm(payout_id)
+    assert states(database) == ["paid", "paid"] and pay.transfers[payout_id] == 1
+
+
+def test_twenty_concurrent_withdrawals_make_one_payout(payouts_module, approved, pay, database):
+    answers = run_together(20, lambda: call(payouts_module, {"action": "withdraw"}, "alice"))
+    assert all(a["ok"] for a in answers), [a for a in answers if not a["ok"]]
+    assert len({a["payoutId"] for a in answers}) == 1 and len(pay.bills) == 1
+    assert sum(1 for a in answers if not a["existing"]) == 1
+    assert database.rewards_payouts.count_documents({}) == 1 and states(database) == ["reserved", "reserved"]
+
+
+def test_a_forged_or_tampered_callback_changes_nothing(payouts_module, approved, pay, database, gateway):
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    payout_id = answer["payoutId"]
+    pay.bills[payout_id]["state"] = "SUCCESS"  # what a forger would claim
+    before = written(database)
+    headers, body = pay.forged_notification(payout_id)
+    assert pay.post(gateway.url + CALLBACK_PATH, headers, body) == 401
+    headers, body = pay.notification(payout_id)
+    assert pay.post(gateway.url + CALLBACK_PATH, headers, body.replace('"nonce": "', '"nonce": "x')) == 401
+    assert written(database) == before and states(database) == ["reserved", "reserved"]
+    pay.bills[payout_id]["state"] = "WAIT_USER_CONFIRM"
+
+
+def test_a_risky_user_is_held_without_a_transfer_until_an_admin_reviews(
+    payouts_module, approved, pay, emulator, database
+):
+    emulator.risk_ranks[openid_for("alice")] = 4
+    held = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert held["state"] == "held" and held["hold"] == {"reason": "risk_rank", "riskRank": 4}
+    assert pay.calls["create"] == 0 or not pay.bills
+    assert emulator.risk_checks[-1]["scene"] == 1 and emulator.risk_checks[-1]["client_ip"] == "10.12.23.71"
+    refused = call(payouts_module, {"action": "review", "payoutId": held["payoutId"], "decision": "approve"}, "alice")
+    assert refused["error"]["code"] == "FORBIDDEN"
+    rejected = call(
+        payouts_module,
+        {"action": "review", "payoutId": held["payoutId"], "decision": "reject", "reason": "刷单嫌疑"},
+        admin=True,
+    )
+    assert rejected["state"] == "rejected" and rejected["reason"] == "刷单嫌疑" and not pay.bills
+    assert states(database) == ["approved", "approved"]
+    history = database.rewards.find_one({"orderId": "ord-bob"})["history"]
+    assert history[-1]["state"] == "approved" and history[-1]["reason"] == "刷单嫌疑"
+
+
+def test_an_admin_approves_a_held_payout_and_it_is_sent(payouts_module, approved, pay, emulator):
+    emulator.fail_next("risk_system_error", 3)  # the risk API is down: held rather than paid
+    held = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert held["hold"] == {"reason": "risk_unavailable"} and not pay.bills
+    sent = call(payouts_module, {"action": "review", "payoutId": held["payoutId"], "decision": "approve"}, admin=True)
+    assert sent["state"] == "waiting" and list(pay.bills) == [held["payoutId"]]
+
+
+def test_a_withdrawal_below_the_minimum_is_refused_and_writes_nothing(payouts_module, approved, database):
+    before = written(database)
+    answer = call(payouts_module, {"action": "withdraw", "amountFen": 99}, "alice")
+    assert answer["error"]["code"] == "PAYOUT_REFUSED" and answer["error"]["reason"] == "below_minimum"
+    assert answer["error"]["availableFen"] == 4000 and written(database) == before
+
+
+def test_a_partial_withdrawal_takes_whole_rewards_oldest_first(payouts_module, approved, database):
+    answer = call(payouts_module, {"action": "withdraw", "amountFen": 2000}, "alice")
+    assert answer["amountFen"] == BOB_FEN  # carol's 2 500 would pass 2 000
+    assert states(database) == ["approved", "reserved"] and centre(payouts_module)["availableFen"] == CAROL_FEN
+
+
+def test_an_admin_cancels_before_the_user_confirms_but_not_after(payouts_module, approved, pay, database):
+    first = call(payouts_module, {"action": "withdraw"}, "alice")
+    cancelled = call(payouts_module, {"action": "cancelPayout", "payoutId": first["payoutId"]}, admin=True)
+    assert cancelled["state"] == "cancelled" and states(database) == ["approved", "approved"]
+    second = call(payouts_module, {"action": "withdraw"}, "alice")
+    pay.confirm(second["payoutId"], finish=False)  # confirmed, still transferring
+    late = call(payouts_module, {"action": "cancelPayout", "payoutId": second["payoutId"]}, admin=True)
+    assert late["error"]["code"] == "CONFLICT" and states(database) == ["reserved", "reserved"]
+    pay.finish(second["payoutId"])
+    assert states(database) == ["paid", "paid"]
+
+
+def test_a_user_reads_only_their_own_payouts(payouts_module, approved):
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    other = call(payouts_module, {"action": "payout", "payoutId": answer["payoutId"]}, "bob")
+    assert other["error"]["code"] == "NOT_FOUND"
+    listed = call(payouts_module, {"action": "payouts"}, "alice")
+    assert [p["payoutId"] for p in listed["payouts"]] == [answer["payoutId"]] and listed["cursor"] is None
+    assert call(payouts_module, {"action": "payouts"}, "bob") == {"ok": True, "payouts": [], "cursor": None}
+
+
+BAD = [
+    ("withdraw without identity", {"action": "withdraw"}, None, "NO_IDENTITY"),
+    ("a fractional amount", {"action": "withdraw", "amountFen": 10.5}, "alice", "BAD_INPUT"),
+    ("an amount as text", {"action": "withdraw", "amountFen": "100"}, "alice", "BAD_INPUT"),
+    ("a zero amount", {"action": "withdraw", "amountFen": 0}, "alice", "BAD_INPUT"),
+    ("a payout id with an operator", {"action": "payout", "payoutId": {"$gt": ""}}, "alice", "BAD_INPUT"),
+    (
+        "a review by a user",
+        {"action": "review", "payoutId": "SF20261118ABCDEF0123456789", "decision": "approve"},
+        "alice",
+        "FORBIDDEN",
+    ),
+    (
+        "a review without a decision",
+        {"action": "review", "payoutId": "SF20261118ABCDEF0123456789"},
+        "admin",
+        "BAD_INPUT",
+    ),
+    ("cancel by a user", {"action": "cancelPayout", "payoutId": "SF20261118ABCDEF0123456789"}, "alice", "FORBIDDEN"),
+]
+
+
+@pytest.mark.parametrize("case,event,user,code", BAD, ids=[c for c, *_ in BAD])
+def test_bad_payout_calls_get_a_stable_code_and_write_nothing(
+    payouts_module, approved, database, case, event, user, code
+):
+    before = written(database)
+    answer = call(payouts_module, event, user)
+    assert answer["error"]["code"] == code, answer
+    assert written(database) == before
+
+
+def test_manual_mode_refuses_withdrawals(emulator, database, clock):
+    with configured_handler("rewards", REWARD_FIXED="5", PAYOUT_MODE="manual") as module:
+        answer = call(module, {"action": "withdraw"}, "alice")
+    assert answer["error"]["code"] == "PAYOUT_REFUSED" and answer["error"]["reason"] == "payouts_manual"
