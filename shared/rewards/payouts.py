@@ -179,6 +179,9 @@ class PayoutService:
         rewards, clawbacks = self.store.payable(code)
         plan = plan_payout(rewards, clawbacks, requested_fen, self.settings, self.amount_scale)
         if plan.net_fen < self.settings.min_fen:
+            current = self.store.open_of(code)
+            if current is not None:  # a concurrent withdrawal reserved them meanwhile: that is the payout
+                return {"ok": True, "existing": True, **self.view(current)}
             raise PayoutRefused(
                 "below_minimum",
                 f"at least {self.settings.min_fen} fen can be withdrawn; {max(plan.available_fen, 0)} available",
