@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.deps-stamp
 STAGE  ?= dev
 STORAGE_BACKEND ?= tcb
 
-.PHONY: test test-python lint format demo bench compat build deploy-config deploy deploy-cloudbase smoke funnel report rewards dashboard clean
+.PHONY: test test-python lint format demo bench compat build deploy-config deploy deploy-cloudbase smoke funnel report rewards dashboard admin-token clean
 REGION ?=
 
 # The project installs itself (editable) with its pinned dev extra: tests, tools, benches and the ops CLI import
@@ -114,6 +114,11 @@ dashboard: $(STAMP)
 funnel: $(STAMP)
 	@test -n "$(FROM)" -a -n "$(TO)" || (echo "usage: make funnel FROM=YYYY-MM-DD TO=YYYY-MM-DD (MONGODB_URI=…)" && exit 2)
 	$(PY) -m shared.ops.cli funnel --from $(FROM) --to $(TO)
+
+## make admin-token SCOPE=read [SCOPE2=pay]: a 1-hour admin token granting only those scopes (ADMIN_TOKEN_SECRET).
+admin-token: $(STAMP)
+	@test -n "$(SCOPE)" || (echo "usage: make admin-token SCOPE=read|operate|pay [SCOPE2=…] (ADMIN_TOKEN_SECRET=…)" && exit 2)
+	@$(PY) -m shared.ops.cli admin-token --scope $(SCOPE) $(if $(SCOPE2),--scope $(SCOPE2))
 
 ## make rewards: rewards per inviter and the programme's liability, from MONGODB_URI.
 rewards: $(STAMP)

@@ -9,7 +9,7 @@ from shared.codes.batch import BatchRequest, JobRequest, parse_gen_event
 from shared.codes.links import LinkRequest
 from shared.codes.settings import WxacodeSettings
 from shared.platform import config, db, log
-from shared.platform.admin import is_admin
+from shared.platform.admin import OPERATE, READ, admin_scopes
 from shared.platform.clock import Clock
 from shared.platform.continuation import deadline_for
 from shared.platform.errors import Forbidden, NoIdentity, UnknownInviter
@@ -68,12 +68,14 @@ class WxacodeService:
         if isinstance(request, JobRequest) and request.resume_key is not None:
             # A continuation this function started: the job's resume key authenticates it.
             return self._batch_runner(context).resume(request, deadline_for(context))
-        admin = is_admin(
+        scopes = admin_scopes(
             caller.openid if caller else None, call.admin_token, self.wx.admin_openids, self.wx.admin_token_secret
         )
+        admin = OPERATE in scopes  # codes for any inviter, batches, templates
         if isinstance(request, (BatchRequest, JobRequest)):
-            if not admin:
-                raise Forbidden("batch jobs are for admins only")
+            reading = isinstance(request, JobRequest) and not request.resume
+            if not (admin or (reading and READ in scopes)):
+                raise Forbidden("batch jobs are for admins only (the operate scope; read for a job's status)")
             runner = self._batch_runner(context)
             if isinstance(request, BatchRequest):
                 for name in sorted({item["template"] for item in request.items if item.get("kind") == "poster"}):

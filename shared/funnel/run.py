@@ -35,11 +35,11 @@ from shared.funnel.definition import (
 )
 from shared.funnel.settings import MAX_BACKFILL_DAYS, FunnelSettings
 from shared.platform import log
-from shared.platform.admin import is_admin
+from shared.platform.admin import OPERATE, READ, require_scope
 from shared.platform.clock import Clock
 from shared.platform.continuation import Continuation, hand_off, handoff_until, key_hash, parse_resume_key
 from shared.platform.db import aware
-from shared.platform.errors import BadInput, Forbidden, ShareFunnelError
+from shared.platform.errors import BadInput, ShareFunnelError
 from shared.platform.identity import Invoker
 from shared.platform.lease import remember_unrecorded_end, status_of
 from shared.platform.validation import check_document, require_id
@@ -160,8 +160,9 @@ def authorize_funnel_call(invoker: Invoker, event: Any, settings: FunnelSettings
         return False
     token = event.get("adminToken") if isinstance(event, Mapping) else None
     openid = invoker.caller.openid if invoker.caller else None
-    if not is_admin(openid, token, settings.admin_openids, settings.admin_token_secret):
-        raise Forbidden("funnel runs are for the timer and admins only")
+    action = event.get("action", "run") if isinstance(event, Mapping) else "run"
+    scope, what = (READ, f"the funnel's {action}") if action in ("dashboard", "status") else (OPERATE, "a funnel run")
+    require_scope(openid, token, settings.admin_openids, settings.admin_token_secret, scope, what)
     return False
 
 

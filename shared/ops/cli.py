@@ -90,6 +90,21 @@ def _rewards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_token(args: argparse.Namespace) -> int:
+    """Print a token for the functions' admin calls (``adminToken``), granting only the scopes named."""
+    from shared.platform.admin import ENV_ADMIN_TOKEN_SECRET, make_admin_token
+
+    secret = os.environ.get(ENV_ADMIN_TOKEN_SECRET)
+    if not secret or len(secret) < 32:
+        print(f"set {ENV_ADMIN_TOKEN_SECRET} (the functions' own, at least 32 characters)", file=sys.stderr)
+        return 2
+    if not 0 < args.hours <= 24:
+        print("--hours must be more than 0 and at most 24", file=sys.stderr)
+        return 2
+    print(make_admin_token(secret, args.scope, ttl_seconds=int(args.hours * 3600)))
+    return 0
+
+
 def _smoke(args: argparse.Namespace) -> int:
     from shared.ops.deployment import CLOUDBASE_ENV, FUNCTIONS
     from shared.ops.scf_deploy import ENV_ENDPOINT, DeployError, deploy_environment
@@ -222,8 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("--endpoint", help="SCF API endpoint (default: SCF_API_ENDPOINT or scf.tencentcloudapi.com)")
     smoke.add_argument("--admin-token", help="also check genWxacode's admin path (expects NOT_FOUND)")
     smoke.set_defaults(run=_smoke)
+    token = commands.add_parser("admin-token", help="mint an admin token naming its scopes (ADMIN_TOKEN_SECRET)")
+    token.add_argument("--scope", action="append", required=True, choices=("read", "operate", "pay"))
+    token.add_argument("--hours", type=float, default=1.0, help="how long it works (default 1 hour, at most 24)")
+    token.set_defaults(run=_admin_token)
     args = parser.parse_args(argv)
-    if args.command != "smoke" and not os.environ.get("MONGODB_URI"):
+    if args.command not in ("smoke", "admin-token") and not os.environ.get("MONGODB_URI"):
         print(
             "note: MONGODB_URI is not set, so this runs on a new, empty in-memory database (the demo's is gone "
             "when it exits; its report pages are in demo-output/)",

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from shared.platform import config, db, log
-from shared.platform.admin import is_admin
+from shared.platform.admin import OPERATE, PAY, READ, require_scope
 from shared.platform.calendar import day_bounds, parse_date, shanghai_date
 from shared.platform.clock import Clock
 from shared.platform.config import EnvReader
 from shared.platform.continuation import deadline_for, lease_until, parse_resume_key
 from shared.platform.db import aware
-from shared.platform.errors import BadInput, Forbidden, NoIdentity, PayoutRefused
+from shared.platform.errors import BadInput, NoIdentity, PayoutRefused
 from shared.platform.identity import Invoker, invoker_of
 from shared.platform.instance import PerInstance, clock
 from shared.platform.money import from_fen, to_fen
@@ -48,6 +48,15 @@ ACTIONS = (
 )
 CLIENT_ACTIONS = ("myRewards", "myCentre", "myOrders", "subscribe", "withdraw", "payout", "payouts")
 DECISIONS = ("approve", "reject")
+# The admin scope each admin action needs (shared/platform/admin.py): money moves only with ``pay``.
+SCOPE_OF = {
+    "settle": OPERATE,
+    "settlement": READ,
+    "markPaid": PAY,
+    "export": PAY,
+    "review": PAY,
+    "cancelPayout": PAY,
+}
 ORDERS_PAGE = 50
 RANK_DAYS = 30
 MAX_IDS = 1000
@@ -206,11 +215,11 @@ def parse_event(event: Any, context: Any, settings: RewardsConfig) -> RewardCall
     if action not in ACTIONS:
         raise BadInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
     openid = invoker.caller.openid if invoker.caller else None
-    admin = is_admin(
-        openid, event.get("adminToken"), settings.rewards.admin_openids, settings.rewards.admin_token_secret
-    )
-    if action not in CLIENT_ACTIONS and not admin:
-        raise Forbidden(f"{action} is for the timer and admins only")
+    if action not in CLIENT_ACTIONS:
+        rewards = settings.rewards
+        require_scope(
+            openid, event.get("adminToken"), rewards.admin_openids, rewards.admin_token_secret, SCOPE_OF[action], action
+        )
     if action in CLIENT_ACTIONS and openid is None:
         raise NoIdentity("no caller identity from the platform")
     client_ip = invoker.caller.client_ip if invoker.caller else None

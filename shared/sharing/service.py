@@ -8,10 +8,10 @@ from typing import Any, NamedTuple
 
 from shared.orders import OrderMapping, OrderReads, read_amount_scale, read_order_mapping
 from shared.platform import config, db, log
-from shared.platform.admin import admin_settings, is_admin
+from shared.platform.admin import OPERATE, admin_settings, require_scope
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.config import EnvReader
-from shared.platform.errors import Forbidden, NoIdentity
+from shared.platform.errors import NoIdentity
 from shared.platform.identity import Caller, caller_identity
 from shared.platform.instance import PerInstance, clock
 from shared.sharing.groups import Resolver, wechat_resolver
@@ -73,8 +73,9 @@ def parse_event(event: Any, context: Any, settings: ShareSettings) -> ShareCall:
     except NoIdentity:
         caller = None  # an ops call: its admin token decides
     openid = caller.openid if caller else None
-    if not is_admin(openid, request.admin_token, settings.admin_openids, settings.admin_token_secret):
-        raise Forbidden("setting a relationship is for admins only")
+    require_scope(
+        openid, request.admin_token, settings.admin_openids, settings.admin_token_secret, OPERATE, "a relationship"
+    )
     return ShareCall(caller, request)
 
 

@@ -94,9 +94,9 @@ def test_admins_may_draw_codes_for_other_inviters(gen, database):
     alice = database.users.find_one({"_id": openid_for("alice")})["code"]
     by_openid = gen({"productId": "sku-9", "inviter": alice}, as_user="admin")
     assert by_openid["ok"] and by_openid["scene"] == f"1p{alice}.sku-9"
-    by_token = gen({"productId": "sku-8", "inviter": alice, "adminToken": make_admin_token(ADMIN_SECRET)})
+    by_token = gen({"productId": "sku-8", "inviter": alice, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])})
     assert by_token["ok"]
-    forged = gen({"productId": "sku-7", "inviter": alice, "adminToken": make_admin_token("x" * 40)})
+    forged = gen({"productId": "sku-7", "inviter": alice, "adminToken": make_admin_token("x" * 40, ["operate"])})
     assert forged["error"]["code"] == "FORBIDDEN"
 
 

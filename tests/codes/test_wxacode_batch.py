@@ -34,7 +34,7 @@ def test_admin_batch_generates_every_code_once(gen, emulator, database, items):
 def test_rerunning_a_finished_batch_costs_no_wechat_call(gen, emulator, items):
     first = gen({"batch": items}, as_user="admin")
     emulator.calls.clear()
-    again = gen({"batch": items, "adminToken": make_admin_token(ADMIN_SECRET)})
+    again = gen({"batch": items, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])})
     assert again["jobId"] == first["jobId"] and again["status"] == "done"
     assert again["cached"] == 30 and again["generated"] == 0
     assert emulator.calls["getwxacodeunlimit"] == 0 and emulator.calls["cos_post"] == 0
@@ -143,7 +143,7 @@ def test_batches_are_for_admins_only(gen, emulator, database, items):
     before = snapshot(database)
     response = gen({"batch": items}, as_user="alice")
     assert response["error"]["code"] == "FORBIDDEN"
-    assert gen({"batch": items, "adminToken": make_admin_token("x" * 40)})["error"]["code"] == "FORBIDDEN"
+    assert gen({"batch": items, "adminToken": make_admin_token("x" * 40, ["operate"])})["error"]["code"] == "FORBIDDEN"
     assert snapshot(database) == before and sum(emulator.calls.values()) == 0
 
 

@@ -95,7 +95,8 @@ def campaign(invoke, database, clock):
 
 def admin_run(module, event):
     return module.main_handler(
-        {**event, "adminToken": make_admin_token(ADMIN_SECRET)}, scf_context(None, function_name="dailyFunnel")
+        {**event, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
+        scf_context(None, function_name="dailyFunnel"),
     )
 
 

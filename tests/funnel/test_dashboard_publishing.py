@@ -47,7 +47,7 @@ def timer_run(module, monkeypatch, time_limit_in_ms=60000):
 
 def admin_view(module, **fields):
     return module.main_handler(
-        {"action": "dashboard", **fields, "adminToken": make_admin_token(ADMIN_SECRET)},
+        {"action": "dashboard", **fields, "adminToken": make_admin_token(ADMIN_SECRET, ["read"])},
         scf_context(None, function_name="dailyFunnel"),
     )
 
@@ -143,7 +143,8 @@ def test_a_bad_view_request_is_bad_input_and_writes_nothing(database, landed, fi
             admin_view(module, **fields)
             if "action" not in fields
             else module.main_handler(
-                {**fields, "adminToken": make_admin_token(ADMIN_SECRET)}, scf_context(None, function_name="dailyFunnel")
+                {**fields, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
+                scf_context(None, function_name="dailyFunnel"),
             )
         )
         assert response["error"]["code"] == "BAD_INPUT" and snapshot(database) == before
@@ -206,6 +207,6 @@ def test_the_leaderboard_shows_rewards_earned_net_of_clawbacks(database, landed)
 
 def admin_run_ok(module):
     return module.main_handler(
-        {"from": "2026-11-12", "to": "2026-11-12", "adminToken": make_admin_token(ADMIN_SECRET)},
+        {"from": "2026-11-12", "to": "2026-11-12", "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
         scf_context(None, function_name="dailyFunnel"),
     )["ok"]

@@ -38,7 +38,7 @@ def campaign(database):
 
 def run_days(first, last):
     with configured_handler("dailyFunnel", **RULE) as module:
-        event = {"from": first, "to": last, "adminToken": make_admin_token(ADMIN_SECRET)}
+        event = {"from": first, "to": last, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])}
         answer = module.main_handler(event, scf_context(None, function_name="dailyFunnel"))
     assert answer["ok"], answer
     return answer

@@ -34,7 +34,7 @@ def clock(tcb):
 
 def _admin(funnel, event):
     return funnel.main_handler(
-        {**event, "adminToken": make_admin_token(ADMIN_SECRET)},
+        {**event, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
         scf_context(None, function_name="dailyFunnel", time_limit_in_ms=60_000),
     )
 

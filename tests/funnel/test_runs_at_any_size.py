@@ -51,7 +51,7 @@ def ten_days(invoke, database, clock):
 
 def admin(funnel, event, **context):
     return funnel.main_handler(
-        {**event, "adminToken": make_admin_token(ADMIN_SECRET)},
+        {**event, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
         scf_context(None, function_name="dailyFunnel", **context),
     )
 

@@ -254,7 +254,7 @@ def test_orders_the_mini_program_wrote_to_the_environment_are_credited_and_rewar
         clock.set(landed + dt.timedelta(days=1))
         with configured_handler("dailyFunnel") as funnel:
             answer = funnel.main_handler(
-                {"date": "2026-11-10", "adminToken": make_admin_token(ADMIN_SECRET)},
+                {"date": "2026-11-10", "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
                 scf_context(None, function_name="dailyFunnel"),
             )
         assert answer["ok"], answer
@@ -262,7 +262,7 @@ def test_orders_the_mini_program_wrote_to_the_environment_are_credited_and_rewar
         assert total["converters"] == 1 and total["revenue"] == 88
         with configured_handler("rewards") as rewards:
             settled = rewards.main_handler(
-                {"action": "settle", "adminToken": make_admin_token(ADMIN_SECRET)},
+                {"action": "settle", "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
                 scf_context(None, function_name="rewards"),
             )
         assert settled["ok"] and settled["created"] == 1, settled

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from shared.platform.admin import make_admin_token
+from shared.platform.admin import SCOPES, make_admin_token
 from shared.platform.calendar import SHANGHAI
 from tests.conftest import (
     ADMIN_SECRET,
@@ -77,7 +77,7 @@ def clock(database):
 
 def call(module, event, user=None, admin=False):
     if admin:
-        event = {**event, "adminToken": make_admin_token(ADMIN_SECRET)}
+        event = {**event, "adminToken": make_admin_token(ADMIN_SECRET, SCOPES)}
     return module.main_handler(event, scf_context(openid_for(user) if user else None, function_name="rewards"))
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from shared.platform.admin import make_admin_token
+from shared.platform.admin import SCOPES, make_admin_token
 from shared.platform.calendar import SHANGHAI
 from shared.rewards.ledger import Credit, rejection
 from tests.conftest import (
@@ -68,7 +68,7 @@ def order(database, user, amount, at, status="paid", number=None):
 
 def call(module, event, user=None, admin=False):
     if admin:
-        event = {**event, "adminToken": make_admin_token(ADMIN_SECRET)}
+        event = {**event, "adminToken": make_admin_token(ADMIN_SECRET, SCOPES)}
     return module.main_handler(event, scf_context(openid_for(user) if user else None, function_name="rewards"))
 
 

@@ -62,7 +62,7 @@ def _order(database, key, at):
 
 
 def _settle(module):
-    event = {"action": "settle", "adminToken": make_admin_token(ADMIN_SECRET)}
+    event = {"action": "settle", "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])}
     answer = module.main_handler(event, scf_context(None, function_name="rewards"))
     assert answer["ok"], answer
     return answer

@@ -61,7 +61,8 @@ def backlog(invoke, sharer_code, database, clock, rewards_module):
 
 def admin(module, event, **context):
     return module.main_handler(
-        {**event, "adminToken": make_admin_token(ADMIN_SECRET)}, scf_context(None, function_name="rewards", **context)
+        {**event, "adminToken": make_admin_token(ADMIN_SECRET, ["operate"])},
+        scf_context(None, function_name="rewards", **context),
     )
 
 

@@ -146,7 +146,7 @@ def test_an_admin_sets_moves_and_clears_a_relationship_and_it_holds(world, datab
         event = {"action": "bind", "openid": openid_for("carol"), "inviterCode": code, **who}
         return record_share.main_handler(event, scf_context(None))  # an ops call: the admin token decides
 
-    token = make_admin_token(ADMIN_SECRET)
+    token = make_admin_token(ADMIN_SECRET, ["operate"])
     refused = record_share.main_handler(
         {"action": "bind", "openid": openid_for("carol"), "inviterCode": bob}, scf_context(openid_for("mallory"))
     )
