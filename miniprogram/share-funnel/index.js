@@ -417,12 +417,7 @@ function createShareFunnel(config) {
   }
 
   /**
-   * The promoter's team: {ok, total, members: [{code, nickname?, avatarFileID?, boundAt, expiresAt, protectedUntil,
-   * status: 'active' | 'expired' | 'taken', orders, amountFen}], cursor} — pass `cursor` back for the next page
-   * (null: the last). Identity comes from the platform only; no member's openid is ever in it.
-   */
-  /**
-   * The promoter's centre: {ok, earnedFen, pendingFen, availableFen, paidFen, yesterdayFen, members,
+   * The promoter's centre: {ok, earnedFen, pendingFen, availableFen, payingFen, paidFen, yesterdayFen, members,
    * rank: {byMembers, byEarned}} — whole fen, ranks over the last 30 days (1 = first).
    */
   function promoterCentre() {
@@ -436,9 +431,62 @@ function createShareFunnel(config) {
     return callWithRetry(data, config.rewardsFunctionName || REWARDS_FUNCTION_NAME);
   }
 
+  /**
+   * The promoter's team: {ok, total, members: [{code, nickname?, avatarFileID?, boundAt, expiresAt, protectedUntil,
+   * status: 'active' | 'expired' | 'taken', orders, amountFen}], cursor} — pass `cursor` back for the next page
+   * (null: the last). Identity comes from the platform only; no member's openid is ever in it.
+   */
   function myTeam(options) {
     var cursor = options && options.cursor;
     return callWithRetry(cursor ? { action: 'myTeam', cursor: cursor } : { action: 'myTeam' });
+  }
+
+  function rewardsCall(data) {
+    return callWithRetry(data, config.rewardsFunctionName || REWARDS_FUNCTION_NAME);
+  }
+
+  /** A payout as the server knows it now (it asks WeChat Pay first): {ok, payoutId, state, amountFen, …}. */
+  function payout(payoutId) {
+    return rewardsCall({ action: 'payout', payoutId: payoutId });
+  }
+
+  /** The caller's payouts, newest first: {ok, payouts: [...], cursor}. */
+  function payouts(options) {
+    var cursor = options && options.cursor;
+    return rewardsCall(cursor ? { action: 'payouts', cursor: cursor } : { action: 'payouts' });
+  }
+
+  /**
+   * Withdraw what is available into WeChat 零钱 (call from a tap: WeChat opens its confirmation page then). The
+   * server makes one payout per inviter at a time, so a retried or repeated tap answers the same payout. When WeChat
+   * Pay waits for the user, wx.requestMerchantTransfer (base library >= 3.3.0) opens with the payout's package; the
+   * page closing is not the money arriving, so the payout is read back from the server afterwards. Resolves the
+   * payout with `confirmation`: 'shown' | 'cancel' | 'fail' | 'unsupported' (update WeChat) when a page was
+   * involved; never rejects.
+   */
+  function withdraw(options) {
+    var amountFen = options && options.amountFen;
+    return rewardsCall(amountFen ? { action: 'withdraw', amountFen: amountFen } : { action: 'withdraw' })
+      .then(function (answer) {
+        if (!answer || !answer.ok || answer.state !== 'waiting' || !answer.package) return answer;
+        var supported = wx && typeof wx.requestMerchantTransfer === 'function' &&
+          (typeof wx.canIUse !== 'function' || wx.canIUse('requestMerchantTransfer'));
+        if (!supported) return Object.assign({}, answer, { confirmation: 'unsupported' });
+        return new Promise(function (resolve) {
+          wx.requestMerchantTransfer({
+            mchId: answer.mchId,
+            appId: answer.appId,
+            package: answer.package,
+            // HarmonyOS reports a cancel through success: res.result says which
+            success: function (res) { resolve(res && res.result === 'cancel' ? 'cancel' : 'shown'); },
+            fail: function () { resolve('fail'); }
+          });
+        }).then(function (confirmation) {
+          return payout(answer.payoutId).then(function (latest) {
+            return Object.assign({}, latest && latest.ok ? latest : answer, { confirmation: confirmation });
+          });
+        });
+      });
   }
 
   /**
@@ -471,6 +519,9 @@ function createShareFunnel(config) {
     myTeam: myTeam,
     promoterCentre: promoterCentre,
     myOrders: myOrders,
+    withdraw: withdraw,
+    payout: payout,
+    payouts: payouts,
     subscribeRewardNotices: subscribeRewardNotices,
     posterCode: posterCode,
     posterImage: posterImage,

@@ -30,8 +30,8 @@ test('the promoter page shows the centre, the team and the orders, and pages on'
   const page = Object.assign({}, definition, { setData(values) { Object.assign(this.data, values); } });
   page.data = Object.assign({}, definition.data);
   await page.refresh();
-  assert.deepEqual(page.data.centre, { earned: '1234.56', pending: '10.00', available: '-0.30', paid: '1224.86',
-    yesterday: '0.05', members: 2, rank: { byMembers: 3, byEarned: 1 } });
+  assert.deepEqual(page.data.centre, { earned: '1234.56', pending: '10.00', available: '-0.30', paying: '0.00',
+    paid: '1224.86', yesterday: '0.05', members: 2, rank: { byMembers: 3, byEarned: 1 } });
   assert.deepEqual(page.data.members[0], { name: '小林', avatar: '', since: '2026-11-03', until: '2026-12-03',
     status: '有效', orders: 2, amount: '68.00' });
   assert.equal(page.data.members[1].status, '已被他人绑定');
@@ -45,4 +45,30 @@ test('the promoter page shows the centre, the team and the orders, and pages on'
   assert.deepEqual(wx.calls[3].data, { action: 'myTeam', cursor: '50' });
   await page.moreOrders(); // no cursor: nothing asked
   assert.equal(wx.calls.length, 4);
+});
+
+test('the 提现 button withdraws, tells the user what happens next and refreshes the totals', async () => {
+  const centre = { ok: true, earnedFen: 4000, pendingFen: 0, availableFen: 4000, payingFen: 0, paidFen: 0,
+    yesterdayFen: 0, members: 2, rank: { byMembers: null, byEarned: null } };
+  const empty = [{ ok: true, total: 0, members: [], cursor: null }, { ok: true, orders: [], cursor: null }];
+  const wx = createFakeWx({ responses: [
+    { ok: false, error: { code: 'PAYOUT_REFUSED', reason: 'below_minimum', minFen: 100, availableFen: 30 } },
+    centre, ...empty,
+    { ok: true, payoutId: 'SF20261118ABCDEF0123456789', state: 'held', amountFen: 4000, hold: { reason: 'risk_rank' } },
+    Object.assign({}, centre, { availableFen: 0, payingFen: 4000 }), ...empty
+  ] });
+  const toasts = [];
+  wx.showToast = (options) => toasts.push(options.title);
+  let definition;
+  global.wx = wx;
+  global.Page = (config) => { definition = config; };
+  delete require.cache[require.resolve('../pages/promoter/promoter.js')];
+  require('../pages/promoter/promoter.js');
+  const page = Object.assign({}, definition, { setData(values) { Object.assign(this.data, values); } });
+  page.data = Object.assign({}, definition.data);
+  await page.withdraw();
+  await page.withdraw();
+  assert.deepEqual(toasts, ['满 ¥1.00 可提现', '提现审核中']);
+  assert.equal(page.data.centre.paying, '40.00');
+  assert.equal(page.data.centre.available, '0.00');
 });

@@ -1,5 +1,5 @@
-// Example promoter centre ("我的推广") using the Share Funnel kit: totals, the team with expiry dates, credited orders,
-// the rank, and a button to the poster. Copy it with share-funnel/ into your mini program; identity comes from the
+// Example promoter centre ("我的推广") using the Share Funnel kit: totals, 提现 into WeChat 零钱, the team with expiry
+// dates, credited orders, the rank, and a button to the poster. Copy it with share-funnel/ into your mini program; identity comes from the
 // platform, so the page sends none. Amounts arrive in whole fen and are shown as yuan.
 const { createShareFunnel } = require('../../share-funnel/index');
 
@@ -16,6 +16,16 @@ function day(iso) {
 }
 
 const STATUS = { active: '有效', expired: '已过期', taken: '已被他人绑定' };
+const PAYOUT_STATE = {
+  paid: '已到账',
+  transferring: '到账中',
+  waiting: '请在微信确认收款',
+  sending: '提现处理中',
+  held: '提现审核中',
+  failed: '提现未成功，奖励已退回',
+  cancelled: '提现已取消，奖励已退回',
+  rejected: '提现未通过审核'
+};
 
 Page({
   data: { centre: null, members: [], teamCursor: null, orders: [], ordersCursor: null, error: '' },
@@ -36,6 +46,7 @@ Page({
           earned: yuan(centre.earnedFen),
           pending: yuan(centre.pendingFen),
           available: yuan(centre.availableFen),
+          paying: yuan(centre.payingFen || 0),
           paid: yuan(centre.paidFen),
           yesterday: yuan(centre.yesterdayFen),
           members: centre.members,
@@ -79,6 +90,23 @@ Page({
       if (orders.ok) {
         this.setData({ orders: this.data.orders.concat(orders.orders.map(this.order)), ordersCursor: orders.cursor });
       }
+    });
+  },
+
+  // 提现: everything available goes into WeChat 零钱 after the user confirms on WeChat's own page.
+  withdraw() {
+    return funnel.withdraw().then((payout) => {
+      if (!payout.ok) {
+        const reason = payout.error && payout.error.reason;
+        const text = reason === 'below_minimum' ? `满 ¥${yuan(payout.error.minFen || 0)} 可提现`
+          : reason === 'daily_limit' ? '今天的提现次数已用完' : '暂时无法提现，请稍后重试';
+        wx.showToast({ title: text, icon: 'none' });
+        return this.refresh();
+      }
+      const text = payout.confirmation === 'unsupported' ? '请升级微信后再提现'
+        : PAYOUT_STATE[payout.state] || '提现处理中';
+      wx.showToast({ title: text, icon: payout.state === 'paid' ? 'success' : 'none' });
+      return this.refresh();
     });
   },
 
