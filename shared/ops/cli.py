@@ -177,6 +177,19 @@ def _first_deployment(stage: str, namespace: str, region: str, env: dict[str, st
     else:
         print("  database dialect: not probed (no function reported a CloudBase first contact)")
     print(f"  document databases of {namespace}: {', '.join(_document_databases(namespace, region, env)) or '?'}")
+    mode = env.get("PAYOUT_MODE") or "manual"
+    print(f"  payouts: PAYOUT_MODE={mode}")
+    if mode == "wechatpay":
+        notify = env.get("WECHATPAY_NOTIFY_URL")
+        print(
+            f"  WeChat Pay callbacks go to {notify}: an HTTP access route to rewards must answer there"
+            if notify
+            else "  WECHATPAY_NOTIFY_URL is not set: no callbacks; the timer pass finishes every payout"
+        )
+        print(
+            "  first payout: withdraw the smallest amount as a test user, confirm, and read rewards' log for "
+            "payout_state paid (docs/deploying.md § payouts)"
+        )
 
 
 def _document_databases(namespace: str, region: str, env: dict[str, str]) -> list[str]:
