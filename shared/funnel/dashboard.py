@@ -34,7 +34,24 @@ SUMMED = (
     "sharingInvitees",
 )
 BREAKDOWNS = ("channel", "entry", "product", "group")
-SECTIONS = ("summary", "relationships", "funnel", "trend", "viral", "breakdowns", "leaderboard", "time-to-convert")
+SECTIONS = (
+    "summary",
+    "relationships",
+    "payouts",
+    "funnel",
+    "trend",
+    "viral",
+    "breakdowns",
+    "leaderboard",
+    "time-to-convert",
+)
+# Payout states as the operator reads them (shared/rewards/payouts.py): grouped for the dashboard's cards.
+PAYOUT_GROUPS = (
+    ("payPaid", ("paid",)),
+    ("payWaiting", ("sending", "waiting", "transferring", "canceling", "reserving")),
+    ("payHeld", ("held",)),
+    ("payFailed", ("failed", "cancelled", "rejected")),
+)
 
 # (zh, en) names of the time-to-convert buckets.
 BUCKET_NAMES = (
@@ -62,6 +79,16 @@ T: dict[str, tuple[str, str]] = {
     "relLive": ("锁定中", "In force"),
     "relLiveOn": ("{d} 日末仍锁定的客户", "In force at the end of {d}"),
     "relNone": ("区间内还没有锁客关系的记录。", "No relationships recorded in this range yet."),
+    "payouts": ("提现到微信零钱", "Payouts to WeChat Pay balance"),
+    "payPaid": ("已到账", "Paid"),
+    "payWaiting": ("待用户确认 / 处理中", "Waiting for the user / in progress"),
+    "payHeld": ("待审核", "Held for review"),
+    "payFailed": ("未成功（奖励已退回）", "Not paid (rewards returned)"),
+    "payNone": (
+        "区间内没有提现（PAYOUT_MODE=manual 时由运营导出后手动发放）。",
+        "No payouts in this range (with PAYOUT_MODE=manual the operator pays from the export).",
+    ),
+    "payCount": ("{n} 笔", "{n} payouts"),
     "summary": ("概览", "Summary"),
     "funnel": ("转化漏斗", "Funnel"),
     "trend": ("每日趋势", "Daily trend"),
@@ -298,6 +325,12 @@ def _num(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _yuan(fen: int, symbol: str) -> str:
+    """Whole fen as yuan, exactly (payouts are kept in fen whatever the orders' unit)."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{symbol}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -430,6 +463,21 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
         on = f'<p class="muted">{_t("relLiveOn", d=bonds["liveOn"])}</p>' if bonds.get("liveOn") else ""
         bond_body = f'<div class="cards">{bond_cards}</div>{on}'
     parts.append(f'<section id="relationships"><h2>{_t("relationships")}</h2>{bond_body}</section>')
+
+    paid_out = model.get("payouts") or {}
+    if not paid_out:
+        pay_body = f'<p class="muted">{_t("payNone")}</p>'
+    else:
+        pay_cards = ""
+        for label, group in PAYOUT_GROUPS:
+            count = sum(paid_out.get(state, {}).get("count", 0) for state in group)
+            fen = sum(paid_out.get(state, {}).get("fen", 0) for state in group)
+            pay_cards += (
+                f'<div class="card"><div class="label">{_t(label)}</div><div class="value">'
+                f"{_yuan(fen, money.symbol)}</div>{_t('payCount', n=count)}</div>"
+            )
+        pay_body = f'<div class="cards">{pay_cards}</div>'
+    parts.append(f'<section id="payouts"><h2>{_t("payouts")}</h2>{pay_body}</section>')
 
     counts = [p.get(step, 0) for step in STEPS]
     widest = max(counts) or 1
@@ -646,14 +694,16 @@ def load_model(store: Any, settings: Any, first: dt.date, last: dt.date) -> tupl
     rows = store.rows_between((first - dt.timedelta(days=span)).isoformat(), last.isoformat())
     codes = {row["key"] for row in rows if row["dim"] == "inviter" and row["date"] >= first.isoformat()}
     names = store.inviter_names(codes, settings.inviter_name_field) if settings.inviter_name_field and codes else {}
+    from shared.funnel.definition import day_bounds
+
     model = dashboard_model(rows, first, last, names)
+    start, end = day_bounds(first)[0], day_bounds(last)[1]
     leaders = [entry["key"] for entry in model["leaderboard"]]
     if leaders:
-        from shared.funnel.definition import day_bounds
-
-        rewards = store.rewards_by_inviter(leaders, day_bounds(first)[0], day_bounds(last)[1], settings.amount_scale)
+        rewards = store.rewards_by_inviter(leaders, start, end, settings.amount_scale)
         for entry in model["leaderboard"]:
             entry["rewards"] = rewards.get(entry["key"], 0.0)
+    model["payouts"] = store.payouts_between(start, end)  # the rewards wing's, per state, in whole fen
     return model, rows
 
 

@@ -133,6 +133,10 @@ class MongoFunnelStore:
         orders' unit for display."""
         return {code: from_fen(fen, amount_scale) for code, fen in self._ledger.earned_fen(codes, start, end).items()}
 
+    def payouts_between(self, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, int]]:
+        """Payouts into WeChat 零钱 made in [start, end), per state (the rewards wing's)."""
+        return self._ledger.payout_totals(start, end)
+
     def write_day(self, date: str, rows: Iterable[Mapping[str, Any]]) -> None:
         """Replace the day's rows: upsert every row by its deterministic id, then drop rows of that day
         that no longer have data."""

@@ -250,6 +250,11 @@ class PayoutService:
             return {"reason": "risk_rank", "riskRank": rank}
         return None
 
+    def open_payout(self, code: str) -> dict[str, Any] | None:
+        """The inviter's open payout as they may see it (the promoter's centre shows it), or None."""
+        current = self.store.open_of(code)
+        return self.view(current) if current is not None else None
+
     def status(self, openid: str, payout_id: str) -> dict[str, Any]:
         payout = self.store.get(payout_id)
         if payout is None or payout.get("openid") != openid:

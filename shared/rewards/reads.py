@@ -1,5 +1,5 @@
-"""What the rewards wing publishes of its ledger: exact earnings per inviter, in whole fen. The ledger is read and
-written only by this wing; the funnel's dashboard reads earnings through here."""
+"""What the rewards wing publishes of its ledger and payouts: exact earnings per inviter and payouts per state, in
+whole fen. Both are read and written only by this wing; the funnel's dashboard reads them through here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from shared.platform.config import Collections
 from shared.platform.db import driver_errors
 from shared.platform.documents import Database
 from shared.rewards.ledger import EARNING
+from shared.rewards.payout_store import payouts_collection
 
 IN_LIMIT = 2000  # inviter codes asked for in one aggregation
 
@@ -17,6 +18,7 @@ IN_LIMIT = 2000  # inviter codes asked for in one aggregation
 class RewardReads:
     def __init__(self, database: Database, names: Collections) -> None:
         self._rewards = database[names.rewards]
+        self._payouts = database[payouts_collection(names)]
 
     def earned_fen(self, codes: Iterable[str], start: dt.datetime, end: dt.datetime) -> dict[str, int]:
         """code → whole fen earned on orders placed in [start, end): the entries that earn (pending, approved, paid)
@@ -38,3 +40,16 @@ class RewardReads:
                 ):
                     totals[str(d["_id"])] = int(d["fen"])
         return totals
+
+    def payout_totals(self, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, int]]:
+        """Payouts made in [start, end) per state: how many, and their whole fen (summed by the server)."""
+        with driver_errors("read the payouts"):
+            return {
+                str(d["_id"]): {"count": int(d["count"]), "fen": int(d["fen"])}
+                for d in self._payouts.aggregate(
+                    [
+                        {"$match": {"createdAt": {"$gte": start, "$lt": end}}},
+                        {"$group": {"_id": "$state", "count": {"$sum": 1}, "fen": {"$sum": "$amountFen"}}},
+                    ]
+                )
+            }

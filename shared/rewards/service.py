@@ -442,6 +442,8 @@ class RewardService:
             "paidFen": fen[PAID],
             "yesterdayFen": yesterday,
             "members": self.store.live_members(code, now),
+            # PAYOUT_MODE=wechatpay: the payout in progress (waiting for the user, for WeChat Pay or for a review).
+            **({"openPayout": self.payouts.open_payout(code)} if self.payouts is not None else {}),
             "rank": {
                 "byMembers": _rank(self.store.new_members_by_inviter(since), code),
                 "byEarned": _rank(self.store.earned_since(since), code),

@@ -135,6 +135,7 @@ def test_withdraw_confirm_and_the_callback_pay_the_rewards_exactly_once(
     assert states(database) == ["reserved", "reserved"]
     reserved = centre(payouts_module)
     assert (reserved["availableFen"], reserved["payingFen"], reserved["earnedFen"]) == (0, 4000, 4000)
+    assert reserved["openPayout"]["payoutId"] == answer["payoutId"] and reserved["openPayout"]["state"] == "waiting"
 
     pay.confirm(answer["payoutId"])  # the user confirms; WeChat Pay calls back through HTTP access
     assert gateway.answers[-1] == 200
@@ -143,6 +144,7 @@ def test_withdraw_confirm_and_the_callback_pay_the_rewards_exactly_once(
     assert mine["state"] == "paid" and mine["amountFen"] == 4000 and "package" not in mine
     totals = centre(payouts_module)
     assert (totals["paidFen"], totals["availableFen"], totals["earnedFen"]) == (4000, 0, 4000)
+    assert totals["openPayout"] is None
     assert pay.transfers[answer["payoutId"]] == 1 and len(pay.bills) == 1
     # The same callback again (WeChat Pay repeats them) changes nothing.
     before = written(database)
@@ -328,3 +330,27 @@ def test_manual_mode_refuses_withdrawals(emulator, database, clock):
     with configured_handler("rewards", REWARD_FIXED="5", PAYOUT_MODE="manual") as module:
         answer = call(module, {"action": "withdraw"}, "alice")
     assert answer["error"]["code"] == "PAYOUT_REFUSED" and answer["error"]["reason"] == "payouts_manual"
+
+
+def test_the_operators_dashboard_shows_the_periods_payouts_in_fen(
+    payouts_module, approved, pay, emulator, database, clock
+):
+    from shared.funnel.dashboard import build_dashboard
+    from shared.funnel.settings import FunnelSettings
+    from shared.funnel.store import MongoFunnelStore
+    from shared.platform.config import Settings
+
+    paid = call(payouts_module, {"action": "withdraw", "amountFen": 1500}, "alice")
+    pay.confirm(paid["payoutId"])
+    assert call(payouts_module, {"action": "withdraw"}, "alice")["error"]["reason"] == "daily_limit"  # 1 a day
+    clock.set(APPROVED_AT + dt.timedelta(days=1))
+    emulator.risk_ranks[openid_for("alice")] = 3
+    held = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert held["state"] == "held" and held["amountFen"] == CAROL_FEN
+    settings = FunnelSettings()
+    store = MongoFunnelStore(database, Settings.from_env({}).collections, settings.orders)
+    day = APPROVED_AT.date()
+    page, model = build_dashboard(store, settings, day, day + dt.timedelta(days=1))
+    assert model["payouts"] == {"paid": {"count": 1, "fen": 1500}, "held": {"count": 1, "fen": 2500}}
+    section = page.split('<section id="payouts">', 1)[1].split("</section>", 1)[0]
+    assert "¥15.00" in section and "¥25.00" in section and "待审核" in section
