@@ -354,3 +354,26 @@ def test_the_operators_dashboard_shows_the_periods_payouts_in_fen(
     assert model["payouts"] == {"paid": {"count": 1, "fen": 1500}, "held": {"count": 1, "fen": 2500}}
     section = page.split('<section id="payouts">', 1)[1].split("</section>", 1)[0]
     assert "¥15.00" in section and "¥25.00" in section and "待审核" in section
+
+
+def test_the_merchant_key_may_be_a_file_in_the_environments_storage(payouts_module, approved, pay, emulator):
+    from shared.platform import instance
+
+    path = "secrets/apiclient_key.pem"
+    emulator.files[path] = pay.merchant_private_key.encode()
+    key_file = f"cloud://{emulator.tcb_env}.{emulator.tcb_bucket}/{path}"
+    overrides = {**pay.settings(), "WECHATPAY_PRIVATE_KEY": key_file}
+    with configured_handler(
+        "rewards",
+        REWARD_FIXED="5",
+        REWARD_PERCENT="10",
+        WECHAT_APPID=emulator.appid,
+        WECHAT_APPSECRET=emulator.secret,
+        WECHAT_API_BASE=emulator.base_url,
+        PAYOUT_MODE="wechatpay",
+        **overrides,
+    ) as module:
+        instance.reset()  # this instance's services are built anew, with the key read from storage on first use
+        answer = call(module, {"action": "withdraw"}, "alice")
+    instance.reset()
+    assert answer["state"] == "waiting" and pay.bills[answer["payoutId"]]["transfer_amount"] == 4000
