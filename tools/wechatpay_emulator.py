@@ -132,6 +132,17 @@ class WeChatPayEmulator:
         if self._server:
             self._server.stop()
 
+    def reset(self) -> None:
+        """Forget every bill, callback, count and pending fault (between tests)."""
+        with self._lock:
+            self.bills.clear()
+            self.callbacks.clear()
+            self.delivered.clear()
+            self.calls.clear()
+            self.transfers.clear()
+            self._faults.clear()
+            self.drop_callbacks = False
+
     def fail_next(self, kind: str, times: int = 1) -> None:
         with self._lock:
             self._faults[kind] += times

@@ -295,9 +295,13 @@ class PayoutService:
             try:
                 bill = self._gateway().cancel(payout_id)
             except PayRefused as exc:
-                if exc.details.get("wechatpayCode") == "NOT_FOUND":  # no bill was ever made: nothing to cancel there
+                unknown = exc.details.get("wechatpayCode") == "NOT_FOUND"
+                if unknown and self.clock.now() - aware(payout["createdAt"]) > NOT_CREATED_AFTER:
+                    # WeChat Pay never made the bill (a day of asking): nothing can be confirmed any more.
                     self._end_unpaid(payout, state, CANCELLED, "cancelled_by_admin")
                     return {"ok": True, **self.view(self._get(payout_id))}
+                if unknown:  # a bill still being accepted answers NOT_FOUND too: ending now could pay it twice
+                    raise Conflict("WeChat Pay does not know the bill yet; cancel again in a few minutes") from exc
                 payout = self._check(payout)
                 raise Conflict(f"WeChat Pay would not cancel the payout ({payout['state']})") from exc
             self._apply(self._get(payout_id), bill)

@@ -92,10 +92,7 @@ def timer(module, monkeypatch):
 def approved(invoke, sharer_code, database, clock, emulator, pay, payouts_module, gateway):
     """alice brought bob and carol; their paid orders earned her 1 500 + 2 500 fen, now approved (real settlement)."""
     emulator.reset()
-    pay.bills.clear()
-    pay.callbacks.clear()
-    pay.transfers.clear()
-    pay.drop_callbacks = False
+    pay.reset()
     alice = sharer_code("alice")
     for user, amount in (("bob", 100), ("carol", 200)):
         assert invoke({"action": "land", "query": {"id": "sku-42", "i": alice}}, as_user=user)["recorded"]
@@ -377,3 +374,14 @@ def test_the_merchant_key_may_be_a_file_in_the_environments_storage(payouts_modu
         answer = call(module, {"action": "withdraw"}, "alice")
     instance.reset()
     assert answer["state"] == "waiting" and pay.bills[answer["payoutId"]]["transfer_amount"] == 4000
+
+
+def test_a_payout_whose_bill_is_not_known_yet_is_not_cancelled_blindly(payouts_module, approved, pay, database, clock):
+    pay.fail_next("create_5xx")  # refused before any bill: WeChat Pay may still be accepting it, for all we know
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert answer["state"] == "sending"
+    early = call(payouts_module, {"action": "cancelPayout", "payoutId": answer["payoutId"]}, admin=True)
+    assert early["error"]["code"] == "CONFLICT" and states(database) == ["reserved", "reserved"]
+    clock.set(clock.now() + dt.timedelta(days=1, minutes=1))
+    late = call(payouts_module, {"action": "cancelPayout", "payoutId": answer["payoutId"]}, admin=True)
+    assert late["state"] == "cancelled" and states(database) == ["approved", "approved"] and not pay.bills
