@@ -234,7 +234,7 @@ def test_a_risky_user_is_held_without_a_transfer_until_an_admin_reviews(
     emulator.risk_ranks[openid_for("alice")] = 4
     held = call(payouts_module, {"action": "withdraw"}, "alice")
     assert held["state"] == "held" and held["hold"] == {"reason": "risk_rank", "riskRank": 4}
-    assert pay.calls["create"] == 0 or not pay.bills
+    assert pay.calls["create"] == 0 and not pay.bills
     assert emulator.risk_checks[-1]["scene"] == 1 and emulator.risk_checks[-1]["client_ip"] == "10.12.23.71"
     refused = call(payouts_module, {"action": "review", "payoutId": held["payoutId"], "decision": "approve"}, "alice")
     assert refused["error"]["code"] == "FORBIDDEN"
