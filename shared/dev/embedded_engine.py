@@ -10,7 +10,8 @@ grow with all history. Here:
   includes reads candidates from a sorted key list, and a string (or ``$in`` of strings) on a field that
   leads an index reads them from a value table — the smaller candidate set wins, as a planner would
   (both rebuilt lazily after writes to that collection);
-* ``aggregate`` with a leading ``$match`` runs it through ``find`` and only processes what matched.
+* ``aggregate`` with a leading ``$match`` runs it through ``find`` and only processes what matched;
+* ``find_one_and_update`` is atomic, as on a server (mongomock-ng finds, then updates by ``_id`` alone).
 
 Every candidate is still checked with the engine's own ``filter_applies``, so answers are the same as a
 scan (tests compare both on random data); results keep insertion order. A real MongoDB needs none of this.
@@ -145,6 +146,20 @@ def install() -> None:
 
         for name in ("__setitem__", "__delitem__", "drop", "abort_transaction"):
             setattr(CollectionStore, name, bump(getattr(CollectionStore, name)))
+
+        # mongomock-ng's find_one_and_update finds a document, then updates it by _id alone: two threads can both
+        # take one lapsed lease. A server does it atomically; so does this engine, with every update serialised.
+        atomic = threading.RLock()
+
+        def atomically(method: Any) -> Any:
+            def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                with atomic:
+                    return method(self, *args, **kwargs)
+
+            return wrapper
+
+        Collection._find_and_modify = atomically(Collection._find_and_modify)
+        Collection._update = atomically(Collection._update)
 
         def iter_documents(self: Any, filter: Any) -> Any:
             if not enabled or not isinstance(filter, Mapping):

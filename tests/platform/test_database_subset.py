@@ -4,6 +4,9 @@ adapter does not implement raises at once instead of being dropped."""
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 
 from shared.platform.documents import (
@@ -15,7 +18,7 @@ from shared.platform.documents import (
     ReplaceOne,
     ReturnDocument,
 )
-from tests.conftest import CLOUDBASE
+from tests.conftest import CLOUDBASE, run_together
 
 # What the stores call (grep shared/ for them): kept here so a new call is added to this test as it is used.
 SUBSET = (
@@ -134,3 +137,21 @@ def test_an_option_the_cloudbase_adapter_does_not_implement_raises_at_once(thing
         with pytest.raises(TypeError, match="does not implement"):
             call()
     assert things.count_documents({"_id": "q"}) == 0
+
+
+def test_find_one_and_update_takes_a_free_document_once_however_many_race(database):
+    """A lease is taken by a conditional find-and-modify: of 30 racing callers exactly one may win, ten times over
+    (the embedded engine needed help: mongomock-ng finds, then updates by _id alone)."""
+    things = database["subset_things"]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave inside each call, as they do on a busy machine
+    try:
+        for round_ in range(10):
+            things.insert_one({"_id": f"lease-{round_}", "owner": None})
+            claim = {"_id": f"lease-{round_}", "owner": None}
+            winners = run_together(
+                30, lambda claim=claim: things.find_one_and_update(claim, {"$set": {"owner": threading.get_ident()}})
+            )
+            assert sum(1 for w in winners if w is not None) == 1, round_
+    finally:
+        sys.setswitchinterval(switch)
