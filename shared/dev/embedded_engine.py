@@ -158,8 +158,8 @@ def install() -> None:
 
             return wrapper
 
-        Collection._find_and_modify = atomically(Collection._find_and_modify)
-        Collection._update = atomically(Collection._update)
+        for name in ("_find_and_modify", "_update"):
+            setattr(Collection, name, atomically(getattr(Collection, name)))
 
         def iter_documents(self: Any, filter: Any) -> Any:
             if not enabled or not isinstance(filter, Mapping):
