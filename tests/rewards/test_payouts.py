@@ -208,7 +208,14 @@ def test_a_transfer_whose_answer_is_lost_is_asked_about_and_retried_with_the_sam
 
 
 def test_twenty_concurrent_withdrawals_make_one_payout(payouts_module, approved, pay, database):
-    answers = run_together(20, lambda: call(payouts_module, {"action": "withdraw"}, "alice"))
+    def withdraw_like_the_kit():
+        for _ in range(3):  # the kit asks again after a retryable answer (a busy real server may time out)
+            answer = call(payouts_module, {"action": "withdraw"}, "alice")
+            if answer["ok"] or not answer["error"].get("retryable"):
+                break
+        return answer
+
+    answers = run_together(20, withdraw_like_the_kit)
     assert all(a["ok"] for a in answers), [a for a in answers if not a["ok"]]
     assert len({a["payoutId"] for a in answers}) == 1 and len(pay.bills) == 1
     assert sum(1 for a in answers if not a["existing"]) == 1
