@@ -144,7 +144,7 @@ def _scene(read: EnvReader, scene_id: str) -> tuple[tuple[tuple[str, str], ...],
         ):
             read.problem(f'{ENV_SCENE_INFOS} must be a JSON object {{"info_type": "info_content ≤ 32 chars"}}')
             parsed = {}
-        infos = tuple((kind, parsed[kind]) for kind in required) if required else tuple(parsed.items())
+        infos = tuple((kind, parsed.get(kind, "")) for kind in required) if required else tuple(parsed.items())
         if required and set(parsed) != set(required):
             read.problem(f"{ENV_SCENE_INFOS} for scene {scene_id} must name exactly {', '.join(required)}")
     elif scene_id != "1000":
