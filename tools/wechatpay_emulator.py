@@ -21,7 +21,8 @@ It checks what WeChat Pay checks and answers as it answers (../shared/docs/distr
 A test drives the user's side (``confirm``, ``finish``, ``fail``, ``close_unconfirmed`` — WeChat's 24 h close, ending
 ``FAIL`` or ``CANCELLED`` as sources differ), loses callbacks (``drop_callbacks``) and injects faults (``fail_next``):
 ``create_5xx`` (refused before any bill exists), ``create_5xx_after`` (the bill is made, the answer is a 500),
-``create_hang`` (the bill is made, the answer comes after ``hang_s``), ``query_5xx``, ``not_enough`` (403).
+``create_hang`` (the bill is made, the answer comes after ``hang_s``), ``query_5xx``, ``not_enough`` (403),
+``no_auth`` (403: a scene the merchant may not use).
 """
 
 from __future__ import annotations
@@ -255,6 +256,8 @@ class WeChatPayEmulator:
             return _error(500, "SYSTEM_ERROR", "系统错误，请使用相同参数稍后重新调用")
         if self._take("not_enough"):
             return _error(403, "NOT_ENOUGH", "资金不足")
+        if self._take("no_auth"):  # e.g. the scene was never approved for this merchant
+            return _error(403, "NO_AUTH", "商户号未开通该转账场景")
         try:
             request = json.loads(body)
         except ValueError:

@@ -392,3 +392,70 @@ def test_a_payout_whose_bill_is_not_known_yet_is_not_cancelled_blindly(payouts_m
     clock.set(clock.now() + dt.timedelta(days=1, minutes=1))
     late = call(payouts_module, {"action": "cancelPayout", "payoutId": answer["payoutId"]}, admin=True)
     assert late["state"] == "cancelled" and states(database) == ["approved", "approved"] and not pay.bills
+
+
+def test_an_empty_operating_account_keeps_the_payout_until_the_next_pass(
+    payouts_module, approved, pay, database, clock, monkeypatch
+):
+    pay.fail_next("not_enough")  # 运营账户 not topped up: the same bill is tried again, never given up
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert answer["state"] == "sending" and not pay.bills and states(database) == ["reserved", "reserved"]
+    clock.set(clock.now() + dt.timedelta(minutes=1))
+    timer(payouts_module, monkeypatch)
+    assert list(pay.bills) == [answer["payoutId"]] and pay.bills[answer["payoutId"]]["state"] == "WAIT_USER_CONFIRM"
+
+
+def test_a_definite_refusal_ends_the_payout_and_gives_the_rewards_back(payouts_module, approved, pay, database):
+    pay.fail_next("no_auth")
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert answer["state"] == "failed" and answer["reason"] == "refused:NO_AUTH", answer
+    assert states(database) == ["approved", "approved"] and not pay.bills
+    again = call(payouts_module, {"action": "withdraw"}, "alice")  # its day slot was freed
+    assert again["state"] == "waiting" and again["payoutId"] != answer["payoutId"]
+
+
+def test_a_payout_left_reserving_by_a_dead_instance_is_cancelled_by_the_timer(
+    payouts_module, approved, database, clock, monkeypatch
+):
+    from shared.platform.config import Settings
+    from shared.rewards.payout_store import PayoutStore
+    from shared.rewards.payouts import new_payout_id
+
+    store = PayoutStore(database, Settings.from_env({}).collections)
+    now = clock.now()
+    payout_id = new_payout_id(now)
+    assert store.insert(
+        {
+            "_id": payout_id,
+            "inviter": approved,
+            "openid": openid_for("alice"),
+            "state": "reserving",
+            "open": approved,
+            "slot": f"{approved}|{now.date().isoformat()}|0",
+            "day": now.date().isoformat(),
+            "amountFen": 0,
+            "ledger": "pending",
+            "createdAt": now,
+            "updatedAt": now,
+            "history": [],
+        }
+    )
+    ids = [r["_id"] for r in database.rewards.find()]
+    store.reserve(payout_id, approved, ids, [], now)  # …and the instance died here
+    busy = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert busy["existing"] and busy["state"] == "reserving"
+    clock.set(now + dt.timedelta(minutes=3))
+    timer(payouts_module, monkeypatch)
+    assert database.rewards_payouts.find_one({"_id": payout_id})["state"] == "cancelled"
+    assert states(database) == ["approved", "approved"]
+
+
+def test_a_status_read_while_wechat_pay_is_down_is_retryable_and_changes_nothing(
+    payouts_module, approved, pay, database
+):
+    answer = call(payouts_module, {"action": "withdraw"}, "alice")
+    before = written(database)
+    pay.fail_next("query_5xx")
+    read = call(payouts_module, {"action": "payout", "payoutId": answer["payoutId"]}, "alice")
+    assert read["error"]["code"] == "PAY_UNAVAILABLE" and read["error"]["retryable"]
+    assert written(database) == before
