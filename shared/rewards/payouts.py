@@ -260,7 +260,11 @@ class PayoutService:
         if payout is None or payout.get("openid") != openid:
             raise NotFound("no such payout of yours")
         if payout["state"] in (SENDING, WAITING, TRANSFERRING, CANCELING):
-            payout = self._check(payout)
+            try:
+                payout = self._check(payout)
+            except PayUnavailable as exc:  # WeChat Pay is away: what we know, said to be possibly behind
+                log.event("payout_check_failed", payout=payout_id, code=exc.code)
+                return {"ok": True, "stale": True, **self.view(payout)}
         return {"ok": True, **self.view(payout)}
 
     def payouts_of(self, openid: str, offset: int) -> dict[str, Any]:
