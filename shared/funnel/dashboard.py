@@ -474,7 +474,7 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
             fen = sum(paid_out.get(state, {}).get("fen", 0) for state in group)
             pay_cards += (
                 f'<div class="card"><div class="label">{_t(label)}</div><div class="value">'
-                f"{_yuan(fen, money.symbol)}</div>{_t('payCount', n=count)}</div>"
+                f'{_yuan(fen, money.symbol)}</div><div class="muted">{_t("payCount", n=count)}</div></div>'
             )
         pay_body = f'<div class="cards">{pay_cards}</div>'
     parts.append(f'<section id="payouts"><h2>{_t("payouts")}</h2>{pay_body}</section>')
