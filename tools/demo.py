@@ -236,6 +236,7 @@ def campaign(emulator, clock, rng, out_dir, log_file) -> None:
     )
     generate_codes(codes, out_dir, emulator)
     daily_funnel(database, clock, rng, out_dir)
+    payouts(codes, clock)
     db.reset()
 
 
@@ -374,6 +375,47 @@ def daily_funnel(database, clock, rng, out_dir) -> None:
             for name, size in (("phone", page_check.PHONE), ("desktop", page_check.DESKTOP))
         ]
         print(f"  Screenshots: {', '.join(shown(shot) for shot in shots)}")
+
+
+def payouts(codes, clock) -> None:
+    """Once the holding period has passed, the inviter with the most to withdraw takes it into WeChat 零钱
+    (PAYOUT_MODE=wechatpay against the WeChat Pay emulator): WeChat's confirmation page, then WeChat Pay's callback
+    through an emulated CloudBase HTTP access route, and the rewards are paid — exactly once."""
+    from tools.http_access import HttpAccess
+    from tools.wechatpay_emulator import WeChatPayEmulator
+
+    pay = WeChatPayEmulator(appid=os.environ["WECHAT_APPID"])
+    pay.start()
+    route = "/rewards/wechatpay"
+    os.environ.update({"PAYOUT_MODE": "wechatpay", **pay.settings("https://demo-env.app.tcloudbase.com" + route)})
+    clock.set(clock.now() + dt.timedelta(days=15))  # past REWARD_HOLDING_DAYS (14): the rewards are approved
+    instance.use_clock(clock)  # the rewards function starts anew, with payouts on
+    rewards = load_handler("rewards")
+    access = HttpAccess(rewards.main_handler, lambda: scf_context(None, function_name="rewards"))
+    access.start()
+    pay.deliver_to = access.url + route
+    try:
+        settled = rewards.main_handler(
+            {"action": "settle"}, scf_context(openid_for("ops-admin"), function_name="rewards")
+        )
+        assert settled["ok"], settled
+        centres = {name: call(rewards, {"action": "myCentre"}, name) for name in codes}
+        name = max(centres, key=lambda n: centres[n]["availableFen"])
+        payout = call(rewards, {"action": "withdraw"}, name)
+        assert payout["ok"] and payout["state"] == "waiting", payout
+        pay.confirm(payout["payoutId"])  # the user confirms in wx.requestMerchantTransfer; WeChat Pay calls back
+        after = call(rewards, {"action": "myCentre"}, name)
+        print(
+            f"\nPayout into WeChat 零钱 (WeChat Pay emulator, 商家转账 with the user's confirmation): {name} withdrew "
+            f"¥{payout['amountFen'] / 100:.2f} ({settled['approved']} rewards approved after the holding period);\n"
+            f"  bill {payout['payoutId']} waited for {name}'s confirmation, WeChat Pay's callback came through the HTTP "
+            f"access route (HTTP {access.answers[-1]}); {name}'s centre now: paid ¥{after['paidFen'] / 100:.2f}, "
+            f"available ¥{after['availableFen'] / 100:.2f}, {'no payout open' if not after['openPayout'] else 'open'}."
+        )
+    finally:
+        access.stop()
+        pay.stop()
+        os.environ["PAYOUT_MODE"] = "manual"
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ def test_demo_campaign_runs_and_reports(tmp_path):
     assert "WeChat calls: 4 codes" in result.stdout and result.stdout.count("local://wxacodes/") == 4
     assert "dave   shares via share" in result.stdout  # the tutorial's own link (channel=share) lands
     assert "Groups: 6 landings opened from 2 WeChat groups" in result.stdout
+    payout = next(line for line in result.stdout.splitlines() if line.startswith("Payout into WeChat 零钱"))
+    withdrawn = payout.split(" withdrew ¥", 1)[1].split(" ", 1)[0]
+    assert f"paid ¥{withdrawn}, available ¥0.00, no payout open" in result.stdout  # paid exactly once, in full
     assert (
         "Campaign poster (the default template, 1080x1920" in result.stdout and "(0 new WeChat codes)" in result.stdout
     )
