@@ -59,10 +59,6 @@ class PayoutStore:
         with driver_errors("read the open payout"):
             return self._payouts.find_one({"open": inviter})
 
-    def slots_taken(self, inviter: str, day: str) -> int:
-        with driver_errors("count the day's payouts"):
-            return self._payouts.count_documents({"inviter": inviter, "day": day, "slot": {"$type": "string"}})
-
     def of_inviter(self, inviter: str, offset: int, limit: int) -> list[dict[str, Any]]:
         with driver_errors("read the payouts"):
             return list(

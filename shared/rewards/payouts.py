@@ -217,7 +217,8 @@ class PayoutService:
     def _record(self, code: str, openid: str, now: dt.datetime) -> dict[str, Any] | None:
         """The payout document in one of the day's slots (None: the day's slots are taken, or a payout is open)."""
         day = shanghai_date(now).isoformat()
-        for n in range(self.store.slots_taken(code, day), self.settings.daily_limit):
+        # Every slot is tried: one freed by a payout that ended unpaid may sit below one that is taken.
+        for n in range(self.settings.daily_limit):
             payout = {
                 "_id": new_payout_id(now),
                 "inviter": code,

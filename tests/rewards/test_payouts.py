@@ -459,3 +459,37 @@ def test_a_status_read_while_wechat_pay_is_down_answers_what_is_known_and_change
     read = call(payouts_module, {"action": "payout", "payoutId": answer["payoutId"]}, "alice")
     assert read["ok"] and read["stale"] and read["state"] == "waiting" and read["package"] == answer["package"]
     assert written(database) == before
+
+
+def test_a_slot_freed_by_an_unpaid_payout_is_used_again_whatever_its_place(
+    payouts_module, emulator, pay, approved, gateway
+):
+    """PAYOUT_DAILY_LIMIT=2: paid, then closed unconfirmed, then a third withdrawal the same day takes the freed slot."""
+    from shared.platform import instance
+
+    with configured_handler(
+        "rewards",
+        REWARD_FIXED="5",
+        REWARD_PERCENT="10",
+        WECHAT_APPID=emulator.appid,
+        WECHAT_APPSECRET=emulator.secret,
+        WECHAT_API_BASE=emulator.base_url,
+        PAYOUT_MODE="wechatpay",
+        PAYOUT_DAILY_LIMIT="2",
+        **pay.settings(notify_url="https://prod-env.ap-shanghai.app.tcloudbase.com" + CALLBACK_PATH),
+    ) as module:
+        clock = instance.clock()
+        instance.use_clock(clock)  # this instance's services are built anew with the daily limit of 2
+        gateway.handler = module.main_handler
+        try:
+            first = call(module, {"action": "withdraw", "amountFen": BOB_FEN}, "alice")
+            pay.close_unconfirmed(first["payoutId"])  # slot 0 freed
+            second = call(module, {"action": "withdraw", "amountFen": BOB_FEN}, "alice")
+            pay.confirm(second["payoutId"])  # slot taken for good
+            third = call(module, {"action": "withdraw"}, "alice")
+            assert third["ok"] and third["state"] == "waiting" and third["amountFen"] == CAROL_FEN, third
+            fourth_refused = call(module, {"action": "withdraw"}, "alice")
+            assert fourth_refused["ok"] and fourth_refused["existing"]  # the open one, not a third slot
+        finally:
+            instance.use_clock(clock)  # the next calls build the module-wide services again
+            gateway.handler = payouts_module.main_handler
