@@ -493,3 +493,20 @@ def test_a_slot_freed_by_an_unpaid_payout_is_used_again_whatever_its_place(
         finally:
             instance.use_clock(clock)  # the next calls build the module-wide services again
             gateway.handler = payouts_module.main_handler
+
+
+def test_a_clawback_is_netted_by_the_next_payout_exactly_once(payouts_module, approved, pay, database, clock):
+    first = call(payouts_module, {"action": "withdraw", "amountFen": BOB_FEN}, "alice")
+    pay.confirm(first["payoutId"])  # bob's reward paid
+    database.orders.update_one({"_id": "ord-bob"}, {"$set": {"status": "refunded"}})  # …then his order is refunded
+    clock.set(clock.now() + dt.timedelta(days=1))
+    assert call(payouts_module, {"action": "settle"}, admin=True)["clawbacks"] == 1
+    assert centre(payouts_module)["availableFen"] == CAROL_FEN - BOB_FEN
+    second = call(payouts_module, {"action": "withdraw"}, "alice")
+    assert second["amountFen"] == CAROL_FEN - BOB_FEN and pay.bills[second["payoutId"]]["transfer_amount"] == 1000
+    pay.confirm(second["payoutId"])
+    clawback = database.rewards.find_one({"kind": "clawback"})
+    assert clawback["nettedBy"] == second["payoutId"] and clawback["nettedAt"] is not None
+    totals = centre(payouts_module)
+    assert (totals["availableFen"], totals["paidFen"]) == (0, BOB_FEN + CAROL_FEN)
+    assert sum(bill["transfer_amount"] for bill in pay.bills.values()) == CAROL_FEN  # 1 500 + 1 000: what was owed
