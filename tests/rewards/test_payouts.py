@@ -34,7 +34,7 @@ CALLBACK_PATH = "/rewards/wechatpay"
 def pay(emulator):
     pay = WeChatPayEmulator(appid=emulator.appid)
     pay.start()
-    pay.hang_s = 2.5  # past the product's 1 s WeChat Pay timeout (WECHATPAY_TIMEOUT_MS below)
+    pay.hang_s = 3.5  # past the product's 2 s WeChat Pay timeout (WECHATPAY_TIMEOUT_MS below)
     yield pay
     pay.stop()
 
@@ -54,7 +54,7 @@ def payouts_module(emulator, pay):
         WECHAT_API_BASE=emulator.base_url,
         PAYOUT_MODE="wechatpay",
         PAYOUT_REVIEW_ABOVE_FEN="100000",
-        WECHATPAY_TIMEOUT_MS="1000",
+        WECHATPAY_TIMEOUT_MS="2000",
         **pay.settings(notify_url="https://prod-env.ap-shanghai.app.tcloudbase.com" + CALLBACK_PATH),
     ) as module:
         yield module
