@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from shared.funnel.definition import STEPS, TIME_BUCKETS, TOTAL_KEY, dates_between
-from shared.platform.money import exact_sum
+from shared.platform.money import exact_sum, yuan
 
 MIN_SAMPLE = 20  # below this many converters a median says more about chance than about the campaign
 LEADERBOARD_SIZE = 50
@@ -325,12 +325,6 @@ def _num(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def _yuan(fen: int, symbol: str) -> str:
-    """Whole fen as yuan, exactly (payouts are kept in fen whatever the orders' unit)."""
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{symbol}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
-
-
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -474,7 +468,7 @@ def render_dashboard(model: Mapping[str, Any], money: Money = Money(), lang: str
             fen = sum(paid_out.get(state, {}).get("fen", 0) for state in group)
             pay_cards += (
                 f'<div class="card"><div class="label">{_t(label)}</div><div class="value">'
-                f'{_yuan(fen, money.symbol)}</div><div class="muted">{_t("payCount", n=count)}</div></div>'
+                f'{money.symbol}{yuan(fen, grouped=True)}</div><div class="muted">{_t("payCount", n=count)}</div></div>'
             )
         pay_body = f'<div class="cards">{pay_cards}</div>'
     parts.append(f'<section id="payouts"><h2>{_t("payouts")}</h2>{pay_body}</section>')

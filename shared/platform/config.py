@@ -91,6 +91,9 @@ def environment_id(read: EnvReader) -> str | None:
 _FIELD_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
+LOCAL_OR_HTTPS = ("https://", "http://127.0.0.1", "http://localhost")
+
+
 class EnvReader:
     """The one way every settings object reads its environment variables: trimmed text, bounded integers and
     comma lists, each problem collected (not raised) so one ``ConfigError`` names every bad variable."""
@@ -124,6 +127,13 @@ class EnvReader:
         value = self.text(name, default)
         if value is not None and not _FIELD_PATH.fullmatch(value):
             self.problems.append(f"{name} is not a valid field path: {value!r}")
+        return value
+
+    def endpoint(self, name: str, default: str | None = None) -> str | None:
+        """A service's base URL: https, or plain http only to a local emulator (tests and the demo)."""
+        value = self.text(name, default)
+        if value is not None and not value.startswith(LOCAL_OR_HTTPS):
+            self.problems.append(f"{name} must be https (plain http only for a local emulator)")
         return value
 
     def items(self, name: str) -> tuple[str, ...]:

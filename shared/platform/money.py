@@ -31,10 +31,13 @@ def to_fen(amount: float | int | Decimal, amount_scale: int = 1, rounding: str =
     return int(fen.quantize(Decimal(1), rounding=ROUNDINGS[rounding]))
 
 
-def yuan(fen: int) -> str:
-    """Whole fen as yuan for people, exactly (``-1234`` → ``-12.34``): no float on the way."""
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // FEN_PER_YUAN}.{abs(fen) % FEN_PER_YUAN:02d}"
+def yuan(fen: int, grouped: bool = False) -> str:
+    """Whole fen as yuan for people, exactly (``-1234`` → ``-12.34``; ``grouped``: ``1,234.56``): no float on the
+    way."""
+    sign, whole = "-" if fen < 0 else "", abs(fen) // FEN_PER_YUAN
+    return (
+        f"{sign}{whole:,}.{abs(fen) % FEN_PER_YUAN:02d}" if grouped else f"{sign}{whole}.{abs(fen) % FEN_PER_YUAN:02d}"
+    )
 
 
 def from_fen(fen: int, amount_scale: int = 1) -> float:

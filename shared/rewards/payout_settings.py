@@ -185,9 +185,7 @@ def _merchant(read: EnvReader) -> MerchantSettings:
     notify = read.text(ENV_NOTIFY_URL)
     if notify is not None and (not notify.startswith("https://") or "?" in notify):
         read.problem(f"{ENV_NOTIFY_URL} must be an https URL without a query string (WeChat Pay's rule)")
-    endpoint = read.text(ENV_API_ENDPOINT)
-    if endpoint is not None and not endpoint.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        read.problem(f"{ENV_API_ENDPOINT} must be https (plain http only for a local emulator)")
+    endpoint = read.endpoint(ENV_API_ENDPOINT)
     return MerchantSettings(
         mchid=mchid,
         private_key=private_key,

@@ -33,7 +33,5 @@ def read_wechat_settings(read: EnvReader, required: bool) -> WeChatSettings | No
         read.problem(f"{ENV_APPID} must look like wx followed by 16 hex digits")
     if not secret:
         read.problem(f"{ENV_APPSECRET} is required" + ("" if required else f" with {ENV_APPID}"))
-    api_base = read.text(ENV_API_BASE, DEFAULT_API_BASE) or ""
-    if not api_base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        read.problem(f"{ENV_API_BASE} must be https (plain http only for a local emulator)")
+    api_base = read.endpoint(ENV_API_BASE, DEFAULT_API_BASE) or ""
     return WeChatSettings(appid or "", secret or "", api_base)
