@@ -39,24 +39,29 @@ def pay(emulator):
     pay.stop()
 
 
+def payout_environment(emulator, pay, **changes):
+    """The rewards function's variables for these tests: the programme, the app and the merchant (the emulators')."""
+    return {
+        "REWARD_FIXED": "5",
+        "REWARD_PERCENT": "10",
+        "REWARD_HOLDING_DAYS": "7",
+        "REWARD_REFUND_WINDOW_DAYS": "7",
+        "ORDER_STATUS_FIELD": "status",
+        "ORDER_PAID_VALUES": "paid",
+        "WECHAT_APPID": emulator.appid,
+        "WECHAT_APPSECRET": emulator.secret,
+        "WECHAT_API_BASE": emulator.base_url,
+        "PAYOUT_MODE": "wechatpay",
+        "PAYOUT_REVIEW_ABOVE_FEN": "100000",
+        "WECHATPAY_TIMEOUT_MS": "2000",
+        **pay.settings(notify_url="https://prod-env.ap-shanghai.app.tcloudbase.com" + CALLBACK_PATH),
+        **changes,
+    }
+
+
 @pytest.fixture(scope="module")
 def payouts_module(emulator, pay):
-    with configured_handler(
-        "rewards",
-        REWARD_FIXED="5",
-        REWARD_PERCENT="10",
-        REWARD_HOLDING_DAYS="7",
-        REWARD_REFUND_WINDOW_DAYS="7",
-        ORDER_STATUS_FIELD="status",
-        ORDER_PAID_VALUES="paid",
-        WECHAT_APPID=emulator.appid,
-        WECHAT_APPSECRET=emulator.secret,
-        WECHAT_API_BASE=emulator.base_url,
-        PAYOUT_MODE="wechatpay",
-        PAYOUT_REVIEW_ABOVE_FEN="100000",
-        WECHATPAY_TIMEOUT_MS="2000",
-        **pay.settings(notify_url="https://prod-env.ap-shanghai.app.tcloudbase.com" + CALLBACK_PATH),
-    ) as module:
+    with configured_handler("rewards", **payout_environment(emulator, pay)) as module:
         yield module
 
 
@@ -366,17 +371,8 @@ def test_the_merchant_key_may_be_a_file_in_the_environments_storage(payouts_modu
     path = "secrets/apiclient_key.pem"
     emulator.files[path] = pay.merchant_private_key.encode()
     key_file = f"cloud://{emulator.tcb_env}.{emulator.tcb_bucket}/{path}"
-    overrides = {**pay.settings(), "WECHATPAY_PRIVATE_KEY": key_file}
-    with configured_handler(
-        "rewards",
-        REWARD_FIXED="5",
-        REWARD_PERCENT="10",
-        WECHAT_APPID=emulator.appid,
-        WECHAT_APPSECRET=emulator.secret,
-        WECHAT_API_BASE=emulator.base_url,
-        PAYOUT_MODE="wechatpay",
-        **overrides,
-    ) as module:
+    environment = payout_environment(emulator, pay, WECHATPAY_PRIVATE_KEY=key_file)
+    with configured_handler("rewards", **environment) as module:
         instance.reset()  # this instance's services are built anew, with the key read from storage on first use
         answer = call(module, {"action": "withdraw"}, "alice")
     instance.reset()
@@ -467,17 +463,7 @@ def test_a_slot_freed_by_an_unpaid_payout_is_used_again_whatever_its_place(
     """PAYOUT_DAILY_LIMIT=2: paid, then closed unconfirmed, then a third withdrawal the same day takes the freed slot."""
     from shared.platform import instance
 
-    with configured_handler(
-        "rewards",
-        REWARD_FIXED="5",
-        REWARD_PERCENT="10",
-        WECHAT_APPID=emulator.appid,
-        WECHAT_APPSECRET=emulator.secret,
-        WECHAT_API_BASE=emulator.base_url,
-        PAYOUT_MODE="wechatpay",
-        PAYOUT_DAILY_LIMIT="2",
-        **pay.settings(notify_url="https://prod-env.ap-shanghai.app.tcloudbase.com" + CALLBACK_PATH),
-    ) as module:
+    with configured_handler("rewards", **payout_environment(emulator, pay, PAYOUT_DAILY_LIMIT="2")) as module:
         clock = instance.clock()
         instance.use_clock(clock)  # this instance's services are built anew with the daily limit of 2
         gateway.handler = module.main_handler
