@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shared.platform import config, db, log
 from shared.platform.admin import OPERATE, PAY, READ, require_scope
@@ -26,10 +26,12 @@ from shared.platform.money import from_fen, to_fen
 from shared.platform.validation import check_document, check_field_names, require_id
 from shared.rewards.ledger import APPROVED, CLAWBACK, EARNING, PAID, PENDING, RESERVED, fen_of, summary
 from shared.rewards.payout_settings import PayoutSettings, read_payout_settings
-from shared.rewards.payouts import PayoutService
 from shared.rewards.settings import RewardSettings
 from shared.rewards.settle import SettlementRun, settle, status_of
 from shared.wechat import WeChatSettings, read_wechat_settings
+
+if TYPE_CHECKING:  # loaded with payouts on only (PAYOUT_MODE=wechatpay): not at a manual-mode cold start
+    from shared.rewards.payouts import PayoutService
 
 ACTIONS = (
     "settle",
@@ -566,6 +568,7 @@ def payout_service(settings: RewardsConfig, store: Any) -> PayoutService:
     """WeChat Pay payouts: the payouts store, the merchant's gateway (built on first use: a cloud:// key is read
     from storage then) and WeChat's risk rank through the app's shared token."""
     from shared.rewards.payout_store import PayoutStore, payout_collection_spec
+    from shared.rewards.payouts import PayoutService
     from shared.wechat import client_with_shared_token
 
     common, merchant, wechat = settings.common, settings.payouts.merchant, settings.wechat
