@@ -453,9 +453,10 @@ class PayoutService:
             if self.store.move(payout_id, REACHED_FROM[target], target, now, {**recorded, **extra}, unset):
                 log.event("payout_state", payout=payout_id, state=target, bill_state=bill.state)
         updated = self._get(payout_id)
-        if updated["state"] in ENDS:
+        if updated["state"] in ENDS and updated.get("ledger") != "done":
             self._finish_ledger(updated)
-        return self._get(payout_id)
+            updated = self._get(payout_id)
+        return updated
 
     def _end_unpaid(
         self,
