@@ -496,3 +496,28 @@ def test_a_clawback_is_netted_by_the_next_payout_exactly_once(payouts_module, ap
     totals = centre(payouts_module)
     assert (totals["availableFen"], totals["paidFen"]) == (0, BOB_FEN + CAROL_FEN)
     assert sum(bill["transfer_amount"] for bill in pay.bills.values()) == CAROL_FEN  # 1 500 + 1 000: what was owed
+
+
+ODD_CALLBACKS = [
+    ("a GET", {"httpMethod": "GET", "headers": {}, "body": ""}, 400),
+    ("no body", {"httpMethod": "POST", "headers": {}}, 400),
+    ("headers as a list", {"httpMethod": "POST", "headers": [], "body": "{}"}, 400),
+    ("a lone surrogate", {"httpMethod": "POST", "headers": {"wechatpay-timestamp": "0"}, "body": "\ud800"}, 401),
+    ("not JSON, fresh stamp", {"httpMethod": "POST", "headers": {"wechatpay-timestamp": "NOW"}, "body": "{"}, 401),
+    ("base64 that is not", {"httpMethod": "POST", "headers": {}, "body": "%%", "isBase64Encoded": True}, 400),
+    ("a huge body", {"httpMethod": "POST", "headers": {}, "body": "x" * 70000}, 400),
+]
+
+
+@pytest.mark.parametrize("case,event,status", ODD_CALLBACKS, ids=[c for c, *_ in ODD_CALLBACKS])
+def test_an_odd_http_request_gets_a_clear_status_and_writes_nothing(
+    payouts_module, approved, database, case, event, status
+):
+    import time
+
+    headers = {k: (str(int(time.time())) if v == "NOW" else v) for k, v in (event.get("headers") or {}).items()}
+    event = {**event, "headers": headers} if isinstance(event.get("headers"), dict) else event
+    before = written(database)
+    answer = payouts_module.main_handler({"path": CALLBACK_PATH, **event}, scf_context(None, function_name="rewards"))
+    assert answer["statusCode"] == status, answer
+    assert written(database) == before
